@@ -1,0 +1,70 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from core.forms import ResetPasswordForm
+from core.models import AuthEvent, Signature, User
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit records: readable in admin, never added, changed or deleted there."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
+    change_password_form = ResetPasswordForm
+    list_display = ("username", "full_name", "is_active", "locked_at", "must_change_password", "last_login")
+    list_filter = ("is_active", "groups")
+    readonly_fields = ("failed_login_count", "locked_at", "last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Person"), {"fields": ("full_name", "first_name", "last_name", "email")}),
+        (_("Access"), {"fields": ("is_active", "groups", "must_change_password", "failed_login_count", "locked_at")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "full_name", "password1", "password2", "groups")}),
+    )
+    actions = None
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # R-AUTH-4: deactivate, never delete; a deleted username could be issued again.
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            # A new account starts with a password its owner must replace at first sign-in.
+            obj.must_change_password = True
+        obj._change_reason = "changed in administration" if change else "created in administration"
+        super().save_model(request, obj, form, change)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Only a superuser may make superusers or grant single permissions outside the roles.
+            fields += ["is_superuser", "user_permissions", "is_staff"]
+        return fields
+
+
+@admin.register(Signature)
+class SignatureAdmin(ReadOnlyAdmin):
+    list_display = ("signed_at", "printed_name", "meaning", "record_label")
+    list_filter = ("meaning",)
+    search_fields = ("printed_name", "record_label")
+
+
+@admin.register(AuthEvent)
+class AuthEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "kind", "username", "actor", "ip_address")
+    list_filter = ("kind",)
+    search_fields = ("username",)

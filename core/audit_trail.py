@@ -1,0 +1,248 @@
+"""Reading the audit trail: per-record timelines and the global search (R-AT-5).
+
+History rows come from django-simple-history; each history model is one record type. A page of
+search results costs a fixed number of queries per record type (rows, their predecessors, the
+users), whatever the number of rows stored.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models import OuterRef, Subquery
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import history_models
+
+ACTION_LABELS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
+_HISTORY_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user", "history_relation"}
+
+
+@dataclass
+class FieldChange:
+    name: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class AuditEntry:
+    when: datetime
+    user_id: int | None
+    model: type[models.Model]
+    object_id: Any
+    record_label: str
+    action: str
+    reason: str
+    changes: list[FieldChange] = field(default_factory=list)
+    username: str = ""
+    printed_name: str = ""
+
+    @property
+    def action_label(self) -> str:
+        return str(ACTION_LABELS.get(self.action, self.action))
+
+    @property
+    def record_type(self) -> str:
+        return str(self.model._meta.verbose_name)
+
+    @property
+    def record_key(self) -> str:
+        return self.model._meta.label_lower
+
+
+def record_types() -> list[tuple[str, type[models.Model], type[models.Model]]]:
+    """(key, base model, history model) for every audited model, sorted by label."""
+    out = []
+    for hm in history_models():
+        base = hm.instance_type  # type: ignore[attr-defined]
+        out.append((base._meta.label_lower, base, hm))
+    return sorted(out, key=lambda t: str(t[1]._meta.verbose_name))
+
+
+def history_model_for(key: str) -> tuple[type[models.Model], type[models.Model]] | None:
+    try:
+        base = apps.get_model(key)
+    except (LookupError, ValueError):
+        return None
+    manager = getattr(base, "history", None)
+    if manager is None or not hasattr(manager, "model"):
+        return None
+    return base, manager.model
+
+
+def _display(f: models.Field, value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if f.choices:
+        return str(dict(f.flatchoices).get(value, value))
+    if isinstance(f, models.BooleanField):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, datetime):
+        return formats.date_format(value.astimezone(), "Y-m-d H:i:s T")
+    return str(value)
+
+
+def diff(new: models.Model, old: models.Model | None) -> list[FieldChange]:
+    """Field-by-field old → new (for a creation: every field that has a value)."""
+    changes = []
+    base_pk = type(new).instance_type._meta.pk.attname  # type: ignore[attr-defined]
+    for f in type(new)._meta.concrete_fields:
+        if f.name in _HISTORY_FIELDS or f.primary_key or f.attname == base_pk:
+            continue
+        new_value = getattr(new, f.attname)
+        old_value = getattr(old, f.attname) if old is not None else None
+        if old is not None and new_value == old_value:
+            continue
+        if old is None and new_value in (None, ""):
+            continue
+        changes.append(FieldChange(f.name, str(f.verbose_name), _display(f, old_value) if old is not None else "", _display(f, new_value)))
+    return changes
+
+
+def _label(base: type[models.Model], row: models.Model, pk_name: str) -> str:
+    # A field of the row itself, never str(instance): that could query related rows per entry.
+    label_field = getattr(base, "AUDIT_LABEL_FIELD", None)
+    value = getattr(row, label_field, None) if label_field else None
+    return f"{value} (#{getattr(row, pk_name)})" if value else f"#{getattr(row, pk_name)}"
+
+
+def _with_previous(qs: models.QuerySet) -> models.QuerySet:
+    hm = qs.model
+    pk_name = hm.instance_type._meta.pk.attname  # type: ignore[attr-defined]
+    prev = (
+        hm.objects.filter(**{pk_name: OuterRef(pk_name)})
+        .filter(models.Q(history_date__lt=OuterRef("history_date"))
+                | models.Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")))
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    return qs.annotate(prev_history_id=Subquery(prev))
+
+
+def _entries(rows: list[models.Model]) -> list[AuditEntry]:
+    """Turn history rows of one model into entries: 2 more queries (predecessors, users)."""
+    if not rows:
+        return []
+    hm = type(rows[0])
+    base = hm.instance_type  # type: ignore[attr-defined]
+    pk_name = base._meta.pk.attname
+    prev_ids = [r.prev_history_id for r in rows if getattr(r, "prev_history_id", None)]
+    prevs = hm.objects.in_bulk(prev_ids, field_name="history_id") if prev_ids else {}
+    out = []
+    for r in rows:
+        old = prevs.get(getattr(r, "prev_history_id", None))
+        out.append(
+            AuditEntry(
+                when=r.history_date,
+                user_id=r.history_user_id,
+                model=base,
+                object_id=getattr(r, pk_name),
+                record_label=_label(base, r, pk_name),
+                action=r.history_type,
+                reason=r.history_change_reason or "",
+                changes=diff(r, old),
+            )
+        )
+    return out
+
+
+def _attach_users(entries: list[AuditEntry]) -> list[AuditEntry]:
+    ids = {e.user_id for e in entries if e.user_id}
+    users = get_user_model().objects.in_bulk(ids) if ids else {}
+    for e in entries:
+        u = users.get(e.user_id)
+        if u is not None:
+            e.username, e.printed_name = u.username, u.printed_name
+    return entries
+
+
+def record_timeline(base: type[models.Model], pk: Any) -> list[AuditEntry]:
+    hm = base.history.model  # type: ignore[attr-defined]
+    rows = list(_with_previous(hm.objects.filter(**{base._meta.pk.attname: pk})).order_by("history_date", "history_id"))
+    return _attach_users(_entries(rows))
+
+
+@dataclass
+class SearchFilter:
+    record_key: str = ""
+    user_id: int | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None  # exclusive
+
+    def apply(self, qs: models.QuerySet) -> models.QuerySet:
+        if self.user_id:
+            qs = qs.filter(history_user_id=self.user_id)
+        if self.date_from:
+            qs = qs.filter(history_date__gte=self.date_from)
+        if self.date_to:
+            qs = qs.filter(history_date__lt=self.date_to)
+        return qs
+
+
+def _selected_models(flt: SearchFilter) -> list[type[models.Model]]:
+    if flt.record_key:
+        found = history_model_for(flt.record_key)
+        return [found[1]] if found else []
+    return [hm for _k, _b, hm in record_types()]
+
+
+def search_page(flt: SearchFilter, page: int, per_page: int = 50) -> tuple[list[AuditEntry], bool]:
+    """One page of changes, newest first, and whether there is a next page.
+
+    Each record type is asked for at most offset+per_page+1 rows (newest first), then merged; a
+    few queries per record type per page, independent of table sizes.
+    """
+    offset = (page - 1) * per_page
+    need = offset + per_page + 1
+    per_type: list[list[models.Model]] = []
+    for hm in _selected_models(flt):
+        qs = flt.apply(hm.objects.all()).order_by("-history_date", "-history_id")
+        per_type.append(list(qs.values_list("history_id", "history_date")[:need]))
+        per_type[-1] = [(d, hid, hm) for hid, d in per_type[-1]]
+    merged = list(islice(heapq.merge(*per_type, key=lambda t: (t[0], t[1]), reverse=True), offset, need))
+    has_next = len(merged) > per_page
+    merged = merged[:per_page]
+    by_model: dict[type[models.Model], list[int]] = {}
+    for _d, hid, hm in merged:
+        by_model.setdefault(hm, []).append(hid)
+    entries: dict[tuple[type, int], AuditEntry] = {}
+    for hm, ids in by_model.items():
+        rows = list(_with_previous(hm.objects.filter(history_id__in=ids)))
+        for row, entry in zip(rows, _entries(rows)):
+            entries[(hm, row.history_id)] = entry
+    ordered = [entries[(hm, hid)] for _d, hid, hm in merged if (hm, hid) in entries]
+    return _attach_users(ordered), has_next
+
+
+def iter_search(flt: SearchFilter, chunk: int = 500) -> Iterator[AuditEntry]:
+    """Every matching change, newest first, for CSV export (memory bounded by ``chunk``)."""
+
+    def per_model(hm: type[models.Model]) -> Iterator[tuple[datetime, int, AuditEntry]]:
+        qs = _with_previous(flt.apply(hm.objects.all())).order_by("-history_date", "-history_id")
+        last = None
+        while True:
+            page_qs = qs
+            if last is not None:
+                d, hid = last
+                page_qs = qs.filter(models.Q(history_date__lt=d) | models.Q(history_date=d, history_id__lt=hid))
+            rows = list(page_qs[:chunk])
+            if not rows:
+                return
+            for row, entry in zip(rows, _attach_users(_entries(rows))):
+                yield (row.history_date, row.history_id, entry)
+            last = (rows[-1].history_date, rows[-1].history_id)
+
+    streams: Iterable = [per_model(hm) for hm in _selected_models(flt)]
+    for _d, _hid, entry in heapq.merge(*streams, key=lambda t: (t[0], t[1]), reverse=True):
+        yield entry

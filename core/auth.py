@@ -1,0 +1,100 @@
+"""Sign-in lockout and security events (R-AUTH-1, R-AUTH-3, R-SIG-1).
+
+A failed sign-in and a refused signing password count the same: both are someone trying a
+password. The counter lives on the user row; events go to the append-only AuthEvent table.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.utils import timezone
+
+from core.models import AuthEvent, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class LockoutModelBackend(ModelBackend):
+    """ModelBackend that refuses locked accounts (deactivated ones are refused by Django)."""
+
+    def user_can_authenticate(self, user) -> bool:  # type: ignore[override]
+        return super().user_can_authenticate(user) and not getattr(user, "is_locked", False)
+
+
+def _save_counters(user: User, reason: str) -> None:
+    user._change_reason = reason
+    user.save(update_fields=["failed_login_count", "locked_at"])
+
+
+def record_password_failure(
+    *, username: str, request: HttpRequest | None, kind: str = AuthEvent.Kind.LOGIN_FAILED, detail: str = ""
+) -> User | None:
+    """Count a wrong password against the account; lock it at the threshold.
+
+    Runs in its own transaction so the count survives when the caller's work is rolled back.
+    """
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(username__iexact=username).first()
+        AuthEvent.objects.create(
+            kind=kind, username=username[:150], user=user, ip_address=client_ip(request), detail=detail
+        )
+        if user is None:
+            return None
+        user.failed_login_count += 1
+        if user.failed_login_count >= settings.LOCKOUT_THRESHOLD and user.locked_at is None:
+            user.locked_at = timezone.now()
+            _save_counters(user, "account locked after failed passwords")
+            AuthEvent.objects.create(
+                kind=AuthEvent.Kind.LOCKED,
+                username=user.username,
+                user=user,
+                ip_address=client_ip(request),
+                detail=f"{user.failed_login_count} failed passwords in a row",
+            )
+        else:
+            _save_counters(user, "failed password")
+        return user
+
+
+def unlock_user(*, user: User, by: User, request: HttpRequest | None = None) -> User:
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        user.failed_login_count = 0
+        user.locked_at = None
+        user._history_user = by
+        _save_counters(user, "unlocked by administrator")
+        AuthEvent.objects.create(
+            kind=AuthEvent.Kind.UNLOCKED, username=user.username, user=user, actor=by, ip_address=client_ip(request)
+        )
+    return user
+
+
+@receiver(user_login_failed)
+def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    username = (credentials or {}).get("username") or ""
+    if username:
+        record_password_failure(username=username, request=request)
+
+
+@receiver(user_logged_in)
+def _on_logged_in(sender, request, user, **kwargs) -> None:
+    if user.failed_login_count:
+        user.failed_login_count = 0
+        _save_counters(user, "successful sign-in")
+    AuthEvent.objects.create(kind=AuthEvent.Kind.LOGIN, username=user.username, user=user, ip_address=client_ip(request))
+
+
+@receiver(user_logged_out)
+def _on_logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        AuthEvent.objects.create(kind=AuthEvent.Kind.LOGOUT, username=user.username, user=user, ip_address=client_ip(request))

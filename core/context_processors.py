@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# (label, url name, permission needed) — navigation shows only what the person may open.
+NAVIGATION = [
+    (_("My work"), "core:my_work", None),
+    (_("Products"), "release:product_list", "release.view_product"),
+    (_("Batches"), "release:batch_list", "release.view_batch"),
+    (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
+    (_("Locked accounts"), "core:locked_users", "core.unlock_user"),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    items = []
+    if user is not None and user.is_authenticated:
+        path = request.path
+        for label, name, perm in NAVIGATION:
+            if perm is None or user.has_perm(perm):
+                url = reverse(name)
+                active = path == url if url == "/" else path.startswith(url)
+                items.append({"label": label, "url": url, "active": active})
+    return {
+        "nav_items": items,
+        "site_name": settings.SITE_NAME,
+        "time_zone_name": settings.TIME_ZONE,
+    }

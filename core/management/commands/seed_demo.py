@@ -1,0 +1,79 @@
+"""Demo data: one user per role and realistic products and batches (idempotent).
+
+Everything is created through the same services the pages use, so the demo's history and
+signatures are what a real site would have.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from core.models import User
+from core.roles import ALL_ROLES
+
+DEFAULT_PASSWORD = "ReleaseDesk-2026!"
+
+PEOPLE = {
+    "production_reviewer": "王建国",
+    "qc_analyst": "李晓燕",
+    "qc_reviewer": "赵敏",
+    "qc_head": "陈志强",
+    "qa_reviewer": "刘芳",
+    "qualified_person": "张伟",
+    "customer_service": "周丽",
+    "auditor": "孙审计",
+    "admin": "系统管理员",
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo users (one per role) and demo data. Safe to run more than once."
+
+    def handle(self, *args, **options) -> None:
+        password = os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
+        users = self._users(password)
+        for label, seeder in self._seeders():
+            seeder(users=users, password=password, stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write("Users (username = role): " + ", ".join(ALL_ROLES))
+        if not os.environ.get("DEMO_PASSWORD"):
+            self.stdout.write(f"Password for every demo user: {DEFAULT_PASSWORD}")
+
+    def _users(self, password: str) -> dict[str, User]:
+        users = {}
+        with transaction.atomic():
+            for role in ALL_ROLES:
+                user = User.objects.filter(username=role).first()
+                if user is None:
+                    user = User(username=role, full_name=PEOPLE[role], email=f"{role}@example.com")
+                    user.set_password(password)
+                    user.is_staff = role == "admin"
+                    user._change_reason = "demo data"
+                    user.save()
+                    user.groups.add(Group.objects.get(name=role))
+                    self.stdout.write(f"created user {role}")
+                users[role] = user
+        return users
+
+    def _seeders(self):
+        """Each app may offer demo data as ``<app>.demo.seed(users=..., password=..., stdout=...)``."""
+        import importlib
+
+        out = []
+        for app_config in apps.get_app_configs():
+            try:
+                module = importlib.import_module(f"{app_config.name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app_config.name}.demo":
+                    raise
+                continue
+            out.append((app_config.label, module.seed))
+        return out
+
+
+__all__ = ["Command", "DEFAULT_PASSWORD"]

@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime, timezone as dt_timezone
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import AuditError, AuditedQuerySet, audited_history
+
+
+class UserQuerySet(models.QuerySet):
+    def delete(self):  # type: ignore[override]
+        raise AuditError("Users are deactivated, never deleted (usernames are never reused).")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class User(AbstractUser):
+    """A person who uses Release Desk. Never deleted: deactivate instead (R-AUTH-4)."""
+
+    full_name = models.CharField(
+        _("full name (printed on signatures)"), max_length=150, blank=True,
+        help_text=_("The name shown on every electronic signature, e.g. 张三."),
+    )
+    failed_login_count = models.PositiveIntegerField(_("failed logins in a row"), default=0, editable=False)
+    locked_at = models.DateTimeField(_("locked at"), null=True, blank=True, editable=False)
+    must_change_password = models.BooleanField(
+        _("must change password at next login"), default=False,
+        help_text=_("Set when an administrator resets the password."),
+    )
+
+    AUDIT_LABEL_FIELD = "username"
+
+    objects = UserManager()
+    history = audited_history(excluded_fields=["password", "last_login"])
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            # "zhang" and "Zhang" are the same person on a signature: refuse both.
+            models.UniqueConstraint(Lower("username"), name="core_user_username_ci_unique"),
+        ]
+        permissions = [
+            ("unlock_user", _("Can see locked accounts and unlock them")),
+            ("view_audit_trail", _("Can read the audit trail of every record")),
+        ]
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise AuditError("Users are deactivated, never deleted (usernames are never reused).")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Sign-ins are recorded as AuthEvents; a history row per last_login update would bury the
+        # changes that matter (roles, activation, lockout) in noise.
+        if set(kwargs.get("update_fields") or ()) == {"last_login"}:
+            self.skip_history_when_saving = True
+            try:
+                return super().save(*args, **kwargs)
+            finally:
+                del self.skip_history_when_saving
+        return super().save(*args, **kwargs)
+
+    @property
+    def printed_name(self) -> str:
+        return self.full_name or self.get_full_name() or self.username
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def is_system_admin(self) -> bool:
+        """System administrators manage users and master data and never sign GMP records."""
+        from core.roles import ADMIN
+
+        return self.is_superuser or self.groups.filter(name=ADMIN).exists()
+
+    def role_names(self) -> list[str]:
+        return sorted(g.name for g in self.groups.all())
+
+
+class AuthEvent(models.Model):
+    """Security events: logins, failures, lockouts, unlocks, refused signing passwords (R-AUTH-3)."""
+
+    APPEND_ONLY = True
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("Signed in")
+        LOGIN_FAILED = "login_failed", _("Failed sign-in")
+        LOGOUT = "logout", _("Signed out")
+        LOCKED = "locked", _("Account locked")
+        UNLOCKED = "unlocked", _("Account unlocked")
+        SIGNATURE_FAILED = "signature_failed", _("Signing password refused")
+        SIGNATURE_REFUSED = "signature_refused", _("Signing refused")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PASSWORD_RESET = "password_reset", _("Password reset by administrator")
+
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    username = models.CharField(_("username entered"), max_length=150)
+    user = models.ForeignKey(
+        "core.User", verbose_name=_("user"), null=True, blank=True, on_delete=models.PROTECT, related_name="auth_events"
+    )
+    actor = models.ForeignKey(
+        "core.User", verbose_name=_("done by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-at", "-id"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditError("Security events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise AuditError("Security events are append-only.")
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # 10, 10.0 and 10.00 are the same quantity; normalise so the hash does not depend on how
+        # the number was typed or read back.
+        text = format(value.normalize(), "f")
+        return text
+    if isinstance(value, datetime):
+        return value.astimezone(dt_timezone.utc).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return value
+
+
+def signed_content(record: models.Model) -> dict[str, Any]:
+    """The record's signed fields in canonical form (``SIGNED_FIELDS`` on the model)."""
+    fields = getattr(type(record), "SIGNED_FIELDS", None)
+    if not fields:
+        raise AuditError(f"{type(record).__name__} declares no SIGNED_FIELDS and cannot be signed.")
+    content: dict[str, Any] = {}
+    for name in fields:
+        field = record._meta.get_field(name)
+        content[name] = _canonical(getattr(record, field.attname))
+    return content
+
+
+class SignatureQuerySet(AuditedQuerySet):
+    def for_record(self, record: models.Model) -> "SignatureQuerySet":
+        ct = ContentType.objects.get_for_model(record, for_concrete_model=True)
+        return self.filter(content_type=ct, object_id=record.pk)
+
+
+class Signature(models.Model):
+    """One electronic signing event (21 CFR 11.50 / 11.70). Never updated or deleted."""
+
+    APPEND_ONLY = True
+
+    class Meaning(models.TextChoices):
+        AUTHORED = "authored", _("Prepared")
+        TESTED = "tested", _("Tested")
+        REVIEWED = "reviewed", _("Reviewed")
+        APPROVED = "approved", _("Approved")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", _("Rejected")
+        VERIFIED = "verified", _("Verified")
+        CLOSED = "closed", _("Closed")
+        VOIDED = "voided", _("Voided")
+        UNLOCKED = "unlocked", _("Unlocked")
+
+    signer = models.ForeignKey("core.User", verbose_name=_("signer"), on_delete=models.PROTECT, related_name="signatures")
+    printed_name = models.CharField(_("printed name"), max_length=150)
+    meaning = models.CharField(_("meaning"), max_length=32, choices=Meaning.choices)
+    signed_at = models.DateTimeField(_("signed at"), db_index=True)
+    comment = models.TextField(_("comment"), blank=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    record_label = models.CharField(_("record"), max_length=255)
+    record_hash = models.CharField(_("SHA-256 of the signed record"), max_length=64)
+
+    objects = SignatureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("electronic signature")
+        verbose_name_plural = _("electronic signatures")
+        ordering = ["signed_at", "id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.printed_name} · {self.get_meaning_display()} · {self.signed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditError("Signatures are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise AuditError("Signatures are never deleted.")
+
+    # The hash binds the signer, meaning and time to *this* record's identity and content, so a
+    # signature row copied onto another record, or a record edited after signing (even by raw
+    # SQL), no longer verifies (R-SIG-3).
+    @staticmethod
+    def compute_hash(*, record: models.Model, signer_id: int, meaning: str, signed_at: datetime) -> str:
+        payload = {
+            "record": record._meta.label_lower,
+            "pk": record.pk,
+            "fields": signed_content(record),
+            "signer": signer_id,
+            "meaning": meaning,
+            "signed_at": _canonical(signed_at),
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def current_record(self) -> models.Model | None:
+        model = self.content_type.model_class()
+        if model is None:
+            return None
+        return model._base_manager.filter(pk=self.object_id).first()
+
+    def is_valid(self, record: models.Model | None = None) -> bool:
+        """Recompute the hash from the record as it is in the database now."""
+        if (
+            record is None
+            or record.pk != self.object_id
+            or record._meta.concrete_model is not self.content_type.model_class()
+        ):
+            record = self.current_record()
+        if record is None:
+            return False
+        expected = self.compute_hash(
+            record=record, signer_id=self.signer_id, meaning=self.meaning, signed_at=self.signed_at
+        )
+        return expected == self.record_hash

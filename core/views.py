@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import csv
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model, views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_lazy
+from django.views.decorators.http import require_POST
+
+from core import audit_trail, work
+from core.auth import unlock_user
+from core.forms import Form, LoginForm
+from core.models import AuthEvent
+from core.permissions import get_object_for_user, require_perm
+from core.signatures import signatures_for
+
+
+def my_work(request: HttpRequest) -> HttpResponse:
+    """Each role's landing page: what waits for them, oldest first (R-UX-3)."""
+    return render(request, "core/my_work.html", {"queues": work.queues_for(request.user)})
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("core:my_work")
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        from core.forms import _bootstrap
+
+        for f in form.fields.values():
+            _bootstrap(f.widget)
+        return form
+
+    def form_valid(self, form):
+        user = form.user
+        user.must_change_password = False
+        user._change_reason = "password changed by its owner"
+        response = super().form_valid(form)  # saves the user (new password, flag) and keeps the session
+        AuthEvent.objects.create(kind=AuthEvent.Kind.PASSWORD_CHANGED, username=user.username, user=user)
+        messages.success(self.request, _("Your password has been changed."))
+        return response
+
+
+# --- audit trail -------------------------------------------------------------------------------
+
+
+class AuditSearchForm(Form):
+    record_type = forms.ChoiceField(label=gettext_lazy("Record type"), required=False)
+    user = forms.ModelChoiceField(
+        label=gettext_lazy("User"), required=False, queryset=get_user_model().objects.order_by("username"),
+    )
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["record_type"].choices = [("", _("All record types"))] + [
+            (key, str(base._meta.verbose_name)) for key, base, _hm in audit_trail.record_types()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def to_filter(self) -> audit_trail.SearchFilter:
+        tz = timezone.get_current_timezone()
+        d = self.cleaned_data
+        start = timezone.make_aware(datetime.combine(d["date_from"], time.min), tz) if d.get("date_from") else None
+        end = (
+            timezone.make_aware(datetime.combine(d["date_to"] + timedelta(days=1), time.min), tz)
+            if d.get("date_to") else None
+        )
+        return audit_trail.SearchFilter(
+            record_key=d.get("record_type") or "",
+            user_id=d["user"].pk if d.get("user") else None,
+            date_from=start,
+            date_to=end,
+        )
+
+
+MAX_AUDIT_PAGE = 2000
+
+
+def audit_search(request: HttpRequest) -> HttpResponse:
+    """Every change to every GMP record, filterable by user, record type and date (R-AT-5)."""
+    require_perm(request, "core.view_audit_trail")
+    form = AuditSearchForm(request.GET or None)
+    entries: list[audit_trail.AuditEntry] = []
+    has_next = False
+    try:
+        page = max(1, min(int(request.GET.get("page", "1")), MAX_AUDIT_PAGE))
+    except ValueError:
+        page = 1
+    if form.is_bound and form.is_valid():
+        flt = form.to_filter()
+    elif form.is_bound:
+        flt = None
+    else:
+        flt = audit_trail.SearchFilter()
+    if flt is not None:
+        entries, has_next = audit_trail.search_page(flt, page)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "core/audit_search.html",
+        {"form": form, "entries": entries, "page": page, "has_next": has_next, "query": query.urlencode()},
+    )
+
+
+def audit_export(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "core.view_audit_trail")
+    form = AuditSearchForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        messages.error(request, _("Correct the search before exporting."))
+        return redirect(f"{reverse_lazy('core:audit_search')}?{request.GET.urlencode()}")
+    flt = form.to_filter() if form.is_bound else audit_trail.SearchFilter()
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+
+    def rows():
+        yield "\ufeff"  # so that spreadsheet programs open the Chinese text as UTF-8
+        yield writer.writerow([
+            _("Time"), _("Time zone"), _("Username"), _("Printed name"), _("Record type"), _("Record"),
+            _("Record id"), _("Action"), _("Field"), _("Old value"), _("New value"), _("Reason for change"),
+        ])
+        tzname = timezone.get_current_timezone_name()
+        for e in audit_trail.iter_search(flt):
+            when = timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S")
+            head = [when, tzname, e.username, e.printed_name, e.record_type, e.record_label, e.object_id, e.action_label]
+            if not e.changes:
+                yield writer.writerow(head + ["", "", "", e.reason])
+            for c in e.changes:
+                yield writer.writerow(head + [c.label, c.old, c.new, e.reason])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.csv"'
+    return response
+
+
+def record_history(request: HttpRequest, model_key: str, pk: str) -> HttpResponse:
+    """One record's whole life: each change (who, when, old → new, why) and each signature."""
+    found = audit_trail.history_model_for(model_key)
+    if found is None:
+        raise Http404
+    base, _hm = found
+    meta = base._meta
+    # Auditors and QA read every record's trail; others need at least read access to the record.
+    if not request.user.has_perm("core.view_audit_trail"):
+        require_perm(request, f"{meta.app_label}.view_{meta.model_name}")
+    try:
+        pk_value = meta.pk.to_python(pk)
+    except Exception:
+        raise Http404 from None
+    record = base._base_manager.filter(pk=pk_value).first()
+    entries = audit_trail.record_timeline(base, pk_value)
+    if record is None and not entries:
+        raise Http404
+    sigs = signatures_for(record) if record is not None else []
+    timeline: list[tuple[datetime, str, Any]] = [(e.when, "change", e) for e in entries]
+    timeline += [(s.signed_at, "signature", (s, ok)) for s, ok in sigs]
+    timeline.sort(key=lambda t: t[0])
+    return render(
+        request,
+        "core/record_history.html",
+        {"record": record, "model_name": meta.verbose_name, "model_key": model_key, "pk": pk_value, "timeline": timeline,
+         "record_url": record.get_absolute_url() if record is not None and hasattr(record, "get_absolute_url") else ""},
+    )
+
+
+# --- accounts administration ------------------------------------------------------------------
+
+
+def locked_users(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "core.unlock_user")
+    users = get_user_model().objects.filter(locked_at__isnull=False).order_by("locked_at")
+    events = Paginator(
+        AuthEvent.objects.select_related("user", "actor").order_by("-at", "-id"), 50
+    ).get_page(request.GET.get("page"))
+    return render(request, "core/locked_users.html", {"users": users, "events": events})
+
+
+@require_POST
+def unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_for_user(request, get_user_model(), pk, "core.unlock_user")
+    if not user.is_locked:
+        messages.info(request, _("%(user)s is not locked.") % {"user": user.username})
+    else:
+        unlock_user(user=user, by=request.user, request=request)
+        messages.success(request, _("%(user)s has been unlocked.") % {"user": user.username})
+    return redirect("core:locked_users")
+
+
+# --- error pages (both languages, no debug detail) ---------------------------------------------
+
+
+@login_not_required
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/403.html", status=403)
+
+
+@login_not_required
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+@login_not_required
+def error_500(request: HttpRequest) -> HttpResponse:
+    # No context processors that could fail again; the template is self-contained.
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("errors/500.html").render({}), status=500)
+

@@ -1,0 +1,32 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from release.models import Batch, Product
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """GMP records are read in admin; every change goes through the workflow pages (services)."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("name", "strength", "approval_number", "status")
+    list_filter = ("status", "dosage_form")
+    search_fields = ("name", "generic_name", "approval_number")
+
+
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("batch_number", "product", "manufacture_date", "expiry_date", "status")
+    list_filter = ("status",)
+    search_fields = ("batch_number", "product__name")
+    list_select_related = ("product",)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.forms import Form, ModelForm, reason_field
+from release.models import Batch, DosageForm, Product
+
+
+class ProductForm(ModelForm):
+    class Meta:
+        model = Product
+        fields = list(Product.EDITABLE_FIELDS)
+
+    def clean_approval_number(self) -> str:
+        value = self.cleaned_data["approval_number"].strip()
+        clash = Product.objects.filter(approval_number__iexact=value)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(_("A product with this approval number already exists."))
+        return value
+
+
+class ProductEditForm(ProductForm):
+    reason = reason_field()
+
+
+class ProductFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + Product.Status.choices)
+    dosage_form = forms.ChoiceField(label=_("Dosage form"), required=False, choices=[("", _("All"))] + DosageForm.choices)
+
+
+class BatchForm(ModelForm):
+    class Meta:
+        model = Batch
+        fields = list(Batch.EDITABLE_FIELDS)
+        widgets = {
+            "manufacture_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "expiry_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        products = Product.objects.filter(status=Product.Status.APPROVED)
+        if self.instance.pk:
+            products = Product.objects.filter(pk=self.instance.product_id) | products
+        self.fields["product"].queryset = products.order_by("name")
+        self.fields["expiry_date"].required = False
+
+    def clean_batch_number(self) -> str:
+        return self.cleaned_data["batch_number"].strip()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        made, expiry = data.get("manufacture_date"), data.get("expiry_date")
+        if made and expiry and expiry <= made:
+            self.add_error("expiry_date", _("The expiry date must be after the manufacture date."))
+        product, number = data.get("product"), data.get("batch_number")
+        if product and number:
+            clash = Batch.objects.filter(product=product, batch_number__iexact=number)
+            if self.instance.pk:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("batch_number", _("Batch %(number)s of this product already exists.") % {"number": number})
+        return data
+
+    def _post_clean(self) -> None:
+        # Expiry may be left empty on the form (the service calculates it); skip model validation
+        # of that one field rather than reporting "required".
+        exclude = self._get_validation_exclusions()
+        if not self.cleaned_data.get("expiry_date"):
+            exclude.add("expiry_date")
+        try:
+            self.instance = forms.models.construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except forms.ValidationError as e:
+            self._update_errors(e)
+        try:
+            self.instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except forms.ValidationError as e:
+            self._update_errors(e)
+
+
+class BatchEditForm(BatchForm):
+    reason = reason_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expiry_date"].required = True
+
+
+class BatchFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    product = forms.ModelChoiceField(label=_("Product"), required=False, queryset=Product.objects.order_by("name"))
+    status = forms.ChoiceField(label=_("Disposition"), required=False, choices=[("", _("All"))] + Batch.Status.choices)

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import AuditedModel, AuditedQuerySet, audited_history
+
+
+def add_months(start: date, months: int) -> date:
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def expiry_from(manufacture_date: date, shelf_life_months: int) -> date:
+    """Expiry date ("有效期至") from the manufacture date and shelf life.
+
+    药品说明书和标签管理规定 第二十三条: expressed to the day, the expiry is the day before the
+    same date N months later (2024-05-10 + 24 months → 2026-05-09).
+    """
+    return add_months(manufacture_date, shelf_life_months) - timedelta(days=1)
+
+
+class DosageForm(models.TextChoices):
+    TABLET = "tablet", _("Tablet")
+    CAPSULE = "capsule", _("Capsule")
+    INJECTION = "injection", _("Injection")
+    GRANULE = "granule", _("Granules")
+    ORAL_LIQUID = "oral_liquid", _("Oral liquid")
+    OINTMENT = "ointment", _("Ointment")
+    OTHER = "other", _("Other")
+
+
+class ProductQuerySet(AuditedQuerySet):
+    def active(self) -> "ProductQuerySet":
+        return self.exclude(status=Product.Status.VOIDED)
+
+    def awaiting_approval(self) -> "ProductQuerySet":
+        return self.filter(status=Product.Status.DRAFT)
+
+
+class Product(AuditedModel):
+    """A medicinal product's master record (品种), approved by QA before batches can be made."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
+        VOIDED = "voided", _("Voided")
+
+    TRANSITIONS = {
+        Status.DRAFT: {Status.APPROVED, Status.VOIDED},
+        # A change to an approved product sends it back to draft: it needs approving again.
+        Status.APPROVED: {Status.DRAFT, Status.VOIDED},
+        Status.VOIDED: set(),
+    }
+    # The content a QA approval vouches for (its signature hashes these, R-SIG-3).
+    SIGNED_FIELDS = (
+        "name", "generic_name", "dosage_form", "strength", "pack_size", "approval_number",
+        "shelf_life_months", "storage_conditions", "mah", "manufacturer",
+        "requires_two_stage_release", "requires_lot_release_certificate",
+    )
+    EDITABLE_FIELDS = SIGNED_FIELDS
+    AUDIT_LABEL_FIELD = "name"
+
+    name = models.CharField(_("product name"), max_length=200)
+    generic_name = models.CharField(_("generic name"), max_length=200)
+    dosage_form = models.CharField(_("dosage form"), max_length=32, choices=DosageForm.choices)
+    strength = models.CharField(_("strength"), max_length=100, help_text=_("e.g. 0.25g or 2ml:0.5g"))
+    pack_size = models.CharField(_("pack size"), max_length=100, help_text=_("e.g. 24 capsules/box"))
+    approval_number = models.CharField(
+        _("approval number"), max_length=50, unique=True, help_text=_("e.g. 国药准字H20000000")
+    )
+    shelf_life_months = models.PositiveSmallIntegerField(
+        _("shelf life (months)"), validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    storage_conditions = models.CharField(_("storage conditions"), max_length=200)
+    mah = models.CharField(_("marketing authorisation holder"), max_length=200)
+    manufacturer = models.CharField(_("manufacturer"), max_length=200)
+    requires_two_stage_release = models.BooleanField(
+        _("two-stage release (factory, then market)"), default=False
+    )
+    requires_lot_release_certificate = models.BooleanField(_("needs lot release certificate (批签发)"), default=False)
+
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now, editable=False)
+    last_changed_by = models.ForeignKey(
+        "core.User", verbose_name=_("last changed by"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    objects = ProductQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["name", "strength"]
+        permissions = [
+            ("approve_product", _("Can approve product master records")),
+            ("void_product", _("Can void product master records")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.strength}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:product_detail", args=[self.pk])
+
+
+class BatchSizeUnit(models.TextChoices):
+    TABLETS = "tablets", _("tablets")
+    CAPSULES = "capsules", _("capsules")
+    AMPOULES = "ampoules", _("ampoules")
+    VIALS = "vials", _("vials")
+    BOTTLES = "bottles", _("bottles")
+    SACHETS = "sachets", _("sachets")
+    KG = "kg", _("kg")
+    L = "L", _("L")
+
+
+class BatchQuerySet(AuditedQuerySet):
+    def in_quarantine(self) -> "BatchQuerySet":
+        return self.filter(status=Batch.Status.QUARANTINE)
+
+
+class Batch(AuditedModel):
+    """One batch (批) of a product. Starts in quarantine (待验); release comes later."""
+
+    class Status(models.TextChoices):
+        QUARANTINE = "quarantine", _("Quarantine")
+        VOIDED = "voided", _("Voided")
+
+    TRANSITIONS = {
+        Status.QUARANTINE: {Status.VOIDED},
+        Status.VOIDED: set(),
+    }
+    SIGNED_FIELDS = (
+        "product", "batch_number", "batch_size", "batch_size_unit", "manufacture_date", "expiry_date", "site",
+    )
+    EDITABLE_FIELDS = SIGNED_FIELDS
+    AUDIT_LABEL_FIELD = "batch_number"
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="batches")
+    batch_number = models.CharField(_("batch number"), max_length=50)
+    batch_size = models.DecimalField(
+        _("batch size"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)]
+    )
+    batch_size_unit = models.CharField(_("unit"), max_length=16, choices=BatchSizeUnit.choices)
+    manufacture_date = models.DateField(_("manufacture date"))
+    expiry_date = models.DateField(_("expiry date"), help_text=_("Calculated from the shelf life when left empty."))
+    site = models.CharField(_("site / workshop"), max_length=200)
+
+    status = models.CharField(
+        _("disposition"), max_length=16, choices=Status.choices, default=Status.QUARANTINE, db_index=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now, editable=False)
+    last_changed_by = models.ForeignKey(
+        "core.User", verbose_name=_("last changed by"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    objects = BatchQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+        ordering = ["-manufacture_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "batch_number"], name="release_batch_number_unique_per_product"),
+            models.CheckConstraint(
+                condition=Q(expiry_date__gt=F("manufacture_date")), name="release_batch_expiry_after_manufacture"
+            ),
+            models.CheckConstraint(condition=Q(batch_size__gt=0), name="release_batch_size_positive"),
+        ]
+        permissions = [("void_batch", _("Can void batches"))]
+
+    def __str__(self) -> str:
+        return f"{self.batch_number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:batch_detail", args=[self.pk])
+
+    @property
+    def retention_until(self) -> date:
+        """Batch records are kept at least one year past expiry (GMP 第一百六十二条, R-REC-2)."""
+        return add_months(self.expiry_date, 12)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expiry_date < timezone.localdate()

@@ -1,0 +1,78 @@
+"""Shared fixtures: one user per role (plus a second QA reviewer for segregation-of-duties tests)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from core.roles import ALL_ROLES
+from tests.factories import PASSWORD, ProductFactory, UserFactory
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def make_user(db):
+    def make(*roles: str, **kwargs):
+        return UserFactory(roles=list(roles), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def users(make_user) -> dict:
+    """{role: user} with one user per role, usernames equal to the role name."""
+    return {role: make_user(role, username=role) for role in ALL_ROLES}
+
+
+@pytest.fixture
+def qa_reviewer(users):
+    return users["qa_reviewer"]
+
+
+@pytest.fixture
+def qa_reviewer2(make_user):
+    return make_user("qa_reviewer", username="qa_reviewer2")
+
+
+@pytest.fixture
+def admin_user(users):
+    return users["admin"]
+
+
+@pytest.fixture
+def auditor(users):
+    return users["auditor"]
+
+
+@pytest.fixture
+def production_reviewer(users):
+    return users["production_reviewer"]
+
+
+@pytest.fixture
+def client_for():
+    """A test client signed in as the given user."""
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def draft_product(admin_user):
+    return ProductFactory(last_changed_by=admin_user)
+
+
+@pytest.fixture
+def approved_product(draft_product, qa_reviewer):
+    """A product approved through the real service (with its signature)."""
+    from release import services
+
+    return services.product_approve(product=draft_product, user=qa_reviewer, password=PASSWORD)

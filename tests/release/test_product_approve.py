@@ -1,0 +1,73 @@
+import pytest
+from django.urls import reverse
+
+from core.models import AuthEvent, Signature
+from core.roles import ALL_ROLES, QA_REVIEWER
+from release import services
+from release.models import Product
+
+pytestmark = pytest.mark.django_db
+
+
+def test_qa_reviewer_approves_draft_product_with_signature(draft_product, qa_reviewer, client_for, password):
+    """R-SIG-1, R-SIG-2, R-AT-1: approval re-asks the password, signs and writes history."""
+    response = client_for(qa_reviewer).post(
+        reverse("release:product_approve", args=[draft_product.pk]),
+        {"approve-password": password, "approve-comment": "主数据核对无误"},
+    )
+    assert response.status_code == 302
+    draft_product.refresh_from_db()
+    assert draft_product.status == Product.Status.APPROVED
+    sig = Signature.objects.for_record(draft_product).get()
+    assert sig.signer == qa_reviewer
+    assert sig.meaning == Signature.Meaning.APPROVED
+    assert sig.printed_name == qa_reviewer.printed_name
+    assert sig.is_valid()
+    last = draft_product.history.first()
+    assert last.history_user == qa_reviewer and last.status == "approved"
+    page = client_for(qa_reviewer).get(draft_product.get_absolute_url()).content.decode()
+    assert qa_reviewer.printed_name in page and "Asia/Shanghai" in page
+
+
+def test_wrong_password_is_refused_counted_and_audited(draft_product, qa_reviewer, client_for):
+    """R-SIG-1: a wrong signing password signs nothing, counts toward lockout and is audited."""
+    response = client_for(qa_reviewer).post(
+        reverse("release:product_approve", args=[draft_product.pk]), {"approve-password": "wrong-password"}
+    )
+    assert response.status_code == 400
+    draft_product.refresh_from_db()
+    assert draft_product.status == Product.Status.DRAFT
+    assert not Signature.objects.for_record(draft_product).exists()
+    qa_reviewer.refresh_from_db()
+    assert qa_reviewer.failed_login_count == 1
+    assert AuthEvent.objects.filter(user=qa_reviewer, kind=AuthEvent.Kind.SIGNATURE_FAILED).count() == 1
+
+
+def test_approving_an_approved_product_is_refused(approved_product, qa_reviewer2, password):
+    """R-SEQ-1: a step cannot be repeated."""
+    with pytest.raises(services.WorkflowError):
+        services.product_approve(product=approved_product, user=qa_reviewer2, password=password)
+    assert Signature.objects.for_record(approved_product).count() == 1
+
+
+def test_last_editor_cannot_approve_own_change(approved_product, qa_reviewer, password):
+    """R-SEQ-2: the author of a change never approves it."""
+    services.product_update(product=approved_product, user=qa_reviewer, data={"pack_size": "24粒/盒"}, reason="新包装")
+    with pytest.raises(services.WorkflowError, match="another QA reviewer"):
+        services.product_approve(product=approved_product, user=qa_reviewer, password=password)
+
+
+@pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != QA_REVIEWER])
+def test_other_roles_get_403_on_approve(role, users, draft_product, client_for, password):
+    """R-SEQ-1 by every path: only QA may approve products."""
+    response = client_for(users[role]).post(
+        reverse("release:product_approve", args=[draft_product.pk]), {"approve-password": password}
+    )
+    assert response.status_code == 403
+    draft_product.refresh_from_db()
+    assert draft_product.status == Product.Status.DRAFT
+
+
+def test_get_on_action_url_is_refused(draft_product, qa_reviewer, client_for):
+    response = client_for(qa_reviewer).get(reverse("release:product_approve", args=[draft_product.pk]))
+    assert response.status_code == 405

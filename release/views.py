@@ -98,6 +98,10 @@ def product_create(request: HttpRequest) -> HttpResponse:
 
 def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_for_user(request, Product, pk, "release.change_product")
+    if product.status == Product.Status.VOIDED:
+        # A voided record stays readable (R-REC-1) but is never offered for editing.
+        messages.error(request, _("A voided product cannot be changed."))
+        return redirect(product)
     form = ProductEditForm(request.POST or None, instance=product)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Product.EDITABLE_FIELDS}
@@ -212,6 +216,9 @@ def batch_create(request: HttpRequest) -> HttpResponse:
 
 def batch_edit(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_for_user(request, Batch, pk, "release.change_batch")
+    if batch.status != Batch.Status.QUARANTINE:
+        messages.error(request, _("Only a batch in quarantine can be changed."))
+        return redirect(batch)
     form = BatchEditForm(request.POST or None, instance=batch)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Batch.EDITABLE_FIELDS}

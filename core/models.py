@@ -50,6 +50,9 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Django internals and related-object access use the base manager: it must refuse
+        # deletes as well, or ``User._base_manager.filter(...).delete()`` would remove a person.
+        base_manager_name = "objects"
         constraints = [
             # "zhang" and "Zhang" are the same person on a signature: refuse both.
             models.UniqueConstraint(Lower("username"), name="core_user_username_ci_unique"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -34,6 +35,20 @@ class ProductFilterForm(Form):
     dosage_form = forms.ChoiceField(label=_("Dosage form"), required=False, choices=[("", _("All"))] + DosageForm.choices)
 
 
+# Dates outside this window are typing mistakes; far-future ones would also break the expiry and
+# retention arithmetic (year 9999 + shelf life overflows the calendar).
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _plausible(value: date | None) -> date | None:
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise forms.ValidationError(
+            _("Enter a date between %(start)s and %(end)s.")
+            % {"start": EARLIEST_DATE.isoformat(), "end": LATEST_DATE.isoformat()}
+        )
+    return value
+
+
 class BatchForm(ModelForm):
     class Meta:
         model = Batch
@@ -53,6 +68,19 @@ class BatchForm(ModelForm):
 
     def clean_batch_number(self) -> str:
         return self.cleaned_data["batch_number"].strip()
+
+    def clean_batch_size(self):
+        # The database refuses a size of zero (release_batch_size_positive); say so beside the field.
+        value = self.cleaned_data["batch_size"]
+        if value is not None and value <= 0:
+            raise forms.ValidationError(_("The batch size must be greater than zero."))
+        return value
+
+    def clean_manufacture_date(self) -> date | None:
+        return _plausible(self.cleaned_data.get("manufacture_date"))
+
+    def clean_expiry_date(self) -> date | None:
+        return _plausible(self.cleaned_data.get("expiry_date"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

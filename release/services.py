@@ -149,9 +149,13 @@ def product_void(
 # --- batches ------------------------------------------------------------------------------------
 
 
-def _check_batch_dates(batch: Batch) -> None:
+def _check_batch_values(batch: Batch) -> None:
+    # Checked here as well as in the form, so that other callers get a message instead of an
+    # IntegrityError from the table's check constraints.
     if batch.expiry_date <= batch.manufacture_date:
         raise WorkflowError(_("The expiry date must be after the manufacture date."))
+    if batch.batch_size is None or batch.batch_size <= 0:
+        raise WorkflowError(_("The batch size must be greater than zero."))
 
 
 def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
@@ -166,7 +170,7 @@ def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
         data["expiry_date"] = expiry_from(data["manufacture_date"], product.shelf_life_months)
     batch = Batch(last_changed_by=user)
     _apply(batch, data)
-    _check_batch_dates(batch)
+    _check_batch_values(batch)
     try:
         with transaction.atomic():
             batch.save_audited(user=user, reason="registered")
@@ -191,7 +195,7 @@ def batch_update(*, batch: Batch, user: User, data: dict[str, Any], reason: str)
     changed = _apply(batch, data)
     if not changed:
         raise WorkflowError(_("Nothing was changed."))
-    _check_batch_dates(batch)
+    _check_batch_values(batch)
     batch.last_changed_by = user
     batch.updated_at = timezone.now()
     try:

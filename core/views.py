@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -31,6 +32,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
+    # LoginView would put the request's host name in "site_name"; keep the product's name.
+    extra_context = {"site_name": settings.SITE_NAME}
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 

@@ -20,9 +20,26 @@ from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils import formats
 from django.utils.text import capfirst
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop, gettext_lazy as _
 
 from core.audit import history_models
+
+# Reasons the system itself writes (stored in English, shown in the reader's language).
+SYSTEM_REASONS = {
+    gettext_noop("created"),
+    gettext_noop("registered"),
+    gettext_noop("approved"),
+    gettext_noop("demo data"),
+    gettext_noop("failed password"),
+    gettext_noop("account locked after failed passwords"),
+    gettext_noop("successful sign-in"),
+    gettext_noop("correct signing password"),
+    gettext_noop("unlocked by administrator"),
+    gettext_noop("password changed by its owner"),
+    gettext_noop("password reset by administrator"),
+    gettext_noop("changed in administration"),
+    gettext_noop("created in administration"),
+}
 
 ACTION_LABELS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
 _HISTORY_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user", "history_relation"}
@@ -52,6 +69,10 @@ class AuditEntry:
     changes: list[FieldChange] = field(default_factory=list)
     username: str = ""
     printed_name: str = ""
+
+    @property
+    def reason_display(self) -> str:
+        return gettext(self.reason) if self.reason in SYSTEM_REASONS else self.reason
 
     @property
     def action_label(self) -> str:

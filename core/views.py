@@ -154,9 +154,9 @@ def audit_export(request: HttpRequest) -> HttpResponse:
             when = timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S")
             head = [when, tzname, e.username, e.printed_name, e.record_type, e.record_label, e.object_id, e.action_label]
             if not e.changes:
-                yield writer.writerow(head + ["", "", "", e.reason])
+                yield writer.writerow(head + ["", "", "", e.reason_display])
             for c in e.changes:
-                yield writer.writerow(head + [c.label, c.old, c.new, e.reason])
+                yield writer.writerow(head + [c.label, c.old, c.new, e.reason_display])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")

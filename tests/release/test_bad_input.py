@@ -216,3 +216,11 @@ def test_the_auditor_reads_every_page_but_every_post_is_403(auditor, admin_user,
     assert (draft.status, draft.pack_size) == (Product.Status.DRAFT, "12粒×2板/盒")
     assert (batch.status, batch.site) == (Batch.Status.QUARANTINE, "固体制剂车间一")
     assert Signature.objects.count() == 1  # the product approval made by the fixture
+
+
+@pytest.mark.parametrize("value", ["abc", "987654", "-1", "\x00"])
+def test_a_bad_product_in_the_register_link_is_ignored(value, production_reviewer, client_for):
+    """The "register batch" link carries ?product=<id>; a bad one still shows the empty form."""
+    response = client_for(production_reviewer).get(reverse("release:batch_create"), {"product": value})
+    assert response.status_code == 200
+    assert not response.context["form"].is_bound

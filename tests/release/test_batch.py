@@ -255,8 +255,9 @@ def test_qa_reviewer_voids_a_batch_with_signature_and_reason(batch, qa_reviewer,
 def test_void_with_wrong_password_or_no_reason_is_refused(batch, qa_reviewer, client_for, password):
     """R-SIG-1, R-AT-2."""
     client = client_for(qa_reviewer)
-    response = client.post(void_url(batch), {"void-reason": "错误", "void-password": "wrong"})
+    response = client.post(void_url(batch), {"void-reason": "重复登记 A-17", "void-password": "wrong"})
     assert response.status_code == 400 and response.context["void_form"].non_field_errors()
+    assert "重复登记 A-17" in response.content.decode()  # R-UX-2: the reason typed is kept
     response = client.post(void_url(batch), {"void-reason": "", "void-password": password})
     assert response.status_code == 400 and list(response.context["void_form"].errors) == ["reason"]
     batch.refresh_from_db()

@@ -237,8 +237,13 @@ class Signature(models.Model):
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
+    def signed_model(self) -> type[models.Model] | None:
+        # get_for_id() is served from ContentType's cache: checking a page of signatures must not
+        # cost one query each (R-PERF-1).
+        return ContentType.objects.get_for_id(self.content_type_id).model_class()
+
     def current_record(self) -> models.Model | None:
-        model = self.content_type.model_class()
+        model = self.signed_model()
         if model is None:
             return None
         return model._base_manager.filter(pk=self.object_id).first()
@@ -248,7 +253,7 @@ class Signature(models.Model):
         if (
             record is None
             or record.pk != self.object_id
-            or record._meta.concrete_model is not self.content_type.model_class()
+            or record._meta.concrete_model is not self.signed_model()
         ):
             record = self.current_record()
         if record is None:

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import Form, ModelForm, reason_field
-from release.models import Batch, DosageForm, Product
+from release.models import Batch, DosageForm, Product, expiry_from
 
 
 class ProductForm(ModelForm):
@@ -85,9 +85,17 @@ class BatchForm(ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         made, expiry = data.get("manufacture_date"), data.get("expiry_date")
+        product, number = data.get("product"), data.get("batch_number")
         if made and expiry and expiry <= made:
             self.add_error("expiry_date", _("The expiry date must be after the manufacture date."))
-        product, number = data.get("product"), data.get("batch_number")
+        elif made and expiry and product:
+            latest = expiry_from(made, product.shelf_life_months)
+            if expiry > latest:
+                self.add_error(
+                    "expiry_date",
+                    _("The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months).")
+                    % {"latest": latest.isoformat(), "months": product.shelf_life_months},
+                )
         if product and number:
             clash = Batch.objects.filter(product=product, batch_number__iexact=number)
             if self.instance.pk:
@@ -118,6 +126,8 @@ class BatchEditForm(BatchForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["expiry_date"].required = True
+        # A batch stays with its product (the service refuses a move as well).
+        self.fields["product"].disabled = True
 
 
 class BatchFilterForm(Form):

@@ -156,6 +156,14 @@ def _check_batch_values(batch: Batch) -> None:
         raise WorkflowError(_("The expiry date must be after the manufacture date."))
     if batch.batch_size is None or batch.batch_size <= 0:
         raise WorkflowError(_("The batch size must be greater than zero."))
+    # The expiry may be set earlier than the shelf life gives (e.g. a shorter-dated component),
+    # never later: the approved shelf life is the limit.
+    latest = expiry_from(batch.manufacture_date, batch.product.shelf_life_months)
+    if batch.expiry_date > latest:
+        raise WorkflowError(
+            _("The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months).")
+            % {"latest": latest.isoformat(), "months": batch.product.shelf_life_months}
+        )
 
 
 def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
@@ -190,8 +198,9 @@ def batch_update(*, batch: Batch, user: User, data: dict[str, Any], reason: str)
         raise WorkflowError(_("Only a batch in quarantine can be changed."))
     if not reason.strip():
         raise WorkflowError(_("Give a reason for the change: it is recorded in the audit trail."))
-    if "product" in data and data["product"].pk != batch.product_id and data["product"].status != Product.Status.APPROVED:
-        raise WorkflowError(_("Batches can only be registered for an approved product."))
+    if "product" in data and data["product"].pk != batch.product_id:
+        # A batch belongs to one product for life; a wrong product means void and re-register.
+        raise WorkflowError(_("A batch cannot be moved to another product; void it and register it again."))
     changed = _apply(batch, data)
     if not changed:
         raise WorkflowError(_("Nothing was changed."))

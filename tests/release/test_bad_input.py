@@ -128,13 +128,25 @@ def test_garbage_batch_input_gives_field_errors_on_register(garbage, approved_pr
     assert not Batch.objects.exists()
 
 
-@pytest.mark.parametrize("garbage", BATCH_GARBAGE)
+@pytest.mark.parametrize("garbage", [g for g in BATCH_GARBAGE if "product" not in g])
 def test_garbage_batch_input_gives_field_errors_on_edit(garbage, batch, production_reviewer, client_for):
     data = batch_form_data(batch, reason="更正", **garbage)
     response = client_for(production_reviewer).post(reverse("release:batch_edit", args=[batch.pk]), data)
     assert response.status_code == 200
     assert set(response.context["form"].errors) & set(garbage), response.context["form"].errors
     assert batch.history.count() == 1
+
+
+@pytest.mark.parametrize("product_value", ["abc", "987654"])
+def test_a_batch_cannot_be_moved_to_another_product_by_editing(product_value, batch, production_reviewer, client_for):
+    """R-UX-2: the product field is fixed on edit; whatever is posted for it is ignored."""
+    other = ProductFactory(status=Product.Status.APPROVED)
+    for value in (product_value, str(other.pk)):
+        data = batch_form_data(batch, reason="更正", site="新车间", product=value)
+        response = client_for(production_reviewer).post(reverse("release:batch_edit", args=[batch.pk]), data)
+        assert response.status_code in (200, 302)
+        batch.refresh_from_db()
+        assert batch.product_id != other.pk
 
 
 def test_an_empty_batch_form_gives_an_error_for_each_required_field(production_reviewer, client_for):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import xstatic.pkg.bootstrap
@@ -49,6 +50,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name} must be an http:// or https:// address, got {raw!r}")
+    return value
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -198,6 +210,9 @@ if DEBUG or os.environ.get("PYTEST_VERSION"):
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# The address people open the site at. Printed on every PDF (as text and QR code) so that a
+# printed or e-mailed copy leads back to its verification page.
+SITE_URL = env_url("SITE_URL", "http://localhost:8000")
 
 FORM_RENDERER = "core.forms.BootstrapFormRenderer"
 

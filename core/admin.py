@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.forms import ResetPasswordForm
-from core.models import AuthEvent, Signature, User
+from core.models import AuthEvent, Document, Signature, User
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -84,3 +84,12 @@ class AuthEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "kind", "username", "actor", "ip_address")
     list_filter = ("kind",)
     search_fields = ("username",)
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdmin):
+    list_display = ("issued_at", "kind", "number", "version", "record_label", "issued_by")
+    list_filter = ("kind",)
+    search_fields = ("number", "verification_code", "record_label", "sha256")
+    # Files are served only through the permission-checked download view, never from MEDIA_URL.
+    exclude = ("file",)

@@ -14,6 +14,7 @@ NAVIGATION = [
     (_("Batches"), "release:batch_list", "release.view_batch"),
     (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
     (_("Locked accounts"), "core:locked_users", "core.unlock_user"),
+    (_("Verify a document"), "core:document_lookup", None),
 ]
 
 

@@ -289,6 +289,23 @@ def test_user_delete_is_refused(make_user):
     assert User.objects.filter(pk=user.pk).exists()
 
 
+def test_account_writes_that_bypass_its_history_are_refused(make_user):
+    """R-AT-4, R-AUTH-3: no queryset update or bulk write on users — e.g. an unlock without the audit."""
+    user = make_user(QA_REVIEWER)
+    _lock(user)
+    for write in (
+        lambda: User.objects.filter(pk=user.pk).update(locked_at=None, failed_login_count=0),
+        lambda: User._base_manager.filter(pk=user.pk).update(locked_at=None),
+        lambda: User.objects.bulk_update([user], ["locked_at"]),
+        lambda: User.objects.bulk_create([User(username="bulk.made")]),
+    ):
+        with pytest.raises(AuditError):
+            write()
+    user.refresh_from_db()
+    assert user.is_locked
+    assert not User.objects.filter(username="bulk.made").exists()
+
+
 def test_username_differing_only_in_case_is_refused_by_the_database(make_user):
     """R-AUTH-4: "zhang" and "Zhang" would be the same name on a signature."""
     make_user(username="zhang.san")

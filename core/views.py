@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import audit_trail, work
 from core.auth import unlock_user
-from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm
+from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm, OwnPasswordChangeForm
 from core.models import AuthEvent, Document
 from core.pdf import check_document, normalise_code, sha256_of_upload
 from core.permissions import get_object_for_user, require_perm
@@ -41,6 +41,7 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = OwnPasswordChangeForm
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("core:my_work")
 

@@ -425,6 +425,26 @@ def test_admin_reset_forces_a_password_change_at_next_sign_in(admin_staff, make_
     assert person.get("/release/products/").status_code == 200
 
 
+def test_forced_change_refuses_keeping_the_administrators_password(make_user):
+    """R-AUTH-5: the administrator must not know the password in use: the reset one cannot be kept."""
+    temporary = "Temporary-Reset-9911"
+    user = make_user(username="luo.xin")
+    form = ResetPasswordForm(user, data={"password1": temporary, "password2": temporary})
+    assert form.is_valid(), form.errors
+    form.save()
+    client = english_client()
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"), {"old_password": temporary, "new_password1": temporary, "new_password2": temporary}
+    )
+    assert response.status_code == 200
+    assert "new_password1" in response.context["form"].errors
+    assert "must be different from the current one" in response.content.decode()
+    user.refresh_from_db()
+    assert user.must_change_password
+    assert client.get("/").status_code == 302
+
+
 def test_reset_form_sets_the_flag(make_user):
     """R-AUTH-5: core.forms.ResetPasswordForm itself sets must_change_password."""
     user = make_user()

@@ -42,7 +42,12 @@ def _history_models() -> list:
     return found
 
 
-APPEND_ONLY_MODELS = sorted(_history_models() + [Signature, AuthEvent], key=lambda m: m._meta.label)
+# History tables, signatures and security events, plus any other model that declares itself
+# append-only (e.g. issued documents).
+APPEND_ONLY_MODELS = sorted(
+    set(_history_models()) | {Signature, AuthEvent} | {m for m in apps.get_models() if getattr(m, "APPEND_ONLY", False)},
+    key=lambda m: m._meta.label,
+)
 
 
 def _changes(entry) -> dict[str, tuple[str, str]]:

@@ -555,6 +555,7 @@ AUDITOR_READ_PAGES = [
     ("core:my_work", None),
     ("core:audit_search", None),
     ("core:audit_export", None),
+    ("core:locked_users", None),
     ("release:product_list", None),
     ("release:batch_list", None),
     ("release:product_detail", "product"),

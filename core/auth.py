@@ -59,7 +59,7 @@ def record_password_failure(
                 username=user.username,
                 user=user,
                 ip_address=client_ip(request),
-                detail=f"{user.failed_login_count} failed passwords in a row",
+                detail="too many failed passwords in a row",
             )
         else:
             _save_counters(user, "failed password")

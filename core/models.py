@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop, gettext_lazy as _
 
 from core.audit import AuditError, AuditedQuerySet, audited_history
 
@@ -98,6 +98,15 @@ class User(AbstractUser):
         return sorted(g.name for g in self.groups.all())
 
 
+# Details the system writes on security events (stored in English, shown in the reader's language).
+AUTH_EVENT_DETAILS = {
+    gettext_noop("too many failed passwords in a row"),
+    gettext_noop("wrong signing password"),
+    gettext_noop("must be changed at next sign-in"),
+    gettext_noop("unlocked by password reset"),
+}
+
+
 class AuthEvent(models.Model):
     """Security events: logins, failures, lockouts, unlocks, refused signing passwords (R-AUTH-3)."""
 
@@ -127,6 +136,10 @@ class AuthEvent(models.Model):
     detail = models.TextField(_("detail"), blank=True)
 
     objects = AuditedQuerySet.as_manager()
+
+    @property
+    def detail_display(self) -> str:
+        return gettext(self.detail) if self.detail in AUTH_EVENT_DETAILS else self.detail
 
     class Meta:
         verbose_name = _("security event")

@@ -23,13 +23,15 @@ from core.auth import unlock_user
 from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm, OwnPasswordChangeForm
 from core.models import AuthEvent, Document
 from core.pdf import check_document, normalise_code, sha256_of_upload
+from core.roles import ROLE_LABELS
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
 
 
 def my_work(request: HttpRequest) -> HttpResponse:
     """Each role's landing page: what waits for them, oldest first (R-UX-3)."""
-    return render(request, "core/my_work.html", {"queues": work.queues_for(request.user)})
+    roles = [str(ROLE_LABELS.get(g.name, g.name)) for g in request.user.groups.order_by("name")]
+    return render(request, "core/my_work.html", {"queues": work.queues_for(request.user), "roles": roles})
 
 
 class LoginView(auth_views.LoginView):

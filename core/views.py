@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -81,6 +81,25 @@ class AuditSearchForm(Form):
         self.fields["record_type"].choices = [("", _("All record types"))] + [
             (key, str(base._meta.verbose_name)) for key, base, _hm in audit_trail.record_types()
         ]
+
+    # A date at the calendar's edge (0001-01-01, 9999-12-31) cannot be turned into a UTC instant
+    # in the site's time zone; such dates are typing mistakes, refused beside the field (R-UX-2).
+    EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+    def _plausible(self, name: str) -> date | None:
+        value = self.cleaned_data.get(name)
+        if value is not None and not self.EARLIEST <= value <= self.LATEST:
+            raise forms.ValidationError(
+                _("Enter a date between %(start)s and %(end)s.")
+                % {"start": self.EARLIEST.isoformat(), "end": self.LATEST.isoformat()}
+            )
+        return value
+
+    def clean_date_from(self) -> date | None:
+        return self._plausible("date_from")
+
+    def clean_date_to(self) -> date | None:
+        return self._plausible("date_to")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -701,3 +701,21 @@ def test_record_timeline_query_count_does_not_grow(n, approved_product, qa_revie
     with django_assert_max_num_queries(TIMELINE_QUERY_BOUND):
         response = client.get(reverse("core:record_history", args=["release.product", approved_product.pk]))
     assert response.content.decode().count('data-testid="timeline-signature"') == n + 1
+
+
+@pytest.mark.parametrize("params", [
+    {"date_from": "0001-01-01"},
+    {"date_to": "9999-12-31"},
+    {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+])
+@pytest.mark.parametrize("view", ["core:audit_search", "core:audit_export"])
+def test_search_dates_at_the_calendars_edge_are_refused_beside_the_field(view, params, auditor, en_client_for):
+    """R-AT-5, R-UX-2: a date such as 0001-01-01 or 9999-12-31 (which cannot become a UTC time in
+    the site's zone) is explained beside the field, never a server error."""
+    client = en_client_for(auditor)
+    client.raise_request_exception = True
+    response = client.get(reverse(view), params, follow=True)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert set(form.errors) == set(params)
+    assert "Enter a date between 1900-01-01 and 2999-12-31." in response.content.decode()

@@ -67,6 +67,9 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # R-AUTH-4: a username, once issued, stays with its person (the model refuses a rename too).
+            fields.append("username")
         if not request.user.is_superuser:
             # Only a superuser may make superusers or grant single permissions outside the roles.
             fields += ["is_superuser", "user_permissions", "is_staff"]

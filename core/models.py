@@ -68,7 +68,25 @@ class User(AbstractUser):
     def delete(self, *args: Any, **kwargs: Any):
         raise AuditError("Users are deactivated, never deleted (usernames are never reused).")
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remembered so that save() can refuse a rename (see there).
+        instance._loaded_username = getattr(instance, "username", None) if "username" in field_names else None
+        return instance
+
     def save(self, *args: Any, **kwargs: Any) -> None:
+        # R-AUTH-4: a username is never reused. Renaming "zhang" to "zhang.old" would free "zhang"
+        # for a new person, and signatures and history by the first one would read as the second's.
+        loaded = getattr(self, "_loaded_username", None)
+        update_fields = kwargs.get("update_fields")
+        if (
+            not self._state.adding
+            and loaded is not None
+            and (update_fields is None or "username" in update_fields)
+            and self.username != loaded
+        ):
+            raise AuditError("Usernames are never changed or reused: deactivate the account and create a new one.")
         # Sign-ins are recorded as AuthEvents; a history row per last_login update would bury the
         # changes that matter (roles, activation, lockout) in noise.
         if set(kwargs.get("update_fields") or ()) == {"last_login"}:

@@ -327,6 +327,39 @@ def test_deactivated_users_username_is_never_reused(make_user):
             User.objects.create_user(username="chen.jing", password=PASSWORD)
 
 
+def test_a_username_cannot_be_renamed_so_it_can_never_be_issued_again(make_user):
+    """R-AUTH-4: renaming "chen.jing" would free the name for another person; refused."""
+    person = make_user(username="chen.jing2")
+    person = User.objects.get(pk=person.pk)
+    person.username = "chen.jing2.old"
+    with pytest.raises(AuditError):
+        person.save()
+    assert User.objects.filter(username="chen.jing2").exists()
+    # Other changes to the same person are saved as usual.
+    person = User.objects.get(pk=person.pk)
+    person.full_name = "陈静"
+    person.save()
+
+
+def test_admin_cannot_rename_a_user(make_user, admin_user):
+    """R-AUTH-4: the admin change page shows the username read-only; a posted new one is ignored."""
+    admin_user.is_staff = True
+    admin_user.save()
+    person = make_user(QA_REVIEWER, username="he.ping")
+    client = english_client()
+    client.force_login(admin_user)
+    url = reverse("admin:core_user_change", args=[person.pk])
+    assert "username" not in client.get(url).context["adminform"].form.fields
+    response = client.post(url, {
+        "username": "he.ping.old", "full_name": "何平", "first_name": "", "last_name": "", "email": person.email,
+        "is_active": "on", "groups": [g.pk for g in person.groups.all()],
+    })
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.username == "he.ping" and person.full_name == "何平"
+    assert not User.objects.filter(username="he.ping.old").exists()
+
+
 @pytest.fixture
 def superuser(db) -> User:
     return User.objects.create_superuser(username="root", password=PASSWORD, email="root@example.com")

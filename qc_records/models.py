@@ -23,8 +23,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
+from dataclasses import dataclass, field
+
 from core.audit import AuditedModel, AuditedQuerySet, audited_history
-from qc_records.criteria import Conclusion, Criterion, CriterionKind
+from qc_records.criteria import Conclusion, Criterion, CriterionKind, overall
 
 
 def add_years(start: date, years: int) -> date:
@@ -480,6 +482,47 @@ class Sample(Tracked):
 # --- test records (检验记录) ----------------------------------------------------------------------
 
 
+@dataclass
+class ItemBlock:
+    """One specification item of a record with its individual results, for pages and reports."""
+
+    item: "SpecificationItem"
+    results: list["TestResult"] = field(default_factory=list)
+
+    @property
+    def current(self) -> list["TestResult"]:
+        """The results that count: not invalidated (an invalidated result is replaced by its retest)."""
+        return [r for r in self.results if not r.is_invalidated]
+
+    @property
+    def invalidated(self) -> list["TestResult"]:
+        return [r for r in self.results if r.is_invalidated]
+
+    @property
+    def conclusion(self) -> str:
+        return overall([r.conclusion for r in self.current])
+
+    @property
+    def conclusion_label(self) -> str:
+        return Conclusion(self.conclusion).label
+
+    @property
+    def mean(self) -> Decimal | None:
+        """Shown beside the individual results; never used to judge (R-QC-2)."""
+        values = [r.value_numeric for r in self.current if r.value_numeric is not None]
+        if len(values) < 2 or len(values) != len(self.current):
+            return None
+        mean = sum(values) / len(values)
+        places = self.item.decimals if self.item.decimals is not None else 2
+        return mean.quantize(Decimal(1).scaleb(-places))
+
+    @property
+    def result_text(self) -> str:
+        """The results as printed on the report: each individual value."""
+        parts = [r.display_value for r in self.current if r.display_value]
+        return "; ".join(parts)
+
+
 class TestRecordQuerySet(AuditedQuerySet):
     def live(self) -> "TestRecordQuerySet":
         return self.exclude(status=TestRecord.Status.VOIDED)
@@ -603,6 +646,26 @@ class TestRecord(Tracked):
         if batch is not None:
             return add_years(batch.expiry_date, 1)
         return add_years(self.test_date, settings.QC_RECORD_RETENTION_YEARS)
+
+    def item_blocks(self) -> list[ItemBlock]:
+        """Items of the record's specification with their results, in order (two queries)."""
+        items = list(self.specification.items.filter(voided_at__isnull=True).order_by("position", "pk"))
+        blocks = {it.pk: ItemBlock(item=it) for it in items}
+        for result in self.results.select_related("oos").order_by("replicate", "attempt", "pk"):
+            block = blocks.get(result.item_id)
+            if block is not None:
+                result.item = block.item  # already loaded: no query per result
+                block.results.append(result)
+        return list(blocks.values())
+
+    def compute_verdict(self, blocks: list[ItemBlock] | None = None) -> str:
+        blocks = blocks if blocks is not None else self.item_blocks()
+        conclusions = [b.conclusion for b in blocks]
+        if any(c == Conclusion.FAIL for c in conclusions):
+            return self.Verdict.DOES_NOT_COMPLY
+        if any(c == Conclusion.PENDING for c in conclusions):
+            return self.Verdict.PENDING
+        return self.Verdict.COMPLIES
 
     def compute_content_digest(self) -> str:
         """SHA-256 over everything the signatures vouch for besides the header fields."""

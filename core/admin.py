@@ -1,10 +1,26 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.forms import ResetPasswordForm
-from core.models import AuthEvent, Signature, User
+from core.models import AuthEvent, Document, Signature, User
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Shows a record's history in admin; never restores an old version from it.
+
+    SIMPLE_HISTORY_REVERT_DISABLED only hides the button: a POST to the history form view still
+    saved the old version, which for users undid a lockout without the audited unlock (R-AUTH-3)
+    and for GMP records bypassed the workflow (refused only by the reason-for-change guard, as a
+    server error).
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,7 +37,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(SimpleHistoryAdmin, DjangoUserAdmin):
+class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     change_password_form = ResetPasswordForm
     list_display = ("username", "full_name", "is_active", "locked_at", "must_change_password", "last_login")
     list_filter = ("is_active", "groups")
@@ -68,3 +84,12 @@ class AuthEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "kind", "username", "actor", "ip_address")
     list_filter = ("kind",)
     search_fields = ("username",)
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdmin):
+    list_display = ("issued_at", "kind", "number", "version", "record_label", "issued_by")
+    list_filter = ("kind",)
+    search_fields = ("number", "verification_code", "record_label", "sha256")
+    # Files are served only through the permission-checked download view, never from MEDIA_URL.
+    exclude = ("file",)

@@ -19,9 +19,27 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils import formats
-from django.utils.translation import gettext_lazy as _
+from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_noop, gettext_lazy as _
 
 from core.audit import history_models
+
+# Reasons the system itself writes (stored in English, shown in the reader's language).
+SYSTEM_REASONS = {
+    gettext_noop("created"),
+    gettext_noop("registered"),
+    gettext_noop("approved"),
+    gettext_noop("demo data"),
+    gettext_noop("failed password"),
+    gettext_noop("account locked after failed passwords"),
+    gettext_noop("successful sign-in"),
+    gettext_noop("correct signing password"),
+    gettext_noop("unlocked by administrator"),
+    gettext_noop("password changed by its owner"),
+    gettext_noop("password reset by administrator"),
+    gettext_noop("changed in administration"),
+    gettext_noop("created in administration"),
+}
 
 ACTION_LABELS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
 _HISTORY_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user", "history_relation"}
@@ -33,6 +51,10 @@ class FieldChange:
     label: str
     old: str
     new: str
+    # For a foreign key: the related model and raw ids, replaced by names in _resolve_relations().
+    related_model: type[models.Model] | None = None
+    old_raw: Any = None
+    new_raw: Any = None
 
 
 @dataclass
@@ -47,6 +69,10 @@ class AuditEntry:
     changes: list[FieldChange] = field(default_factory=list)
     username: str = ""
     printed_name: str = ""
+
+    @property
+    def reason_display(self) -> str:
+        return gettext(self.reason) if self.reason in SYSTEM_REASONS else self.reason
 
     @property
     def action_label(self) -> str:
@@ -106,8 +132,42 @@ def diff(new: models.Model, old: models.Model | None) -> list[FieldChange]:
             continue
         if old is None and new_value in (None, ""):
             continue
-        changes.append(FieldChange(f.name, str(f.verbose_name), _display(f, old_value) if old is not None else "", _display(f, new_value)))
+        related = f.related_model if f.is_relation and not f.many_to_many else None
+        changes.append(
+            FieldChange(
+                f.name, capfirst(str(f.verbose_name)),
+                _display(f, old_value) if old is not None else "", _display(f, new_value),
+                related_model=related, old_raw=old_value, new_raw=new_value,
+            )
+        )
     return changes
+
+
+def _related_label(obj: models.Model) -> str:
+    printed = getattr(obj, "printed_name", None)
+    if printed is not None:
+        return f"{printed} ({obj.get_username()})" if hasattr(obj, "get_username") else str(printed)
+    return str(obj)
+
+
+def _resolve_relations(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Show related records by name, not id: one query per related model for the whole page."""
+    wanted: dict[type[models.Model], set[Any]] = {}
+    for e in entries:
+        for c in e.changes:
+            if c.related_model is not None:
+                wanted.setdefault(c.related_model, set()).update(v for v in (c.old_raw, c.new_raw) if v is not None)
+    found = {model: model._base_manager.in_bulk(ids) for model, ids in wanted.items() if ids}
+    for e in entries:
+        for c in e.changes:
+            if c.related_model is None:
+                continue
+            objs = found.get(c.related_model, {})
+            if c.old_raw is not None and c.old_raw in objs:
+                c.old = _related_label(objs[c.old_raw])
+            if c.new_raw is not None and c.new_raw in objs:
+                c.new = _related_label(objs[c.new_raw])
+    return entries
 
 
 def _label(base: type[models.Model], row: models.Model, pk_name: str) -> str:
@@ -158,6 +218,7 @@ def _entries(rows: list[models.Model]) -> list[AuditEntry]:
 
 
 def _attach_users(entries: list[AuditEntry]) -> list[AuditEntry]:
+    _resolve_relations(entries)
     ids = {e.user_id for e in entries if e.user_id}
     users = get_user_model().objects.in_bulk(ids) if ids else {}
     for e in entries:

@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("QC"), "qc_records:index", "qc_records.view_testrecord"),
     (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
     (_("Locked accounts"), "core:locked_users", "core.unlock_user"),
+    (_("Verify a document"), "core:document_lookup", None),
 ]
 
 

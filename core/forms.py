@@ -126,3 +126,37 @@ class ResetPasswordForm(BootstrapMixin, AdminPasswordChangeForm):
         if commit:
             user.save()
         return user
+
+
+class DocumentCodeForm(Form):
+    """The verification code printed at the foot of every page of an issued document."""
+
+    code = forms.CharField(
+        label=_("Verification code"), max_length=40,
+        help_text=_("As printed at the foot of each page, e.g. ABCD-EFGH-IJKL-MNOP."),
+    )
+
+    def clean_code(self) -> str:
+        from core.pdf import normalise_code
+
+        code = normalise_code(self.cleaned_data["code"])
+        if len(code) != 16:
+            raise forms.ValidationError(_("A verification code has 16 letters and digits."))
+        return code
+
+
+class DocumentUploadForm(Form):
+    """A copy of a PDF (printed and scanned copies cannot match: only the file as issued does)."""
+
+    MAX_SIZE = 50 * 1024 * 1024
+
+    file = forms.FileField(
+        label=_("Copy of the PDF"),
+        help_text=_("The file is only compared with the documents on record, not kept."),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_SIZE:
+            raise forms.ValidationError(_("The file is larger than 50 MB; no issued document is that large."))
+        return upload

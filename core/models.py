@@ -50,6 +50,9 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Django internals and related-object access use the base manager: it must refuse
+        # deletes as well, or ``User._base_manager.filter(...).delete()`` would remove a person.
+        base_manager_name = "objects"
         constraints = [
             # "zhang" and "Zhang" are the same person on a signature: refuse both.
             models.UniqueConstraint(Lower("username"), name="core_user_username_ci_unique"),
@@ -234,8 +237,13 @@ class Signature(models.Model):
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
+    def signed_model(self) -> type[models.Model] | None:
+        # get_for_id() is served from ContentType's cache: checking a page of signatures must not
+        # cost one query each (R-PERF-1).
+        return ContentType.objects.get_for_id(self.content_type_id).model_class()
+
     def current_record(self) -> models.Model | None:
-        model = self.content_type.model_class()
+        model = self.signed_model()
         if model is None:
             return None
         return model._base_manager.filter(pk=self.object_id).first()
@@ -245,7 +253,7 @@ class Signature(models.Model):
         if (
             record is None
             or record.pk != self.object_id
-            or record._meta.concrete_model is not self.content_type.model_class()
+            or record._meta.concrete_model is not self.signed_model()
         ):
             record = self.current_record()
         if record is None:
@@ -254,3 +262,112 @@ class Signature(models.Model):
             record=record, signer_id=self.signer_id, meaning=self.meaning, signed_at=self.signed_at
         )
         return expected == self.record_hash
+
+
+def document_upload_to(instance: "Document", filename: str) -> str:
+    # Filed by the month of issue in the site's time zone, as people look for them.
+    issued = timezone.localtime(instance.issued_at, timezone.get_default_timezone())
+    return f"documents/{issued:%Y/%m}/{filename}"
+
+
+class DocumentQuerySet(AuditedQuerySet):
+    def for_record(self, record: models.Model) -> "DocumentQuerySet":
+        ct = ContentType.objects.get_for_model(record, for_concrete_model=True)
+        return self.filter(content_type=ct, object_id=record.pk)
+
+    def versions_of(self, document: "Document") -> "DocumentQuerySet":
+        """Every version of the same kind of document for the same record, oldest first."""
+        return self.filter(
+            kind=document.kind, content_type_id=document.content_type_id, object_id=document.object_id
+        ).order_by("version")
+
+
+class Document(models.Model):
+    """An issued PDF (report, certificate): the frozen data it was built from, the file and its
+    SHA-256, and a verification code printed on every page (R-SIG-2, R-REL-6, R-REC-3).
+
+    Append-only like ``Signature``: a document is never re-rendered or changed in place; a
+    correction issues the next version, which points at the one it supersedes. The row is
+    written once, after the PDF has been rendered and hashed (see ``core.pdf.issue_document``).
+    """
+
+    APPEND_ONLY = True
+
+    kind = models.CharField(_("kind of document"), max_length=64, help_text=_("e.g. qc_test_report"))
+    number = models.CharField(_("document number"), max_length=64, blank=True, db_index=True)
+    version = models.PositiveIntegerField(_("version"))
+    # One-to-one: a version is superseded by at most one later version (a second concurrent
+    # correction fails on this constraint and is issued as the version after it).
+    supersedes = models.OneToOneField(
+        "self", verbose_name=_("supersedes"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    record = GenericForeignKey("content_type", "object_id")
+    record_label = models.CharField(_("record"), max_length=255)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    template_name = models.CharField(_("template"), max_length=200)
+    context = models.JSONField(_("frozen content"), help_text=_("The data the PDF was built from."))
+    file = models.FileField(_("PDF file"), upload_to=document_upload_to, max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    verification_code = models.CharField(_("verification code"), max_length=16, unique=True)
+    issued_at = models.DateTimeField(_("issued at"), db_index=True)
+    issued_by = models.ForeignKey(
+        "core.User", verbose_name=_("issued by"), on_delete=models.PROTECT, related_name="issued_documents"
+    )
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("issued document")
+        verbose_name_plural = _("issued documents")
+        ordering = ["-issued_at", "-id"]
+        base_manager_name = "objects"
+        indexes = [models.Index(fields=["content_type", "object_id", "kind"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "content_type", "object_id", "version"], name="core_document_version_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="core_document_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        label = self.number or self.title or self.kind
+        return f"{label} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditError("Issued documents are never changed; issue a new version instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise AuditError("Issued documents are never deleted.")
+
+    @property
+    def code_display(self) -> str:
+        """The verification code in groups of four, as printed (easier to read out and type)."""
+        code = self.verification_code
+        return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("core:document_verify", args=[self.verification_code])
+
+    def stored_file_sha256(self) -> str | None:
+        """SHA-256 of the file as it is in storage now; None when the file is missing."""
+        try:
+            handle = self.file.storage.open(self.file.name, "rb")
+        except (FileNotFoundError, OSError):
+            return None
+        digest = hashlib.sha256()
+        with handle:
+            for chunk in iter(lambda: handle.read(1 << 16), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def newest_version(self) -> "Document":
+        """The latest version of this document (itself when nothing supersedes it)."""
+        return Document.objects.versions_of(self).order_by("-version").first() or self

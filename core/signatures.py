@@ -16,8 +16,9 @@ re-asks the password (the strict reading of §11.200(a)(1)).
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -43,6 +44,32 @@ class SigningCredential:
     verified_at: object = field(default_factory=timezone.now)
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))
     used: bool = False
+
+
+# Credentials issued by verify_signer() and not yet used: nonce -> (user id, time of the check).
+# sign() accepts only a credential found here and removes it, so a SigningCredential built in code,
+# a copy of a used one, or one whose person was swapped afterwards signs nothing (R-SIG-1, R-SIG-5).
+# Process-local on purpose: the check and the signature happen in the same request.
+_issued: dict[str, tuple[int, datetime]] = {}
+_issued_lock = threading.Lock()
+
+
+def _issue(user: User) -> SigningCredential:
+    credential = SigningCredential(user=user)
+    now = timezone.now()
+    with _issued_lock:
+        for nonce in [n for n, (_pk, at) in _issued.items() if now - at > CREDENTIAL_LIFETIME]:
+            del _issued[nonce]
+        _issued[credential.nonce] = (user.pk, credential.verified_at)
+    return credential
+
+
+def _redeem(credential: SigningCredential) -> tuple[int, datetime] | None:
+    with _issued_lock:
+        issued = _issued.pop(credential.nonce, None)
+    if issued is None or credential.used or issued != (credential.user.pk, credential.verified_at):
+        return None
+    return issued
 
 
 def _refuse(user: User, message: str, request: HttpRequest | None) -> SignatureError:
@@ -86,7 +113,7 @@ def verify_signer(*, user: User, password: str, request: HttpRequest | None = No
         user.failed_login_count = 0
         user._change_reason = "correct signing password"
         user.save(update_fields=["failed_login_count"])
-    return SigningCredential(user=user)
+    return _issue(user)
 
 
 def sign(
@@ -103,15 +130,17 @@ def sign(
     """
     if not isinstance(credential, SigningCredential):
         raise SignatureError(_("A signature needs the signer's password."))
-    if credential.used:
-        raise SignatureError(_("Each signature needs the password again."))
-    if timezone.now() - credential.verified_at > CREDENTIAL_LIFETIME:
-        raise SignatureError(_("The password check has expired; sign again."))
     if meaning not in Signature.Meaning.values:
         raise SignatureError(f"Unknown signature meaning {meaning!r}.")
-    user = get_user_model().objects.get(pk=credential.user.pk)
-    check_may_sign(user)
+    issued = _redeem(credential)
     credential.used = True
+    if issued is None:
+        raise SignatureError(_("Each signature needs the password again."))
+    user_pk, verified_at = issued
+    if timezone.now() - verified_at > CREDENTIAL_LIFETIME:
+        raise SignatureError(_("The password check has expired; sign again."))
+    user = get_user_model().objects.get(pk=user_pk)
+    check_may_sign(user)
     stored = type(record)._base_manager.get(pk=record.pk)
     signed_at = timezone.now()
     signature = Signature(

@@ -5,21 +5,24 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import audit_trail, work
 from core.auth import unlock_user
-from core.forms import Form, LoginForm
-from core.models import AuthEvent
+from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm
+from core.models import AuthEvent, Document
+from core.pdf import check_document, normalise_code, sha256_of_upload
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
 
@@ -31,6 +34,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
+    # LoginView would put the request's host name in "site_name"; keep the product's name.
+    extra_context = {"site_name": settings.SITE_NAME}
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
@@ -151,9 +156,9 @@ def audit_export(request: HttpRequest) -> HttpResponse:
             when = timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S")
             head = [when, tzname, e.username, e.printed_name, e.record_type, e.record_label, e.object_id, e.action_label]
             if not e.changes:
-                yield writer.writerow(head + ["", "", "", e.reason])
+                yield writer.writerow(head + ["", "", "", e.reason_display])
             for c in e.changes:
-                yield writer.writerow(head + [c.label, c.old, c.new, e.reason])
+                yield writer.writerow(head + [c.label, c.old, c.new, e.reason_display])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
@@ -212,6 +217,126 @@ def unlock(request: HttpRequest, pk: int) -> HttpResponse:
         unlock_user(user=user, by=request.user, request=request)
         messages.success(request, _("%(user)s has been unlocked.") % {"user": user.username})
     return redirect("core:locked_users")
+
+
+# --- issued documents -------------------------------------------------------------------------
+
+
+def may_view_document_record(user, document: Document) -> bool:
+    """Who may open an issued document's file and data: whoever may view its record."""
+    if user.has_perm("core.view_audit_trail"):
+        return True
+    ct = document.content_type
+    perm = f"{ct.app_label}.view_{ct.model}"
+    if user.has_perm(perm):
+        return True
+    record = document.record
+    return record is not None and user.has_perm(perm, record)
+
+
+def get_document_for_download(request: HttpRequest, pk: int) -> Document:
+    document = Document.objects.select_related("content_type").filter(pk=pk).first()
+    if document is None:
+        raise Http404
+    if not may_view_document_record(request.user, document):
+        raise PermissionDenied
+    return document
+
+
+def _compare_upload(request: HttpRequest) -> tuple[DocumentUploadForm, dict[str, Any] | None]:
+    """Hash an uploaded copy and find the issued documents with the same SHA-256 (nothing is kept)."""
+    if request.method != "POST":
+        return DocumentUploadForm(), None
+    form = DocumentUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return form, None
+    upload = form.cleaned_data["file"]
+    digest = sha256_of_upload(upload)
+    matches = list(Document.objects.filter(sha256=digest).select_related("issued_by").order_by("issued_at"))
+    return DocumentUploadForm(), {"name": upload.name, "sha256": digest, "matches": matches}
+
+
+@require_http_methods(["GET", "POST"])
+def document_lookup(request: HttpRequest) -> HttpResponse:
+    """Check a document by its printed verification code, or by uploading a copy of the file."""
+    code_form = DocumentCodeForm(request.GET or None)
+    if code_form.is_bound and code_form.is_valid():
+        return redirect("core:document_verify", code=code_form.cleaned_data["code"])
+    upload_form, upload_result = _compare_upload(request)
+    status = 400 if upload_form.is_bound and upload_form.errors else 200
+    return render(
+        request, "core/document_lookup.html",
+        {"code_form": code_form, "upload_form": upload_form, "upload_result": upload_result}, status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def document_verify(request: HttpRequest, code: str) -> HttpResponse:
+    """Is this issued document intact: file unchanged, signatures still valid, still current?
+
+    R-SIG-3 on paper: the verification code or QR code on a PDF leads here. The stored file is
+    re-hashed, each printed signature is re-verified against its signature row, and a newer
+    version (a correction) is pointed out.
+    """
+    document = (
+        Document.objects.select_related("issued_by", "content_type", "supersedes")
+        .filter(verification_code=normalise_code(code)).first()
+    )
+    if document is None:
+        raise Http404
+    upload_form, upload_result = _compare_upload(request)
+    if upload_result is not None:
+        upload_result["matches_this"] = upload_result["sha256"] == document.sha256
+    may_view = may_view_document_record(request.user, document)
+    record = document.record if may_view else None
+    status = 400 if upload_form.is_bound and upload_form.errors else 200
+    return render(
+        request,
+        "core/document_verify.html",
+        {
+            "document": document,
+            "check": check_document(document),
+            "may_view": may_view,
+            "record_url": record.get_absolute_url() if record is not None and hasattr(record, "get_absolute_url") else "",
+            "upload_form": upload_form,
+            "upload_result": upload_result,
+        },
+        status=status,
+    )
+
+
+@require_GET
+def document_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The PDF exactly as issued (its SHA-256 is in a header, to compare with the verify page)."""
+    document = get_document_for_download(request, pk)
+    try:
+        handle = document.file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    label = "-".join(p for p in (document.kind, document.number, f"v{document.version}") if p)
+    response = FileResponse(handle, content_type="application/pdf", filename=f"{label}.pdf")
+    response["X-Document-SHA256"] = document.sha256
+    return response
+
+
+@require_GET
+def document_data(request: HttpRequest, pk: int) -> HttpResponse:
+    """The frozen data the PDF was built from, signatures included, as JSON (R-REC-3)."""
+    document = get_document_for_download(request, pk)
+    payload = {
+        "kind": document.kind,
+        "number": document.number,
+        "version": document.version,
+        "verification_code": document.verification_code,
+        "sha256": document.sha256,
+        "issued_at": document.issued_at.isoformat(),
+        "issued_by": document.issued_by.username,
+        "template": document.template_name,
+        "context": document.context,
+    }
+    response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'inline; filename="{document.kind}-v{document.version}.json"'
+    return response
 
 
 # --- error pages (both languages, no debug detail) ---------------------------------------------

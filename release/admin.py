@@ -1,10 +1,10 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import HistoryAdmin
 from release.models import Batch, Product
 
 
-class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+class ReadOnlyHistoryAdmin(HistoryAdmin):
     """GMP records are read in admin; every change goes through the workflow pages (services)."""
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import Form, ModelForm, reason_field
-from release.models import Batch, DosageForm, Product
+from release.models import Batch, DosageForm, Product, expiry_from
 
 
 class ProductForm(ModelForm):
@@ -34,6 +35,20 @@ class ProductFilterForm(Form):
     dosage_form = forms.ChoiceField(label=_("Dosage form"), required=False, choices=[("", _("All"))] + DosageForm.choices)
 
 
+# Dates outside this window are typing mistakes; far-future ones would also break the expiry and
+# retention arithmetic (year 9999 + shelf life overflows the calendar).
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _plausible(value: date | None) -> date | None:
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise forms.ValidationError(
+            _("Enter a date between %(start)s and %(end)s.")
+            % {"start": EARLIEST_DATE.isoformat(), "end": LATEST_DATE.isoformat()}
+        )
+    return value
+
+
 class BatchForm(ModelForm):
     class Meta:
         model = Batch
@@ -54,12 +69,33 @@ class BatchForm(ModelForm):
     def clean_batch_number(self) -> str:
         return self.cleaned_data["batch_number"].strip()
 
+    def clean_batch_size(self):
+        # The database refuses a size of zero (release_batch_size_positive); say so beside the field.
+        value = self.cleaned_data["batch_size"]
+        if value is not None and value <= 0:
+            raise forms.ValidationError(_("The batch size must be greater than zero."))
+        return value
+
+    def clean_manufacture_date(self) -> date | None:
+        return _plausible(self.cleaned_data.get("manufacture_date"))
+
+    def clean_expiry_date(self) -> date | None:
+        return _plausible(self.cleaned_data.get("expiry_date"))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         made, expiry = data.get("manufacture_date"), data.get("expiry_date")
+        product, number = data.get("product"), data.get("batch_number")
         if made and expiry and expiry <= made:
             self.add_error("expiry_date", _("The expiry date must be after the manufacture date."))
-        product, number = data.get("product"), data.get("batch_number")
+        elif made and expiry and product:
+            latest = expiry_from(made, product.shelf_life_months)
+            if expiry > latest:
+                self.add_error(
+                    "expiry_date",
+                    _("The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months).")
+                    % {"latest": latest.isoformat(), "months": product.shelf_life_months},
+                )
         if product and number:
             clash = Batch.objects.filter(product=product, batch_number__iexact=number)
             if self.instance.pk:
@@ -90,6 +126,8 @@ class BatchEditForm(BatchForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["expiry_date"].required = True
+        # A batch stays with its product (the service refuses a move as well).
+        self.fields["product"].disabled = True
 
 
 class BatchFilterForm(Form):

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -102,6 +103,10 @@ class Product(AuditedModel):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["name", "strength"]
+        constraints = [
+            # 国药准字H20000001 and 国药准字h20000001 are the same approval.
+            models.UniqueConstraint(Upper("approval_number"), name="release_product_approval_number_ci_unique"),
+        ]
         permissions = [
             ("approve_product", _("Can approve product master records")),
             ("void_product", _("Can void product master records")),

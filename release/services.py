@@ -149,9 +149,21 @@ def product_void(
 # --- batches ------------------------------------------------------------------------------------
 
 
-def _check_batch_dates(batch: Batch) -> None:
+def _check_batch_values(batch: Batch) -> None:
+    # Checked here as well as in the form, so that other callers get a message instead of an
+    # IntegrityError from the table's check constraints.
     if batch.expiry_date <= batch.manufacture_date:
         raise WorkflowError(_("The expiry date must be after the manufacture date."))
+    if batch.batch_size is None or batch.batch_size <= 0:
+        raise WorkflowError(_("The batch size must be greater than zero."))
+    # The expiry may be set earlier than the shelf life gives (e.g. a shorter-dated component),
+    # never later: the approved shelf life is the limit.
+    latest = expiry_from(batch.manufacture_date, batch.product.shelf_life_months)
+    if batch.expiry_date > latest:
+        raise WorkflowError(
+            _("The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months).")
+            % {"latest": latest.isoformat(), "months": batch.product.shelf_life_months}
+        )
 
 
 def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
@@ -166,7 +178,7 @@ def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
         data["expiry_date"] = expiry_from(data["manufacture_date"], product.shelf_life_months)
     batch = Batch(last_changed_by=user)
     _apply(batch, data)
-    _check_batch_dates(batch)
+    _check_batch_values(batch)
     try:
         with transaction.atomic():
             batch.save_audited(user=user, reason="registered")
@@ -186,12 +198,13 @@ def batch_update(*, batch: Batch, user: User, data: dict[str, Any], reason: str)
         raise WorkflowError(_("Only a batch in quarantine can be changed."))
     if not reason.strip():
         raise WorkflowError(_("Give a reason for the change: it is recorded in the audit trail."))
-    if "product" in data and data["product"].pk != batch.product_id and data["product"].status != Product.Status.APPROVED:
-        raise WorkflowError(_("Batches can only be registered for an approved product."))
+    if "product" in data and data["product"].pk != batch.product_id:
+        # A batch belongs to one product for life; a wrong product means void and re-register.
+        raise WorkflowError(_("A batch cannot be moved to another product; void it and register it again."))
     changed = _apply(batch, data)
     if not changed:
         raise WorkflowError(_("Nothing was changed."))
-    _check_batch_dates(batch)
+    _check_batch_values(batch)
     batch.last_changed_by = user
     batch.updated_at = timezone.now()
     try:

@@ -26,6 +26,12 @@ from release.models import Batch, Product
 PAGE_SIZE = 25
 
 
+def _posted(request: HttpRequest):
+    """The POST data of a POST, even an empty one: an empty submission must show the "required"
+    errors, not an untouched form (``request.POST or None`` would treat it as a GET)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _page(request: HttpRequest, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -84,7 +90,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def product_create(request: HttpRequest) -> HttpResponse:
     require_perm(request, "release.add_product")
-    form = ProductForm(request.POST or None)
+    form = ProductForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             product = services.product_create(user=request.user, data=form.cleaned_data)
@@ -98,7 +104,11 @@ def product_create(request: HttpRequest) -> HttpResponse:
 
 def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_for_user(request, Product, pk, "release.change_product")
-    form = ProductEditForm(request.POST or None, instance=product)
+    if product.status == Product.Status.VOIDED:
+        # A voided record stays readable (R-REC-1) but is never offered for editing.
+        messages.error(request, _("A voided product cannot be changed."))
+        return redirect(product)
+    form = ProductEditForm(_posted(request), instance=product)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Product.EDITABLE_FIELDS}
         try:
@@ -198,7 +208,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     initial = {}
     if request.method == "GET" and request.GET.get("product"):
         initial["product"] = request.GET["product"]
-    form = BatchForm(request.POST or None, initial=initial)
+    form = BatchForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             batch = services.batch_create(user=request.user, data=form.cleaned_data)
@@ -212,7 +222,10 @@ def batch_create(request: HttpRequest) -> HttpResponse:
 
 def batch_edit(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_for_user(request, Batch, pk, "release.change_batch")
-    form = BatchEditForm(request.POST or None, instance=batch)
+    if batch.status != Batch.Status.QUARANTINE:
+        messages.error(request, _("Only a batch in quarantine can be changed."))
+        return redirect(batch)
+    form = BatchEditForm(_posted(request), instance=batch)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Batch.EDITABLE_FIELDS}
         try:

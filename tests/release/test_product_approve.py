@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 from django.urls import reverse
 
 from core.models import AuthEvent, Signature
@@ -53,7 +54,7 @@ def test_approving_an_approved_product_is_refused(approved_product, qa_reviewer2
 def test_last_editor_cannot_approve_own_change(approved_product, qa_reviewer, password):
     """R-SEQ-2: the author of a change never approves it."""
     services.product_update(product=approved_product, user=qa_reviewer, data={"pack_size": "24粒/盒"}, reason="新包装")
-    with pytest.raises(services.WorkflowError, match="another QA reviewer"):
+    with translation.override("en"), pytest.raises(services.WorkflowError, match="another QA reviewer"):
         services.product_approve(product=approved_product, user=qa_reviewer, password=password)
 
 

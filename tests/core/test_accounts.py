@@ -1,0 +1,444 @@
+"""Accounts: sign-in, idle timeout, lockout, no deletion, password policy (R-AUTH-1…5)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from core.audit import AuditError
+from core.forms import ResetPasswordForm
+from core.models import AuthEvent, User
+from core.roles import ADMIN, ALL_ROLES, QA_REVIEWER
+from tests.core.conftest import english_client, login
+from tests.factories import PASSWORD, BatchFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+LOCKED_MESSAGE = "This account is locked after too many failed sign-ins"
+NEW_PASSWORD = "Another-Long-Passphrase-77"
+
+# Pages anyone may open without signing in; everything else in the URL configuration is GMP.
+PUBLIC_URL_NAMES = {"login", "logout", "set_language", "javascript-catalog"}
+
+
+def _gmp_urls() -> list[str]:
+    """One concrete URL for every named route outside admin and the public pages.
+
+    Anonymous requests are turned away before the view runs, so placeholder ids are enough.
+    Enumerated from the resolver so that a page added later is covered without editing this test.
+    """
+    samples = {"int": "1", "string": "release.product", "path": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+    found: list[str] = []
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace == "admin":
+                    continue
+                walk(p.url_patterns, prefix + str(p.pattern), p.namespace or namespace)
+            elif isinstance(p, URLPattern) and p.name and p.name not in PUBLIC_URL_NAMES:
+                name = f"{namespace}:{p.name}" if namespace else p.name
+                kwargs = {k: samples[type(c).__name__.replace("Converter", "").lower()] for k, c in p.pattern.converters.items()}
+                found.append(reverse(name, kwargs=kwargs))
+
+    walk(get_resolver().url_patterns, "", None)
+    return sorted(set(found))
+
+
+GMP_URLS = _gmp_urls()
+
+
+def test_url_enumeration_finds_the_gmp_pages():
+    """R-AUTH-1: guard for the test below — the enumeration really lists the known pages."""
+    for url in ["/", "/audit/", "/audit/export.csv", "/accounts/locked/", "/release/products/", "/release/batches/1/edit/"]:
+        assert url in GMP_URLS
+
+
+@pytest.mark.parametrize("url", GMP_URLS)
+def test_anonymous_get_of_gmp_page_is_sent_to_login(url, anon):
+    """R-AUTH-1: an anonymous request to any GMP page gets the login page, not the data."""
+    response = anon.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+@pytest.mark.parametrize("url", GMP_URLS)
+def test_anonymous_post_to_gmp_url_is_sent_to_login(url, anon, draft_product):
+    """R-AUTH-1: an anonymous POST changes nothing and is sent to the login page."""
+    response = anon.post(url, {"reason": "x", "approve-password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    draft_product.refresh_from_db()
+    assert draft_product.status == "draft"
+
+
+def test_active_user_signs_in_and_the_sign_in_is_audited(make_user, anon):
+    """R-AUTH-1, R-AUTH-3: the happy path the refusals below are measured against."""
+    user = make_user(QA_REVIEWER, username="li.na")
+    response = login(anon, "li.na", PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:my_work")
+    assert anon.get("/").status_code == 200
+    assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.LOGIN).count() == 1
+
+
+def test_deactivated_user_cannot_sign_in(make_user, anon):
+    """R-AUTH-1: a deactivated account is refused even with the right password."""
+    user = make_user(QA_REVIEWER, username="wang.fang")
+    user.is_active = False
+    user._change_reason = "left the company"
+    user.save()
+    response = login(anon, "wang.fang", PASSWORD)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in anon.session
+    assert response.context["form"].non_field_errors()
+    assert anon.get("/").status_code == 302
+    assert not Client().login(username="wang.fang", password=PASSWORD)
+
+
+def test_deactivating_a_signed_in_user_ends_their_session(make_user, en_client_for):
+    """R-AUTH-1: deactivation takes effect on the next request, not at the next sign-in."""
+    user = make_user(QA_REVIEWER)
+    client = en_client_for(user)
+    assert client.get("/release/products/").status_code == 200
+    user.is_active = False
+    user.save()
+    response = client.get("/release/products/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+# --- R-AUTH-2 idle timeout ----------------------------------------------------------------------
+
+
+def test_idle_timeout_defaults_to_30_minutes_and_slides_with_each_request():
+    """R-AUTH-2: 30 minutes of inactivity (a setting), renewed by every request."""
+    assert settings.SESSION_IDLE_TIMEOUT_MINUTES == 30
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+
+
+def _session_row(client: Client) -> Session:
+    return Session.objects.get(session_key=client.session.session_key)
+
+
+def test_session_expires_30_minutes_after_the_last_request(make_user, anon):
+    """R-AUTH-2: the stored expiry is 30 minutes ahead and each request pushes it forward."""
+    make_user(QA_REVIEWER, username="zhao.lei")
+    login(anon, "zhao.lei", PASSWORD)
+    row = _session_row(anon)
+    assert abs((row.expire_date - timezone.now()) - timedelta(minutes=30)) < timedelta(seconds=30)
+    # Pretend 25 idle minutes have passed: 5 minutes left. A request renews the full window.
+    Session.objects.filter(pk=row.pk).update(expire_date=timezone.now() + timedelta(minutes=5))
+    assert anon.get("/").status_code == 200
+    renewed = _session_row(anon).expire_date
+    assert renewed - timezone.now() > timedelta(minutes=29)
+
+
+def test_expired_session_is_sent_to_login(make_user, anon):
+    """R-AUTH-2: after the idle timeout the next request needs a new sign-in."""
+    make_user(QA_REVIEWER, username="sun.li")
+    login(anon, "sun.li", PASSWORD)
+    assert anon.get("/release/products/").status_code == 200
+    Session.objects.filter(session_key=anon.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    response = anon.get("/release/products/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+# --- R-AUTH-3 lockout ----------------------------------------------------------------------------
+
+
+def _fail(client: Client, username: str, times: int) -> None:
+    for _ in range(times):
+        response = login(client, username, "not-the-password")
+        assert response.status_code == 200
+
+
+def test_lockout_threshold_defaults_to_five():
+    """R-AUTH-3: 5 failed sign-ins by default (a setting)."""
+    assert settings.LOCKOUT_THRESHOLD == 5
+
+
+def test_failed_sign_ins_lock_the_account_and_are_audited(make_user, anon):
+    """R-AUTH-3: LOCKOUT_THRESHOLD failures lock the account; each failure and the lock are audited."""
+    user = make_user(QA_REVIEWER, username="zhou.min")
+    _fail(anon, "zhou.min", settings.LOCKOUT_THRESHOLD - 1)
+    user.refresh_from_db()
+    assert not user.is_locked and user.failed_login_count == settings.LOCKOUT_THRESHOLD - 1
+    _fail(anon, "zhou.min", 1)
+    user.refresh_from_db()
+    assert user.is_locked
+    assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.LOGIN_FAILED).count() == settings.LOCKOUT_THRESHOLD
+    assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.LOCKED).count() == 1
+
+    response = login(anon, "zhou.min", PASSWORD)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in anon.session
+    assert LOCKED_MESSAGE in response.content.decode()
+
+
+def test_lockout_threshold_is_a_setting(make_user, anon, settings):
+    """R-AUTH-3: the company's own threshold is honoured."""
+    settings.LOCKOUT_THRESHOLD = 3
+    user = make_user(QA_REVIEWER, username="wu.gang")
+    _fail(anon, "wu.gang", 2)
+    user.refresh_from_db()
+    assert not user.is_locked
+    _fail(anon, "wu.gang", 1)
+    user.refresh_from_db()
+    assert user.is_locked
+
+
+def test_successful_sign_in_resets_the_failure_count(make_user, anon):
+    """R-AUTH-3: the threshold counts failures in a row."""
+    user = make_user(QA_REVIEWER, username="zheng.yu")
+    _fail(anon, "zheng.yu", settings.LOCKOUT_THRESHOLD - 1)
+    assert login(anon, "zheng.yu", PASSWORD).status_code == 302
+    user.refresh_from_db()
+    assert user.failed_login_count == 0
+    anon.post("/accounts/logout/")
+    _fail(anon, "zheng.yu", settings.LOCKOUT_THRESHOLD - 1)
+    user.refresh_from_db()
+    assert not user.is_locked
+
+
+def test_locking_ends_the_locked_persons_open_session(make_user, en_client_for, anon):
+    """R-AUTH-3: someone guessing the password elsewhere locks the account for every session."""
+    user = make_user(QA_REVIEWER, username="qian.hui")
+    client = en_client_for(user)
+    assert client.get("/").status_code == 200
+    _fail(anon, "qian.hui", settings.LOCKOUT_THRESHOLD)
+    assert client.get("/").status_code == 302
+
+
+def _lock(user: User) -> None:
+    _fail(english_client(), user.username, settings.LOCKOUT_THRESHOLD)
+    user.refresh_from_db()
+    assert user.is_locked
+
+
+def test_admin_sees_locked_accounts_and_unlocks_with_audit(make_user, admin_user, en_client_for):
+    """R-AUTH-3: only an administrator unlocks; the unlock is audited with who did it."""
+    user = make_user(QA_REVIEWER, username="feng.jie", full_name="冯杰")
+    _lock(user)
+    client = en_client_for(admin_user)
+    page = client.get(reverse("core:locked_users"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "feng.jie" in html and "Account locked" in html and "Failed sign-in" in html
+
+    response = client.post(reverse("core:unlock", args=[user.pk]))
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert not user.is_locked and user.failed_login_count == 0
+    event = AuthEvent.objects.get(user=user, kind=AuthEvent.Kind.UNLOCKED)
+    assert event.actor == admin_user
+    last = user.history.first()
+    assert last.history_user == admin_user and last.history_change_reason == "unlocked by administrator"
+    assert login(english_client(), "feng.jie", PASSWORD).status_code == 302
+
+
+def test_unlock_needs_post(make_user, admin_user, en_client_for):
+    """R-AUTH-3: a link (GET) cannot unlock an account."""
+    user = make_user(QA_REVIEWER)
+    _lock(user)
+    assert en_client_for(admin_user).get(reverse("core:unlock", args=[user.pk])).status_code == 405
+    user.refresh_from_db()
+    assert user.is_locked
+
+
+@pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != ADMIN])
+def test_other_roles_cannot_see_or_unlock_locked_accounts(role, users, make_user, en_client_for):
+    """R-AUTH-3: the lock list and the unlock action are for administrators only."""
+    victim = make_user(QA_REVIEWER, username="victim")
+    _lock(victim)
+    client = en_client_for(users[role])
+    assert client.get(reverse("core:locked_users")).status_code == 403
+    assert client.post(reverse("core:unlock", args=[victim.pk])).status_code == 403
+    victim.refresh_from_db()
+    assert victim.is_locked
+    assert not AuthEvent.objects.filter(kind=AuthEvent.Kind.UNLOCKED).exists()
+
+
+# --- R-AUTH-4 never deleted, never reused ----------------------------------------------------
+
+
+def test_user_delete_is_refused(make_user):
+    """R-AUTH-4: users are deactivated, never deleted — by instance, queryset or base manager."""
+    user = make_user(QA_REVIEWER)
+    with pytest.raises(AuditError):
+        user.delete()
+    with pytest.raises(AuditError):
+        User.objects.filter(pk=user.pk).delete()
+    with pytest.raises(AuditError):
+        User.objects.all().delete()
+    with pytest.raises(AuditError):
+        User._base_manager.filter(pk=user.pk).delete()
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_username_differing_only_in_case_is_refused_by_the_database(make_user):
+    """R-AUTH-4: "zhang" and "Zhang" would be the same name on a signature."""
+    make_user(username="zhang.san")
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            User.objects.create_user(username="Zhang.San", password=PASSWORD)
+    assert User.objects.filter(username__iexact="zhang.san").count() == 1
+
+
+def test_deactivated_users_username_is_never_reused(make_user):
+    """R-AUTH-4: a deactivated account keeps its username for ever."""
+    old = make_user(username="chen.jing")
+    old.is_active = False
+    old.save()
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            User.objects.create_user(username="chen.jing", password=PASSWORD)
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(username="root", password=PASSWORD, email="root@example.com")
+
+
+def test_admin_site_offers_no_way_to_delete_users(superuser, make_user):
+    """R-AUTH-4: even a superuser cannot delete a user in admin (no delete view, no bulk action)."""
+    user = make_user(QA_REVIEWER)
+    client = english_client()
+    client.force_login(superuser)
+    url = reverse("admin:core_user_delete", args=[user.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    changelist = client.get(reverse("admin:core_user_changelist"))
+    assert changelist.status_code == 200
+    assert "delete_selected" not in changelist.content.decode()
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_admin_add_user_refuses_a_username_differing_only_in_case(superuser, make_user):
+    """R-AUTH-4: the admin form says so beside the field rather than failing in the database."""
+    make_user(username="liu.yang")
+    client = english_client()
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:core_user_add"),
+        {"username": "LIU.YANG", "full_name": "刘洋", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+         "usable_password": "true"},
+    )
+    assert response.status_code == 200
+    assert "username" in response.context["adminform"].form.errors
+    assert User.objects.filter(username__iexact="liu.yang").count() == 1
+
+
+# --- R-AUTH-5 password policy, reset = forced change ------------------------------------------
+
+
+@pytest.mark.parametrize("weak", ["short1!", "password123", "12345678901234", "qa_reviewer2024"])
+def test_weak_passwords_are_rejected(weak, make_user):
+    """R-AUTH-5: length, common, all-numeric and similar-to-username passwords are refused."""
+    user = make_user(username="qa_reviewer2024x")
+    with pytest.raises(ValidationError):
+        validate_password(weak, user=user)
+
+
+def test_a_strong_password_passes_the_validators(make_user):
+    """R-AUTH-5: the validators do not refuse everything."""
+    validate_password(NEW_PASSWORD, user=make_user())
+
+
+def test_reset_form_refuses_a_weak_password(make_user):
+    """R-AUTH-5: an administrator's reset obeys the same policy."""
+    user = make_user()
+    form = ResetPasswordForm(user, data={"password1": "12345", "password2": "12345"})
+    assert not form.is_valid()
+    assert "password2" in form.errors or "password1" in form.errors
+
+
+@pytest.fixture
+def admin_staff(make_user) -> User:
+    """A system administrator with access to the admin site (role permissions only)."""
+    return make_user(ADMIN, username="sysadmin", is_staff=True)
+
+
+def test_admin_reset_forces_a_password_change_at_next_sign_in(admin_staff, make_user):
+    """R-AUTH-5: after a reset the person must choose their own password before anything else."""
+    user = make_user(QA_REVIEWER, username="he.ping")
+    admin = english_client()
+    admin.force_login(admin_staff)
+    temporary = "Temporary-Reset-9911"
+    response = admin.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": temporary, "password2": temporary, "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+    assert user.must_change_password
+    assert user.check_password(temporary)
+    assert user.history.first().history_change_reason == "password reset by administrator"
+
+    person = english_client()
+    assert login(person, "he.ping", temporary).status_code == 302
+    for url in ["/", "/release/products/", "/audit/"]:
+        response = person.get(url)
+        assert response.status_code == 302
+        assert response["Location"] == reverse("password_change")
+    assert person.get(reverse("password_change")).status_code == 200
+
+    response = person.post(
+        reverse("password_change"),
+        {"old_password": temporary, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert not user.must_change_password
+    assert user.check_password(NEW_PASSWORD)
+    assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.PASSWORD_CHANGED).exists()
+    assert person.get("/release/products/").status_code == 200
+
+
+def test_reset_form_sets_the_flag(make_user):
+    """R-AUTH-5: core.forms.ResetPasswordForm itself sets must_change_password."""
+    user = make_user()
+    form = ResetPasswordForm(user, data={"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert form.is_valid(), form.errors
+    form.save()
+    user.refresh_from_db()
+    assert user.must_change_password and user.check_password(NEW_PASSWORD)
+
+
+def test_forced_change_refuses_a_weak_new_password(make_user):
+    """R-AUTH-5: the forced change obeys the policy and keeps the flag until a good password is set."""
+    user = make_user(username="tang.wei", must_change_password=True)
+    client = english_client()
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": "123", "new_password2": "123"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    user.refresh_from_db()
+    assert user.must_change_password and user.check_password(PASSWORD)
+    assert client.get("/").status_code == 302
+
+
+def test_admin_cannot_read_a_users_password(admin_staff, make_user):
+    """R-AUTH-5: the admin user page never shows the password hash."""
+    user = make_user(QA_REVIEWER)
+    client = english_client()
+    client.force_login(admin_staff)
+    page = client.get(reverse("admin:core_user_change", args=[user.pk]))
+    assert page.status_code == 200
+    stored_hash = user.password.split("$")[-1]
+    assert stored_hash not in page.content.decode()

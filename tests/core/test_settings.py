@@ -1,0 +1,108 @@
+"""Deployment settings: `check --deploy` is clean in production, bad environment values stop start-up
+(HOUSE_STYLE settings; R-AUTH-2, R-AUTH-3 values come from the environment)."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS_FILE = ROOT / "config" / "settings.py"
+
+# Variables that change what the settings file does; each test starts from none of them.
+_SETTINGS_VARS = [
+    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "LOCKOUT_THRESHOLD", "SESSION_IDLE_TIMEOUT_MINUTES",
+    "SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD", "BEHIND_PROXY", "PASSWORD_MIN_LENGTH", "PYTEST_VERSION",
+    "DJANGO_SETTINGS_MODULE",
+]
+
+
+def _production_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS}
+    env.update(
+        SECRET_KEY=secrets.token_urlsafe(64),  # 86 characters, well over check --deploy's 50
+        HTTPS="true",
+        ALLOWED_HOSTS="release.example.com",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    env.update(extra)
+    return env
+
+
+def _check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    """Production environment (HTTPS, a real secret, DEBUG unset): no deployment warning at all."""
+    result = _check_deploy(_production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stderr and "WARNINGS" not in result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_does_catch_an_unsafe_deployment():
+    """Guard for the test above: the same command fails without HTTPS, so its silence means something."""
+    env = _production_env()
+    del env["HTTPS"]
+    result = _check_deploy(env)
+    assert result.returncode != 0
+    assert "security.W" in result.stdout + result.stderr
+
+
+def _load_settings(monkeypatch, **env: str) -> dict:
+    """Execute config/settings.py afresh with exactly these deployment variables set."""
+    for name in _SETTINGS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(SETTINGS_FILE))
+
+
+def test_missing_secret_key_with_debug_off_is_refused(monkeypatch):
+    """A deployed instance never runs with a built-in key."""
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        _load_settings(monkeypatch)
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        _load_settings(monkeypatch, DEBUG="false", SECRET_KEY="")
+
+
+def test_debug_off_by_default_and_secret_taken_from_environment(monkeypatch):
+    """DEBUG is off unless asked for; the key comes from the environment."""
+    values = _load_settings(monkeypatch, SECRET_KEY="k" * 60)
+    assert values["DEBUG"] is False
+    assert values["SECRET_KEY"] == "k" * 60
+
+
+@pytest.mark.parametrize("raw", ["five", "5.5", "0", "-1"])
+def test_bad_lockout_threshold_is_refused_naming_the_variable(raw, monkeypatch):
+    """R-AUTH-3: a lockout threshold that is not a whole number ≥ 1 stops start-up with its name."""
+    with pytest.raises(ImproperlyConfigured, match="LOCKOUT_THRESHOLD"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, LOCKOUT_THRESHOLD=raw)
+
+
+def test_lockout_threshold_and_idle_timeout_come_from_the_environment(monkeypatch):
+    """R-AUTH-2, R-AUTH-3: the company's choices are settings with defaults 5 and 30 minutes."""
+    defaults = _load_settings(monkeypatch, SECRET_KEY="k" * 60)
+    assert defaults["LOCKOUT_THRESHOLD"] == 5
+    assert defaults["SESSION_COOKIE_AGE"] == 30 * 60 and defaults["SESSION_SAVE_EVERY_REQUEST"] is True
+    chosen = _load_settings(monkeypatch, SECRET_KEY="k" * 60, LOCKOUT_THRESHOLD="3", SESSION_IDLE_TIMEOUT_MINUTES="15")
+    assert chosen["LOCKOUT_THRESHOLD"] == 3
+    assert chosen["SESSION_COOKIE_AGE"] == 15 * 60
+
+
+@pytest.mark.parametrize("name, raw", [("DEBUG", "maybe"), ("HTTPS", "sometimes"), ("SESSION_IDLE_TIMEOUT_MINUTES", "half an hour")])
+def test_other_bad_values_are_refused_naming_the_variable(name, raw, monkeypatch):
+    """Bad values fail at start-up, not later as odd behaviour."""
+    with pytest.raises(ImproperlyConfigured, match=name):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, **{name: raw})

@@ -28,6 +28,15 @@ ITEMS = [
 PASSING = {"性状": "白色粉末", "鉴别": "呈正反应", "含量测定": "99.6", "溶出度": "92", "有关物质": "0.3", "微生物限度": "<10"}
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are matched in English (the site's default language is 简体中文)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def qc(users) -> SimpleNamespace:
     return SimpleNamespace(

@@ -222,17 +222,19 @@ class TestRecordForm(Form):
                 self.fields[f"r{result.pk}_value"] = forms.CharField(
                     label=label, required=False, max_length=200, initial=result.value_text,
                     widget=forms.TextInput(attrs={"inputmode": "decimal" if kind == CriterionKind.NUMERIC else "text",
-                                                  "class": "form-control form-control-sm"}),
+                                                  "class": "form-control form-control-sm", "aria-label": label}),
                 )
                 if kind == CriterionKind.TEXT:
                     self.fields[f"r{result.pk}_complies"] = forms.ChoiceField(
                         label=_("%(label)s judgement") % {"label": label}, required=False, choices=COMPLIES_CHOICES,
                         initial={True: "yes", False: "no", None: ""}[result.complies],
-                        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+                        widget=forms.Select(attrs={"class": "form-select form-select-sm",
+                                                   "aria-label": _("%(label)s judgement") % {"label": label}}),
                     )
                 self.fields[f"r{result.pk}_calc"] = forms.CharField(
                     label=_("%(label)s calculation") % {"label": label}, required=False, initial=result.calculation,
-                    widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+                    widget=forms.TextInput(attrs={"class": "form-control form-control-sm",
+                                                  "aria-label": _("%(label)s calculation") % {"label": label}}),
                 )
         for block in blocks:
             self.rows.append((block, [ResultRow(self, r) for r in block.current]))

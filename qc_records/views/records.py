@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -155,7 +156,7 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "can_void": record.status == s.DRAFT
         and (user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")),
         "can_purge": record.status in (s.APPROVED, s.VOIDED) and record.purged_at is None
-        and user.has_perm("qc_records.purge_testrecord"),
+        and user.has_perm("qc_records.purge_testrecord") and record.retention_until < timezone.localdate(),
         "submit_form": forms.get("submit_form") or SignatureForm(meaning="tested", prefix="submit"),
         "review_form": forms.get("review_form") or SignatureForm(meaning="reviewed", prefix="review"),
         "approve_form": forms.get("approve_form") or SignatureForm(meaning="approved", prefix="approve"),

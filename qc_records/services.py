@@ -825,6 +825,12 @@ def _open_oos(record: TestRecord, blocks: list, user: User) -> list[OOSInvestiga
     return opened
 
 
+def _testers(record: TestRecord) -> set[int]:
+    """Everyone who did the testing: started the record, entered a result that counts, signed "Tested"."""
+    entered = record.results.filter(voided_at__isnull=True, entered_by__isnull=False).values_list("entered_by", flat=True)
+    return {record.created_by_id, record.submitted_by_id, *entered} - {None}
+
+
 def _check_digest(record: TestRecord) -> None:
     if record.content_digest and record.content_digest != record.compute_content_digest():
         raise WorkflowError(
@@ -844,7 +850,7 @@ def record_review(
     with transaction.atomic():
         record = _locked_record(record)
         check_transition(record, TestRecord.Status.REVIEWED)
-        if user.pk in (record.submitted_by_id, record.created_by_id):
+        if user.pk in _testers(record):
             raise WorkflowError(_("You tested this record; a different person must review it (second-person review)."))
         _check_digest(record)
         record.status = TestRecord.Status.REVIEWED
@@ -869,7 +875,7 @@ def record_approve(
     with transaction.atomic():
         record = _locked_record(record)
         check_transition(record, TestRecord.Status.APPROVED)
-        if user.pk in (record.submitted_by_id, record.created_by_id, record.reviewed_by_id):
+        if user.pk in _testers(record) | {record.reviewed_by_id}:
             raise WorkflowError(_("You tested or reviewed this record; another person must approve the report."))
         open_oos = list(record.oos_investigations.open().values_list("number", flat=True))
         if open_oos:
@@ -1111,7 +1117,7 @@ def oos_close(
         oos = _locked_oos(oos)
         check_transition(oos, OOSInvestigation.Status.CLOSED)
         record = _locked_record(oos.record)
-        if user.pk in (record.submitted_by_id, record.created_by_id):
+        if user.pk in _testers(record):
             raise WorkflowError(_("You tested this record; another person must close its OOS investigation."))
         if oos.status == OOSInvestigation.Status.PHASE_1:
             if outcome == OOSInvestigation.Outcome.CONFIRMED:

@@ -236,3 +236,15 @@ def test_record_uses_the_version_in_force_when_it_starts(qc, sample, spec):
     services.specification_approve(spec=new, user=qc.qa, password=PASSWORD)
     record = services.record_create(sample=sample, user=qc.analyst)
     assert record.specification == new and record.specification.version == 2
+
+
+def test_someone_who_entered_a_result_cannot_review_it(qc, filled_record, make_user, password):
+    """R-SEQ-2: every person who entered a result that counts is a tester, not only the one who signed."""
+    helper = make_user("qc_analyst", "qc_reviewer")
+    assay = filled_record.results.get(item__name="含量测定")
+    services.record_update(record=filled_record, user=helper, results={assay.pk: services.ResultEntry(value_text="99.9")},
+                           reason="第二次进样")
+    services.record_submit(record=filled_record, user=qc.analyst, password=password)
+    with pytest.raises(WorkflowError, match="different person"):
+        services.record_review(record=filled_record, user=helper, password=password)
+    services.record_review(record=filled_record, user=qc.reviewer, password=password)

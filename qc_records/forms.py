@@ -208,6 +208,8 @@ class TestRecordForm(Form):
         super().__init__(*args, **kwargs)
         used_i = [u.instrument_id for u in instrument_uses]
         used_r = [u.reagent_id for u in reagent_uses]
+        # Already on the record: judged by the date recorded when chosen (the service re-checks).
+        self._used = {"instruments": set(used_i), "reagents": set(used_r)}
         self.fields["instruments"].queryset = Instrument.objects.filter(Q(status=Instrument.Status.IN_SERVICE) | Q(pk__in=used_i)).order_by("code")
         self.fields["instruments"].label_from_instance = lambda i: _("%(code)s %(name)s (%(model)s) · calibration due %(due)s") % {
             "code": i.code, "name": i.name, "model": i.model, "due": i.calibration_due.isoformat()}
@@ -263,8 +265,7 @@ class TestRecordForm(Form):
         return data
 
     def _already_used(self, field: str, obj) -> bool:
-        initial = self.initial.get(field) or []
-        return obj.pk in initial
+        return obj.pk in self._used[field]
 
     def result_entries(self) -> dict[int, ResultEntry]:
         entries = {}

@@ -693,44 +693,34 @@ def _plan_uses(
     reagents: Iterable[Reagent] | None,
     errors: dict[str, list[str]],
 ) -> list:
-    """Check the instruments and reagents wanted; return the writes to make if all is well."""
+    """Check the instruments and reagents wanted; return the writes to make if all is well.
+
+    Each use keeps the calibration due / expiry date as it is now: the evidence that the item was
+    valid on the test date, whatever later recalibration or relabelling does to the register.
+    """
     writes: list = []
     on = record.test_date
-    if instruments is not None:
-        wanted = {i.pk: i for i in instruments}
-        current = {u.instrument_id: u for u in record.instrument_uses.filter(voided_at__isnull=True)}
-        for pk, instrument in wanted.items():
+    plans = (
+        ("instruments", instruments, record.instrument_uses, "instrument_id",
+         lambda i: InstrumentUse(record=record, instrument=i, calibration_due=i.calibration_due, last_changed_by=user)),
+        ("reagents", reagents, record.reagent_uses, "reagent_id",
+         lambda r: ReagentUse(record=record, reagent=r, expiry_date=r.expiry_date, last_changed_by=user)),
+    )
+    for key, chosen, uses, fk, make_use in plans:
+        if chosen is None:
+            continue
+        wanted = {obj.pk: obj for obj in chosen}
+        current = {getattr(u, fk): u for u in uses.filter(voided_at__isnull=True)}
+        for pk, obj in wanted.items():
             if pk in current:
                 continue
-            problem = instrument.unusable_reason(on)
+            problem = obj.unusable_reason(on)
             if problem:
-                errors["instruments"].append(problem)
+                errors[key].append(problem)
                 continue
-            writes.append(
-                lambda instrument=instrument: InstrumentUse(
-                    record=record, instrument=instrument, calibration_due=instrument.calibration_due, last_changed_by=user
-                ).save_audited(user=user, reason="used")
-            )
+            writes.append(lambda use=make_use(obj): use.save_audited(user=user, reason="used"))
         for pk, use in current.items():
             if pk not in wanted:
-                writes.append(lambda use=use: _void_use(use, user))
-    if reagents is not None:
-        wanted_r = {r.pk: r for r in reagents}
-        current_r = {u.reagent_id: u for u in record.reagent_uses.filter(voided_at__isnull=True)}
-        for pk, reagent in wanted_r.items():
-            if pk in current_r:
-                continue
-            problem = reagent.unusable_reason(on)
-            if problem:
-                errors["reagents"].append(problem)
-                continue
-            writes.append(
-                lambda reagent=reagent: ReagentUse(
-                    record=record, reagent=reagent, expiry_date=reagent.expiry_date, last_changed_by=user
-                ).save_audited(user=user, reason="used")
-            )
-        for pk, use in current_r.items():
-            if pk not in wanted_r:
                 writes.append(lambda use=use: _void_use(use, user))
     return writes
 

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.auth import client_ip
 from core.forms import ResetPasswordForm
 from core.models import AuthEvent, Document, Signature, User
 
@@ -69,7 +70,28 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         if not request.user.is_superuser:
             # Only a superuser may make superusers or grant single permissions outside the roles.
             fields += ["is_superuser", "user_permissions", "is_staff"]
+        if obj is not None and obj.pk == request.user.pk:
+            # Nobody changes their own roles: an administrator who could move themselves into QA
+            # could sign GMP records (R-SIG-5) with no second person involved.
+            fields += ["groups", "is_active"]
         return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        target = self.get_object(request, id)
+        was_locked = bool(target and target.is_locked)
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302 and target is not None:
+            ip = client_ip(request)
+            AuthEvent.objects.create(
+                kind=AuthEvent.Kind.PASSWORD_RESET, username=target.username, user=target, actor=request.user, ip_address=ip,
+                detail="must be changed at next sign-in",
+            )
+            if was_locked:
+                AuthEvent.objects.create(
+                    kind=AuthEvent.Kind.UNLOCKED, username=target.username, user=target, actor=request.user, ip_address=ip,
+                    detail="unlocked by password reset",
+                )
+        return response
 
 
 @admin.register(Signature)

@@ -14,7 +14,7 @@ NAVIGATION = [
     (_("Batches"), "release:batch_list", "release.view_batch"),
     (_("QC"), "qc_records:index", "qc_records.view_testrecord"),
     (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
-    (_("Locked accounts"), "core:locked_users", "core.unlock_user"),
+    (_("Locked accounts"), "core:locked_users", ("core.unlock_user", "core.view_authevent")),
     (_("Verify a document"), "core:document_lookup", None),
 ]
 
@@ -25,7 +25,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is not None and user.is_authenticated:
         path = request.path
         for label, name, perm in NAVIGATION:
-            if perm is None or user.has_perm(perm):
+            needed = (perm,) if isinstance(perm, str) else perm
+            if needed is None or any(user.has_perm(p) for p in needed):
                 url = reverse(name)
                 active = path == url if url == "/" else path.startswith(url)
                 items.append({"label": label, "url": url, "active": active})

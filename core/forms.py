@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AdminPasswordChangeForm, AuthenticationForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AuthenticationForm, PasswordChangeForm
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
@@ -112,6 +112,18 @@ class LoginForm(BootstrapMixin, AuthenticationForm):
             if user is not None and user.is_locked:
                 raise forms.ValidationError(self.error_messages["locked"], code="locked") from None
             raise
+
+
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """The person's own change. After an administrator's reset, keeping the temporary password
+    would leave the administrator knowing it (R-AUTH-5): the new one must differ."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        new = data.get("new_password1")
+        if new and "new_password1" not in self.errors and self.user.check_password(new):
+            self.add_error("new_password1", _("The new password must be different from the current one."))
+        return data
 
 
 class ResetPasswordForm(BootstrapMixin, AdminPasswordChangeForm):

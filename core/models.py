@@ -17,7 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from core.audit import AuditError, AuditedQuerySet, audited_history
 
 
-class UserQuerySet(models.QuerySet):
+class UserQuerySet(AuditedQuerySet):
+    """Accounts have a history like GMP records: no update()/bulk writes that would skip it (e.g.
+    clearing ``locked_at`` without the audited unlock), and no deletes."""
+
     def delete(self):  # type: ignore[override]
         raise AuditError("Users are deactivated, never deleted (usernames are never reused).")
 

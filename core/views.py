@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import audit_trail, work
 from core.auth import unlock_user
-from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm
+from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm, OwnPasswordChangeForm
 from core.models import AuthEvent, Document
 from core.pdf import check_document, normalise_code, sha256_of_upload
 from core.permissions import get_object_for_user, require_perm
@@ -41,6 +41,7 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = OwnPasswordChangeForm
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("core:my_work")
 
@@ -145,6 +146,12 @@ def audit_export(request: HttpRequest) -> HttpResponse:
 
     writer = csv.writer(Echo())
 
+    def cell(value: object) -> object:
+        # A value typed by a user that starts like a formula must stay text in a spreadsheet.
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+        return value
+
     def rows():
         yield "\ufeff"  # so that spreadsheet programs open the Chinese text as UTF-8
         yield writer.writerow([
@@ -156,9 +163,9 @@ def audit_export(request: HttpRequest) -> HttpResponse:
             when = timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S")
             head = [when, tzname, e.username, e.printed_name, e.record_type, e.record_label, e.object_id, e.action_label]
             if not e.changes:
-                yield writer.writerow(head + ["", "", "", e.reason_display])
+                yield writer.writerow([cell(v) for v in head + ["", "", "", e.reason_display]])
             for c in e.changes:
-                yield writer.writerow(head + [c.label, c.old, c.new, e.reason_display])
+                yield writer.writerow([cell(v) for v in head + [c.label, c.old, c.new, e.reason_display]])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
@@ -200,12 +207,17 @@ def record_history(request: HttpRequest, model_key: str, pk: str) -> HttpRespons
 
 
 def locked_users(request: HttpRequest) -> HttpResponse:
-    require_perm(request, "core.unlock_user")
+    """Locked accounts (administrators unlock them) and the security event log (auditors read it)."""
+    if not request.user.has_perm("core.unlock_user"):
+        require_perm(request, "core.view_authevent")
     users = get_user_model().objects.filter(locked_at__isnull=False).order_by("locked_at")
     events = Paginator(
         AuthEvent.objects.select_related("user", "actor").order_by("-at", "-id"), 50
     ).get_page(request.GET.get("page"))
-    return render(request, "core/locked_users.html", {"users": users, "events": events})
+    return render(
+        request, "core/locked_users.html",
+        {"users": users, "events": events, "can_unlock": request.user.has_perm("core.unlock_user")},
+    )
 
 
 @require_POST

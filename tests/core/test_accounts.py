@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.audit import AuditError
 from core.forms import ResetPasswordForm
 from core.models import AuthEvent, User
-from core.roles import ADMIN, ALL_ROLES, QA_REVIEWER
+from core.roles import ADMIN, ALL_ROLES, AUDITOR, QA_REVIEWER
 from tests.core.conftest import english_client, login
 from tests.factories import PASSWORD, BatchFactory, ProductFactory
 
@@ -261,11 +261,13 @@ def test_unlock_needs_post(make_user, admin_user, en_client_for):
 
 @pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != ADMIN])
 def test_other_roles_cannot_see_or_unlock_locked_accounts(role, users, make_user, en_client_for):
-    """R-AUTH-3: the lock list and the unlock action are for administrators only."""
+    """R-AUTH-3: the unlock action is for administrators only; the list also for auditors."""
     victim = make_user(QA_REVIEWER, username="victim")
     _lock(victim)
     client = en_client_for(users[role])
-    assert client.get(reverse("core:locked_users")).status_code == 403
+    # Auditors read the lock list and security log (R-AT-5); nobody but an administrator unlocks.
+    expected_view = 200 if role == AUDITOR else 403
+    assert client.get(reverse("core:locked_users")).status_code == expected_view
     assert client.post(reverse("core:unlock", args=[victim.pk])).status_code == 403
     victim.refresh_from_db()
     assert victim.is_locked
@@ -287,6 +289,23 @@ def test_user_delete_is_refused(make_user):
     with pytest.raises(AuditError):
         User._base_manager.filter(pk=user.pk).delete()
     assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_account_writes_that_bypass_its_history_are_refused(make_user):
+    """R-AT-4, R-AUTH-3: no queryset update or bulk write on users — e.g. an unlock without the audit."""
+    user = make_user(QA_REVIEWER)
+    _lock(user)
+    for write in (
+        lambda: User.objects.filter(pk=user.pk).update(locked_at=None, failed_login_count=0),
+        lambda: User._base_manager.filter(pk=user.pk).update(locked_at=None),
+        lambda: User.objects.bulk_update([user], ["locked_at"]),
+        lambda: User.objects.bulk_create([User(username="bulk.made")]),
+    ):
+        with pytest.raises(AuditError):
+            write()
+    user.refresh_from_db()
+    assert user.is_locked
+    assert not User.objects.filter(username="bulk.made").exists()
 
 
 def test_username_differing_only_in_case_is_refused_by_the_database(make_user):
@@ -406,6 +425,26 @@ def test_admin_reset_forces_a_password_change_at_next_sign_in(admin_staff, make_
     assert user.check_password(NEW_PASSWORD)
     assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.PASSWORD_CHANGED).exists()
     assert person.get("/release/products/").status_code == 200
+
+
+def test_forced_change_refuses_keeping_the_administrators_password(make_user):
+    """R-AUTH-5: the administrator must not know the password in use: the reset one cannot be kept."""
+    temporary = "Temporary-Reset-9911"
+    user = make_user(username="luo.xin")
+    form = ResetPasswordForm(user, data={"password1": temporary, "password2": temporary})
+    assert form.is_valid(), form.errors
+    form.save()
+    client = english_client()
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"), {"old_password": temporary, "new_password1": temporary, "new_password2": temporary}
+    )
+    assert response.status_code == 200
+    assert "new_password1" in response.context["form"].errors
+    assert "must be different from the current one" in response.content.decode()
+    user.refresh_from_db()
+    assert user.must_change_password
+    assert client.get("/").status_code == 302
 
 
 def test_reset_form_sets_the_flag(make_user):

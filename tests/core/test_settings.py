@@ -1,5 +1,5 @@
 """Deployment settings: `check --deploy` is clean in production, bad environment values stop start-up
-(HOUSE_STYLE settings; R-AUTH-2, R-AUTH-3 values come from the environment)."""
+(HOUSE_STYLE settings; R-AUTH-1 secure sessions, R-AUTH-2 / R-AUTH-3 values come from the environment)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ _SETTINGS_VARS = [
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "LOCKOUT_THRESHOLD", "SESSION_IDLE_TIMEOUT_MINUTES",
     "SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD", "BEHIND_PROXY", "PASSWORD_MIN_LENGTH", "PYTEST_VERSION",
     "DJANGO_SETTINGS_MODULE",
+    # bin/test sets it for Playwright; a production environment never has it (check async.E001).
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 ]
 
 
@@ -44,7 +46,8 @@ def _check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    """Production environment (HTTPS, a real secret, DEBUG unset): no deployment warning at all."""
+    """R-AUTH-1, R-AUTH-2: in production (HTTPS, a real secret, DEBUG unset) sessions travel only over
+    HTTPS in secure cookies — `check --deploy` has no warning at all."""
     result = _check_deploy(_production_env())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stderr and "WARNINGS" not in result.stdout
@@ -52,7 +55,7 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 def test_check_deploy_does_catch_an_unsafe_deployment():
-    """Guard for the test above: the same command fails without HTTPS, so its silence means something."""
+    """R-AUTH-1: guard for the test above — without HTTPS the same command fails, so its silence means something."""
     env = _production_env()
     del env["HTTPS"]
     result = _check_deploy(env)
@@ -70,7 +73,7 @@ def _load_settings(monkeypatch, **env: str) -> dict:
 
 
 def test_missing_secret_key_with_debug_off_is_refused(monkeypatch):
-    """A deployed instance never runs with a built-in key."""
+    """R-AUTH-1: a deployed instance never signs sessions with a built-in key."""
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
         _load_settings(monkeypatch)
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
@@ -78,7 +81,7 @@ def test_missing_secret_key_with_debug_off_is_refused(monkeypatch):
 
 
 def test_debug_off_by_default_and_secret_taken_from_environment(monkeypatch):
-    """DEBUG is off unless asked for; the key comes from the environment."""
+    """R-AUTH-1, R-UX-2: DEBUG (debug pages with internals) is off unless asked for; the key comes from the environment."""
     values = _load_settings(monkeypatch, SECRET_KEY="k" * 60)
     assert values["DEBUG"] is False
     assert values["SECRET_KEY"] == "k" * 60
@@ -103,6 +106,6 @@ def test_lockout_threshold_and_idle_timeout_come_from_the_environment(monkeypatc
 
 @pytest.mark.parametrize("name, raw", [("DEBUG", "maybe"), ("HTTPS", "sometimes"), ("SESSION_IDLE_TIMEOUT_MINUTES", "half an hour")])
 def test_other_bad_values_are_refused_naming_the_variable(name, raw, monkeypatch):
-    """Bad values fail at start-up, not later as odd behaviour."""
+    """R-AUTH-2: bad values (here the idle timeout, DEBUG, HTTPS) fail at start-up, not later as odd behaviour."""
     with pytest.raises(ImproperlyConfigured, match=name):
         _load_settings(monkeypatch, SECRET_KEY="k" * 60, **{name: raw})

@@ -1,0 +1,89 @@
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from core.models import AuthEvent, User
+from release import services
+from tests.factories import PASSWORD, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "Another-Secret-991!"
+
+
+def _staff_admin(admin_user):
+    admin_user.is_staff = True
+    admin_user._change_reason = "test"
+    admin_user.save()
+    return admin_user
+
+
+def test_admin_password_reset_writes_a_security_event_and_unlocks(admin_user, qa_reviewer, en_client_for):
+    """R-AUTH-3, R-AUTH-5: a reset is audited with who did it; a lock it clears is audited as an unlock."""
+    qa_reviewer.locked_at = timezone.now()
+    qa_reviewer._change_reason = "test"
+    qa_reviewer.save()
+    client = en_client_for(_staff_admin(admin_user))
+    url = reverse("admin:auth_user_password_change", args=[qa_reviewer.pk])
+    response = client.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
+    assert response.status_code == 302, response.content[:2000]
+    qa_reviewer.refresh_from_db()
+    assert qa_reviewer.must_change_password and not qa_reviewer.is_locked
+    reset = AuthEvent.objects.get(kind=AuthEvent.Kind.PASSWORD_RESET, user=qa_reviewer)
+    assert reset.actor == admin_user
+    assert AuthEvent.objects.filter(kind=AuthEvent.Kind.UNLOCKED, user=qa_reviewer, actor=admin_user).exists()
+
+
+def test_an_administrator_cannot_change_their_own_roles(admin_user, en_client_for):
+    """R-SIG-5: an administrator cannot move themselves into a signing role."""
+    client = en_client_for(_staff_admin(admin_user))
+    page = client.get(f"/admin/core/user/{admin_user.pk}/change/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert "groups" not in form.fields  # shown read-only, not as an input
+    qa = Group.objects.get(name="qa_reviewer")
+    client.post(
+        f"/admin/core/user/{admin_user.pk}/change/",
+        {"username": admin_user.username, "full_name": "x", "groups": [qa.pk], "is_active": "on"},
+    )
+    assert not User.objects.get(pk=admin_user.pk).groups.filter(name="qa_reviewer").exists()
+
+
+def test_an_administrator_can_change_another_persons_roles(admin_user, make_user, en_client_for):
+    other = make_user("qc_analyst", username="analyst9")
+    client = en_client_for(_staff_admin(admin_user))
+    form = client.get(f"/admin/core/user/{other.pk}/change/").context["adminform"].form
+    assert "groups" in form.fields
+
+
+def test_auditor_reads_security_events_without_unlock_buttons(auditor, make_user, en_client_for):
+    """R-AT-5, R-AUTH-3: failures and lockouts are visible to auditors, who cannot unlock."""
+    locked = make_user("qc_analyst", username="lockedone")
+    locked.locked_at = timezone.now()
+    locked._change_reason = "test"
+    locked.save()
+    AuthEvent.objects.create(kind=AuthEvent.Kind.LOCKED, username="lockedone", user=locked)
+    page = en_client_for(auditor).get(reverse("core:locked_users"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "lockedone" in html and "Account locked" in html
+    assert reverse("core:unlock", args=[locked.pk]) not in html
+    assert en_client_for(auditor).post(reverse("core:unlock", args=[locked.pk])).status_code == 403
+
+
+def test_csv_export_keeps_formula_like_values_as_text(qa_reviewer, admin_user, auditor, en_client_for):
+    """R-AT-5: a value typed as "=cmd()" cannot run as a formula when the CSV is opened."""
+    product = ProductFactory(last_changed_by=admin_user)
+    services.product_update(product=product, user=admin_user, data={"pack_size": "=HYPERLINK(\"x\")"}, reason="+1 test")
+    response = en_client_for(auditor).get(reverse("core:audit_export"), {"record_type": "release.product"})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    cells = [c for row in rows for c in row]
+    assert "'=HYPERLINK(\"x\")" in cells
+    assert "'+1 test" in cells
+    assert not any(c.startswith(("=", "+", "@")) for c in cells)
+    assert PASSWORD not in text

@@ -148,6 +148,7 @@ class Specification(Tracked):
             models.CheckConstraint(
                 condition=~Q(category__in=["finished_product", "intermediate"]) | Q(product__isnull=False),
                 name="qc_spec_product_for_product_categories",
+                violation_error_message=_("Choose the product this specification is for."),
             ),
         ]
         permissions = [("approve_specification", _("Can approve specifications"))]
@@ -215,6 +216,7 @@ class SpecificationItem(Tracked):
             models.CheckConstraint(
                 condition=Q(lower_limit__isnull=True) | Q(upper_limit__isnull=True) | Q(lower_limit__lte=F("upper_limit")),
                 name="qc_specitem_limits_ordered",
+                violation_error_message=_("The upper limit is below the lower limit."),
             ),
         ]
 
@@ -377,8 +379,14 @@ class Reagent(Tracked):
         verbose_name_plural = _("reagents and reference standards")
         ordering = ["name", "-received_date"]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "name", "lot_number"], name="qc_reagent_lot_unique"),
-            models.CheckConstraint(condition=Q(expiry_date__gte=F("received_date")), name="qc_reagent_expiry_after_receipt"),
+            models.UniqueConstraint(
+                fields=["kind", "name", "lot_number"], name="qc_reagent_lot_unique",
+                violation_error_message=_("This lot is already registered."),
+            ),
+            models.CheckConstraint(
+                condition=Q(expiry_date__gte=F("received_date")), name="qc_reagent_expiry_after_receipt",
+                violation_error_message=_("The expiry date is before the date received / prepared."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -462,7 +470,8 @@ class Sample(Tracked):
         ordering = ["-received_date", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(category="finished_product") | Q(batch__isnull=False), name="qc_sample_batch_for_finished_product"
+                condition=~Q(category="finished_product") | Q(batch__isnull=False), name="qc_sample_batch_for_finished_product",
+                violation_error_message=_("A finished-product sample names the batch sampled."),
             ),
         ]
 

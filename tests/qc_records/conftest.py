@@ -38,6 +38,21 @@ def english():
 
 
 @pytest.fixture
+def client_for():
+    """A test client signed in as the given user, who chose English with the language switcher."""
+    from django.conf import settings
+    from django.test import Client
+
+    def make(user) -> Client:
+        client = Client()
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
 def qc(users) -> SimpleNamespace:
     return SimpleNamespace(
         analyst=users["qc_analyst"], reviewer=users["qc_reviewer"], head=users["qc_head"], qa=users["qa_reviewer"],

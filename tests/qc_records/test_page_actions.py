@@ -13,7 +13,6 @@ from qc_records.models import Attachment, Instrument, LedgerArchive, OOSInvestig
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
-EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
 @pytest.fixture(autouse=True)
@@ -31,13 +30,13 @@ def test_specification_written_and_approved_through_the_pages(qc, client_for, ap
     assert response.status_code == 302 and response.url == spec.get_absolute_url()
     bad = head.post(reverse("qc_records:spec_item_add", args=[spec.pk]), {
         "item-name": "含量", "item-criterion_kind": "numeric", "item-replicates": "1", "item-lower_inclusive": "on",
-        "item-upper_inclusive": "on"}, **EN)
+        "item-upper_inclusive": "on"})
     assert bad.status_code == 400 and "needs a lower limit" in bad.content.decode()
     ok = head.post(reverse("qc_records:spec_item_add", args=[spec.pk]), {
         "item-name": "含量", "item-criterion_kind": "numeric", "item-lower_limit": "95.0", "item-upper_limit": "105.0",
         "item-decimals": "1", "item-unit": "%", "item-replicates": "1", "item-lower_inclusive": "on", "item-upper_inclusive": "on"})
     assert ok.status_code == 302 and spec.items.count() == 1
-    own = head.post(reverse("qc_records:spec_approve", args=[spec.pk]), {"approve-password": PASSWORD}, **EN)
+    own = head.post(reverse("qc_records:spec_approve", args=[spec.pk]), {"approve-password": PASSWORD})
     assert own.status_code == 400 and "another person must approve" in own.content.decode()
     assert qa.post(reverse("qc_records:spec_approve", args=[spec.pk]), {"approve-password": PASSWORD}).status_code == 302
     spec.refresh_from_db()
@@ -48,7 +47,7 @@ def test_instrument_and_reagent_registers_refuse_bad_input_by_the_field(qc, clie
     head = client_for(qc.head)
     dup = head.post(reverse("qc_records:instrument_create"), {
         "code": instrument.code, "name": "x", "model": "y", "kind": "instrument", "location": "z",
-        "calibration_due": "2027-01-01", "status": "in_service"}, **EN)
+        "calibration_due": "2027-01-01", "status": "in_service"})
     assert dup.status_code == 400 and dup.context["form"].errors["code"]
     edit = head.post(reverse("qc_records:instrument_edit", args=[instrument.pk]), {
         "code": instrument.code, "name": instrument.name, "model": instrument.model, "kind": "instrument",
@@ -59,7 +58,7 @@ def test_instrument_and_reagent_registers_refuse_bad_input_by_the_field(qc, clie
     today = timezone.localdate()
     bad = client_for(qc.analyst).post(reverse("qc_records:reagent_create"), {
         "kind": "titrant", "name": "盐酸滴定液", "lot_number": "T9", "source": "自配", "received_date": today.isoformat(),
-        "expiry_date": (today - timedelta(days=1)).isoformat(), "status": "in_use"}, **EN)
+        "expiry_date": (today - timedelta(days=1)).isoformat(), "status": "in_use"})
     assert bad.status_code == 400 and "expiry date" in str(bad.context["form"].errors["expiry_date"])
     assert not Reagent.objects.filter(lot_number="T9").exists()
 
@@ -88,7 +87,7 @@ def test_raw_data_file_uploaded_and_downloaded_with_its_hash(qc, users, client_f
     assert att.sha256 == hashlib.sha256(content).hexdigest()
     download = client_for(qc.auditor).get(reverse("qc_records:attachment_download", args=[att.pk]))
     assert b"".join(download.streaming_content) == content and download["X-Content-SHA256"] == att.sha256
-    page = analyst.get(draft_record.get_absolute_url(), **EN).content.decode()
+    page = analyst.get(draft_record.get_absolute_url()).content.decode()
     assert "File intact" in page
     assert client_for(users["customer_service"]).get(reverse("qc_records:attachment_download", args=[att.pk])).status_code == 403
 
@@ -99,7 +98,7 @@ def test_oos_investigated_and_closed_through_the_pages(qc, client_for, oos_recor
     assert head.post(reverse("qc_records:oos_update", args=[oos.pk]), {
         "phase": "1", "p1-phase1_findings": "稀释倍数计算错误", "p1-assignable_cause": "yes"}).status_code == 302
     missing = head.post(reverse("qc_records:oos_close", args=[oos.pk]), {
-        "close-password": PASSWORD, "close-outcome": "lab_error", "close-summary": ""}, **EN)
+        "close-password": PASSWORD, "close-outcome": "lab_error", "close-summary": ""})
     assert missing.status_code == 400
     closed = head.post(reverse("qc_records:oos_close", args=[oos.pk]), {
         "close-password": PASSWORD, "close-outcome": "lab_error", "close-summary": "实验室差错，复测"})

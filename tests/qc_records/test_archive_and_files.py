@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.models import Signature
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.models import Attachment, Category, LedgerArchive, TestRecord
+from qc_records.models import Attachment, Category, TestRecord
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

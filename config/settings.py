@@ -216,6 +216,12 @@ SITE_URL = env_url("SITE_URL", "http://localhost:8000")
 
 FORM_RENDERER = "core.forms.BootstrapFormRenderer"
 
+# R-REC-2: QC records not linked to a batch (materials, water, environment) are kept this many
+# years after the test date; batch-linked records until product expiry + 1 year.
+QC_RECORD_RETENTION_YEARS = env_int("QC_RECORD_RETENTION_YEARS", 5, minimum=1)
+# Instruments and reagents "due soon" on the registers and on My work.
+QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
+
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # simple-history: the reason for change is a required part of every audit row after creation.

@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
     path("release/", include("release.urls")),
+    path("qc/", include("qc_records.urls")),
 ]
 
 admin.site.site_header = settings.SITE_NAME

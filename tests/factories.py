@@ -61,3 +61,35 @@ class BatchFactory(factory.django.DjangoModelFactory):
     expiry_date = date(2028, 9, 30)
     site = "固体制剂车间一"
     last_changed_by = factory.SubFactory(UserFactory)
+
+
+# --- qc_records -------------------------------------------------------------------------------------
+# Registers (instruments, reagents) have no workflow; specifications, samples and records get
+# their states through qc_records.services (see tests/qc_records/conftest.py).
+
+
+class InstrumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "qc_records.Instrument"
+
+    code = factory.Sequence(lambda n: f"QC-INS-{n:03d}")
+    name = "高效液相色谱仪"
+    model = "Agilent 1260 Infinity II"
+    location = "QC 仪器室"
+    last_calibrated = factory.LazyFunction(lambda: date.today().replace(day=1))
+    calibration_due = date(2099, 12, 31)
+    last_changed_by = factory.SubFactory(UserFactory)
+
+
+class ReagentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "qc_records.Reagent"
+
+    kind = "reference_standard"
+    name = "阿莫西林对照品"
+    lot_number = factory.Sequence(lambda n: f"1304-{n:04d}")
+    source = "中国食品药品检定研究院"
+    concentration = "86.4%"
+    received_date = date(2026, 1, 5)
+    expiry_date = date(2099, 12, 31)
+    last_changed_by = factory.SubFactory(UserFactory)

@@ -61,19 +61,34 @@ class Command(BaseCommand):
         return users
 
     def _seeders(self):
-        """Each app may offer demo data as ``<app>.demo.seed(users=..., password=..., stdout=...)``."""
+        """Each app may offer demo data as ``<app>.demo.seed(users=..., password=..., stdout=...)``.
+
+        A demo module may name the apps whose demo data it builds on in ``SEED_AFTER`` (e.g. QC
+        samples need release's batches); those run first, otherwise INSTALLED_APPS order holds.
+        """
         import importlib
 
-        out = []
+        modules = {}
         for app_config in apps.get_app_configs():
             try:
-                module = importlib.import_module(f"{app_config.name}.demo")
+                modules[app_config.label] = importlib.import_module(f"{app_config.name}.demo")
             except ModuleNotFoundError as exc:
                 if exc.name != f"{app_config.name}.demo":
                     raise
-                continue
-            out.append((app_config.label, module.seed))
-        return out
+        ordered: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(label: str) -> None:
+            if label in ordered or label in visiting or label not in modules:
+                return
+            visiting.add(label)  # a cycle stops here instead of looping
+            for before in getattr(modules[label], "SEED_AFTER", ()):
+                visit(before)
+            ordered.append(label)
+
+        for label in modules:
+            visit(label)
+        return [(label, modules[label].seed) for label in ordered]
 
 
 __all__ = ["Command", "DEFAULT_PASSWORD"]

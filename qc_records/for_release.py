@@ -1,0 +1,219 @@
+"""What the release review asks QC about a batch — one read function, with links to the evidence.
+
+``release`` calls :func:`batch_qc_summary` for its QC stage (R-REL-3: items the system can verify
+are pre-filled from data) and its hard blockers (R-REL-4: open OOS, missing required test). The
+answer is computed from the records every time (no stored flags to go stale) with a fixed number
+of queries, whatever the number of records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from qc_records.criteria import Conclusion
+from qc_records.models import (
+    Category,
+    InstrumentUse,
+    OOSInvestigation,
+    ReagentUse,
+    Specification,
+    TestRecord,
+    TestResult,
+)
+
+__all__ = ["Evidence", "Finding", "BatchQCSummary", "batch_qc_summary"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    label: str
+    url: str
+
+
+@dataclass
+class Finding:
+    """One question the release review asks, with the answer and the records behind it."""
+
+    code: str
+    ok: bool
+    message: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class BatchQCSummary:
+    batch_id: int
+    status: str  # "passed" (QC complete, complies), "failed", or "pending"
+    findings: list[Finding]
+    records: list[Evidence]
+
+    # Codes, so that release can map them to its checklist items and blockers.
+    REQUIRED_TESTS = "required_tests"
+    FAILING_RESULTS = "failing_results"
+    OPEN_OOS = "open_oos"
+    CONFIRMED_OOS = "confirmed_oos"
+    INSTRUMENTS = "instruments_in_calibration"
+    REAGENTS = "reagents_in_date"
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.findings)
+
+    @property
+    def blockers(self) -> list[Finding]:
+        return [f for f in self.findings if not f.ok]
+
+    def finding(self, code: str) -> Finding:
+        return next(f for f in self.findings if f.code == code)
+
+    @property
+    def has_open_oos(self) -> bool:
+        return not self.finding(self.OPEN_OOS).ok
+
+
+def _record_evidence(record: TestRecord) -> Evidence:
+    label = record.report_number or _("%(sample)s (%(status)s)") % {
+        "sample": record.sample.number, "status": record.get_status_display(),
+    }
+    return Evidence(label=f"{label} · {record.specification}", url=record.get_absolute_url())
+
+
+def batch_qc_summary(batch: Any) -> BatchQCSummary:
+    """QC's answer for one finished-product batch (a ``release.Batch`` or its primary key).
+
+    * required tests present and approved — every finished-product specification in force for
+      the product has an approved test report for this batch;
+    * no failing individual result in the batch's records;
+    * no open OOS investigation; no confirmed OOS (the batch then fails QC);
+    * every instrument was in calibration, and every reagent / reference standard in date, on the
+      test date of the record that used it (as recorded when it was chosen).
+    """
+    from django.apps import apps
+
+    Batch = apps.get_model("release", "Batch")  # string reference: qc_records imports no release code
+    if not isinstance(batch, Batch):
+        batch = Batch.objects.get(pk=batch)
+
+    records = list(
+        TestRecord.objects.live()
+        .filter(sample__batch_id=batch.pk, category=Category.FINISHED_PRODUCT)
+        .select_related("sample", "specification")
+        .order_by("test_date", "pk")
+    )
+    record_ids = [r.pk for r in records]
+    by_id = {r.pk: r for r in records}
+    findings: list[Finding] = []
+
+    # 1. Required tests.
+    specs = list(
+        Specification.objects.in_force().filter(product_id=batch.product_id, category=Category.FINISHED_PRODUCT).order_by("code")
+    )
+    missing, in_progress = [], []
+    for spec in specs:
+        of_spec = [r for r in records if r.specification.code == spec.code]
+        if not any(r.status == TestRecord.Status.APPROVED for r in of_spec):
+            missing.append(spec)
+            in_progress += [r for r in of_spec if r.status != TestRecord.Status.APPROVED]
+    if not specs:
+        findings.append(Finding(
+            BatchQCSummary.REQUIRED_TESTS, False,
+            _("No finished-product specification is in force for this product."),
+            [Evidence(_("Specifications"), reverse("qc_records:spec_list"))],
+        ))
+    elif missing:
+        findings.append(Finding(
+            BatchQCSummary.REQUIRED_TESTS, False,
+            _("No approved test report yet for: %(specs)s.") % {"specs": ", ".join(f"{s} {s.title}" for s in missing)},
+            [Evidence(str(s), s.get_absolute_url()) for s in missing] + [_record_evidence(r) for r in in_progress],
+        ))
+    else:
+        approved = [r for r in records if r.status == TestRecord.Status.APPROVED]
+        findings.append(Finding(
+            BatchQCSummary.REQUIRED_TESTS, True,
+            _("Every required test has an approved report."), [_record_evidence(r) for r in approved],
+        ))
+
+    # 2. Failing individual results (invalidated ones do not count: they were replaced by a retest).
+    failing = list(
+        TestResult.objects.filter(record_id__in=record_ids, conclusion=Conclusion.FAIL, voided_at__isnull=True)
+        .select_related("item")
+        .order_by("record_id", "item__position", "replicate")
+    )
+    findings.append(Finding(
+        BatchQCSummary.FAILING_RESULTS, not failing,
+        _("%(n)s result(s) out of specification.") % {"n": len(failing)} if failing else _("No result is out of specification."),
+        [
+            Evidence(f"{r.item.name} #{r.replicate}: {r.value_text}{r.unit} ({r.item.criterion_display})",
+                     by_id[r.record_id].get_absolute_url())
+            for r in failing
+        ],
+    ))
+
+    # 3. OOS investigations.
+    oos_rows = list(OOSInvestigation.objects.filter(record_id__in=record_ids).order_by("created_at", "pk"))
+    open_oos = [o for o in oos_rows if o.is_open]
+    confirmed = [o for o in oos_rows if o.outcome == OOSInvestigation.Outcome.CONFIRMED]
+    findings.append(Finding(
+        BatchQCSummary.OPEN_OOS, not open_oos,
+        _("Open OOS investigation: %(list)s.") % {"list": ", ".join(o.number for o in open_oos)} if open_oos
+        else _("No open OOS investigation."),
+        [Evidence(f"{o.number} · {o.get_status_display()}", o.get_absolute_url()) for o in open_oos],
+    ))
+    findings.append(Finding(
+        BatchQCSummary.CONFIRMED_OOS, not confirmed,
+        _("OOS confirmed: %(list)s — the batch fails QC.") % {"list": ", ".join(o.number for o in confirmed)} if confirmed
+        else _("No confirmed OOS result."),
+        [Evidence(f"{o.number} · {o.get_outcome_display()}", o.get_absolute_url()) for o in confirmed],
+    ))
+
+    # 4. Instruments and reagents on the test date (the dates recorded when they were chosen).
+    bad_instruments = [
+        u for u in InstrumentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related("instrument")
+        if u.calibration_due < by_id[u.record_id].test_date
+    ]
+    findings.append(Finding(
+        BatchQCSummary.INSTRUMENTS, not bad_instruments,
+        _("Instrument used past its calibration due date.") if bad_instruments
+        else _("Every instrument was in calibration on its test date."),
+        [
+            Evidence(f"{u.instrument.code} {u.instrument.model}: {u.calibration_due:%Y-%m-%d} < {by_id[u.record_id].test_date:%Y-%m-%d}",
+                     u.instrument.get_absolute_url())
+            for u in bad_instruments
+        ],
+    ))
+    bad_reagents = [
+        u for u in ReagentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related("reagent")
+        if u.expiry_date < by_id[u.record_id].test_date
+    ]
+    findings.append(Finding(
+        BatchQCSummary.REAGENTS, not bad_reagents,
+        _("Reagent or reference standard used after its expiry date.") if bad_reagents
+        else _("Every reagent and reference standard was in date on its test date."),
+        [
+            Evidence(f"{u.reagent}: {u.expiry_date:%Y-%m-%d} < {by_id[u.record_id].test_date:%Y-%m-%d}", u.reagent.get_absolute_url())
+            for u in bad_reagents
+        ],
+    ))
+
+    verdict_fail = any(r.status == TestRecord.Status.APPROVED and r.verdict == TestRecord.Verdict.DOES_NOT_COMPLY for r in records)
+    if confirmed or verdict_fail:
+        status = "failed"
+    elif all(f.ok for f in findings):
+        status = "passed"
+    else:
+        status = "pending"
+    return BatchQCSummary(
+        batch_id=batch.pk, status=status, findings=findings, records=[_record_evidence(r) for r in records],
+    )
+
+
+# Kept for callers that only need the yes/no of the release gate's QC blockers (R-REL-4).
+def batch_has_open_oos(batch_id: int) -> bool:
+    return OOSInvestigation.objects.open().filter(
+        Q(record__sample__batch_id=batch_id) & ~Q(record__status=TestRecord.Status.VOIDED)
+    ).exists()

@@ -1,0 +1,129 @@
+"""The QC test report (检验报告书): frozen data for core.pdf.issue_document.
+
+Issued after the QC head's approval has committed (``services.record_approve`` schedules it),
+stored with its SHA-256 and a verification code by core; never re-rendered in place. The report
+prints each item's criterion, every individual result and its conclusion, the overall
+conclusion, and the final tester / reviewer / approver signatures (R-SIG-2, R-QC-6).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+
+from core.models import Document, Signature, User
+from qc_records.criteria import Conclusion
+from qc_records.models import Category, TestRecord
+
+logger = logging.getLogger(__name__)
+
+KIND = "qc_test_report"
+TEMPLATE = "pdf/qc_test_report.html"
+TITLE = _("Test report")
+
+# The signatures a report manifests: the latest of each stage (earlier rounds of a record that was
+# sent back are in its history, not on the report).
+REPORT_MEANINGS = (Signature.Meaning.TESTED, Signature.Meaning.REVIEWED, Signature.Meaning.APPROVED)
+
+
+def report_signatures(record: TestRecord) -> list[Signature]:
+    latest: dict[str, Signature] = {}
+    for sig in Signature.objects.for_record(record).select_related("signer").order_by("signed_at", "pk"):
+        if sig.meaning in REPORT_MEANINGS:
+            latest[sig.meaning] = sig
+    return [latest[m] for m in REPORT_MEANINGS if m in latest]
+
+
+def report_context(record: TestRecord) -> dict[str, Any]:
+    """Plain values only (core.pdf.freeze): what the report states, as approved."""
+    sample = record.sample
+    spec = record.specification
+    product = sample.product if sample.product_id else None
+    batch = sample.batch if sample.batch_id else None
+    items = []
+    for block in record.item_blocks():
+        item = block.item
+        items.append({
+            "name": item.name,
+            "name_en": item.name_en,
+            "method": item.method_reference,
+            "criterion": item.criterion_display,
+            # As recorded; a text item's judgement is the conclusion column (printed in both languages).
+            "results": [f"{r.value_text}{r.unit}" if r.value_text and r.value_numeric is not None else r.value_text
+                        for r in block.current],
+            "mean": f"{block.mean}{item.unit}" if block.mean is not None else "",
+            "conclusion": Conclusion(block.conclusion).label,
+            "fails": block.conclusion == Conclusion.FAIL,
+        })
+    return {
+        "report": {
+            "number": record.report_number,
+            "verdict": TestRecord.Verdict(record.verdict).label,
+            "complies": record.verdict == TestRecord.Verdict.COMPLIES,
+            "test_date": record.test_date,
+            "approved_at": record.approved_at,
+            "temperature": record.temperature,
+            "humidity": record.humidity,
+            "observations": record.observations,
+        },
+        "sample": {
+            "number": sample.number,
+            "category": Category(sample.category).label,
+            "name": sample.subject_name,
+            "generic_name": product.generic_name if product else "",
+            "strength": sample.strength,
+            "lot_number": sample.lot_number,
+            "quantity": f"{sample.quantity.normalize():f} {sample.quantity_unit}",
+            "supplier": sample.supplier,
+            "manufacturer": sample.manufacturer or (product.manufacturer if product else ""),
+            "sampling_point": sample.sampling_point,
+            "received_date": sample.received_date,
+            "manufacture_date": batch.manufacture_date if batch else None,
+            "expiry_date": batch.expiry_date if batch else None,
+        },
+        "specification": {
+            "code": spec.code,
+            "version": spec.version,
+            "title": spec.title,
+            "reference": spec.standard_reference,
+        },
+        "items": items,
+    }
+
+
+def issue_report(record: TestRecord, user: User) -> Document:
+    """Render and store the report of an approved record (a new version if one exists)."""
+    from core.pdf import issue_document
+
+    record = TestRecord.objects.select_related("sample", "sample__product", "sample__batch", "specification").get(pk=record.pk)
+    if record.status != TestRecord.Status.APPROVED:
+        raise ValueError("Only an approved record has a test report.")
+    return issue_document(
+        record=record, kind=KIND, template_name=TEMPLATE, context=report_context(record), user=user,
+        number=record.report_number or "", title=TITLE, signatures=report_signatures(record),
+    )
+
+
+def issue_report_safely(record_pk: int, user_pk: int) -> None:
+    """After the approval committed: issue the report; a failure is logged, never undoes the
+    approval (the report page issues it on first download instead)."""
+    try:
+        issue_report(TestRecord.objects.get(pk=record_pk), User.objects.get(pk=user_pk))
+    except Exception:  # logged: the approval stands and the report can be issued later
+        logger.exception("Could not issue the QC test report for record %s", record_pk)
+
+
+def latest_report(record: TestRecord) -> Document | None:
+    return Document.objects.for_record(record).filter(kind=KIND).order_by("-version").first()
+
+
+def report_response(record: TestRecord, user: User) -> HttpResponse:
+    """The report's PDF as issued (issued now if the after-commit rendering did not happen)."""
+    document = latest_report(record)
+    if document is None:
+        document = issue_report(record, record.approved_by or user)
+    return redirect("core:document_download", pk=document.pk)

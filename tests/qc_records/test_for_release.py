@@ -1,0 +1,76 @@
+"""The read function release calls for a batch (R-REL-3, R-REL-4, R-QC-5)."""
+
+from datetime import timedelta
+
+import pytest
+
+from qc_records import services
+from qc_records.for_release import BatchQCSummary, batch_has_open_oos, batch_qc_summary
+from qc_records.models import OOSInvestigation
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_batch_without_records_is_pending_with_missing_tests(spec, batch):
+    summary = batch_qc_summary(batch)
+    assert summary.status == "pending" and not summary.ok
+    required = summary.finding(BatchQCSummary.REQUIRED_TESTS)
+    assert not required.ok and spec.code in required.message
+    assert required.evidence[0].url == spec.get_absolute_url()
+
+
+def test_approved_complying_record_passes_with_evidence(approved_record, batch):
+    summary = batch_qc_summary(batch.pk)
+    assert summary.status == "passed" and summary.ok and summary.blockers == []
+    assert summary.finding(BatchQCSummary.REQUIRED_TESTS).evidence[0].url == approved_record.get_absolute_url()
+    assert approved_record.report_number in summary.records[0].label
+
+
+def test_open_oos_blocks_and_is_linked(oos_record, batch):
+    summary = batch_qc_summary(batch)
+    oos = OOSInvestigation.objects.get()
+    assert summary.has_open_oos and batch_has_open_oos(batch.pk)
+    assert summary.finding(BatchQCSummary.OPEN_OOS).evidence[0].url == oos.get_absolute_url()
+    assert not summary.finding(BatchQCSummary.FAILING_RESULTS).ok
+    assert summary.status == "pending"
+
+
+def test_confirmed_oos_fails_the_batch(qc, oos_record, batch):
+    oos = OOSInvestigation.objects.get()
+    services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "未发现", "assignable_cause": False})
+    services.oos_start_phase_two(oos=oos, user=qc.head, reason="无实验室原因")
+    services.oos_update(oos=oos, user=qc.qa, data={"phase2_findings": "生产偏差"})
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="OOS成立")
+    summary = batch_qc_summary(batch)
+    assert summary.status == "failed" and not summary.has_open_oos
+    assert not summary.finding(BatchQCSummary.CONFIRMED_OOS).ok
+
+
+def test_invalidated_result_does_not_count_after_a_passing_retest(qc, oos_record, batch, settings):
+    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    oos = OOSInvestigation.objects.get()
+    services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
+    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="实验室差错")
+    retest = oos_record.results.get(item=oos.item, attempt=2)
+    services.record_update(record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.0")})
+    services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
+    services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
+    services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
+    assert batch_qc_summary(batch).status == "passed"
+
+
+def test_instrument_out_of_calibration_on_the_test_date_is_reported(qc, approved_record, batch):
+    use = approved_record.instrument_uses.get()
+    # The calibration date recorded when the instrument was chosen decides (here set before the test date).
+    use.calibration_due = approved_record.test_date - timedelta(days=1)
+    use.save_audited(user=qc.head, reason="test fixture: snapshot before the test date")
+    summary = batch_qc_summary(batch)
+    finding = summary.finding(BatchQCSummary.INSTRUMENTS)
+    assert not finding.ok and use.instrument.code in finding.evidence[0].label
+    assert finding.evidence[0].url == use.instrument.get_absolute_url()
+
+
+def test_read_function_uses_a_fixed_number_of_queries(qc, approved_record, batch, django_assert_max_num_queries):
+    with django_assert_max_num_queries(8):
+        batch_qc_summary(batch)

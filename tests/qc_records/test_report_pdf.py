@@ -1,0 +1,94 @@
+"""The 检验报告书 PDF: issued after approval, fonts embedded, key text, signatures manifested."""
+
+import hashlib
+import re
+import shutil
+import subprocess
+from io import BytesIO
+
+import pytest
+from django.urls import reverse
+from pypdf import PdfReader
+
+from core.models import Document
+from qc_records import pdf, services
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.SITE_URL = "https://qc.example.com"
+
+
+@pytest.fixture
+def report(qc, reviewed_record, django_capture_on_commit_callbacks, settings):
+    """Approval schedules the report after commit; run that callback as a commit would."""
+    settings.QC_ISSUE_REPORT_ON_APPROVAL = True
+    with django_capture_on_commit_callbacks(execute=True):
+        record = services.record_approve(record=reviewed_record, user=qc.head, password=PASSWORD)
+    return record, Document.objects.for_record(record).get(kind=pdf.KIND)
+
+
+def _text(document) -> str:
+    with document.file.open("rb") as fh:
+        data = fh.read()
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
+
+
+def test_approval_issues_the_report_with_number_hash_and_code(report):
+    record, document = report
+    assert document.number == record.report_number and document.version == 1
+    with document.file.open("rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == document.sha256
+    assert document.issued_by == record.approved_by
+
+
+def test_report_prints_the_key_text_and_every_signature(report, qc):
+    """R-SIG-2, R-QC-6: number, product, batch, specification, items, conclusion, the three signers."""
+    record, document = report
+    text = _text(document)
+    compact = re.sub(r"\s+", "", text)
+    for expected in (record.report_number, record.sample.number, record.sample.lot_number, record.specification.code,
+                     "含量测定", "95.0%～105.0%", "99.6%", "中国药典2025年版二部"):
+        assert re.sub(r"\s+", "", expected) in compact, expected
+    for person in (qc.analyst, qc.reviewer, qc.head):
+        assert person.printed_name in compact
+    assert document.code_display.replace("-", "") in compact.replace("-", "")
+    assert "Complies" in text or "符合规定" in compact
+    meanings = [s["meaning"] for s in document.context["signatures"]]
+    assert meanings == ["tested", "reviewed", "approved"] and all(s["valid"] for s in document.context["signatures"])
+
+
+def test_cjk_fonts_are_embedded(report):
+    if shutil.which("pdffonts") is None:
+        pytest.skip("pdffonts (poppler-utils) is not installed")
+    _record, document = report
+    out = subprocess.run(["pdffonts", document.file.path], capture_output=True, text=True, check=True).stdout
+    fonts = [line for line in out.splitlines()[2:] if line.strip()]
+    parsed = [(line.split()[0], re.search(r"\s(yes|no)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+\s*$", line)) for line in fonts]
+    assert parsed and all(m is not None and m.group(1) == "yes" for _n, m in parsed), out
+    assert any("CJK" in name for name, _m in parsed), out
+
+
+def test_report_download_serves_the_issued_file(report, qc, client_for):
+    record, document = report
+    response = client_for(qc.qp).get(reverse("qc_records:record_report", args=[record.pk]))
+    assert response.status_code == 302 and response.url == reverse("core:document_download", args=[document.pk])
+    pdf_response = client_for(qc.qp).get(response.url)
+    assert pdf_response.status_code == 200 and pdf_response["X-Document-SHA256"] == document.sha256
+
+
+def test_report_is_issued_on_first_download_when_missing(approved_record, qc, client_for):
+    """If the after-commit rendering did not run, the first download issues it (once)."""
+    assert not Document.objects.for_record(approved_record).exists()
+    client = client_for(qc.reviewer)
+    client.get(reverse("qc_records:record_report", args=[approved_record.pk]))
+    client.get(reverse("qc_records:record_report", args=[approved_record.pk]))
+    assert Document.objects.for_record(approved_record).count() == 1
+
+
+def test_no_report_before_approval(reviewed_record, qc, client_for):
+    assert client_for(qc.head).get(reverse("qc_records:record_report", args=[reviewed_record.pk])).status_code == 404

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
@@ -45,6 +45,26 @@ class ProductQuerySet(AuditedQuerySet):
 
     def awaiting_approval(self) -> "ProductQuerySet":
         return self.filter(status=Product.Status.DRAFT)
+
+    @staticmethod
+    def _authored_by(user) -> Exists:
+        """True for a product whose current version ``user`` created or changed: a history row by
+        them after the last approval (any row at all when it was never approved). R-SEQ-2: such
+        a person is an author of what would be approved, even if someone else changed it last."""
+        history = Product.history.model  # type: ignore[attr-defined]
+        approvals = history.objects.filter(id=OuterRef(OuterRef("pk")), status=Product.Status.APPROVED)
+        last_approval = approvals.order_by("-history_date", "-history_id").values("history_date")[:1]
+        return Exists(
+            history.objects.filter(id=OuterRef("pk"), history_user=user).filter(
+                Q(history_date__gt=Subquery(last_approval)) | ~Exists(approvals)
+            )
+        )
+
+    def authored_by(self, user) -> "ProductQuerySet":
+        return self.filter(self._authored_by(user))
+
+    def not_authored_by(self, user) -> "ProductQuerySet":
+        return self.exclude(self._authored_by(user))
 
 
 class Product(AuditedModel):

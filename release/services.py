@@ -103,8 +103,8 @@ def product_approve(
 ) -> Product:
     """QA approves a draft product with an electronic signature (meaning "Approved").
 
-    Preconditions: draft; the approver holds release.approve_product and did not make the last
-    change (R-SEQ-2). Records: history row (draft → approved) and a Signature.
+    Preconditions: draft; the approver holds release.approve_product and neither created nor
+    changed the version being approved (R-SEQ-2). Records: history row (draft → approved) and a Signature.
     """
     _require(user, "release.approve_product")
     credential = _credential(user, password, request)
@@ -113,6 +113,10 @@ def product_approve(
         check_transition(product, Product.Status.APPROVED)
         if product.last_changed_by_id == user.pk:
             raise WorkflowError(_("You made the last change to this product; another QA reviewer must approve it."))
+        if Product.objects.filter(pk=product.pk).authored_by(user).exists():
+            raise WorkflowError(
+                _("You created or changed this version of the product; another QA reviewer must approve it.")
+            )
         product.status = Product.Status.APPROVED
         product.save_audited(user=user, reason=comment or "approved")
         try:

@@ -58,6 +58,51 @@ def test_last_editor_cannot_approve_own_change(approved_product, qa_reviewer, pa
         services.product_approve(product=approved_product, user=qa_reviewer, password=password)
 
 
+def _created_by(user) -> Product:
+    from tests.release.helpers import product_form_data
+
+    data = product_form_data()
+    data.update(requires_two_stage_release=False, requires_lot_release_certificate=False)
+    return services.product_create(user=user, data=data)
+
+
+def test_creator_cannot_approve_after_someone_else_changed_the_draft(qa_reviewer, qa_reviewer2, make_user, password):
+    """R-SEQ-2: whoever wrote the version being approved is an author of it, even when another
+    person made the last change; a third QA reviewer approves."""
+    product = _created_by(qa_reviewer)
+    services.product_update(product=product, user=qa_reviewer2, data={"pack_size": "12粒/盒"}, reason="更正包装规格")
+    for author in (qa_reviewer, qa_reviewer2):
+        with translation.override("en"), pytest.raises(services.WorkflowError, match="another QA reviewer"):
+            services.product_approve(product=product, user=author, password=password)
+    product.refresh_from_db()
+    assert product.status == Product.Status.DRAFT
+    assert not Signature.objects.for_record(product).exists()
+    third = make_user(QA_REVIEWER, username="qa_reviewer3")
+    services.product_approve(product=product, user=third, password=password)
+    product.refresh_from_db()
+    assert product.status == Product.Status.APPROVED
+
+
+def test_changes_before_the_last_approval_do_not_bar_a_later_approval(qa_reviewer, qa_reviewer2, admin_user, password):
+    """R-SEQ-2: authorship counts for the version being approved, not for earlier approved ones."""
+    product = _created_by(qa_reviewer)
+    services.product_approve(product=product, user=qa_reviewer2, password=password)
+    services.product_update(product=product, user=admin_user, data={"storage_conditions": "遮光保存"}, reason="标签更新")
+    services.product_approve(product=product, user=qa_reviewer, password=password)
+    product.refresh_from_db()
+    assert product.status == Product.Status.APPROVED
+
+
+def test_my_work_does_not_offer_a_draft_to_its_creator(qa_reviewer, qa_reviewer2, client_for):
+    """R-SEQ-2, R-UX-3: the approval queue lists only what this person may approve."""
+    product = _created_by(qa_reviewer)
+    services.product_update(product=product, user=qa_reviewer2, data={"pack_size": "12粒/盒"}, reason="更正包装规格")
+    response = client_for(qa_reviewer).get(reverse("core:my_work"))
+    queue = next(q for q in response.context["queues"] if q.key == "product_approval")
+    assert product.get_absolute_url() not in [item.url for item in queue.items]
+    assert queue.total == 0
+
+
 @pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != QA_REVIEWER])
 def test_other_roles_get_403_on_approve(role, users, draft_product, client_for, password):
     """R-SEQ-1 by every path: only QA may approve products."""

@@ -28,17 +28,33 @@ ensure_system_packages() {
     exit 1
 }
 
+ensure_uv() {
+    # $1: the Python to bootstrap uv with. Debian and Ubuntu's python3 refuses `pip install`
+    # outside a virtual environment (PEP 668) and often has no pip at all, so uv gets a small
+    # environment of its own under var/ rather than being installed into the system or ~/.local.
+    local py="$1"
+    command -v uv >/dev/null 2>&1 && return 0
+    if [ ! -x var/uv/bin/uv ]; then
+        echo ">> installing uv (the installer that reads the lock file) into var/uv"
+        mkdir -p var
+        if ! "$py" -m venv var/uv >/dev/null 2>&1; then
+            rm -rf var/uv
+            # Debian/Ubuntu ship venv support separately.
+            ensure_system_packages python3-venv
+            "$py" -m venv var/uv
+        fi
+        var/uv/bin/python -m pip install --quiet uv
+    fi
+    export PATH="$ROOT/var/uv/bin:$PATH"
+}
+
 ensure_python_env() {
     local py="${PYTHON:-python3}"
     if ! "$py" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 13) else 1)' 2>/dev/null; then
         echo "!! Release Desk needs Python 3.11 or 3.12 (set PYTHON=/path/to/python3.11)." >&2
         exit 1
     fi
-    if ! command -v uv >/dev/null 2>&1; then
-        echo ">> installing uv (the installer that reads the lock file)"
-        "$py" -m pip install --quiet uv 2>/dev/null || "$py" -m pip install --quiet --user uv
-        export PATH="$HOME/.local/bin:$PATH"
-    fi
+    ensure_uv "$py"
     [ -x .venv/bin/python ] || uv venv --quiet --python "$py" .venv
     # Exactly the locked versions, hash-checked; build-constraints keeps old sdists buildable.
     uv pip sync --quiet --python .venv/bin/python --build-constraints build-constraints.txt requirements.lock

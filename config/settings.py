@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "core.middleware.ForcePasswordChangeMiddleware",
+    "core.middleware.FriendlyMethodNotAllowedMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 

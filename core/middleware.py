@@ -6,8 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, get_script_prefix, resolve, reverse
 
 
 class ForcePasswordChangeMiddleware:
@@ -40,3 +40,43 @@ class SiteLanguageMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class FriendlyMethodNotAllowedMiddleware:
+    """A GET on an action URL (approve, void, unlock…) gets a page that says what happened and
+    leads back to the record, in the reader's language (issue 2 "Bad input", R-UX-2).
+
+    Django's ``require_POST`` answers 405 with an empty body: a blank page, which people reach by
+    reloading or bookmarking an action URL, or by switching the language on a page that a refused
+    form re-rendered at its action URL.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code != 405
+            or response.streaming
+            or response.content
+            or request.method not in ("GET", "HEAD")
+        ):
+            return response
+        page = render(request, "errors/405.html", {"back_url": self._record_url(request.path_info)}, status=405)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page
+
+    @staticmethod
+    def _record_url(path: str) -> str:
+        """The page one level up (``/release/products/3/approve/`` → ``/release/products/3/``)
+        when it is a page that can be opened; else My work."""
+        parent = path.rstrip("/").rsplit("/", 1)[0] + "/"
+        try:
+            resolve(parent)
+        except Resolver404:
+            return reverse("core:my_work")
+        if parent == path:
+            return reverse("core:my_work")
+        return get_script_prefix() + parent.lstrip("/")

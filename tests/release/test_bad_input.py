@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from core.models import Signature
@@ -65,6 +66,39 @@ def test_get_on_an_action_url_is_405(name, approved_product, batch, qa_reviewer,
     batch.refresh_from_db()
     assert (approved_product.status, batch.status) == (Product.Status.APPROVED, Batch.Status.QUARANTINE)
     assert Signature.objects.count() == 1  # the approval only
+
+
+@pytest.mark.parametrize("language, text", [("zh-hans", "未执行任何操作"), ("en", "Nothing was done")])
+@pytest.mark.parametrize("name", ACTIONS)
+def test_get_on_an_action_url_explains_and_leads_back_to_the_record(name, language, text, approved_product, batch,
+                                                                    qa_reviewer, client_for):
+    """Issue 2 "Bad input", R-UX-1, R-UX-2: a GET on an action URL (a reload, a bookmark, or the
+    language switch on a refused form's page) is a page that says nothing was done and links
+    back to the record, in the reader's language; not a blank 405."""
+    client = client_for(qa_reviewer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    url = _url(f"release:{name}", approved_product, batch)
+    response = client.get(url)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    html = response.content.decode()
+    assert text in html
+    record = approved_product if name.startswith("product") else batch
+    assert f'href="{record.get_absolute_url()}"' in html
+
+
+def test_language_switch_after_a_refused_signature_does_not_end_on_a_blank_page(approved_product, qa_reviewer,
+                                                                                client_for):
+    """R-UX-1, R-UX-2: a wrong password re-renders the record at the action URL; switching the
+    language from there lands on a page with words and a way back."""
+    client = client_for(qa_reviewer)
+    url = reverse("release:product_void", args=[approved_product.pk])
+    refused = client.post(url, {"void-password": "wrong", "void-reason": "登记错误"})
+    assert refused.status_code == 400
+    response = client.post(reverse("set_language"), {"language": "en", "next": url}, follow=True)
+    assert response.status_code == 405
+    assert "Nothing was done" in response.content.decode()
+    assert approved_product.get_absolute_url() in response.content.decode()
 
 
 # --- garbage in forms (R-UX-2) --------------------------------------------------------------------

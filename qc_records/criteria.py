@@ -39,6 +39,20 @@ class ResultError(ValueError):
 # Plain decimal notation only: no exponent, no thousands separators, no spaces inside.
 _NUMBER = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?$")
 
+# What TestResult.value_numeric can hold (max_digits=20, decimal_places=6): a longer number would
+# fail on PostgreSQL ("numeric field overflow") and, on SQLite, be stored but never read back.
+MAX_INTEGER_DIGITS = 14
+_TOO_LARGE = Decimal(10) ** MAX_INTEGER_DIGITS
+
+
+def _checked(value: Decimal, text: str) -> Decimal:
+    if abs(value) >= _TOO_LARGE:
+        raise ResultError(
+            _("“%(value)s” is too large to record (at most %(n)s digits before the decimal point); check the value and its unit.")
+            % {"value": text, "n": MAX_INTEGER_DIGITS}
+        )
+    return value
+
 
 @dataclass(frozen=True)
 class Criterion:
@@ -68,7 +82,7 @@ class Criterion:
                     % {"n": self.decimals, "example": example, "value": text, "places": places}
                 )
         try:
-            return Decimal(text)
+            return _checked(Decimal(text), text)
         except InvalidOperation:  # pragma: no cover - the regex only lets valid numbers through
             raise ResultError(_("“%(value)s” is not a number.") % {"value": text}) from None
 
@@ -106,7 +120,7 @@ class Criterion:
             return None, Conclusion.PENDING
         value = None
         if _NUMBER.match(text):
-            value = self.parse(text) if self.decimals is not None else Decimal(text)
+            value = self.parse(text) if self.decimals is not None else _checked(Decimal(text), text)
         return value, Conclusion.REPORT
 
     # --- display ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import csv
 from datetime import date
 
@@ -33,9 +34,10 @@ def _month(form: LedgerFilterForm) -> tuple[int, int]:
 def _rows(year: int, month: int, category: str):
     """Records (or, for the sampling ledger, samples) of one month, oldest first."""
     if category == "sampling":
+        # The month's last day, not the next month's first: 9999-12 has no next month.
         first = date(year, month, 1)
-        nxt = date(year + (month == 12), month % 12 + 1, 1)
-        return "samples", Sample.objects.filter(received_date__gte=first, received_date__lt=nxt).select_related(
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        return "samples", Sample.objects.filter(received_date__gte=first, received_date__lte=last).select_related(
             "product", "batch").order_by("received_date", "pk")
     records = TestRecord.objects.in_month(year, month).select_related(
         "sample", "sample__product", "specification", "submitted_by", "reviewed_by", "approved_by")
@@ -75,6 +77,12 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
 
     writer = csv.writer(Echo())
 
+    def row(values: list) -> str:
+        # Names, lots and suppliers are typed by people: one that starts like a formula must stay
+        # text when the ledger is opened in a spreadsheet (CSV injection).
+        return writer.writerow(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+                                for v in values])
+
     def lines():
         yield "\ufeff"  # spreadsheet programs then read the Chinese text as UTF-8
         if kind == "samples":
@@ -82,16 +90,16 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
                                    _("Batch / lot number"), _("Quantity"), _("Unit"), _("Supplier"), _("Manufacturer"),
                                    _("Sampling point")])
             for s in rows.iterator(chunk_size=500):
-                yield writer.writerow([s.number, s.received_date.isoformat(), s.get_category_display(), s.subject_name, s.strength,
-                                       s.lot_number, s.quantity.normalize(), s.quantity_unit, s.supplier, s.manufacturer,
-                                       s.sampling_point])
+                yield row([s.number, s.received_date.isoformat(), s.get_category_display(), s.subject_name, s.strength,
+                           s.lot_number, s.quantity.normalize(), s.quantity_unit, s.supplier, s.manufacturer,
+                           s.sampling_point])
             return
         yield writer.writerow([_("Sample number"), _("Category"), _("Name"), _("Strength"), _("Batch / lot number"),
                                _("Received on"), _("Test date"), _("Specification"), _("Report number"), _("Conclusion"),
                                _("Status"), _("Tested by"), _("Reviewed by"), _("Approved by")])
         for r in rows.iterator(chunk_size=500):
             s = r.sample
-            yield writer.writerow([
+            yield row([
                 s.number, r.get_category_display(), s.subject_name, s.strength, s.lot_number, s.received_date.isoformat(),
                 r.test_date.isoformat(), str(r.specification), r.report_number or "", r.get_verdict_display() if r.verdict else "",
                 r.get_status_display(), r.submitted_by.printed_name if r.submitted_by else "",

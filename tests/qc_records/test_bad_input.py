@@ -1,0 +1,78 @@
+"""Odd input on the QC pages gets a clear refusal, never a server error (R-UX-2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from qc_records import services
+from qc_records.criteria import Criterion, ResultError
+from qc_records.models import Category
+
+pytestmark = pytest.mark.django_db
+
+
+def _result_field(client, record, item_name: str) -> str:
+    form = client.get(reverse("qc_records:record_edit", args=[record.pk])).context["form"]
+    return next(row.value.name for block, rows in form.rows for row in rows if block.item.name == item_name)
+
+
+@pytest.mark.parametrize("item_name, value", [
+    ("含量测定", "9" * 40 + ".0"),           # numeric item with 1 decimal
+    ("含量测定", "100000000000000.0"),      # 15 digits before the point
+    ("微生物限度", "12345678901234567"),      # report-only item, any decimals
+])
+def test_a_number_too_large_to_record_is_refused_beside_the_field(qc, client_for, draft_record, item_name, value):
+    """R-UX-2, R-QC-2: a number longer than the result column holds is refused with a message
+    (before: saved, then a 500 — PostgreSQL numeric overflow; on SQLite the record page could
+    never be read again)."""
+    client = client_for(qc.analyst)
+    field = _result_field(client, draft_record, item_name)
+    response = client.post(reverse("qc_records:record_edit", args=[draft_record.pk]),
+                           {"test_date": draft_record.test_date.isoformat(), field: value})
+    assert response.status_code == 400
+    assert "too large to record" in response.context["form"].errors[field][0]
+    assert not draft_record.results.exclude(value_text="").exists()
+    assert client.get(reverse("qc_records:record_detail", args=[draft_record.pk])).status_code == 200
+
+
+def test_the_largest_number_the_column_holds_is_accepted():
+    """R-QC-2: the limit refuses only what cannot be stored."""
+    report = Criterion(kind="report")
+    assert report.judge("99999999999999.999999")[0] == Decimal("99999999999999.999999")
+    with pytest.raises(ResultError, match="too large"):
+        report.judge("100000000000000")
+    with pytest.raises(ResultError, match="too large"):
+        Criterion(kind="numeric", upper=Decimal("1"), decimals=0).judge("-100000000000000")
+
+
+def test_the_sampling_ledger_of_the_last_month_of_the_calendar_is_empty_not_an_error(qc, client_for):
+    """R-UX-2, R-QC-8: ?month=9999-12 on the sampling ledger (before: 500, date(10000, 1, 1))."""
+    client = client_for(qc.head)
+    for url in ("qc_records:ledger", "qc_records:ledger_export"):
+        response = client.get(reverse(url), {"month": "9999-12", "category": "sampling"})
+        assert response.status_code == 200, url
+
+
+def test_ledger_csv_cells_typed_like_a_formula_stay_text(qc, client_for, approved_product):
+    """R-QC-8: a sample registered with a supplier or name starting with = + - @ is exported with
+    a leading apostrophe, so a spreadsheet shows the text instead of running it (CSV injection)."""
+    from tests.qc_records.conftest import make_spec
+
+    spec = make_spec(author=qc.head, approver=qc.qa, category=Category.RAW_MATERIAL, material="=1+1", code="ZL-BZ-Y-1",
+                     items=[("性状", "text", None, None, None, "", "应符合规定", 1)])
+    today = timezone.localdate()
+    services.sample_create(user=qc.analyst, data=dict(
+        category=Category.RAW_MATERIAL, specification=spec, material_name='=HYPERLINK("http://x")', lot_number="+L1",
+        quantity=Decimal("1"), quantity_unit="kg", supplier="@SUM(A1)", manufacturer="-2+3", received_date=today))
+    client = client_for(qc.head)
+    body = b"".join(client.get(reverse("qc_records:ledger_export"),
+                               {"month": today.strftime("%Y-%m"), "category": "sampling"}).streaming_content).decode()
+    assert "'=HYPERLINK" in body and "'+L1" in body and "'@SUM(A1)" in body and "'-2+3" in body
+    for line in body.splitlines()[1:]:
+        for cell in line.split(","):
+            assert cell.lstrip('"')[:1] not in ("=", "+", "@"), line

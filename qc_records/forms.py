@@ -221,20 +221,23 @@ class TestRecordForm(Form):
             for result in block.current:
                 kind = block.item.criterion_kind
                 label = f"{block.item.name} #{result.replicate}"
+                # A result under an OOS investigation stands as recorded (the service refuses a change).
+                locked = result.oos_id is not None
                 self.fields[f"r{result.pk}_value"] = forms.CharField(
-                    label=label, required=False, max_length=200, initial=result.value_text,
+                    label=label, required=False, max_length=200, initial=result.value_text, disabled=locked,
                     widget=forms.TextInput(attrs={"inputmode": "decimal" if kind == CriterionKind.NUMERIC else "text",
                                                   "class": "form-control form-control-sm", "aria-label": label}),
                 )
                 if kind == CriterionKind.TEXT:
                     self.fields[f"r{result.pk}_complies"] = forms.ChoiceField(
                         label=_("%(label)s judgement") % {"label": label}, required=False, choices=COMPLIES_CHOICES,
-                        initial={True: "yes", False: "no", None: ""}[result.complies],
+                        initial={True: "yes", False: "no", None: ""}[result.complies], disabled=locked,
                         widget=forms.Select(attrs={"class": "form-select form-select-sm",
                                                    "aria-label": _("%(label)s judgement") % {"label": label}}),
                     )
                 self.fields[f"r{result.pk}_calc"] = forms.CharField(
                     label=_("%(label)s calculation") % {"label": label}, required=False, initial=result.calculation,
+                    disabled=locked,
                     widget=forms.TextInput(attrs={"class": "form-control form-control-sm",
                                                   "aria-label": _("%(label)s calculation") % {"label": label}}),
                 )

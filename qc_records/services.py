@@ -611,7 +611,8 @@ def record_update(
     """Save what the analyst entered: header fields, individual results, instruments and reagents.
 
     Each result is judged against its specification item as it is saved (R-QC-2). Correcting a
-    result already recorded needs a reason (检验原始记录管理规程 4.1.4); so does any change to a
+    result already recorded needs a reason (检验原始记录管理规程 4.1.4); a result under an OOS
+    investigation cannot be changed at all (R-QC-5). A reason is also needed for any change to a
     submitted or reviewed record, which then goes back to draft (R-QC-4). An instrument past its
     calibration date or a reagent past expiry is refused with its name and date (R-QC-3).
     Everything is checked before anything is written: either all of it is saved or none.
@@ -635,7 +636,7 @@ def record_update(
         # Results: judge every entry first, write nothing until all are acceptable.
         rows = {
             r.pk: r
-            for r in record.results.select_related("item").filter(pk__in=list(results), voided_at__isnull=True)
+            for r in record.results.select_related("item", "oos").filter(pk__in=list(results), voided_at__isnull=True)
         }
         to_save: list[tuple[TestResult, str]] = []
         for result_id, entry in results.items():
@@ -647,6 +648,14 @@ def record_update(
             complies = entry.complies if row.item.criterion_kind == CriterionKind.TEXT else None
             calculation = (entry.calculation or "").strip()
             if (value_text, complies, calculation) == (row.value_text, row.complies, row.calculation):
+                continue
+            if row.oos_id is not None:
+                # An OOS result is never overwritten (testing into compliance): it stands until its
+                # investigation concludes laboratory error, which invalidates it and adds a retest.
+                errors[f"result:{row.pk}"].append(
+                    _("This result is under OOS investigation %(oos)s and cannot be changed; only the investigation "
+                      "can invalidate it (laboratory error), which adds a retest.") % {"oos": row.oos.number}
+                )
                 continue
             try:
                 numeric, conclusion = row.item.criterion.judge(value_text, complies)

@@ -133,3 +133,52 @@ def test_only_new_failures_open_investigations(qc, draft_record, instrument, rea
     services.record_update(record=draft_record, user=qc.analyst, header={"observations": "补充"})
     _r, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
     assert opened == [] and OOSInvestigation.objects.get() == oos
+
+
+def _assay(record):
+    return record.results.get(item__name="含量测定", voided_at__isnull=True)
+
+
+def test_a_result_under_an_open_oos_cannot_be_overwritten_even_with_a_reason(qc, oos_record):
+    """R-QC-5, R-QC-4: the OOS result stands until the investigation invalidates it. Before, the
+    analyst could 'correct' 93.2 to 99.6 with a reason, resubmit, and a later 'confirmed' OOS sat
+    beside a report saying "complies" (testing into compliance)."""
+    assay = _assay(oos_record)
+    with pytest.raises(services.InputError) as refused:
+        services.record_update(record=oos_record, user=qc.analyst, reason="重新积分",
+                               results={assay.pk: services.ResultEntry(value_text="99.6")})
+    assert "OOS-" in refused.value.errors[f"result:{assay.pk}"][0]
+    oos_record.refresh_from_db()
+    assay.refresh_from_db()
+    assert oos_record.status == TestRecord.Status.SUBMITTED and assay.value_text == "93.2" and assay.conclusion == "fail"
+
+
+def test_a_result_of_a_confirmed_oos_cannot_be_overwritten_afterwards(qc, oos_record):
+    """R-QC-5: a confirmed OOS result is final; the report can never say "complies" beside it."""
+    oos = OOSInvestigation.objects.get()
+    _phase1(oos, qc.analyst, False)
+    services.oos_start_phase_two(oos=oos, user=qc.analyst, reason="无实验室原因")
+    services.oos_update(oos=oos, user=qc.analyst, data={"phase2_findings": "生产过程调查：混合不均"})
+    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="confirmed", summary="确认超标")
+    assay = _assay(oos_record)
+    with pytest.raises(services.InputError):
+        services.record_update(record=oos_record, user=qc.analyst, reason="更正",
+                               results={assay.pk: services.ResultEntry(value_text="99.6", calculation="x")})
+    assay.refresh_from_db()
+    assert assay.value_text == "93.2"
+
+
+def test_the_result_form_shows_an_oos_result_read_only_and_ignores_a_posted_change(qc, client_for, oos_record):
+    """R-QC-5, R-UX-2: the field is disabled with the OOS named; a forged POST changes nothing."""
+    from django.urls import reverse
+
+    client = client_for(qc.analyst)
+    url = reverse("qc_records:record_edit", args=[oos_record.pk])
+    page = client.get(url)
+    assay = _assay(oos_record)
+    field = page.context["form"].fields[f"r{assay.pk}_value"]
+    assert field.disabled and OOSInvestigation.objects.get().number in page.content.decode()
+    client.post(url, {"test_date": oos_record.test_date.isoformat(), "temperature": "22.5", "humidity": "55.0",
+                      f"r{assay.pk}_value": "99.6", "reason": "改"})
+    assay.refresh_from_db()
+    assert assay.value_text == "93.2"

@@ -9,8 +9,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
+from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
@@ -98,3 +100,51 @@ def _on_logged_in(sender, request, user, **kwargs) -> None:
 def _on_logged_out(sender, request, user, **kwargs) -> None:
     if user is not None:
         AuthEvent.objects.create(kind=AuthEvent.Kind.LOGOUT, username=user.username, user=user, ip_address=client_ip(request))
+
+
+def _current_request() -> HttpRequest | None:
+    """The request being served in this thread (set by simple-history's middleware); none for
+    management commands and migrations."""
+    from simple_history.models import HistoricalRecords
+
+    return getattr(HistoricalRecords.context, "request", None)
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def _on_roles_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """Record every grant and withdrawal of a role, by whatever path (admin, command, shell):
+    simple-history does not follow many-to-many fields, so the user's history alone would show a
+    change with no visible difference (Annex 11 §12.3; 21 CFR 11.10(d), (g)).
+
+    Detail: ``+role`` for a role granted, ``-role`` for one withdrawn (role codes, not translated).
+    """
+    if action == "pre_clear":
+        # The rows are gone by post_clear; remember what is being withdrawn.
+        if reverse:
+            instance._roles_clearing = (list(instance.user_set.all()), [instance.name])
+        else:
+            instance._roles_clearing = ([instance], list(instance.groups.values_list("name", flat=True)))
+        return
+    if action == "post_clear":
+        users, roles = getattr(instance, "_roles_clearing", ([], []))
+        sign = "-"
+    elif action in ("post_add", "post_remove") and pk_set:
+        sign = "+" if action == "post_add" else "-"
+        if reverse:
+            users, roles = list(User.objects.filter(pk__in=pk_set)), [instance.name]
+        else:
+            users = [instance]
+            roles = list(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
+    else:
+        return
+    if not roles:
+        return
+    request = _current_request()
+    actor = getattr(request, "user", None)
+    actor = actor if actor is not None and actor.is_authenticated else None
+    detail = " ".join(f"{sign}{name}" for name in sorted(roles))
+    for user in users:
+        AuthEvent.objects.create(
+            kind=AuthEvent.Kind.ROLES_CHANGED, username=user.username, user=user, actor=actor, detail=detail,
+            ip_address=client_ip(request),
+        )

@@ -140,6 +140,8 @@ class AuthEvent(models.Model):
         SIGNATURE_REFUSED = "signature_refused", _("Signing refused")
         PASSWORD_CHANGED = "password_changed", _("Password changed")
         PASSWORD_RESET = "password_reset", _("Password reset by administrator")
+        # Annex 11 §12.3: granting and withdrawing access authorisations is recorded.
+        ROLES_CHANGED = "roles_changed", _("Roles changed")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

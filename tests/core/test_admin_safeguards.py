@@ -87,3 +87,35 @@ def test_csv_export_keeps_formula_like_values_as_text(qa_reviewer, admin_user, a
     assert "'+1 test" in cells
     assert not any(c.startswith(("=", "+", "@")) for c in cells)
     assert PASSWORD not in text
+
+
+def test_role_changes_in_admin_are_security_events_with_who_and_what(admin_user, make_user, auditor, en_client_for):
+    """R-AT-1, R-AT-5 (Annex 11 §12.3): granting and withdrawing a role is recorded with the
+    administrator who did it, and auditors read it; the user's history alone shows no difference."""
+    person = make_user("qc_analyst", username="analyst10")
+    qa = Group.objects.get(name="qa_reviewer")
+    client = en_client_for(_staff_admin(admin_user))
+    response = client.post(
+        reverse("admin:core_user_change", args=[person.pk]),
+        {"username": person.username, "full_name": person.full_name, "first_name": "", "last_name": "",
+         "email": person.email, "is_active": "on", "groups": [qa.pk]},
+    )
+    assert response.status_code == 302
+    events = AuthEvent.objects.filter(kind=AuthEvent.Kind.ROLES_CHANGED, user=person, actor=admin_user)
+    assert sorted(events.values_list("detail", flat=True)) == ["+qa_reviewer", "-qc_analyst"]
+    page = en_client_for(auditor).get(reverse("core:locked_users")).content.decode()
+    assert "Roles changed" in page and "+qa_reviewer" in page and "-qc_analyst" in page
+
+
+def test_role_changes_outside_the_admin_are_recorded_too(make_user):
+    """R-AT-1 by every path: a command or shell that adds, removes or clears roles (from either
+    side of the relation) leaves a security event, with no person as actor."""
+    person = make_user(username="analyst11")
+    qc_head = Group.objects.get(name="qc_head")
+    qc_head.user_set.add(person)
+    person.groups.add(Group.objects.get(name="qc_reviewer"))
+    person.groups.clear()
+    details = list(
+        AuthEvent.objects.filter(kind=AuthEvent.Kind.ROLES_CHANGED, user=person).order_by("id").values_list("detail", "actor")
+    )
+    assert details == [("+qc_head", None), ("+qc_reviewer", None), ("-qc_head -qc_reviewer", None)]

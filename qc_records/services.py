@@ -79,6 +79,7 @@ __all__ = [
     "ledger_archive",
     "ledger_reopen",
     "month_is_archived",
+    "testers",
 ]
 
 
@@ -824,10 +825,28 @@ def _open_oos(record: TestRecord, blocks: list, user: User) -> list[OOSInvestiga
     return opened
 
 
-def _testers(record: TestRecord) -> set[int]:
-    """Everyone who did the testing: started the record, entered a result that counts, signed "Tested"."""
-    entered = record.results.filter(voided_at__isnull=True, entered_by__isnull=False).values_list("entered_by", flat=True)
-    return {record.created_by_id, record.submitted_by_id, *entered} - {None}
+def testers(record: TestRecord) -> set[int]:
+    """Everyone who did any of the testing, in this round or an earlier one (R-QC-4, R-SEQ-2).
+
+    Read from the audit trail, so no later step hides an author: whoever started the record or
+    signed it "Tested"; entered or corrected any result, including one later overwritten or
+    invalidated by an OOS investigation; chose or removed an instrument or reagent; attached or
+    removed a raw-data file; or changed the test date, conditions, observations or procedure notes.
+    Reviewers sending a record back and OOS closers invalidating results change none of these, so
+    they stay free to review or approve it. A fixed number of queries.
+    """
+    people = {record.created_by_id, record.submitted_by_id}
+    people |= set(Signature.objects.for_record(record).filter(meaning=Signature.Meaning.TESTED).values_list("signer_id", flat=True))
+    people |= set(TestResult.history.filter(record_id=record.pk).values_list("entered_by_id", flat=True))
+    for model in (InstrumentUse, ReagentUse, Attachment):
+        people |= set(model.history.filter(record_id=record.pk).values_list("history_user_id", flat=True))
+    previous = None
+    for row in record.history.order_by("history_date", "history_id").values("history_user_id", *TestRecord.EDITABLE_FIELDS):
+        header = tuple(row[f] for f in TestRecord.EDITABLE_FIELDS)
+        if previous is not None and header != previous:
+            people.add(row["history_user_id"])
+        previous = header
+    return people - {None}
 
 
 def _check_digest(record: TestRecord) -> None:
@@ -842,14 +861,14 @@ def record_review(
 ) -> TestRecord:
     """Second-person review (复核): a different person checks and signs "Reviewed".
 
-    Preconditions: submitted; the reviewer neither started nor tested the record (R-QC-4, R-SEQ-2).
+    Preconditions: submitted; the reviewer did none of the testing (``testers``; R-QC-4, R-SEQ-2).
     """
     _require(user, "qc_records.review_testrecord")
     credential = _credential(user, password, request)
     with transaction.atomic():
         record = _locked_record(record)
         check_transition(record, TestRecord.Status.REVIEWED)
-        if user.pk in _testers(record):
+        if user.pk in testers(record):
             raise WorkflowError(_("You tested this record; a different person must review it (second-person review)."))
         _check_digest(record)
         record.status = TestRecord.Status.REVIEWED
@@ -874,7 +893,7 @@ def record_approve(
     with transaction.atomic():
         record = _locked_record(record)
         check_transition(record, TestRecord.Status.APPROVED)
-        if user.pk in _testers(record) | {record.reviewed_by_id}:
+        if user.pk in testers(record) | {record.reviewed_by_id}:
             raise WorkflowError(_("You tested or reviewed this record; another person must approve the report."))
         open_oos = list(record.oos_investigations.open().values_list("number", flat=True))
         if open_oos:
@@ -1116,7 +1135,7 @@ def oos_close(
         oos = _locked_oos(oos)
         check_transition(oos, OOSInvestigation.Status.CLOSED)
         record = _locked_record(oos.record)
-        if user.pk in _testers(record):
+        if user.pk in testers(record):
             raise WorkflowError(_("You tested this record; another person must close its OOS investigation."))
         if oos.status == OOSInvestigation.Status.PHASE_1:
             if outcome == OOSInvestigation.Outcome.CONFIRMED:

@@ -136,7 +136,10 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
     for att in attachments:
         att.intact = att.is_intact() if record.purged_at is None else None
     s = TestRecord.Status
-    mine = user.pk in (record.created_by_id, record.submitted_by_id)
+    # The same people the services refuse (R-SEQ-2); only asked when a signing button could show.
+    may_review = record.status == s.SUBMITTED and user.has_perm("qc_records.review_testrecord")
+    may_approve = record.status == s.REVIEWED and user.has_perm("qc_records.approve_testrecord")
+    testers = services.testers(record) if may_review or may_approve else set()
     return {
         "record": record,
         "sample": record.sample,
@@ -149,8 +152,8 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "digest_ok": not record.content_digest or record.content_digest == record.compute_content_digest(),
         "can_edit": record.is_editable and user.has_perm("qc_records.change_testrecord"),
         "can_submit": record.status == s.DRAFT and user.has_perm("qc_records.change_testrecord"),
-        "can_review": record.status == s.SUBMITTED and user.has_perm("qc_records.review_testrecord") and not mine,
-        "can_approve": record.status == s.REVIEWED and user.has_perm("qc_records.approve_testrecord"),
+        "can_review": may_review and user.pk not in testers,
+        "can_approve": may_approve and user.pk not in testers | {record.reviewed_by_id},
         "can_send_back": record.status in (s.SUBMITTED, s.REVIEWED)
         and (user.has_perm("qc_records.review_testrecord") or user.has_perm("qc_records.approve_testrecord")),
         "can_void": record.status == s.DRAFT

@@ -664,17 +664,24 @@ def record_update(
                 errors[f"result:{row.pk}"].append(str(exc))
                 continue
             was_recorded = bool(row.value_text) or row.complies is not None
-            if was_recorded and (value_text, complies) != (row.value_text, row.complies) and not reason:
-                errors[f"result:{row.pk}"].append(
-                    _("This result was already recorded as “%(old)s”: give a reason for the correction.")
-                    % {"old": row.display_value or row.value_text}
-                )
-                errors["reason"].append(_("Give a reason for correcting results already recorded."))
+            value_corrected = was_recorded and (value_text, complies) != (row.value_text, row.complies)
+            # A calculation already written is raw data too: rewriting it is a correction (4.1.4);
+            # adding one to a result recorded without it is not.
+            calculation_corrected = bool(row.calculation) and calculation != row.calculation
+            if (value_corrected or calculation_corrected) and not reason:
+                if value_corrected:
+                    message = _("This result was already recorded as “%(old)s”: give a reason for the correction.") % {
+                        "old": row.display_value or row.value_text}
+                else:
+                    message = _("The calculation of this result was already recorded: give a reason for the correction.")
+                errors[f"result:{row.pk}"].append(message)
+                if not errors["reason"]:
+                    errors["reason"].append(_("Give a reason for correcting results already recorded."))
                 continue
             row.value_text, row.complies, row.calculation = value_text, complies, calculation
             row.value_numeric, row.conclusion = numeric, conclusion
             row.entered_by, row.entered_at = user, timezone.now()
-            to_save.append((row, reason if was_recorded else (reason or "result recorded")))
+            to_save.append((row, reason or ("calculation recorded" if was_recorded else "result recorded")))
 
         uses_changed = _plan_uses(record, user, instruments, reagents, errors)
 

@@ -76,3 +76,38 @@ def test_ledger_csv_cells_typed_like_a_formula_stay_text(qc, client_for, approve
     for line in body.splitlines()[1:]:
         for cell in line.split(","):
             assert cell.lstrip('"')[:1] not in ("=", "+", "@"), line
+
+
+def _calc_field(client, record, item_name: str) -> str:
+    form = client.get(reverse("qc_records:record_edit", args=[record.pk])).context["form"]
+    return next(row.calculation.name for block, rows in form.rows for row in rows if block.item.name == item_name)
+
+
+def test_adding_a_calculation_to_a_recorded_result_needs_no_reason(qc, client_for, draft_record):
+    """R-QC-1, R-UX-2: before, the save raised "reason required" deep in the audit layer — a 500."""
+    assay = draft_record.results.get(item__name="含量测定")
+    services.record_update(record=draft_record, user=qc.analyst, results={assay.pk: services.ResultEntry(value_text="99.6")})
+    client = client_for(qc.analyst)
+    response = client.post(reverse("qc_records:record_edit", args=[draft_record.pk]), {
+        "test_date": draft_record.test_date.isoformat(), _result_field(client, draft_record, "含量测定"): "99.6",
+        _calc_field(client, draft_record, "含量测定"): "按外标法计算"})
+    assert response.status_code == 302
+    assay.refresh_from_db()
+    assert assay.calculation == "按外标法计算" and assay.history.first().history_change_reason == "calculation recorded"
+
+
+def test_rewriting_a_recorded_calculation_needs_a_reason_beside_the_field(qc, client_for, draft_record):
+    """R-AT-2, R-UX-2 (检验原始记录管理规程 4.1.4): a written calculation is corrected with a reason, not a 500."""
+    assay = draft_record.results.get(item__name="含量测定")
+    services.record_update(record=draft_record, user=qc.analyst,
+                           results={assay.pk: services.ResultEntry(value_text="99.6", calculation="按外标法计算")})
+    client = client_for(qc.analyst)
+    data = {"test_date": draft_record.test_date.isoformat(), _result_field(client, draft_record, "含量测定"): "99.6",
+            _calc_field(client, draft_record, "含量测定"): "按内标法计算"}
+    url = reverse("qc_records:record_edit", args=[draft_record.pk])
+    refused = client.post(url, data)
+    assert refused.status_code == 400
+    assert "calculation of this result was already recorded" in str(refused.context["form"].errors)
+    assert client.post(url, {**data, "reason": "计算方法笔误"}).status_code == 302
+    assay.refresh_from_db()
+    assert assay.calculation == "按内标法计算" and assay.history.first().history_change_reason == "计算方法笔误"

@@ -67,16 +67,28 @@ def product_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _show_errors_of_hidden_form(request: HttpRequest, form, shown: bool) -> None:
+    """A refused action whose form is no longer offered (someone else approved or voided the
+    record meanwhile) would otherwise re-render the page without saying why (R-UX-2)."""
+    if form is not None and form.is_bound and not shown:
+        for error in form.non_field_errors():
+            messages.error(request, error)
+
+
 def _product_detail_context(request: HttpRequest, product: Product, **extra) -> dict:
     user = request.user
+    can_approve = product.status == Product.Status.DRAFT and user.has_perm("release.approve_product")
+    can_void = product.status != Product.Status.VOIDED and user.has_perm("release.void_product")
+    _show_errors_of_hidden_form(request, extra.get("approve_form"), can_approve)
+    _show_errors_of_hidden_form(request, extra.get("void_form"), can_void)
     return {
         "product": product,
         "signatures": signatures_for(product),
         "batches": product.batches.order_by("-manufacture_date", "-pk")[:10],
         "batch_count": product.batches.count(),
-        "can_approve": product.status == Product.Status.DRAFT and user.has_perm("release.approve_product"),
+        "can_approve": can_approve,
         "can_edit": product.status != Product.Status.VOIDED and user.has_perm("release.change_product"),
-        "can_void": product.status != Product.Status.VOIDED and user.has_perm("release.void_product"),
+        "can_void": can_void,
         "approve_form": extra.pop("approve_form", None) or SignatureForm(meaning="approved", prefix="approve"),
         "void_form": extra.pop("void_form", None) or SignWithReasonForm(meaning="voided", prefix="void"),
         **extra,
@@ -188,11 +200,13 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 def _batch_detail_context(request: HttpRequest, batch: Batch, **extra) -> dict:
     user = request.user
+    can_void = batch.status == Batch.Status.QUARANTINE and user.has_perm("release.void_batch")
+    _show_errors_of_hidden_form(request, extra.get("void_form"), can_void)
     return {
         "batch": batch,
         "signatures": signatures_for(batch),
         "can_edit": batch.status == Batch.Status.QUARANTINE and user.has_perm("release.change_batch"),
-        "can_void": batch.status == Batch.Status.QUARANTINE and user.has_perm("release.void_batch"),
+        "can_void": can_void,
         "void_form": extra.pop("void_form", None) or SignWithReasonForm(meaning="voided", prefix="void"),
         **extra,
     }

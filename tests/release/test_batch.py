@@ -285,3 +285,15 @@ def test_a_batch_out_of_quarantine_cannot_be_edited(batch, qa_reviewer, producti
     assert batch.site == "固体制剂车间一"
     with pytest.raises(services.WorkflowError):
         services.batch_update(batch=batch, user=production_reviewer, data={"site": "车间九"}, reason="更正")
+
+
+def test_voiding_a_batch_someone_else_just_voided_says_why(batch, qa_reviewer, qa_reviewer2, client_for, password):
+    """R-SEQ-1, R-UX-2: the second void is refused with a message even though the void form is no
+    longer shown on the voided batch."""
+    services.batch_void(batch=batch, user=qa_reviewer2, password=password, reason="重复登记")
+    client = client_for(qa_reviewer)
+    client.cookies["django_language"] = "en"
+    response = client.post(reverse("release:batch_void", args=[batch.pk]), {"void-password": password, "void-reason": "登记错误"})
+    assert response.status_code == 400
+    assert "it cannot become Voided" in response.content.decode()
+    assert Signature.objects.for_record(batch).count() == 1

@@ -117,3 +117,15 @@ def test_other_roles_get_403_on_approve(role, users, draft_product, client_for, 
 def test_get_on_action_url_is_refused(draft_product, qa_reviewer, client_for):
     response = client_for(qa_reviewer).get(reverse("release:product_approve", args=[draft_product.pk]))
     assert response.status_code == 405
+
+
+def test_approving_what_someone_else_just_approved_says_why(draft_product, qa_reviewer, qa_reviewer2, client_for, password):
+    """R-SEQ-1, R-UX-2: a second approval from a page loaded before the first is refused with a
+    message, although the approval form is no longer offered (not a silent page)."""
+    services.product_approve(product=draft_product, user=qa_reviewer2, password=password)
+    client = client_for(qa_reviewer)
+    client.cookies["django_language"] = "en"
+    response = client.post(reverse("release:product_approve", args=[draft_product.pk]), {"approve-password": password})
+    assert response.status_code == 400
+    assert "it cannot become Approved" in response.content.decode()
+    assert Signature.objects.for_record(draft_product).count() == 1

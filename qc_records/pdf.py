@@ -2,8 +2,9 @@
 
 Issued after the QC head's approval has committed (``services.record_approve`` schedules it),
 stored with its SHA-256 and a verification code by core; never re-rendered in place. The report
-prints each item's criterion, every individual result and its conclusion, the overall
-conclusion, and the final tester / reviewer / approver signatures (R-SIG-2, R-QC-6).
+prints each item's criterion, every individual result (a failing one marked), its calculation and
+conclusion, the overall conclusion, the instruments and reagents used, and the final tester /
+reviewer / approver signatures (R-QC-1, R-SIG-2, R-QC-6).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Document, Signature, User
 from qc_records.criteria import Conclusion
-from qc_records.models import Category, TestRecord
+from qc_records.models import Category, Reagent, TestRecord
 
 logger = logging.getLogger(__name__)
 
@@ -52,13 +53,29 @@ def report_context(record: TestRecord) -> dict[str, Any]:
             "name_en": item.name_en,
             "method": item.method_reference,
             "criterion": item.criterion_display,
-            # As recorded; a text item's judgement is the conclusion column (printed in both languages).
-            "results": [f"{r.value_text}{r.unit}" if r.value_text and r.value_numeric is not None else r.value_text
-                        for r in block.current],
+            # As recorded, each individual result marked when it fails (R-QC-2: the reader sees which
+            # one, not only the item's conclusion); a text item's judgement is the conclusion column.
+            "results": [
+                {"value": f"{r.value_text}{r.unit}" if r.value_text and r.value_numeric is not None else r.value_text,
+                 "fails": r.conclusion == Conclusion.FAIL}
+                for r in block.current
+            ],
+            "calculations": list(dict.fromkeys(r.calculation for r in block.current if r.calculation)),
             "mean": f"{block.mean}{item.unit}" if block.mean is not None else "",
             "conclusion": Conclusion(block.conclusion).label,
             "fails": block.conclusion == Conclusion.FAIL,
         })
+    # R-QC-1: instruments with model and ID, reagents / reference standards with lot and source, and
+    # the calibration / expiry date recorded when each was chosen (the evidence it was valid).
+    instruments = [
+        {"code": u.instrument.code, "name": u.instrument.name, "model": u.instrument.model, "calibration_due": u.calibration_due}
+        for u in record.instrument_uses.filter(voided_at__isnull=True).select_related("instrument").order_by("instrument__code")
+    ]
+    reagents = [
+        {"kind": Reagent.Kind(u.reagent.kind).label, "name": u.reagent.name, "lot": u.reagent.lot_number,
+         "source": u.reagent.source, "expiry_date": u.expiry_date}
+        for u in record.reagent_uses.filter(voided_at__isnull=True).select_related("reagent").order_by("reagent__name", "pk")
+    ]
     return {
         "report": {
             "number": record.report_number,
@@ -69,6 +86,7 @@ def report_context(record: TestRecord) -> dict[str, Any]:
             "temperature": record.temperature,
             "humidity": record.humidity,
             "observations": record.observations,
+            "method_notes": record.method_notes,
         },
         "sample": {
             "number": sample.number,
@@ -92,6 +110,8 @@ def report_context(record: TestRecord) -> dict[str, Any]:
             "reference": spec.standard_reference,
         },
         "items": items,
+        "instruments": instruments,
+        "reagents": reagents,
     }
 
 

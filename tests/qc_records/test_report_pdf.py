@@ -92,3 +92,36 @@ def test_report_is_issued_on_first_download_when_missing(approved_record, qc, cl
 
 def test_no_report_before_approval(reviewed_record, qc, client_for):
     assert client_for(qc.head).get(reverse("qc_records:record_report", args=[reviewed_record.pk])).status_code == 404
+
+
+def test_report_prints_instruments_reagents_and_calculations(report, instrument, reagent):
+    """R-QC-1: the report states the instruments (ID, model, calibration due when used), the
+    reagents / reference standards (lot, source, expiry) and each item's calculation."""
+    _record, document = report
+    compact = re.sub(r"\s+", "", _text(document))
+    for expected in (instrument.code, instrument.model, instrument.calibration_due.isoformat(), "所用仪器",
+                     reagent.name, reagent.lot_number, reagent.source, reagent.expiry_date.isoformat(), "所用试剂和对照品",
+                     "按外标法计算"):
+        assert re.sub(r"\s+", "", expected) in compact, expected
+
+
+def test_a_failing_individual_result_is_marked_on_the_report(qc, draft_record, instrument, reagent, django_capture_on_commit_callbacks, settings):
+    """R-QC-2: one of three dissolution units below Q fails the item, and the report shows which."""
+    from qc_records.models import OOSInvestigation
+    from tests.qc_records.conftest import fill
+
+    fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"溶出度": {2: "75"}})
+    services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
+    oos = OOSInvestigation.objects.get()
+    services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "无实验室原因", "assignable_cause": False})
+    services.oos_start_phase_two(oos=oos, user=qc.analyst, reason="进入第二阶段")
+    services.oos_update(oos=oos, user=qc.analyst, data={"phase2_findings": "工艺调查确认"})
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="确认不合格")
+    services.record_review(record=draft_record, user=qc.reviewer, password=PASSWORD)
+    settings.QC_ISSUE_REPORT_ON_APPROVAL = True
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_approve(record=draft_record, user=qc.head, password=PASSWORD)
+    document = Document.objects.for_record(draft_record).get(kind=pdf.KIND)
+    dissolution = next(i for i in document.context["items"] if i["name"] == "溶出度")
+    assert [r["fails"] for r in dissolution["results"]] == [False, True, False]
+    assert dissolution["fails"] and "不符合规定" in re.sub(r"\s+", "", _text(document))

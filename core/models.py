@@ -95,7 +95,8 @@ class User(AbstractUser):
                 return super().save(*args, **kwargs)
             finally:
                 del self.skip_history_when_saving
-        return super().save(*args, **kwargs)
+        super().save(*args, **kwargs)
+        self._loaded_username = self.username
 
     @property
     def printed_name(self) -> str:

@@ -341,6 +341,15 @@ def test_a_username_cannot_be_renamed_so_it_can_never_be_issued_again(make_user)
     person.save()
 
 
+def test_a_new_account_cannot_be_renamed_after_its_first_save_either():
+    """R-AUTH-4: the same in-memory object that created the account cannot rename it."""
+    person = User.objects.create_user(username="lin.tao", password=PASSWORD)
+    person.username = "lin.tao2"
+    with pytest.raises(AuditError):
+        person.save()
+    assert User.objects.filter(username="lin.tao").exists()
+
+
 def test_admin_cannot_rename_a_user(make_user, admin_user):
     """R-AUTH-4: the admin change page shows the username read-only; a posted new one is ignored."""
     admin_user.is_staff = True

@@ -197,3 +197,14 @@ def test_my_work_shows_each_role_its_queue(qc, client_for, submitted_record, sam
     keys = [q.key for q in analyst_page.context["queues"]]
     assert "qc_samples_waiting" in keys and "qc_my_drafts" in keys
     assert not any(q.total for q in analyst_page.context["queues"] if q.key == "qc_to_review")
+
+
+def test_record_page_names_the_record_once_and_the_source_of_a_product_sample(qc, client_for, submitted_record, approved_product):
+    """R-QC-1, R-UX-1: the heading reads "Test record #N" (not "Test record Test record #N") and a
+    finished-product sample's source is the product's manufacturer, as the report prints it."""
+    import re
+
+    html = client_for(qc.reviewer).get(reverse("qc_records:record_detail", args=[submitted_record.pk])).content.decode()
+    heading = re.search(r"<h1[^>]*>(.*?)<span", html, re.S).group(1)
+    assert heading.count("Test record") == 1 and f"#{submitted_record.pk}" in heading
+    assert f"Manufacturer: {approved_product.manufacturer}" in html

@@ -42,7 +42,10 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     change_password_form = ResetPasswordForm
     list_display = ("username", "full_name", "is_active", "locked_at", "must_change_password", "last_login")
     list_filter = ("is_active", "groups")
-    readonly_fields = ("failed_login_count", "locked_at", "last_login", "date_joined")
+    # must_change_password is set by the system (new account, administrator's reset) and cleared
+    # only by the person choosing their own password: an administrator who could untick it after a
+    # reset would know the password the person keeps using (R-AUTH-5).
+    readonly_fields = ("failed_login_count", "locked_at", "must_change_password", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("full_name", "first_name", "last_name", "email")}),

@@ -119,3 +119,23 @@ def test_role_changes_outside_the_admin_are_recorded_too(make_user):
         AuthEvent.objects.filter(kind=AuthEvent.Kind.ROLES_CHANGED, user=person).order_by("id").values_list("detail", "actor")
     )
     assert details == [("+qc_head", None), ("+qc_reviewer", None), ("-qc_head -qc_reviewer", None)]
+
+
+def test_admin_cannot_clear_the_forced_password_change_after_a_reset(admin_user, make_user, en_client_for):
+    """R-AUTH-5: after a reset the person must choose their own password; the administrator cannot
+    untick "must change password" and leave the person on a password the administrator knows."""
+    person = make_user("qc_analyst", username="analyst12")
+    client = en_client_for(_staff_admin(admin_user))
+    reset = client.post(
+        reverse("admin:auth_user_password_change", args=[person.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert reset.status_code == 302
+    url = reverse("admin:core_user_change", args=[person.pk])
+    assert "must_change_password" not in client.get(url).context["adminform"].form.fields
+    client.post(url, {
+        "full_name": person.full_name, "first_name": "", "last_name": "", "email": person.email,
+        "is_active": "on", "groups": [g.pk for g in person.groups.all()],  # the checkbox left unticked
+    })
+    person.refresh_from_db()
+    assert person.must_change_password

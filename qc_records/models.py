@@ -408,6 +408,13 @@ class Reagent(Tracked):
                 "kind": self.get_kind_display(), "name": self.name, "lot": self.lot_number,
                 "expiry": self.expiry_date.isoformat(), "on": on.isoformat(),
             }
+        if self.received_date > on:
+            return gettext(
+                "%(kind)s %(name)s, lot %(lot)s, was received / prepared on %(received)s, after the test date %(on)s."
+            ) % {
+                "kind": self.get_kind_display(), "name": self.name, "lot": self.lot_number,
+                "received": self.received_date.isoformat(), "on": on.isoformat(),
+            }
         return ""
 
 

@@ -487,6 +487,8 @@ def _check_sample(sample: Sample) -> None:
             sample.material_name = spec.material_name
     if sample.quantity is not None and sample.quantity <= 0:
         errors["quantity"] = [_("The quantity must be more than zero.")]
+    if sample.received_date and sample.received_date > timezone.localdate():
+        errors["received_date"] = [_("The received date cannot be in the future.")]
     if errors:
         raise InputError(errors)
 
@@ -631,6 +633,9 @@ def record_update(
         if "test_date" in changed_header:
             if record.test_date > timezone.localdate():
                 errors["test_date"].append(_("The test date cannot be in the future."))
+            elif record.test_date < record.sample.received_date:
+                errors["test_date"].append(_("The test date is before the sample was received (%(date)s).")
+                                           % {"date": record.sample.received_date.isoformat()})
             elif month_is_archived(record.category, record.test_date):
                 errors["test_date"].append(_("That month is archived; choose a date in an open month."))
 
@@ -799,6 +804,9 @@ def record_submit(
             problems.append(_("Record the room temperature and relative humidity."))
         if record.test_date > timezone.localdate():
             problems.append(_("The test date cannot be in the future."))
+        if record.test_date < record.sample.received_date:
+            problems.append(_("The test date is before the sample was received (%(date)s).")
+                            % {"date": record.sample.received_date.isoformat()})
         problems += _invalid_uses(record, record.test_date)
         if problems:
             raise WorkflowError(_("The record cannot be submitted yet:") + " " + " ".join(problems))

@@ -31,6 +31,9 @@ def _last_month() -> tuple[int, int]:
 
 def _move_to_last_month(record, user):
     year, month = _last_month()
+    # A test is never dated before its sample arrived: the sample came last month too.
+    services.sample_update(sample=record.sample, user=user, data={"received_date": date(year, month, 1)}, reason="收样日期更正")
+    record.refresh_from_db()
     return services.record_update(record=record, user=user, header={"test_date": date(year, month, 1)},
                                   reason="检验日期更正" if record.status != "draft" else "")
 

@@ -111,3 +111,27 @@ def test_rewriting_a_recorded_calculation_needs_a_reason_beside_the_field(qc, cl
     assert client.post(url, {**data, "reason": "计算方法笔误"}).status_code == 302
     assay.refresh_from_db()
     assert assay.calculation == "按内标法计算" and assay.history.first().history_change_reason == "计算方法笔误"
+
+
+def test_impossible_dates_are_refused(qc, client_for, spec, batch, draft_record):
+    """R-QC-1, R-UX-2: a sample received in the future, a test dated before the sample arrived, a
+    reagent lot received after the test date — each refused beside its field, nothing saved."""
+    from tests.factories import ReagentFactory
+
+    client = client_for(qc.analyst)
+    future = client.post(reverse("qc_records:sample_create"), {
+        "category": "finished_product", "specification": spec.pk, "batch": batch.pk, "quantity": "10",
+        "quantity_unit": "粒", "received_date": "9999-12-31"})
+    assert future.status_code == 400 and "cannot be in the future" in str(future.context["form"].errors["received_date"])
+
+    received = draft_record.sample.received_date
+    early = client.post(reverse("qc_records:record_edit", args=[draft_record.pk]),
+                        {"test_date": (received - timedelta(days=3)).isoformat()})
+    assert early.status_code == 400 and received.isoformat() in str(early.context["form"].errors["test_date"])
+
+    new_lot = ReagentFactory(lot_number="LATE-1", received_date=timezone.localdate(), last_changed_by=qc.head)
+    late = client.post(reverse("qc_records:record_edit", args=[draft_record.pk]),
+                       {"test_date": received.isoformat(), "reagents": [new_lot.pk]})
+    assert late.status_code == 400 and "LATE-1" in str(late.context["form"].errors["reagents"])
+    draft_record.refresh_from_db()
+    assert draft_record.test_date == timezone.localdate() and not draft_record.reagent_uses.exists()

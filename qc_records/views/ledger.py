@@ -48,7 +48,8 @@ def _rows(year: int, month: int, category: str):
 
 def ledger(request: HttpRequest) -> HttpResponse:
     require_perm(request, "qc_records.view_testrecord")
-    form = LedgerFilterForm(request.GET or None)
+    # The month shown is this month until another is chosen: the field says so too.
+    form = LedgerFilterForm(request.GET or None, initial={"month": f"{timezone.localdate():%Y-%m}"})
     year, month = _month(form)
     category = form.cleaned_data["category"] if form.is_valid() else ""
     kind, rows = _rows(year, month, category)

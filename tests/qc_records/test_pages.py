@@ -208,3 +208,12 @@ def test_record_page_names_the_record_once_and_the_source_of_a_product_sample(qc
     heading = re.search(r"<h1[^>]*>(.*?)<span", html, re.S).group(1)
     assert heading.count("Test record") == 1 and f"#{submitted_record.pk}" in heading
     assert f"Manufacturer: {approved_product.manufacturer}" in html
+
+
+def test_the_ledger_month_field_shows_the_month_listed(qc, client_for):
+    """R-QC-8, R-UX-2: opened without a choice the ledger lists this month, and its month field says
+    so (it was blank beside the heading "QC ledger YYYY-MM")."""
+    from django.utils import timezone
+
+    form = client_for(qc.analyst).get(reverse("qc_records:ledger")).context["form"]
+    assert f'value="{timezone.localdate():%Y-%m}"' in str(form["month"])

@@ -200,6 +200,8 @@ class Batch(AuditedModel):
         ordering = ["-manufacture_date", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["product", "batch_number"], name="release_batch_number_unique_per_product"),
+            # A2411002 and a2411002 are the same batch on a label: refused by every path.
+            models.UniqueConstraint("product", Upper("batch_number"), name="release_batch_number_ci_unique_per_product"),
             models.CheckConstraint(
                 condition=Q(expiry_date__gt=F("manufacture_date")), name="release_batch_expiry_after_manufacture"
             ),

@@ -1,6 +1,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -16,3 +17,17 @@ def plain_number(value):
         return value
     text = format(number.normalize(), "f")
     return text
+
+
+@register.filter
+def local_dt(value, precision: str = "seconds") -> str:
+    """A time in the site's zone with an unambiguous offset: "2026-11-30 08:40:12 UTC+08:00".
+
+    ("CST" would also read as US Central Standard Time to an inspector.)
+    """
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    offset = local.strftime("%z") or "+0000"
+    fmt = "%Y-%m-%d %H:%M" if precision == "minutes" else "%Y-%m-%d %H:%M:%S"
+    return f"{local.strftime(fmt)} UTC{offset[:3]}:{offset[3:]}"

@@ -22,7 +22,7 @@ PRODUCT = "维生素C注射液"  # seed_demo leaves it in draft for the QA revie
 OLD_PACK_SIZE = "2ml×10支/盒"
 NEW_PACK_SIZE = "2ml×5支/盒"
 REASON = "变更控制CC-2026-017：包装改为每盒5支"
-SIGNED_AT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} CST \(Asia/Shanghai\)")
+SIGNED_AT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+08:00 \(Asia/Shanghai\)")
 
 
 def sign_in(page, username: str, *, user_label: str, password_label: str, button: str) -> None:

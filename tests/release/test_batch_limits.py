@@ -68,3 +68,11 @@ def test_service_reports_a_case_variant_approval_number_as_a_duplicate(admin_use
     data["approval_number"] = "国药准字h20990002"
     with translation.override("en"), pytest.raises(services.WorkflowError, match="already exists"):
         services.product_create(user=admin_user, data=data)
+
+
+def test_batch_numbers_differing_only_in_case_are_refused_by_the_database():
+    """R-SEQ-1 by every path: one batch number is one batch of a product, whatever the letter case."""
+    batch = BatchFactory(batch_number="A2411002")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BatchFactory(product=batch.product, batch_number="a2411002")
+    BatchFactory(batch_number="a2411002")  # another product may use it

@@ -33,9 +33,10 @@ class LockoutModelBackend(ModelBackend):
         return super().user_can_authenticate(user) and not getattr(user, "is_locked", False)
 
 
-def _save_counters(user: User, reason: str) -> None:
+def _save_counters(user: User, reason: str, *, lock_changed: bool = True) -> None:
     user._change_reason = reason
-    user.save(update_fields=["failed_login_count", "locked_at"])
+    # Only a lock or unlock belongs in the person's history; the bare counter is in AuthEvents.
+    user.save(update_fields=["failed_login_count", "locked_at"] if lock_changed else ["failed_login_count"])
 
 
 def record_password_failure(
@@ -64,7 +65,7 @@ def record_password_failure(
                 detail="too many failed passwords in a row",
             )
         else:
-            _save_counters(user, "failed password")
+            _save_counters(user, "failed password", lock_changed=False)
         return user
 
 
@@ -92,7 +93,7 @@ def _on_login_failed(sender, credentials, request=None, **kwargs) -> None:
 def _on_logged_in(sender, request, user, **kwargs) -> None:
     if user.failed_login_count:
         user.failed_login_count = 0
-        _save_counters(user, "successful sign-in")
+        _save_counters(user, "successful sign-in", lock_changed=False)
     AuthEvent.objects.create(kind=AuthEvent.Kind.LOGIN, username=user.username, user=user, ip_address=client_ip(request))
 
 

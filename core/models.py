@@ -87,9 +87,11 @@ class User(AbstractUser):
             and self.username != loaded
         ):
             raise AuditError("Usernames are never changed or reused: deactivate the account and create a new one.")
-        # Sign-ins are recorded as AuthEvents; a history row per last_login update would bury the
-        # changes that matter (roles, activation, lockout) in noise.
-        if set(kwargs.get("update_fields") or ()) == {"last_login"}:
+        # Sign-ins and failed passwords are recorded as AuthEvents; a history row per last_login or
+        # failure-counter update would bury the changes that matter (roles, activation, lockout)
+        # in noise, and would let anyone grow a person's history by typing wrong passwords.
+        counters_only = {"last_login", "failed_login_count"}
+        if update_fields and set(update_fields) <= counters_only:
             self.skip_history_when_saving = True
             try:
                 return super().save(*args, **kwargs)

@@ -139,3 +139,18 @@ def test_admin_cannot_clear_the_forced_password_change_after_a_reset(admin_user,
     })
     person.refresh_from_db()
     assert person.must_change_password
+
+
+def test_wrong_passwords_do_not_grow_the_persons_history(qa_reviewer):
+    """R-PERF-1, R-AUTH-3: failures are security events; the user's history gets only the lock."""
+    from django.conf import settings
+    from django.test import Client
+
+    before = qa_reviewer.history.count()
+    client = Client()
+    for _ in range(settings.LOCKOUT_THRESHOLD + 3):
+        client.post(reverse("login"), {"username": qa_reviewer.username, "password": "wrong-password"})
+    qa_reviewer.refresh_from_db()
+    assert qa_reviewer.is_locked
+    assert qa_reviewer.history.count() == before + 1  # the lock
+    assert AuthEvent.objects.filter(user=qa_reviewer, kind=AuthEvent.Kind.LOGIN_FAILED).count() == settings.LOCKOUT_THRESHOLD + 3

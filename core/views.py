@@ -123,7 +123,9 @@ class AuditSearchForm(Form):
         )
 
 
-MAX_AUDIT_PAGE = 2000
+# Paging by offset reads offset + 50 rows per record type; past this page the search must be
+# narrowed (dates, type, user) or exported, which streams everything in bounded chunks.
+MAX_AUDIT_PAGE = 100
 
 
 def audit_search(request: HttpRequest) -> HttpResponse:
@@ -144,12 +146,14 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         flt = audit_trail.SearchFilter()
     if flt is not None:
         entries, has_next = audit_trail.search_page(flt, page)
+    at_limit = has_next and page >= MAX_AUDIT_PAGE
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "core/audit_search.html",
-        {"form": form, "entries": entries, "page": page, "has_next": has_next, "query": query.urlencode()},
+        {"form": form, "entries": entries, "page": page, "has_next": has_next and not at_limit,
+         "at_limit": at_limit, "query": query.urlencode()},
     )
 
 

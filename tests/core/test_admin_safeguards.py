@@ -154,3 +154,19 @@ def test_wrong_passwords_do_not_grow_the_persons_history(qa_reviewer):
     assert qa_reviewer.is_locked
     assert qa_reviewer.history.count() == before + 1  # the lock
     assert AuthEvent.objects.filter(user=qa_reviewer, kind=AuthEvent.Kind.LOGIN_FAILED).count() == settings.LOCKOUT_THRESHOLD + 3
+
+
+def test_audit_search_stops_paging_at_the_limit_and_says_how_to_go_on(auditor, en_client_for, monkeypatch):
+    """R-PERF-1, R-AT-5: deep offset paging is capped; the page points to narrowing or CSV."""
+    from core import views
+
+    monkeypatch.setattr(views, "MAX_AUDIT_PAGE", 2)
+    for n in range(3):
+        ProductFactory(name=f"分页测试{n}")
+    client = en_client_for(auditor)
+    monkeypatch.setattr("core.audit_trail.search_page.__defaults__", (1,), raising=False)
+    page = client.get(reverse("core:audit_search"), {"page": "999"})
+    assert page.status_code == 200
+    assert page.context["page"] == 2
+    assert page.context["at_limit"] and not page.context["has_next"]
+    assert "export the CSV" in page.content.decode()

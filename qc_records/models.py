@@ -78,6 +78,16 @@ class SpecificationQuerySet(AuditedQuerySet):
     def awaiting_approval(self) -> "SpecificationQuerySet":
         return self.filter(status=Specification.Status.DRAFT)
 
+    def not_authored_by(self, user) -> "SpecificationQuerySet":
+        """Versions ``user`` neither created nor changed, header or items — the ones they may approve
+        (the same rule ``services.specification_approve`` enforces; R-SEQ-2). Drafts only: a version
+        is written once, so any history row by them makes them an author."""
+        spec_history = Specification.history.model  # type: ignore[attr-defined]
+        item_history = SpecificationItem.history.model  # type: ignore[attr-defined]
+        return self.exclude(models.Exists(spec_history.objects.filter(id=models.OuterRef("pk"), history_user=user))).exclude(
+            models.Exists(item_history.objects.filter(specification_id=models.OuterRef("pk"), history_user=user))
+        )
+
 
 class Specification(Tracked):
     """A versioned quality standard (质量标准) for a product or a material.

@@ -69,7 +69,8 @@ def queues(user) -> list[WorkQueue]:
             reverse("qc_records:oos_list"), _("No OOS investigation is open."),
         ))
     if user.has_perm("qc_records.approve_specification"):
-        specs = Specification.objects.awaiting_approval().exclude(last_changed_by=user).select_related("product").order_by("updated_at", "pk")
+        # Only what this person may approve: nothing they wrote or changed (R-SEQ-2).
+        specs = Specification.objects.awaiting_approval().not_authored_by(user).select_related("product").order_by("updated_at", "pk")
         if specs.exists():
             out.append(_queue(
                 "qc_specs_to_approve", _("Specifications waiting for approval"), specs,

@@ -116,3 +116,27 @@ def test_void_a_draft_specification(qc, approved_product):
     services.specification_void(spec=spec, user=qc.head, reason="编号错误")
     spec.refresh_from_db()
     assert spec.status == Specification.Status.VOIDED
+
+
+def test_my_work_offers_a_draft_only_to_someone_who_may_approve_it(qc, client_for, make_user):
+    """R-SEQ-2: a QA reviewer who added a test item is an author even when the QC head changed the
+    draft last; My work does not offer them an approval the service would refuse."""
+    from django.urls import reverse
+
+    from qc_records.models import Category
+    from tests.qc_records.conftest import make_spec
+
+    spec = make_spec(author=qc.head, approver=None, category=Category.WATER, material="纯化水", code="ZL-BZ-W-9",
+                     items=[("电导率", "numeric", None, Decimal("5.1"), 1, "μS/cm", "", 1)])
+    services.specification_item_add(spec=spec, user=qc.qa, data=dict(
+        name="酸碱度", criterion_kind="text", text_criterion="应符合规定", replicates=1))
+    services.specification_update(spec=spec, user=qc.head, data={"title": "纯化水质量标准（修订）"}, reason="标题")
+    other_qa = make_user("qa_reviewer", username="qa_other")
+
+    def offered(user) -> bool:
+        queues = client_for(user).get(reverse("core:my_work")).context["queues"]
+        return any(spec.get_absolute_url() == item.url for q in queues if q.key == "qc_specs_to_approve" for item in q.items)
+
+    assert not offered(qc.qa) and not offered(qc.head)
+    assert offered(other_qa)
+    services.specification_approve(spec=spec, user=other_qa, password=PASSWORD)

@@ -93,6 +93,9 @@ def report_context(record: TestRecord) -> dict[str, Any]:
             "category": Category(sample.category).label,
             "name": sample.subject_name,
             "generic_name": product.generic_name if product else "",
+            # 剂型 (检验记录管理规程 4.1); the choice's label, frozen in both languages.
+            "dosage_form": dict(product._meta.get_field("dosage_form").flatchoices).get(product.dosage_form, product.dosage_form)
+            if product else "",
             "strength": sample.strength,
             "lot_number": sample.lot_number,
             "quantity": f"{sample.quantity.normalize():f} {sample.quantity_unit}",

@@ -125,3 +125,13 @@ def test_a_failing_individual_result_is_marked_on_the_report(qc, draft_record, i
     dissolution = next(i for i in document.context["items"] if i["name"] == "溶出度")
     assert [r["fails"] for r in dissolution["results"]] == [False, True, False]
     assert dissolution["fails"] and "不符合规定" in re.sub(r"\s+", "", _text(document))
+
+
+def test_record_page_and_report_state_the_dosage_form(report, qc, client_for):
+    """R-QC-1 (检验记录管理规程 4.1: 名称、剂型、规格、批号): the product's dosage form is on the
+    record page and, in both languages, on the report."""
+    record, document = report
+    html = client_for(qc.reviewer).get(reverse("qc_records:record_detail", args=[record.pk])).content.decode()
+    assert "Capsule" in html or "胶囊" in html
+    assert document.context["sample"]["dosage_form"] == {"zh-hans": "胶囊剂", "en": "Capsule"}
+    assert "胶囊剂" in re.sub(r"\s+", "", _text(document))

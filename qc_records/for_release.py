@@ -88,7 +88,7 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
 
     * required tests present and approved — every finished-product specification in force for
       the product has an approved test report for this batch;
-    * no failing individual result in the batch's records;
+    * no failing individual result in the batch's records (finished product and intermediates);
     * no open OOS investigation; no confirmed OOS (the batch then fails QC);
     * every instrument was in calibration, and every reagent / reference standard in date, on the
       test date of the record that used it (as recorded when it was chosen).
@@ -99,14 +99,18 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     if not isinstance(batch, Batch):
         batch = Batch.objects.get(pk=batch)
 
-    records = list(
+    # Every live record of the batch (finished product and intermediates sampled from it): an OOS,
+    # a failing result or an instrument out of calibration on any of them is the batch's business.
+    # Required tests are the finished-product specifications.
+    all_records = list(
         TestRecord.objects.live()
-        .filter(sample__batch_id=batch.pk, category=Category.FINISHED_PRODUCT)
+        .filter(sample__batch_id=batch.pk)
         .select_related("sample", "specification")
         .order_by("test_date", "pk")
     )
-    record_ids = [r.pk for r in records]
-    by_id = {r.pk: r for r in records}
+    records = [r for r in all_records if r.category == Category.FINISHED_PRODUCT]
+    record_ids = [r.pk for r in all_records]
+    by_id = {r.pk: r for r in all_records}
     findings: list[Finding] = []
 
     # 1. Required tests.
@@ -208,7 +212,7 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     else:
         status = "pending"
     return BatchQCSummary(
-        batch_id=batch.pk, status=status, findings=findings, records=[_record_evidence(r) for r in records],
+        batch_id=batch.pk, status=status, findings=findings, records=[_record_evidence(r) for r in all_records],
     )
 
 

@@ -74,3 +74,28 @@ def test_instrument_out_of_calibration_on_the_test_date_is_reported(qc, approved
 def test_read_function_uses_a_fixed_number_of_queries(qc, approved_record, batch, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         batch_qc_summary(batch)
+
+
+def test_an_open_oos_on_an_intermediate_of_the_batch_blocks_too(qc, approved_record, batch, approved_product, instrument, reagent):
+    """R-QC-5, R-REL-4: the summary asked an OOS question about finished-product records only, so
+    an open OOS on an intermediate sampled from the same batch answered "no open OOS" and the batch
+    "passed" (batch_has_open_oos said the opposite)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from qc_records.models import Category
+    from tests.qc_records.conftest import fill, make_spec
+
+    spec = make_spec(author=qc.head, approver=qc.qa, product=approved_product, category=Category.INTERMEDIATE,
+                     code="ZL-BZ-ZJ-001", items=[("含量测定", "numeric", Decimal("95.0"), Decimal("105.0"), 1, "%", "", 1)])
+    sample = services.sample_create(user=qc.analyst, data=dict(
+        category=Category.INTERMEDIATE, specification=spec, batch=batch, quantity=Decimal("50"), quantity_unit="g",
+        received_date=timezone.localdate()))
+    record = services.record_create(sample=sample, user=qc.analyst)
+    fill(record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"含量测定": "90.1"})
+    services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    summary = batch_qc_summary(batch)
+    assert batch_has_open_oos(batch.pk) and summary.has_open_oos
+    assert summary.status == "pending" and not summary.finding(BatchQCSummary.FAILING_RESULTS).ok
+    assert summary.finding(BatchQCSummary.REQUIRED_TESTS).ok  # required tests stay the finished-product ones

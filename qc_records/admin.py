@@ -1,5 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from core.admin import HistoryAdmin
 
 from qc_records.models import (
     Attachment,
@@ -15,8 +16,9 @@ from qc_records.models import (
 )
 
 
-class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
-    """QC records are read in admin; every change goes through the QC pages (services)."""
+class ReadOnlyHistoryAdmin(HistoryAdmin):
+    """QC records are read in admin; every change goes through the QC pages (services). The
+    history pages never restore an old version (core.admin.HistoryAdmin: a POST is refused)."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

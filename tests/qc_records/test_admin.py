@@ -24,3 +24,16 @@ def test_admin_lists_qc_records_read_only(make_user, client_for, oos_record):
     record_url = reverse("admin:qc_records_testrecord_change", args=[oos_record.pk])
     assert client.get(record_url).status_code == 200
     assert client.post(record_url, {"status": "approved"}).status_code == 403
+
+
+def test_admin_history_never_restores_an_old_version(make_user, client_for, reviewed_record):
+    """R-SEQ-1, R-QC-4: POSTing an old version on the admin history page (a way round the workflow
+    back to 'draft' with no reason or signature) is refused with 403, whoever asks."""
+    superuser = make_user(is_superuser=True, is_staff=True)
+    first = reviewed_record.history.order_by("history_id").first()
+    url = reverse("admin:qc_records_testrecord_simple_history", args=[reviewed_record.pk, first.history_id])
+    client = client_for(superuser)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"status": "draft"}).status_code == 403
+    reviewed_record.refresh_from_db()
+    assert reviewed_record.status == "reviewed"

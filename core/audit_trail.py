@@ -41,6 +41,14 @@ SYSTEM_REASONS = {
     gettext_noop("created in administration"),
 }
 
+
+
+def register_system_reasons(*reasons: str) -> None:
+    """Apps name the fixed reasons their services write (wrapped in gettext_noop), so the audit
+    trail shows them in the reader's language."""
+    SYSTEM_REASONS.update(reasons)
+
+
 ACTION_LABELS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
 _HISTORY_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user", "history_relation"}
 

@@ -229,6 +229,7 @@ class Signature(models.Model):
         CLOSED = "closed", _("Closed")
         VOIDED = "voided", _("Voided")
         UNLOCKED = "unlocked", _("Unlocked")
+        PURGED = "purged", _("Raw data destroyed after retention")
 
     signer = models.ForeignKey("core.User", verbose_name=_("signer"), on_delete=models.PROTECT, related_name="signatures")
     printed_name = models.CharField(_("printed name"), max_length=150)

@@ -1005,7 +1005,7 @@ def record_purge(
             )
         record.purged_at = timezone.now()
         _save(record, user, _("raw data purged: %(reason)s") % {"reason": reason})
-        _sign(credential, record, Signature.Meaning.VOIDED, _("raw data purged: %(reason)s") % {"reason": reason})
+        _sign(credential, record, Signature.Meaning.PURGED, _("raw data purged: %(reason)s") % {"reason": reason})
         files = [a.file.name for a in record.attachments.all() if a.file.name]
         storage = Attachment._meta.get_field("file").storage
 

@@ -108,6 +108,9 @@ def test_purge_is_refused_before_the_retention_date(qc, approved_record):
     approved_record.refresh_from_db()
     assert approved_record.purged_at is not None
     assert TestRecord.objects.filter(pk=approved_record.pk).exists()  # the record itself stays
+    # The signature says what was done: raw data destroyed, not "voided" (R-SIG-2: meaning).
+    last = Signature.objects.for_record(approved_record).order_by("-signed_at", "-pk").first()
+    assert last.meaning == Signature.Meaning.PURGED and last.signer == qc.head
 
 
 def test_attachment_keeps_its_sha256_and_a_changed_file_is_detected(qc, draft_record):

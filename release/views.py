@@ -77,7 +77,12 @@ def _show_errors_of_hidden_form(request: HttpRequest, form, shown: bool) -> None
 
 def _product_detail_context(request: HttpRequest, product: Product, **extra) -> dict:
     user = request.user
-    can_approve = product.status == Product.Status.DRAFT and user.has_perm("release.approve_product")
+    approver_role = product.status == Product.Status.DRAFT and user.has_perm("release.approve_product")
+    # The same rule product_approve enforces (R-SEQ-2): an author is not offered the form.
+    is_author = approver_role and (
+        product.last_changed_by_id == user.pk or Product.objects.filter(pk=product.pk).authored_by(user).exists()
+    )
+    can_approve = approver_role and not is_author
     can_void = product.status != Product.Status.VOIDED and user.has_perm("release.void_product")
     _show_errors_of_hidden_form(request, extra.get("approve_form"), can_approve)
     _show_errors_of_hidden_form(request, extra.get("void_form"), can_void)
@@ -87,6 +92,7 @@ def _product_detail_context(request: HttpRequest, product: Product, **extra) -> 
         "batches": product.batches.order_by("-manufacture_date", "-pk")[:10],
         "batch_count": product.batches.count(),
         "can_approve": can_approve,
+        "approval_needs_another_person": is_author,
         "can_edit": product.status != Product.Status.VOIDED and user.has_perm("release.change_product"),
         "can_void": can_void,
         "approve_form": extra.pop("approve_form", None) or SignatureForm(meaning="approved", prefix="approve"),

@@ -129,3 +129,14 @@ def test_approving_what_someone_else_just_approved_says_why(draft_product, qa_re
     assert response.status_code == 400
     assert "it cannot become Approved" in response.content.decode()
     assert Signature.objects.for_record(draft_product).count() == 1
+
+
+def test_author_is_not_offered_the_approval_form(draft_product, qa_reviewer, qa_reviewer2, client_for):
+    """R-SEQ-2: the page offers approval only to someone the service would accept."""
+    services.product_update(product=draft_product, user=qa_reviewer, data={"pack_size": "6粒/盒"}, reason="新包装")
+    mine = client_for(qa_reviewer).get(draft_product.get_absolute_url())
+    assert mine.context["can_approve"] is False
+    assert 'data-testid="needs-another-approver"' in mine.content.decode()
+    other = client_for(qa_reviewer2).get(draft_product.get_absolute_url())
+    assert other.context["can_approve"] is True
+    assert 'data-testid="needs-another-approver"' not in other.content.decode()

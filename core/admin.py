@@ -24,8 +24,8 @@ class HistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Audit records: readable in admin, never added, changed or deleted there."""
+class NoWritesMixin:
+    """Readable in admin, never added, changed or deleted there."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -35,6 +35,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(NoWritesMixin, admin.ModelAdmin):
+    """Audit records (signatures, security events, documents)."""
+
+
+class ReadOnlyHistoryAdmin(NoWritesMixin, HistoryAdmin):
+    """GMP records: read in admin with their history; every change goes through the workflow
+    pages (services), and the history pages never restore an old version."""
 
 
 @admin.register(User)

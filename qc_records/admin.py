@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import HistoryAdmin
+from core.admin import ReadOnlyHistoryAdmin
 
 from qc_records.models import (
     Attachment,
@@ -14,20 +14,6 @@ from qc_records.models import (
     TestRecord,
     TestResult,
 )
-
-
-class ReadOnlyHistoryAdmin(HistoryAdmin):
-    """QC records are read in admin; every change goes through the QC pages (services). The
-    history pages never restore an old version (core.admin.HistoryAdmin: a POST is refused)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Specification)

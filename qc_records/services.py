@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from core.models import Signature, User
 from core.signatures import SigningCredential, SignatureError, sign, verify_signer
-from core.workflow import WorkflowError, check_transition
+from core.workflow import WorkflowError, check_transition, require_permission
 from qc_records.criteria import Conclusion, CriterionKind, ResultError
 from qc_records.models import (
     PRODUCT_CATEGORIES,
@@ -104,12 +104,6 @@ class ResultEntry:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def _require(user: User, *perms: str) -> None:
-    """Refuse unless the person is active and holds at least one of ``perms``."""
-    if not (user.is_active and any(user.has_perm(p) for p in perms)):
-        raise WorkflowError(_("You do not have permission to do this."))
-
-
 def _credential(user: User, password: str, request: HttpRequest | None) -> SigningCredential:
     try:
         return verify_signer(user=user, password=password, request=request)
@@ -182,7 +176,7 @@ def _check_spec_subject(spec: Specification) -> None:
 
 def specification_create(*, user: User, data: dict[str, Any]) -> Specification:
     """A new specification (version 1) in draft. Its number must not exist yet."""
-    _require(user, "qc_records.add_specification")
+    require_permission(user, "qc_records.add_specification")
     spec = Specification(last_changed_by=user)
     _apply(spec, data)
     spec.code = spec.code.strip()
@@ -210,7 +204,7 @@ def _draft_spec(spec_pk: int) -> Specification:
 @transaction.atomic
 def specification_update(*, spec: Specification, user: User, data: dict[str, Any], reason: str) -> Specification:
     """Change a draft specification's header (with a reason)."""
-    _require(user, "qc_records.change_specification")
+    require_permission(user, "qc_records.change_specification")
     spec = _draft_spec(spec.pk)
     reason = _need_reason(reason)
     data = {k: v for k, v in data.items() if k != "code"}  # the number names every version: fixed
@@ -247,7 +241,7 @@ def _check_item(item: SpecificationItem) -> None:
 @transaction.atomic
 def specification_item_add(*, spec: Specification, user: User, data: dict[str, Any]) -> SpecificationItem:
     """Add a test item to a draft specification."""
-    _require(user, "qc_records.change_specification")
+    require_permission(user, "qc_records.change_specification")
     spec = _draft_spec(spec.pk)
     item = SpecificationItem(specification=spec, last_changed_by=user)
     _apply(item, data)
@@ -262,7 +256,7 @@ def specification_item_add(*, spec: Specification, user: User, data: dict[str, A
 
 @transaction.atomic
 def specification_item_update(*, item: SpecificationItem, user: User, data: dict[str, Any], reason: str) -> SpecificationItem:
-    _require(user, "qc_records.change_specification")
+    require_permission(user, "qc_records.change_specification")
     spec = _draft_spec(item.specification_id)
     item = SpecificationItem.objects.select_for_update().get(pk=item.pk)
     if item.is_voided:
@@ -279,7 +273,7 @@ def specification_item_update(*, item: SpecificationItem, user: User, data: dict
 @transaction.atomic
 def specification_item_remove(*, item: SpecificationItem, user: User, reason: str) -> SpecificationItem:
     """Remove a test item from a draft (voided, stays in the history)."""
-    _require(user, "qc_records.change_specification")
+    require_permission(user, "qc_records.change_specification")
     spec = _draft_spec(item.specification_id)
     item = SpecificationItem.objects.select_for_update().get(pk=item.pk)
     reason = _need_reason(reason)
@@ -301,7 +295,7 @@ def specification_approve(
     Preconditions: draft, at least one test item, the approver wrote none of it (R-SEQ-2).
     Records: history rows (this version → approved, previous → superseded), Signature "Approved".
     """
-    _require(user, "qc_records.approve_specification")
+    require_permission(user, "qc_records.approve_specification")
     credential = _credential(user, password, request)
     with transaction.atomic():
         # Lock every version of this number: two approvals of the same number run one at a time.
@@ -340,7 +334,7 @@ def specification_approve(
 @transaction.atomic
 def specification_new_version(*, spec: Specification, user: User) -> Specification:
     """Start the next version of a specification as a draft copy of the latest version."""
-    _require(user, "qc_records.add_specification")
+    require_permission(user, "qc_records.add_specification")
     versions = list(Specification.objects.select_for_update().filter(code=spec.code).order_by("-version"))
     if any(v.status == Specification.Status.DRAFT for v in versions):
         raise WorkflowError(_("A draft version of %(code)s already exists; change that one.") % {"code": spec.code})
@@ -362,7 +356,7 @@ def specification_new_version(*, spec: Specification, user: User) -> Specificati
 @transaction.atomic
 def specification_void(*, spec: Specification, user: User, reason: str) -> Specification:
     """Void a draft that will not be approved."""
-    _require(user, "qc_records.change_specification")
+    require_permission(user, "qc_records.change_specification")
     spec = Specification.objects.select_for_update().get(pk=spec.pk)
     check_transition(spec, Specification.Status.VOIDED)
     reason = _need_reason(reason, _("Give a reason for voiding."))
@@ -385,7 +379,7 @@ def _check_status_change(obj: Any, old_status: str) -> None:
 
 
 def instrument_create(*, user: User, data: dict[str, Any]) -> Instrument:
-    _require(user, "qc_records.add_instrument")
+    require_permission(user, "qc_records.add_instrument")
     instrument = Instrument(last_changed_by=user)
     _apply(instrument, data)
     if Instrument.objects.filter(code__iexact=instrument.code.strip()).exists():
@@ -401,7 +395,7 @@ def instrument_create(*, user: User, data: dict[str, Any]) -> Instrument:
 @transaction.atomic
 def instrument_update(*, instrument: Instrument, user: User, data: dict[str, Any], reason: str) -> Instrument:
     """Change an instrument (e.g. a new calibration due date after calibration), with a reason."""
-    _require(user, "qc_records.change_instrument")
+    require_permission(user, "qc_records.change_instrument")
     instrument = Instrument.objects.select_for_update().get(pk=instrument.pk)
     reason = _need_reason(reason)
     old_status = instrument.status
@@ -420,7 +414,7 @@ def _check_reagent_dates(reagent: Reagent) -> None:
 
 
 def reagent_create(*, user: User, data: dict[str, Any]) -> Reagent:
-    _require(user, "qc_records.add_reagent")
+    require_permission(user, "qc_records.add_reagent")
     reagent = Reagent(last_changed_by=user)
     _apply(reagent, data)
     _check_reagent_dates(reagent)
@@ -434,7 +428,7 @@ def reagent_create(*, user: User, data: dict[str, Any]) -> Reagent:
 
 @transaction.atomic
 def reagent_update(*, reagent: Reagent, user: User, data: dict[str, Any], reason: str) -> Reagent:
-    _require(user, "qc_records.change_reagent")
+    require_permission(user, "qc_records.change_reagent")
     reagent = Reagent.objects.select_for_update().get(pk=reagent.pk)
     reason = _need_reason(reason)
     old_status = reagent.status
@@ -495,7 +489,7 @@ def _check_sample(sample: Sample) -> None:
 
 def sample_create(*, user: User, data: dict[str, Any]) -> Sample:
     """Register a sample received by QC; it gets the next sample number of the year."""
-    _require(user, "qc_records.add_sample")
+    require_permission(user, "qc_records.add_sample")
     sample = Sample(last_changed_by=user)
     _apply(sample, data)
     _check_sample(sample)
@@ -509,7 +503,7 @@ def sample_create(*, user: User, data: dict[str, Any]) -> Sample:
 @transaction.atomic
 def sample_update(*, sample: Sample, user: User, data: dict[str, Any], reason: str) -> Sample:
     """Correct a sample's registration while none of its records has been submitted."""
-    _require(user, "qc_records.change_sample")
+    require_permission(user, "qc_records.change_sample")
     sample = Sample.objects.select_for_update().get(pk=sample.pk)
     reason = _need_reason(reason)
     if sample.records.exclude(status__in=[TestRecord.Status.DRAFT, TestRecord.Status.VOIDED]).exists():
@@ -549,7 +543,7 @@ def record_create(*, sample: Sample, user: User) -> TestRecord:
     One live record per sample: retests after an invalidated result are recorded in the same
     record, so its history shows the whole story.
     """
-    _require(user, "qc_records.add_testrecord")
+    require_permission(user, "qc_records.add_testrecord")
     with transaction.atomic():
         sample = Sample.objects.select_for_update().select_related("specification").get(pk=sample.pk)
         if sample.is_voided:
@@ -620,7 +614,7 @@ def record_update(
     calibration date or a reagent past expiry is refused with its name and date (R-QC-3).
     Everything is checked before anything is written: either all of it is saved or none.
     """
-    _require(user, "qc_records.change_testrecord")
+    require_permission(user, "qc_records.change_testrecord")
     header = header or {}
     results = results or {}
     reason = (reason or "").strip()
@@ -785,7 +779,7 @@ def record_submit(
     with a failing result not yet investigated opens an OOS investigation (R-QC-5).
     Returns the record and the OOS investigations opened.
     """
-    _require(user, "qc_records.change_testrecord")
+    require_permission(user, "qc_records.change_testrecord")
     credential = _credential(user, password, request)
     with transaction.atomic():
         record = _locked_record(record)
@@ -878,7 +872,7 @@ def record_review(
 
     Preconditions: submitted; the reviewer did none of the testing (``testers``; R-QC-4, R-SEQ-2).
     """
-    _require(user, "qc_records.review_testrecord")
+    require_permission(user, "qc_records.review_testrecord")
     credential = _credential(user, password, request)
     with transaction.atomic():
         record = _locked_record(record)
@@ -903,7 +897,7 @@ def record_approve(
     tested nor reviewed it. The number is taken last, inside the transaction, so a refused or
     rolled-back approval uses none (gap-free, R-QC-6). The PDF report is issued after commit.
     """
-    _require(user, "qc_records.approve_testrecord")
+    require_permission(user, "qc_records.approve_testrecord")
     credential = _credential(user, password, request)
     with transaction.atomic():
         record = _locked_record(record)
@@ -946,7 +940,7 @@ def _issue_report_after_commit(record_pk: int, user_pk: int) -> None:
 @transaction.atomic
 def record_send_back(*, record: TestRecord, user: User, reason: str) -> TestRecord:
     """The reviewer or QC head returns a submitted or reviewed record to the analyst, with the reason."""
-    _require(user, "qc_records.review_testrecord", "qc_records.approve_testrecord")
+    require_permission(user, "qc_records.review_testrecord", "qc_records.approve_testrecord")
     record = _locked_record(record)
     reason = _need_reason(reason, _("Say why the record is sent back: the analyst sees it."))
     if record.status not in (TestRecord.Status.SUBMITTED, TestRecord.Status.REVIEWED):
@@ -961,7 +955,7 @@ def record_void(
     *, record: TestRecord, user: User, password: str, reason: str, request: HttpRequest | None = None
 ) -> TestRecord:
     """Void a draft record started in error (signed, with a reason); it stays readable."""
-    _require(user, "qc_records.change_testrecord", "qc_records.approve_testrecord")
+    require_permission(user, "qc_records.change_testrecord", "qc_records.approve_testrecord")
     reason = _need_reason(reason, _("Give a reason for voiding."))
     credential = _credential(user, password, request)
     with transaction.atomic():
@@ -987,7 +981,7 @@ def record_purge(
     Refused before the retention date. The record row, its results, history and signatures stay
     as the evidence of what was kept and when it was destroyed.
     """
-    _require(user, "qc_records.purge_testrecord")
+    require_permission(user, "qc_records.purge_testrecord")
     reason = _need_reason(reason, _("Give a reason for purging."))
     credential = _credential(user, password, request)
     today = today or timezone.localdate()
@@ -1037,7 +1031,7 @@ def attachment_add(
 ) -> Attachment:
     """Attach a raw-data file with its SHA-256 (R-QC-7). A submitted or reviewed record needs a
     reason and goes back to draft, like any other change."""
-    _require(user, "qc_records.change_testrecord")
+    require_permission(user, "qc_records.change_testrecord")
     if upload.size is not None and upload.size > MAX_ATTACHMENT_BYTES:
         raise InputError({"file": [_("Files larger than 50 MB cannot be attached.")]})
     if upload.size == 0:
@@ -1069,7 +1063,7 @@ def attachment_add(
 
 def attachment_remove(*, attachment: Attachment, user: User, reason: str) -> Attachment:
     """Remove a file from a record (voided with the reason; the file is kept)."""
-    _require(user, "qc_records.change_testrecord")
+    require_permission(user, "qc_records.change_testrecord")
     with transaction.atomic():
         record = _locked_record(attachment.record)
         reason = _need_reason(reason, _("Give a reason for removing the file."))
@@ -1095,7 +1089,7 @@ def _locked_oos(oos: OOSInvestigation) -> OOSInvestigation:
 def oos_update(*, oos: OOSInvestigation, user: User, data: dict[str, Any], reason: str = "") -> OOSInvestigation:
     """Record the investigation's findings. Phase I findings while in phase I, phase II findings
     in phase II; overwriting text already recorded needs a reason."""
-    _require(user, "qc_records.change_oosinvestigation")
+    require_permission(user, "qc_records.change_oosinvestigation")
     oos = _locked_oos(oos)
     if not oos.is_open:
         raise WorkflowError(_("%(oos)s is closed.") % {"oos": oos})
@@ -1115,7 +1109,7 @@ def oos_update(*, oos: OOSInvestigation, user: User, data: dict[str, Any], reaso
 @transaction.atomic
 def oos_start_phase_two(*, oos: OOSInvestigation, user: User, reason: str) -> OOSInvestigation:
     """No assignable laboratory cause in phase I: the full investigation (phase II) begins."""
-    _require(user, "qc_records.change_oosinvestigation")
+    require_permission(user, "qc_records.change_oosinvestigation")
     oos = _locked_oos(oos)
     check_transition(oos, OOSInvestigation.Status.PHASE_2)
     if not oos.phase1_findings.strip() or oos.assignable_cause is None:
@@ -1139,7 +1133,7 @@ def oos_close(
     to draft for the retest. Confirmed (phase II only): the results stand and the batch fails QC.
     The analyst whose result it is cannot close it.
     """
-    _require(user, "qc_records.close_oosinvestigation")
+    require_permission(user, "qc_records.close_oosinvestigation")
     summary = (summary or "").strip()
     if not summary:
         raise InputError({"summary": [_("Write the conclusion and its justification.")]})
@@ -1201,7 +1195,7 @@ def ledger_archive(
     Preconditions: the month is over; every record in it is approved or voided. Effect: the
     month's records are locked until a QC head reopens it.
     """
-    _require(user, "qc_records.archive_testrecord")
+    require_permission(user, "qc_records.archive_testrecord")
     if category not in Category.values:
         raise InputError({"category": [_("Choose a category.")]})
     today = timezone.localdate()
@@ -1240,7 +1234,7 @@ def ledger_reopen(
     *, archive: LedgerArchive, user: User, password: str, reason: str, request: HttpRequest | None = None
 ) -> LedgerArchive:
     """Reopen an archived month (QC head signature and reason); its records can change again."""
-    _require(user, "qc_records.archive_testrecord")
+    require_permission(user, "qc_records.archive_testrecord")
     reason = _need_reason(reason, _("Give a reason for reopening the archived month."))
     credential = _credential(user, password, request)
     with transaction.atomic():

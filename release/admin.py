@@ -1,20 +1,7 @@
 from django.contrib import admin
 
-from core.admin import HistoryAdmin
+from core.admin import ReadOnlyHistoryAdmin
 from release.models import Batch, Product
-
-
-class ReadOnlyHistoryAdmin(HistoryAdmin):
-    """GMP records are read in admin; every change goes through the workflow pages (services)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Product)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from core.models import Signature, User
 from core.signatures import SignatureError, sign, verify_signer
-from core.workflow import WorkflowError, check_transition
+from core.workflow import WorkflowError, check_transition, require_permission
 from release.models import Batch, Product, expiry_from
 
 __all__ = [
@@ -28,11 +28,6 @@ __all__ = [
     "batch_update",
     "batch_void",
 ]
-
-
-def _require(user: User, perm: str) -> None:
-    if not (user.is_active and user.has_perm(perm)):
-        raise WorkflowError(_("You do not have permission to do this."))
 
 
 def _apply(obj: Product | Batch, changes: dict[str, Any]) -> list[str]:
@@ -61,7 +56,7 @@ def _credential(user: User, password: str, request: HttpRequest | None):
 
 def product_create(*, user: User, data: dict[str, Any]) -> Product:
     """Create a product master record in draft. Writes its first history row."""
-    _require(user, "release.add_product")
+    require_permission(user, "release.add_product")
     product = Product(last_changed_by=user)
     _apply(product, data)
     try:
@@ -76,7 +71,7 @@ def product_create(*, user: User, data: dict[str, Any]) -> Product:
 def product_update(*, product: Product, user: User, data: dict[str, Any], reason: str) -> Product:
     """Change master data. Preconditions: not voided; a reason. An approved product goes back to
     draft and needs QA approval again (its approval signature no longer verifies)."""
-    _require(user, "release.change_product")
+    require_permission(user, "release.change_product")
     product = Product.objects.select_for_update().get(pk=product.pk)
     if product.status == Product.Status.VOIDED:
         raise WorkflowError(_("A voided product cannot be changed."))
@@ -106,7 +101,7 @@ def product_approve(
     Preconditions: draft; the approver holds release.approve_product and neither created nor
     changed the version being approved (R-SEQ-2). Records: history row (draft → approved) and a Signature.
     """
-    _require(user, "release.approve_product")
+    require_permission(user, "release.approve_product")
     credential = _credential(user, password, request)
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=product.pk)
@@ -130,7 +125,7 @@ def product_void(
     *, product: Product, user: User, password: str, reason: str, request: HttpRequest | None = None
 ) -> Product:
     """Void a product master record (it stays readable). Refused while it has batches in use."""
-    _require(user, "release.void_product")
+    require_permission(user, "release.void_product")
     if not reason.strip():
         raise WorkflowError(_("Give a reason for voiding."))
     credential = _credential(user, password, request)
@@ -173,7 +168,7 @@ def _check_batch_values(batch: Batch) -> None:
 def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
     """Register a batch in quarantine. The product must be approved; the expiry date is
     calculated from the shelf life unless given."""
-    _require(user, "release.add_batch")
+    require_permission(user, "release.add_batch")
     data = dict(data)
     product: Product = data["product"]
     if product.status != Product.Status.APPROVED:
@@ -196,7 +191,7 @@ def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
 @transaction.atomic
 def batch_update(*, batch: Batch, user: User, data: dict[str, Any], reason: str) -> Batch:
     """Correct a batch's data (e.g. the expiry date) with a reason. Only while in quarantine."""
-    _require(user, "release.change_batch")
+    require_permission(user, "release.change_batch")
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
     if batch.status != Batch.Status.QUARANTINE:
         raise WorkflowError(_("Only a batch in quarantine can be changed."))
@@ -223,7 +218,7 @@ def batch_update(*, batch: Batch, user: User, data: dict[str, Any], reason: str)
 
 def batch_void(*, batch: Batch, user: User, password: str, reason: str, request: HttpRequest | None = None) -> Batch:
     """Void a batch registered in error (signed, with a reason); it stays readable."""
-    _require(user, "release.void_batch")
+    require_permission(user, "release.void_batch")
     if not reason.strip():
         raise WorkflowError(_("Give a reason for voiding."))
     credential = _credential(user, password, request)

@@ -47,27 +47,45 @@ def specimen_context() -> dict:
         for n, (item, criterion, result) in enumerate(TESTS * 6)
     ]
     code = pdf.new_verification_code()
-    return pdf.freeze({
-        "rows": rows,
-        "remarks": "依据《中国药典》2020年版二部检验，结果符合规定。\nTested to ChP 2020 Vol. II; complies.",
-        "document": {
-            "kind": "specimen", "number": "SPEC-0001", "version": 1, "supersedes_version": None,
-            "title": _("Specimen document"), "record": "样品 Specimen", "verification_code": code,
-            "verification_code_display": "-".join(code[i : i + 4] for i in range(0, 16, 4)),
-            "verify_url": pdf.verify_url(code), "issued_at": now, "time_zone": str(timezone.get_default_timezone()),
-            "issued_by": "张三 (benchmark)",
-        },
-        "signatures": [
-            {"id": 0, "printed_name": name, "username": user, "meaning": meaning,
-             "meaning_label": {"zh-hans": zh, "en": en}, "signed_at": now, "time_zone": "Asia/Shanghai",
-             "record": "样品 Specimen", "comment": "", "valid": True}
-            for name, user, meaning, zh, en in [
-                ("李四", "qc_analyst", "tested", "检验", "Tested"),
-                ("王五", "qc_reviewer", "reviewed", "复核", "Reviewed"),
-                ("赵六", "qc_head", "approved", "批准", "Approved"),
-            ]
-        ],
-    })
+    return pdf.freeze(
+        {
+            "rows": rows,
+            "remarks": "依据《中国药典》2020年版二部检验，结果符合规定。\nTested to ChP 2020 Vol. II; complies.",
+            "document": {
+                "kind": "specimen",
+                "number": "SPEC-0001",
+                "version": 1,
+                "supersedes_version": None,
+                "title": _("Specimen document"),
+                "record": "样品 Specimen",
+                "verification_code": code,
+                "verification_code_display": "-".join(code[i : i + 4] for i in range(0, 16, 4)),
+                "verify_url": pdf.verify_url(code),
+                "issued_at": now,
+                "time_zone": str(timezone.get_default_timezone()),
+                "issued_by": "张三 (benchmark)",
+            },
+            "signatures": [
+                {
+                    "id": 0,
+                    "printed_name": name,
+                    "username": user,
+                    "meaning": meaning,
+                    "meaning_label": {"zh-hans": zh, "en": en},
+                    "signed_at": now,
+                    "time_zone": "Asia/Shanghai",
+                    "record": "样品 Specimen",
+                    "comment": "",
+                    "valid": True,
+                }
+                for name, user, meaning, zh, en in [
+                    ("李四", "qc_analyst", "tested", "检验", "Tested"),
+                    ("王五", "qc_reviewer", "reviewed", "复核", "Reviewed"),
+                    ("赵六", "qc_head", "approved", "批准", "Approved"),
+                ]
+            ],
+        }
+    )
 
 
 def render_once(context: dict) -> bytes:

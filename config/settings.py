@@ -68,9 +68,7 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and not os.environ.get("PYTEST_VERSION"):
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment (DEBUG is off)."
-        )
+        raise ImproperlyConfigured("SECRET_KEY is not set. Set it in the environment (DEBUG is off).")
     # Only for DEBUG and the test suite: never used by a deployed instance.
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
 

@@ -98,12 +98,20 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         if request.method == "POST" and response.status_code == 302 and target is not None:
             ip = client_ip(request)
             AuthEvent.objects.create(
-                kind=AuthEvent.Kind.PASSWORD_RESET, username=target.username, user=target, actor=request.user, ip_address=ip,
+                kind=AuthEvent.Kind.PASSWORD_RESET,
+                username=target.username,
+                user=target,
+                actor=request.user,
+                ip_address=ip,
                 detail="must be changed at next sign-in",
             )
             if was_locked:
                 AuthEvent.objects.create(
-                    kind=AuthEvent.Kind.UNLOCKED, username=target.username, user=target, actor=request.user, ip_address=ip,
+                    kind=AuthEvent.Kind.UNLOCKED,
+                    username=target.username,
+                    user=target,
+                    actor=request.user,
+                    ip_address=ip,
                     detail="unlocked by password reset",
                 )
         return response

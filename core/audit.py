@@ -32,7 +32,9 @@ class AuditedQuerySet(models.QuerySet):
     """Reads as usual; writes that skip ``save()`` (and so skip history) are refused."""
 
     def update(self, **kwargs: Any):  # type: ignore[override]
-        raise AuditError(f"{self.model.__name__}: QuerySet.update() bypasses the audit trail; save each object through its service.")
+        raise AuditError(
+            f"{self.model.__name__}: QuerySet.update() bypasses the audit trail; save each object through its service."
+        )
 
     def bulk_update(self, *args: Any, **kwargs: Any):  # type: ignore[override]
         raise AuditError(f"{self.model.__name__}: bulk_update() bypasses the audit trail.")
@@ -182,7 +184,9 @@ def tables_with_append_only_triggers(using: str = "default") -> set[str]:
                 "WHERE t.tgname = 'releasedesk_append_only' AND NOT t.tgisinternal"
             )
             return {row[0] for row in cursor.fetchall()}
-        cursor.execute("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'releasedesk_no_%'")
+        cursor.execute(
+            "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'releasedesk_no_%'"
+        )
         rows = cursor.fetchall()
     updates = {t for t, n in rows if n.startswith("releasedesk_no_update_")}
     deletes = {t for t, n in rows if n.startswith("releasedesk_no_delete_")}

@@ -20,7 +20,8 @@ from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils import formats
 from django.utils.text import capfirst
-from django.utils.translation import gettext, gettext_noop, gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import history_models
 
@@ -42,7 +43,6 @@ SYSTEM_REASONS = {
 }
 
 
-
 def register_system_reasons(*reasons: str) -> None:
     """Apps name the fixed reasons their services write (wrapped in gettext_noop), so the audit
     trail shows them in the reader's language."""
@@ -50,7 +50,14 @@ def register_system_reasons(*reasons: str) -> None:
 
 
 ACTION_LABELS = {"+": _("Created"), "~": _("Changed"), "-": _("Deleted")}
-_HISTORY_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user", "history_relation"}
+_HISTORY_FIELDS = {
+    "history_id",
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user",
+    "history_relation",
+}
 
 
 @dataclass
@@ -143,9 +150,13 @@ def diff(new: models.Model, old: models.Model | None) -> list[FieldChange]:
         related = f.related_model if f.is_relation and not f.many_to_many else None
         changes.append(
             FieldChange(
-                f.name, capfirst(str(f.verbose_name)),
-                _display(f, old_value) if old is not None else "", _display(f, new_value),
-                related_model=related, old_raw=old_value, new_raw=new_value,
+                f.name,
+                capfirst(str(f.verbose_name)),
+                _display(f, old_value) if old is not None else "",
+                _display(f, new_value),
+                related_model=related,
+                old_raw=old_value,
+                new_raw=new_value,
             )
         )
     return changes
@@ -190,8 +201,10 @@ def _with_previous(qs: models.QuerySet) -> models.QuerySet:
     pk_name = hm.instance_type._meta.pk.attname  # type: ignore[attr-defined]
     prev = (
         hm.objects.filter(**{pk_name: OuterRef(pk_name)})
-        .filter(models.Q(history_date__lt=OuterRef("history_date"))
-                | models.Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id")))
+        .filter(
+            models.Q(history_date__lt=OuterRef("history_date"))
+            | models.Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+        )
         .order_by("-history_date", "-history_id")
         .values("history_id")[:1]
     )
@@ -288,7 +301,7 @@ def search_page(flt: SearchFilter, page: int, per_page: int = 50) -> tuple[list[
     entries: dict[tuple[type, int], AuditEntry] = {}
     for hm, ids in by_model.items():
         rows = list(_with_previous(hm.objects.filter(history_id__in=ids)))
-        for row, entry in zip(rows, _entries(rows)):
+        for row, entry in zip(rows, _entries(rows), strict=True):
             entries[(hm, row.history_id)] = entry
     ordered = [entries[(hm, hid)] for _d, hid, hm in merged if (hm, hid) in entries]
     return _attach_users(ordered), has_next
@@ -308,7 +321,7 @@ def iter_search(flt: SearchFilter, chunk: int = 500) -> Iterator[AuditEntry]:
             rows = list(page_qs[:chunk])
             if not rows:
                 return
-            for row, entry in zip(rows, _attach_users(_entries(rows))):
+            for row, entry in zip(rows, _attach_users(_entries(rows)), strict=True):
                 yield (row.history_date, row.history_id, entry)
             last = (rows[-1].history_date, rows[-1].history_id)
 

@@ -94,13 +94,17 @@ def _on_logged_in(sender, request, user, **kwargs) -> None:
     if user.failed_login_count:
         user.failed_login_count = 0
         _save_counters(user, "successful sign-in", lock_changed=False)
-    AuthEvent.objects.create(kind=AuthEvent.Kind.LOGIN, username=user.username, user=user, ip_address=client_ip(request))
+    AuthEvent.objects.create(
+        kind=AuthEvent.Kind.LOGIN, username=user.username, user=user, ip_address=client_ip(request)
+    )
 
 
 @receiver(user_logged_out)
 def _on_logged_out(sender, request, user, **kwargs) -> None:
     if user is not None:
-        AuthEvent.objects.create(kind=AuthEvent.Kind.LOGOUT, username=user.username, user=user, ip_address=client_ip(request))
+        AuthEvent.objects.create(
+            kind=AuthEvent.Kind.LOGOUT, username=user.username, user=user, ip_address=client_ip(request)
+        )
 
 
 def _current_request() -> HttpRequest | None:
@@ -146,6 +150,10 @@ def _on_roles_changed(sender, instance, action, reverse, pk_set, **kwargs) -> No
     detail = " ".join(f"{sign}{name}" for name in sorted(roles))
     for user in users:
         AuthEvent.objects.create(
-            kind=AuthEvent.Kind.ROLES_CHANGED, username=user.username, user=user, actor=actor, detail=detail,
+            kind=AuthEvent.Kind.ROLES_CHANGED,
+            username=user.username,
+            user=user,
+            actor=actor,
+            detail=detail,
             ip_address=client_ip(request),
         )

@@ -96,9 +96,7 @@ class SignWithReasonForm(SignatureForm):
 class LoginForm(BootstrapMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "locked": _(
-            "This account is locked after too many failed sign-ins. Ask a system administrator to unlock it."
-        ),
+        "locked": _("This account is locked after too many failed sign-ins. Ask a system administrator to unlock it."),
     }
 
     def clean(self) -> dict[str, Any]:
@@ -144,7 +142,8 @@ class DocumentCodeForm(Form):
     """The verification code printed at the foot of every page of an issued document."""
 
     code = forms.CharField(
-        label=_("Verification code"), max_length=40,
+        label=_("Verification code"),
+        max_length=40,
         help_text=_("As printed at the foot of each page, e.g. ABCD-EFGH-IJKL-MNOP."),
     )
 

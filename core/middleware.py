@@ -5,9 +5,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
-from django.utils import translation
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, get_script_prefix, resolve, reverse
+from django.utils import translation
 
 
 class ForcePasswordChangeMiddleware:

@@ -1,20 +1,20 @@
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import date, datetime, timezone as dt_timezone
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop, gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
-from core.audit import AuditError, AuditedQuerySet, audited_history
+from core.audit import AuditedQuerySet, AuditError, audited_history
+from core.hashing import canonical, sha256_json, sha256_stored
 
 
 class UserQuerySet(AuditedQuerySet):
@@ -35,13 +35,16 @@ class User(AbstractUser):
     """A person who uses Release Desk. Never deleted: deactivate instead (R-AUTH-4)."""
 
     full_name = models.CharField(
-        _("full name (printed on signatures)"), max_length=150, blank=True,
+        _("full name (printed on signatures)"),
+        max_length=150,
+        blank=True,
         help_text=_("The name shown on every electronic signature, e.g. 张三."),
     )
     failed_login_count = models.PositiveIntegerField(_("failed logins in a row"), default=0, editable=False)
     locked_at = models.DateTimeField(_("locked at"), null=True, blank=True, editable=False)
     must_change_password = models.BooleanField(
-        _("must change password at next login"), default=False,
+        _("must change password at next login"),
+        default=False,
         help_text=_("Set when an administrator resets the password."),
     )
 
@@ -178,23 +181,6 @@ class AuthEvent(models.Model):
         raise AuditError("Security events are append-only.")
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # 10, 10.0 and 10.00 are the same quantity; normalise so the hash does not depend on how
-        # the number was typed or read back.
-        text = format(value.normalize(), "f")
-        return text
-    if isinstance(value, datetime):
-        return value.astimezone(dt_timezone.utc).isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    return value
-
-
 def signed_content(record: models.Model) -> dict[str, Any]:
     """The record's signed fields in canonical form (``SIGNED_FIELDS`` on the model)."""
     fields = getattr(type(record), "SIGNED_FIELDS", None)
@@ -203,12 +189,12 @@ def signed_content(record: models.Model) -> dict[str, Any]:
     content: dict[str, Any] = {}
     for name in fields:
         field = record._meta.get_field(name)
-        content[name] = _canonical(getattr(record, field.attname))
+        content[name] = canonical(getattr(record, field.attname))
     return content
 
 
 class SignatureQuerySet(AuditedQuerySet):
-    def for_record(self, record: models.Model) -> "SignatureQuerySet":
+    def for_record(self, record: models.Model) -> SignatureQuerySet:
         ct = ContentType.objects.get_for_model(record, for_concrete_model=True)
         return self.filter(content_type=ct, object_id=record.pk)
 
@@ -231,7 +217,9 @@ class Signature(models.Model):
         UNLOCKED = "unlocked", _("Unlocked")
         PURGED = "purged", _("Raw data destroyed after retention")
 
-    signer = models.ForeignKey("core.User", verbose_name=_("signer"), on_delete=models.PROTECT, related_name="signatures")
+    signer = models.ForeignKey(
+        "core.User", verbose_name=_("signer"), on_delete=models.PROTECT, related_name="signatures"
+    )
     printed_name = models.CharField(_("printed name"), max_length=150)
     meaning = models.CharField(_("meaning"), max_length=32, choices=Meaning.choices)
     signed_at = models.DateTimeField(_("signed at"), db_index=True)
@@ -272,10 +260,9 @@ class Signature(models.Model):
             "fields": signed_content(record),
             "signer": signer_id,
             "meaning": meaning,
-            "signed_at": _canonical(signed_at),
+            "signed_at": canonical(signed_at),
         }
-        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return sha256_json(payload)
 
     def signed_model(self) -> type[models.Model] | None:
         # get_for_id() is served from ContentType's cache: checking a page of signatures must not
@@ -290,11 +277,7 @@ class Signature(models.Model):
 
     def is_valid(self, record: models.Model | None = None) -> bool:
         """Recompute the hash from the record as it is in the database now."""
-        if (
-            record is None
-            or record.pk != self.object_id
-            or record._meta.concrete_model is not self.signed_model()
-        ):
+        if record is None or record.pk != self.object_id or record._meta.concrete_model is not self.signed_model():
             record = self.current_record()
         if record is None:
             return False
@@ -304,18 +287,18 @@ class Signature(models.Model):
         return expected == self.record_hash
 
 
-def document_upload_to(instance: "Document", filename: str) -> str:
+def document_upload_to(instance: Document, filename: str) -> str:
     # Filed by the month of issue in the site's time zone, as people look for them.
     issued = timezone.localtime(instance.issued_at, timezone.get_default_timezone())
     return f"documents/{issued:%Y/%m}/{filename}"
 
 
 class DocumentQuerySet(AuditedQuerySet):
-    def for_record(self, record: models.Model) -> "DocumentQuerySet":
+    def for_record(self, record: models.Model) -> DocumentQuerySet:
         ct = ContentType.objects.get_for_model(record, for_concrete_model=True)
         return self.filter(content_type=ct, object_id=record.pk)
 
-    def versions_of(self, document: "Document") -> "DocumentQuerySet":
+    def versions_of(self, document: Document) -> DocumentQuerySet:
         """Every version of the same kind of document for the same record, oldest first."""
         return self.filter(
             kind=document.kind, content_type_id=document.content_type_id, object_id=document.object_id
@@ -339,7 +322,11 @@ class Document(models.Model):
     # One-to-one: a version is superseded by at most one later version (a second concurrent
     # correction fails on this constraint and is issued as the version after it).
     supersedes = models.OneToOneField(
-        "self", verbose_name=_("supersedes"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("supersedes"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="superseded_by",
     )
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -398,16 +385,8 @@ class Document(models.Model):
 
     def stored_file_sha256(self) -> str | None:
         """SHA-256 of the file as it is in storage now; None when the file is missing."""
-        try:
-            handle = self.file.storage.open(self.file.name, "rb")
-        except (FileNotFoundError, OSError):
-            return None
-        digest = hashlib.sha256()
-        with handle:
-            for chunk in iter(lambda: handle.read(1 << 16), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return sha256_stored(self.file)
 
-    def newest_version(self) -> "Document":
+    def newest_version(self) -> Document:
         """The latest version of this document (itself when nothing supersedes it)."""
         return Document.objects.versions_of(self).order_by("-version").first() or self

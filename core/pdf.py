@@ -28,7 +28,6 @@ labels print both languages with ``{{ value|bilingual }}``.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import secrets
@@ -48,6 +47,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
+from core.hashing import sha256_bytes, sha256_chunks
 from core.models import Document, Signature, User
 
 logger = logging.getLogger(__name__)
@@ -107,9 +107,7 @@ def freeze(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, models.Model):
-        raise TypeError(
-            f"{type(value).__name__} instance in document data: pass the values to print, not the record."
-        )
+        raise TypeError(f"{type(value).__name__} instance in document data: pass the values to print, not the record.")
     if isinstance(value, Mapping):
         return {str(k): freeze(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -129,18 +127,20 @@ def signature_manifest(signatures: Iterable[Signature], record: models.Model | N
     record_ct = ContentType.objects.get_for_model(record, for_concrete_model=True) if record is not None else None
     for sig in signatures:
         same_record = record_ct is not None and sig.object_id == record.pk and sig.content_type_id == record_ct.pk
-        out.append({
-            "id": sig.pk,
-            "printed_name": sig.printed_name,
-            "username": sig.signer.username,
-            "meaning": sig.meaning,
-            "meaning_label": both_languages(Signature.Meaning(sig.meaning).label),
-            "signed_at": timezone.localtime(sig.signed_at, tz).isoformat(),
-            "time_zone": str(tz),
-            "record": sig.record_label,
-            "comment": sig.comment,
-            "valid": sig.is_valid(record if same_record else None),
-        })
+        out.append(
+            {
+                "id": sig.pk,
+                "printed_name": sig.printed_name,
+                "username": sig.signer.username,
+                "meaning": sig.meaning,
+                "meaning_label": both_languages(Signature.Meaning(sig.meaning).label),
+                "signed_at": timezone.localtime(sig.signed_at, tz).isoformat(),
+                "time_zone": str(tz),
+                "record": sig.record_label,
+                "comment": sig.comment,
+                "valid": sig.is_valid(record if same_record else None),
+            }
+        )
     return out
 
 
@@ -244,9 +244,7 @@ def issue_document(
     title_text = _plain_title(title)[:255]
 
     for attempt in range(1, ISSUE_ATTEMPTS + 1):
-        previous = (
-            Document.objects.filter(kind=kind, content_type=ct, object_id=stored.pk).order_by("-version").first()
-        )
+        previous = Document.objects.filter(kind=kind, content_type=ct, object_id=stored.pk).order_by("-version").first()
         version = previous.version + 1 if previous else 1
         code = new_verification_code()
         issued_at = timezone.now()
@@ -269,10 +267,21 @@ def issue_document(
         frozen = json.loads(json.dumps({**data, "document": meta, "signatures": manifest}, allow_nan=False))
         pdf = render_pdf(template_name, frozen)
         doc = Document(
-            kind=kind, number=number, version=version, supersedes=previous, content_type=ct,
-            object_id=stored.pk, record_label=meta["record"], title=title_text, template_name=template_name,
-            context=frozen, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), verification_code=code,
-            issued_at=issued_at, issued_by=user,
+            kind=kind,
+            number=number,
+            version=version,
+            supersedes=previous,
+            content_type=ct,
+            object_id=stored.pk,
+            record_label=meta["record"],
+            title=title_text,
+            template_name=template_name,
+            context=frozen,
+            sha256=sha256_bytes(pdf),
+            size=len(pdf),
+            verification_code=code,
+            issued_at=issued_at,
+            issued_by=user,
         )
         stamp = timezone.localtime(issued_at, tz)
         doc.file.save(f"{kind}-{stored.pk}-v{version}-{stamp:%Y%m%d%H%M%S}.pdf", ContentFile(pdf), save=False)
@@ -283,7 +292,9 @@ def issue_document(
             doc.file.delete(save=False)
             if attempt == ISSUE_ATTEMPTS:
                 raise
-            logger.info("Document %s v%s for %s was issued concurrently; rendering the next version.", kind, version, stored)
+            logger.info(
+                "Document %s v%s for %s was issued concurrently; rendering the next version.", kind, version, stored
+            )
             continue
         return doc
     raise AssertionError("unreachable")
@@ -369,7 +380,4 @@ def check_document(document: Document) -> DocumentCheck:
 
 
 def sha256_of_upload(upload) -> str:
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_chunks(upload.chunks())

@@ -31,3 +31,11 @@ def get_object_for_user(request: HttpRequest, queryset: models.QuerySet[M] | typ
         raise Http404 from None
     require_perm(request, perm, obj)
     return obj
+
+
+def require_any_perm(request: HttpRequest, *perms: str) -> None:
+    """403 unless the signed-in person holds at least one of ``perms`` (e.g. the reviewer or the
+    QC head may send a record back)."""
+    user = request.user
+    if not (user.is_authenticated and user.is_active and any(user.has_perm(p) for p in perms)):
+        raise PermissionDenied

@@ -38,36 +38,57 @@ _READ_MASTER = ["release.view_product", "release.view_batch"]
 
 # QC records: read by the QC roles, QA, the QP (evidence for release) and auditors.
 _READ_QC = [
-    "qc_records.view_specification", "qc_records.view_instrument", "qc_records.view_reagent",
-    "qc_records.view_sample", "qc_records.view_testrecord", "qc_records.view_oosinvestigation",
+    "qc_records.view_specification",
+    "qc_records.view_instrument",
+    "qc_records.view_reagent",
+    "qc_records.view_sample",
+    "qc_records.view_testrecord",
+    "qc_records.view_oosinvestigation",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     PRODUCTION_REVIEWER: _READ_MASTER + ["release.add_batch", "release.change_batch"],
     # Registers samples, writes test records, keeps the reagent log, takes part in phase I.
-    QC_ANALYST: _READ_MASTER + _READ_QC
+    QC_ANALYST: _READ_MASTER
+    + _READ_QC
     + [
-        "qc_records.add_sample", "qc_records.change_sample",
-        "qc_records.add_testrecord", "qc_records.change_testrecord",
-        "qc_records.add_reagent", "qc_records.change_reagent",
+        "qc_records.add_sample",
+        "qc_records.change_sample",
+        "qc_records.add_testrecord",
+        "qc_records.change_testrecord",
+        "qc_records.add_reagent",
+        "qc_records.change_reagent",
         "qc_records.change_oosinvestigation",
     ],
     # Second-person review (never of their own records: enforced in the service).
     QC_REVIEWER: _READ_MASTER + _READ_QC + ["qc_records.review_testrecord"],
     # Specifications, the instrument register, report approval, OOS, monthly archive.
-    QC_HEAD: _READ_MASTER + _READ_QC
+    QC_HEAD: _READ_MASTER
+    + _READ_QC
     + [
-        "qc_records.add_specification", "qc_records.change_specification", "qc_records.approve_specification",
-        "qc_records.add_instrument", "qc_records.change_instrument",
-        "qc_records.add_reagent", "qc_records.change_reagent",
-        "qc_records.add_sample", "qc_records.change_sample",
-        "qc_records.approve_testrecord", "qc_records.archive_testrecord", "qc_records.purge_testrecord",
-        "qc_records.change_oosinvestigation", "qc_records.close_oosinvestigation",
+        "qc_records.add_specification",
+        "qc_records.change_specification",
+        "qc_records.approve_specification",
+        "qc_records.add_instrument",
+        "qc_records.change_instrument",
+        "qc_records.add_reagent",
+        "qc_records.change_reagent",
+        "qc_records.add_sample",
+        "qc_records.change_sample",
+        "qc_records.approve_testrecord",
+        "qc_records.archive_testrecord",
+        "qc_records.purge_testrecord",
+        "qc_records.change_oosinvestigation",
+        "qc_records.close_oosinvestigation",
     ],
-    QA_REVIEWER: _READ_MASTER + _READ_QC
+    QA_REVIEWER: _READ_MASTER
+    + _READ_QC
     + [
-        "qc_records.add_specification", "qc_records.change_specification", "qc_records.approve_specification",
-        "qc_records.change_oosinvestigation", "qc_records.close_oosinvestigation",
+        "qc_records.add_specification",
+        "qc_records.change_specification",
+        "qc_records.approve_specification",
+        "qc_records.change_oosinvestigation",
+        "qc_records.close_oosinvestigation",
         "release.add_product",
         "release.change_product",
         "release.approve_product",
@@ -80,7 +101,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     QUALIFIED_PERSON: _READ_MASTER + _READ_QC + ["core.view_audit_trail"],
     CUSTOMER_SERVICE: _READ_MASTER,
     # R-AT-5: auditors read everything, including history, and change nothing.
-    AUDITOR: _READ_MASTER + _READ_QC + ["core.view_audit_trail", "core.view_user", "core.view_authevent", "core.view_signature"],
+    AUDITOR: _READ_MASTER
+    + _READ_QC
+    + ["core.view_audit_trail", "core.view_user", "core.view_authevent", "core.view_signature"],
     # Users and master data; never signs (enforced in core.signatures, not only by permissions).
     ADMIN: _READ_MASTER
     + [

@@ -29,13 +29,10 @@ from django.utils.translation import gettext as _
 
 from core.auth import client_ip, record_password_failure
 from core.models import AuthEvent, Signature, User
+from core.workflow import SignatureError
 
 # A credential is meant for the request that asked for the password, not to be kept.
 CREDENTIAL_LIFETIME = timedelta(minutes=2)
-
-
-class SignatureError(Exception):
-    """Signing was refused; the message tells the person why."""
 
 
 @dataclass
@@ -74,7 +71,11 @@ def _redeem(credential: SigningCredential) -> tuple[int, datetime] | None:
 
 def _refuse(user: User, message: str, request: HttpRequest | None) -> SignatureError:
     AuthEvent.objects.create(
-        kind=AuthEvent.Kind.SIGNATURE_REFUSED, username=user.username, user=user, ip_address=client_ip(request), detail=message
+        kind=AuthEvent.Kind.SIGNATURE_REFUSED,
+        username=user.username,
+        user=user,
+        ip_address=client_ip(request),
+        detail=message,
     )
     return SignatureError(message)
 
@@ -101,9 +102,15 @@ def verify_signer(*, user: User, password: str, request: HttpRequest | None = No
     except SignatureError as exc:
         raise _refuse(user, str(exc), request) from None
     if not password or not user.check_password(password):
-        user = record_password_failure(
-            username=user.username, request=request, kind=AuthEvent.Kind.SIGNATURE_FAILED, detail="wrong signing password"
-        ) or user
+        user = (
+            record_password_failure(
+                username=user.username,
+                request=request,
+                kind=AuthEvent.Kind.SIGNATURE_FAILED,
+                detail="wrong signing password",
+            )
+            or user
+        )
         if user.is_locked:
             raise SignatureError(
                 _("Wrong password. The account is now locked; ask a system administrator to unlock it.")

@@ -7,15 +7,17 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, views as auth_views
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import audit_trail, work
@@ -23,8 +25,8 @@ from core.auth import unlock_user
 from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm, OwnPasswordChangeForm
 from core.models import AuthEvent, Document
 from core.pdf import check_document, normalise_code, sha256_of_upload
-from core.roles import ROLE_LABELS
 from core.permissions import get_object_for_user, require_perm
+from core.roles import ROLE_LABELS
 from core.signatures import signatures_for
 
 
@@ -71,10 +73,16 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 class AuditSearchForm(Form):
     record_type = forms.ChoiceField(label=gettext_lazy("Record type"), required=False)
     user = forms.ModelChoiceField(
-        label=gettext_lazy("User"), required=False, queryset=get_user_model().objects.order_by("username"),
+        label=gettext_lazy("User"),
+        required=False,
+        queryset=get_user_model().objects.order_by("username"),
     )
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -113,7 +121,8 @@ class AuditSearchForm(Form):
         start = timezone.make_aware(datetime.combine(d["date_from"], time.min), tz) if d.get("date_from") else None
         end = (
             timezone.make_aware(datetime.combine(d["date_to"] + timedelta(days=1), time.min), tz)
-            if d.get("date_to") else None
+            if d.get("date_to")
+            else None
         )
         return audit_trail.SearchFilter(
             record_key=d.get("record_type") or "",
@@ -152,8 +161,14 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/audit_search.html",
-        {"form": form, "entries": entries, "page": page, "has_next": has_next and not at_limit,
-         "at_limit": at_limit, "query": query.urlencode()},
+        {
+            "form": form,
+            "entries": entries,
+            "page": page,
+            "has_next": has_next and not at_limit,
+            "at_limit": at_limit,
+            "query": query.urlencode(),
+        },
     )
 
 
@@ -179,14 +194,35 @@ def audit_export(request: HttpRequest) -> HttpResponse:
 
     def rows():
         yield "\ufeff"  # so that spreadsheet programs open the Chinese text as UTF-8
-        yield writer.writerow([
-            _("Time"), _("Time zone"), _("Username"), _("Printed name"), _("Record type"), _("Record"),
-            _("Record id"), _("Action"), _("Field"), _("Old value"), _("New value"), _("Reason for change"),
-        ])
+        yield writer.writerow(
+            [
+                _("Time"),
+                _("Time zone"),
+                _("Username"),
+                _("Printed name"),
+                _("Record type"),
+                _("Record"),
+                _("Record id"),
+                _("Action"),
+                _("Field"),
+                _("Old value"),
+                _("New value"),
+                _("Reason for change"),
+            ]
+        )
         tzname = timezone.get_current_timezone_name()
         for e in audit_trail.iter_search(flt):
             when = timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S")
-            head = [when, tzname, e.username, e.printed_name, e.record_type, e.record_label, e.object_id, e.action_label]
+            head = [
+                when,
+                tzname,
+                e.username,
+                e.printed_name,
+                e.record_type,
+                e.record_label,
+                e.object_id,
+                e.action_label,
+            ]
             if not e.changes:
                 yield writer.writerow([cell(v) for v in head + ["", "", "", e.reason_display]])
             for c in e.changes:
@@ -223,8 +259,16 @@ def record_history(request: HttpRequest, model_key: str, pk: str) -> HttpRespons
     return render(
         request,
         "core/record_history.html",
-        {"record": record, "model_name": meta.verbose_name, "model_key": model_key, "pk": pk_value, "timeline": timeline,
-         "record_url": record.get_absolute_url() if record is not None and hasattr(record, "get_absolute_url") else ""},
+        {
+            "record": record,
+            "model_name": meta.verbose_name,
+            "model_key": model_key,
+            "pk": pk_value,
+            "timeline": timeline,
+            "record_url": record.get_absolute_url()
+            if record is not None and hasattr(record, "get_absolute_url")
+            else "",
+        },
     )
 
 
@@ -236,11 +280,12 @@ def locked_users(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("core.unlock_user"):
         require_perm(request, "core.view_authevent")
     users = get_user_model().objects.filter(locked_at__isnull=False).order_by("locked_at")
-    events = Paginator(
-        AuthEvent.objects.select_related("user", "actor").order_by("-at", "-id"), 50
-    ).get_page(request.GET.get("page"))
+    events = Paginator(AuthEvent.objects.select_related("user", "actor").order_by("-at", "-id"), 50).get_page(
+        request.GET.get("page")
+    )
     return render(
-        request, "core/locked_users.html",
+        request,
+        "core/locked_users.html",
         {"users": users, "events": events, "can_unlock": request.user.has_perm("core.unlock_user")},
     )
 
@@ -302,8 +347,10 @@ def document_lookup(request: HttpRequest) -> HttpResponse:
     upload_form, upload_result = _compare_upload(request)
     status = 400 if upload_form.is_bound and upload_form.errors else 200
     return render(
-        request, "core/document_lookup.html",
-        {"code_form": code_form, "upload_form": upload_form, "upload_result": upload_result}, status=status,
+        request,
+        "core/document_lookup.html",
+        {"code_form": code_form, "upload_form": upload_form, "upload_result": upload_result},
+        status=status,
     )
 
 
@@ -317,7 +364,8 @@ def document_verify(request: HttpRequest, code: str) -> HttpResponse:
     """
     document = (
         Document.objects.select_related("issued_by", "content_type", "supersedes")
-        .filter(verification_code=normalise_code(code)).first()
+        .filter(verification_code=normalise_code(code))
+        .first()
     )
     if document is None:
         raise Http404
@@ -334,7 +382,9 @@ def document_verify(request: HttpRequest, code: str) -> HttpResponse:
             "document": document,
             "check": check_document(document),
             "may_view": may_view,
-            "record_url": record.get_absolute_url() if record is not None and hasattr(record, "get_absolute_url") else "",
+            "record_url": record.get_absolute_url()
+            if record is not None and hasattr(record, "get_absolute_url")
+            else "",
             "upload_form": upload_form,
             "upload_result": upload_result,
         },
@@ -395,4 +445,3 @@ def error_500(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("errors/500.html").render({}), status=500)
-

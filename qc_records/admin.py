@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyHistoryAdmin
-
 from qc_records.models import (
     Attachment,
     Instrument,

@@ -16,9 +16,19 @@ class QcRecordsConfig(AppConfig):
         work.register(queues)
         # The fixed reasons qc_records.services writes into the audit trail.
         register_system_reasons(
-            gettext_noop("added"), gettext_noop("archived"), gettext_noop("archived again"),
-            gettext_noop("attached"), gettext_noop("findings recorded"), gettext_noop("removed from the test record"),
-            gettext_noop("report approved"), gettext_noop("reviewed"), gettext_noop("started"),
-            gettext_noop("submitted for review"), gettext_noop("used"), gettext_noop("calculation recorded"),
-            gettext_noop("result recorded"), gettext_noop("results recorded"), gettext_noop("record changed"),
+            gettext_noop("added"),
+            gettext_noop("archived"),
+            gettext_noop("archived again"),
+            gettext_noop("attached"),
+            gettext_noop("findings recorded"),
+            gettext_noop("removed from the test record"),
+            gettext_noop("report approved"),
+            gettext_noop("reviewed"),
+            gettext_noop("started"),
+            gettext_noop("submitted for review"),
+            gettext_noop("used"),
+            gettext_noop("calculation recorded"),
+            gettext_noop("result recorded"),
+            gettext_noop("results recorded"),
+            gettext_noop("record changed"),
         )

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import models
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class CriterionKind(models.TextChoices):
@@ -48,7 +49,9 @@ _TOO_LARGE = Decimal(10) ** MAX_INTEGER_DIGITS
 def _checked(value: Decimal, text: str) -> Decimal:
     if abs(value) >= _TOO_LARGE:
         raise ResultError(
-            _("“%(value)s” is too large to record (at most %(n)s digits before the decimal point); check the value and its unit.")
+            _(
+                "“%(value)s” is too large to record (at most %(n)s digits before the decimal point); check the value and its unit."
+            )
             % {"value": text, "n": MAX_INTEGER_DIGITS}
         )
     return value
@@ -72,13 +75,17 @@ class Criterion:
         text = (raw or "").strip()
         match = _NUMBER.match(text)
         if not match:
-            raise ResultError(_("“%(value)s” is not a number; enter digits with a decimal point, e.g. 99.5.") % {"value": text})
+            raise ResultError(
+                _("“%(value)s” is not a number; enter digits with a decimal point, e.g. 99.5.") % {"value": text}
+            )
         if self.decimals is not None:
             places = len(match.group(2) or "")
             if places != self.decimals:
                 example = format(Decimal(1).scaleb(-self.decimals), "f") if self.decimals else "1"
                 raise ResultError(
-                    _("Report this result with exactly %(n)s decimal place(s) (like %(example)s); “%(value)s” has %(places)s.")
+                    _(
+                        "Report this result with exactly %(n)s decimal place(s) (like %(example)s); “%(value)s” has %(places)s."
+                    )
                     % {"n": self.decimals, "example": example, "value": text, "places": places}
                 )
         try:

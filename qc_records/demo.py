@@ -28,70 +28,229 @@ PRODUCT_ITEMS = [
     ("含量测定", "Assay", "中国药典2025年版四部 通则0512 (HPLC)", "numeric", D("95.0"), D("105.0"), 1, "%", "", 1),
     ("溶出度", "Dissolution", "中国药典2025年版四部 通则0931 第一法", "numeric", D("80"), None, 0, "%", "", 6),
     ("有关物质", "Related substances", "中国药典2025年版四部 通则0512", "numeric", None, D("1.0"), 1, "%", "", 1),
-    ("微生物限度", "Microbial limits", "中国药典2025年版四部 通则1105/1106", "text", None, None, None, "", "应符合规定", 1),
+    (
+        "微生物限度",
+        "Microbial limits",
+        "中国药典2025年版四部 通则1105/1106",
+        "text",
+        None,
+        None,
+        None,
+        "",
+        "应符合规定",
+        1,
+    ),
 ]
 
 SPECS = [
-    dict(code="ZL-BZ-CP-001", title="阿莫西林胶囊质量标准", category=Category.FINISHED_PRODUCT, approval="国药准字H20000001",
-         material_name="", standard_reference="中国药典2025年版二部 第623页", items=PRODUCT_ITEMS),
-    dict(code="ZL-BZ-CP-002", title="布洛芬片质量标准", category=Category.FINISHED_PRODUCT, approval="国药准字H20000002",
-         material_name="", standard_reference="中国药典2025年版二部 第359页", items=PRODUCT_ITEMS),
-    dict(code="ZL-BZ-W-001", title="纯化水质量标准", category=Category.WATER, approval=None, material_name="纯化水",
-         standard_reference="中国药典2025年版二部 第1056页；SOP-QC-W-001", items=[
-             ("酸碱度", "Acidity or alkalinity", "中国药典 纯化水项下", "text", None, None, None, "", "应符合规定", 1),
-             ("电导率", "Conductivity", "中国药典2025年版四部 通则0681", "numeric", None, D("5.1"), 2, "μS/cm", "", 1),
-             ("总有机碳", "Total organic carbon", "中国药典2025年版四部 通则0682", "numeric", None, D("0.50"), 2, "mg/L", "", 1),
-             ("微生物限度", "Microbial count", "中国药典2025年版四部 通则1105", "numeric", None, D("100"), 0, "cfu/ml", "", 1),
-         ]),
-    dict(code="ZL-BZ-YL-001", title="阿莫西林（原料）质量标准", category=Category.RAW_MATERIAL, approval=None,
-         material_name="阿莫西林（原料）", standard_reference="中国药典2025年版二部 第620页", items=[
-             ("性状", "Description", "目视检查", "text", None, None, None, "", "白色或类白色结晶性粉末", 1),
-             ("水分", "Water", "中国药典2025年版四部 通则0832 第一法", "numeric", D("11.5"), D("14.5"), 1, "%", "", 1),
-             ("含量测定", "Assay", "中国药典2025年版四部 通则0512", "numeric", D("95.0"), None, 1, "%", "", 1),
-         ]),
+    dict(
+        code="ZL-BZ-CP-001",
+        title="阿莫西林胶囊质量标准",
+        category=Category.FINISHED_PRODUCT,
+        approval="国药准字H20000001",
+        material_name="",
+        standard_reference="中国药典2025年版二部 第623页",
+        items=PRODUCT_ITEMS,
+    ),
+    dict(
+        code="ZL-BZ-CP-002",
+        title="布洛芬片质量标准",
+        category=Category.FINISHED_PRODUCT,
+        approval="国药准字H20000002",
+        material_name="",
+        standard_reference="中国药典2025年版二部 第359页",
+        items=PRODUCT_ITEMS,
+    ),
+    dict(
+        code="ZL-BZ-W-001",
+        title="纯化水质量标准",
+        category=Category.WATER,
+        approval=None,
+        material_name="纯化水",
+        standard_reference="中国药典2025年版二部 第1056页；SOP-QC-W-001",
+        items=[
+            ("酸碱度", "Acidity or alkalinity", "中国药典 纯化水项下", "text", None, None, None, "", "应符合规定", 1),
+            ("电导率", "Conductivity", "中国药典2025年版四部 通则0681", "numeric", None, D("5.1"), 2, "μS/cm", "", 1),
+            (
+                "总有机碳",
+                "Total organic carbon",
+                "中国药典2025年版四部 通则0682",
+                "numeric",
+                None,
+                D("0.50"),
+                2,
+                "mg/L",
+                "",
+                1,
+            ),
+            (
+                "微生物限度",
+                "Microbial count",
+                "中国药典2025年版四部 通则1105",
+                "numeric",
+                None,
+                D("100"),
+                0,
+                "cfu/ml",
+                "",
+                1,
+            ),
+        ],
+    ),
+    dict(
+        code="ZL-BZ-YL-001",
+        title="阿莫西林（原料）质量标准",
+        category=Category.RAW_MATERIAL,
+        approval=None,
+        material_name="阿莫西林（原料）",
+        standard_reference="中国药典2025年版二部 第620页",
+        items=[
+            ("性状", "Description", "目视检查", "text", None, None, None, "", "白色或类白色结晶性粉末", 1),
+            ("水分", "Water", "中国药典2025年版四部 通则0832 第一法", "numeric", D("11.5"), D("14.5"), 1, "%", "", 1),
+            ("含量测定", "Assay", "中国药典2025年版四部 通则0512", "numeric", D("95.0"), None, 1, "%", "", 1),
+        ],
+    ),
 ]
 
 # Passing results per item name (text items: observation, judged "complies").
 PASSING = {
-    "性状": "白色粉末", "鉴别": "供试品主峰保留时间与对照品一致", "含量测定": "99.2", "溶出度": "91", "有关物质": "0.3",
-    "微生物限度": "需氧菌总数<10cfu/g，霉菌和酵母菌总数<10cfu/g，未检出大肠埃希菌", "酸碱度": "符合规定", "电导率": "1.25",
-    "总有机碳": "0.12", "水分": "13.1",
+    "性状": "白色粉末",
+    "鉴别": "供试品主峰保留时间与对照品一致",
+    "含量测定": "99.2",
+    "溶出度": "91",
+    "有关物质": "0.3",
+    "微生物限度": "需氧菌总数<10cfu/g，霉菌和酵母菌总数<10cfu/g，未检出大肠埃希菌",
+    "酸碱度": "符合规定",
+    "电导率": "1.25",
+    "总有机碳": "0.12",
+    "水分": "13.1",
 }
 
 
 def _instruments(today):
     return [
-        dict(code="QC-HPLC-01", name="高效液相色谱仪", model="Agilent 1260 Infinity II", kind="instrument", location="QC 仪器室 1",
-             last_calibrated=today - timedelta(days=160), calibration_due=today + timedelta(days=205)),
-        dict(code="QC-HPLC-02", name="高效液相色谱仪", model="Waters e2695", kind="instrument", location="QC 仪器室 1",
-             last_calibrated=today - timedelta(days=353), calibration_due=today + timedelta(days=12)),
-        dict(code="QC-UV-01", name="紫外可见分光光度计", model="Shimadzu UV-2600i", kind="instrument", location="QC 仪器室 2",
-             last_calibrated=today - timedelta(days=380), calibration_due=today - timedelta(days=15)),
-        dict(code="QC-DIS-01", name="溶出度仪", model="Agilent 708-DS", kind="instrument", location="QC 仪器室 2",
-             last_calibrated=today - timedelta(days=90), calibration_due=today + timedelta(days=90)),
-        dict(code="QC-BAL-01", name="电子分析天平", model="Mettler Toledo XPR205", kind="instrument", location="天平室",
-             last_calibrated=today - timedelta(days=30), calibration_due=today + timedelta(days=150)),
-        dict(code="QC-CON-01", name="电导率仪", model="Mettler Toledo S230", kind="instrument", location="QC 理化室",
-             last_calibrated=today - timedelta(days=60), calibration_due=today + timedelta(days=300)),
-        dict(code="QC-VF100-07", name="容量瓶 100ml A级", model="100ml A级", kind="glassware", location="QC 理化室",
-             last_calibrated=today - timedelta(days=200), calibration_due=today + timedelta(days=530)),
+        dict(
+            code="QC-HPLC-01",
+            name="高效液相色谱仪",
+            model="Agilent 1260 Infinity II",
+            kind="instrument",
+            location="QC 仪器室 1",
+            last_calibrated=today - timedelta(days=160),
+            calibration_due=today + timedelta(days=205),
+        ),
+        dict(
+            code="QC-HPLC-02",
+            name="高效液相色谱仪",
+            model="Waters e2695",
+            kind="instrument",
+            location="QC 仪器室 1",
+            last_calibrated=today - timedelta(days=353),
+            calibration_due=today + timedelta(days=12),
+        ),
+        dict(
+            code="QC-UV-01",
+            name="紫外可见分光光度计",
+            model="Shimadzu UV-2600i",
+            kind="instrument",
+            location="QC 仪器室 2",
+            last_calibrated=today - timedelta(days=380),
+            calibration_due=today - timedelta(days=15),
+        ),
+        dict(
+            code="QC-DIS-01",
+            name="溶出度仪",
+            model="Agilent 708-DS",
+            kind="instrument",
+            location="QC 仪器室 2",
+            last_calibrated=today - timedelta(days=90),
+            calibration_due=today + timedelta(days=90),
+        ),
+        dict(
+            code="QC-BAL-01",
+            name="电子分析天平",
+            model="Mettler Toledo XPR205",
+            kind="instrument",
+            location="天平室",
+            last_calibrated=today - timedelta(days=30),
+            calibration_due=today + timedelta(days=150),
+        ),
+        dict(
+            code="QC-CON-01",
+            name="电导率仪",
+            model="Mettler Toledo S230",
+            kind="instrument",
+            location="QC 理化室",
+            last_calibrated=today - timedelta(days=60),
+            calibration_due=today + timedelta(days=300),
+        ),
+        dict(
+            code="QC-VF100-07",
+            name="容量瓶 100ml A级",
+            model="100ml A级",
+            kind="glassware",
+            location="QC 理化室",
+            last_calibrated=today - timedelta(days=200),
+            calibration_due=today + timedelta(days=530),
+        ),
     ]
 
 
 def _reagents(today):
     return [
-        dict(kind="reference_standard", name="阿莫西林对照品", lot_number="130409-202406", source="中国食品药品检定研究院",
-             concentration="86.4%", received_date=today - timedelta(days=120), expiry_date=today + timedelta(days=400)),
-        dict(kind="reference_standard", name="布洛芬对照品", lot_number="100179-202305", source="中国食品药品检定研究院",
-             concentration="99.8%", received_date=today - timedelta(days=200), expiry_date=today + timedelta(days=300)),
-        dict(kind="reagent", name="磷酸二氢钾（色谱纯）", lot_number="20260415", source="国药集团化学试剂有限公司",
-             concentration="", received_date=today - timedelta(days=60), expiry_date=today + timedelta(days=700)),
-        dict(kind="titrant", name="氢氧化钠滴定液", lot_number="DDY-2026-031", source="自配 SOP-QC-101",
-             concentration="0.1 mol/L, F=1.002", received_date=today - timedelta(days=70), expiry_date=today + timedelta(days=20)),
-        dict(kind="culture_medium", name="胰酪大豆胨琼脂培养基", lot_number="PYJ-2026-118", source="北京三药科技开发公司",
-             concentration="", received_date=today - timedelta(days=30), expiry_date=today + timedelta(days=150)),
-        dict(kind="titrant", name="盐酸滴定液", lot_number="DDY-2026-019", source="自配 SOP-QC-102",
-             concentration="0.1 mol/L, F=0.998", received_date=today - timedelta(days=100), expiry_date=today - timedelta(days=10)),
+        dict(
+            kind="reference_standard",
+            name="阿莫西林对照品",
+            lot_number="130409-202406",
+            source="中国食品药品检定研究院",
+            concentration="86.4%",
+            received_date=today - timedelta(days=120),
+            expiry_date=today + timedelta(days=400),
+        ),
+        dict(
+            kind="reference_standard",
+            name="布洛芬对照品",
+            lot_number="100179-202305",
+            source="中国食品药品检定研究院",
+            concentration="99.8%",
+            received_date=today - timedelta(days=200),
+            expiry_date=today + timedelta(days=300),
+        ),
+        dict(
+            kind="reagent",
+            name="磷酸二氢钾（色谱纯）",
+            lot_number="20260415",
+            source="国药集团化学试剂有限公司",
+            concentration="",
+            received_date=today - timedelta(days=60),
+            expiry_date=today + timedelta(days=700),
+        ),
+        dict(
+            kind="titrant",
+            name="氢氧化钠滴定液",
+            lot_number="DDY-2026-031",
+            source="自配 SOP-QC-101",
+            concentration="0.1 mol/L, F=1.002",
+            received_date=today - timedelta(days=70),
+            expiry_date=today + timedelta(days=20),
+        ),
+        dict(
+            kind="culture_medium",
+            name="胰酪大豆胨琼脂培养基",
+            lot_number="PYJ-2026-118",
+            source="北京三药科技开发公司",
+            concentration="",
+            received_date=today - timedelta(days=30),
+            expiry_date=today + timedelta(days=150),
+        ),
+        dict(
+            kind="titrant",
+            name="盐酸滴定液",
+            lot_number="DDY-2026-019",
+            source="自配 SOP-QC-102",
+            concentration="0.1 mol/L, F=0.998",
+            received_date=today - timedelta(days=100),
+            expiry_date=today - timedelta(days=10),
+        ),
     ]
 
 
@@ -108,13 +267,37 @@ def seed(*, users, password: str, stdout) -> None:
             product = Product.objects.filter(approval_number=data["approval"]).first() if data["approval"] else None
             if data["approval"] and product is None:
                 continue
-            spec = services.specification_create(user=head, data=dict(
-                code=data["code"], title=data["title"], category=data["category"], product=product,
-                material_name=data["material_name"], standard_reference=data["standard_reference"]))
-            for position, (name, name_en, method, kind, lo, hi, dec, unit, text, reps) in enumerate(data["items"], start=1):
-                services.specification_item_add(spec=spec, user=head, data=dict(
-                    position=position, name=name, name_en=name_en, method_reference=method, criterion_kind=kind,
-                    lower_limit=lo, upper_limit=hi, decimals=dec, unit=unit, text_criterion=text, replicates=reps))
+            spec = services.specification_create(
+                user=head,
+                data=dict(
+                    code=data["code"],
+                    title=data["title"],
+                    category=data["category"],
+                    product=product,
+                    material_name=data["material_name"],
+                    standard_reference=data["standard_reference"],
+                ),
+            )
+            for position, (name, name_en, method, kind, lo, hi, dec, unit, text, reps) in enumerate(
+                data["items"], start=1
+            ):
+                services.specification_item_add(
+                    spec=spec,
+                    user=head,
+                    data=dict(
+                        position=position,
+                        name=name,
+                        name_en=name_en,
+                        method_reference=method,
+                        criterion_kind=kind,
+                        lower_limit=lo,
+                        upper_limit=hi,
+                        decimals=dec,
+                        unit=unit,
+                        text_criterion=text,
+                        replicates=reps,
+                    ),
+                )
             spec = services.specification_approve(spec=spec, user=qa, password=password, comment="质量标准审核无误")
             stdout.write(f"approved specification {spec}")
         specs[data["code"]] = spec
@@ -135,10 +318,18 @@ def seed(*, users, password: str, stdout) -> None:
         b = batch(batch_number)
         if b is None or spec_code not in specs or Sample.objects.filter(batch=b).exists():
             return None
-        sample = services.sample_create(user=analyst, data=dict(
-            category=Category.FINISHED_PRODUCT, specification=specs[spec_code], batch=b, quantity=D("60"),
-            quantity_unit=unit, received_date=received,
-            condition_on_receipt="密封完好"))
+        sample = services.sample_create(
+            user=analyst,
+            data=dict(
+                category=Category.FINISHED_PRODUCT,
+                specification=specs[spec_code],
+                batch=b,
+                quantity=D("60"),
+                quantity_unit=unit,
+                received_date=received,
+                condition_on_receipt="密封完好",
+            ),
+        )
         stdout.write(f"registered sample {sample.number}")
         return sample
 
@@ -155,8 +346,12 @@ def seed(*, users, password: str, stdout) -> None:
         if test_date is not None:
             header["test_date"] = test_date
         services.record_update(
-            record=record, user=analyst, header=header, results=entries,
-            instruments=[instruments[c] for c in instruments_used], reagents=[reagents[n] for n in reagents_used],
+            record=record,
+            user=analyst,
+            header=header,
+            results=entries,
+            instruments=[instruments[c] for c in instruments_used],
+            reagents=[reagents[n] for n in reagents_used],
         )
         return record
 
@@ -189,34 +384,75 @@ def seed(*, users, password: str, stdout) -> None:
     # Assay out of specification: OOS open in phase I.
     sample = product_sample("ZL-BZ-CP-002", "B2610002", today - timedelta(days=2), "片")
     if sample is not None:
-        record = record_for(sample, instruments_used=["QC-HPLC-02", "QC-DIS-01", "QC-BAL-01"], reagents_used=ibu_r,
-                            overrides={"含量测定": "93.2"})
-        _record, opened = services.record_submit(record=record, user=analyst, password=password,
-                                                 comment="含量测定结果超标，已报告QC主管")
+        record = record_for(
+            sample,
+            instruments_used=["QC-HPLC-02", "QC-DIS-01", "QC-BAL-01"],
+            reagents_used=ibu_r,
+            overrides={"含量测定": "93.2"},
+        )
+        _record, opened = services.record_submit(
+            record=record, user=analyst, password=password, comment="含量测定结果超标，已报告QC主管"
+        )
         for oos in opened:
-            services.oos_update(oos=oos, user=analyst, data={"phase1_findings": "已核对计算过程与色谱图积分，正在检查对照品溶液配制记录。"})
+            services.oos_update(
+                oos=oos,
+                user=analyst,
+                data={"phase1_findings": "已核对计算过程与色谱图积分，正在检查对照品溶液配制记录。"},
+            )
             stdout.write(f"opened {oos.number}")
 
     # Purified water: a draft in progress, and a voided record (sampled at the wrong point).
     if "ZL-BZ-W-001" in specs and not Sample.objects.filter(category=Category.WATER).exists():
-        wrong = services.sample_create(user=analyst, data=dict(
-            category=Category.WATER, specification=specs["ZL-BZ-W-001"], quantity=D("1000"), quantity_unit="ml",
-            sampling_point="纯化水制备间 储罐出口", received_date=today - timedelta(days=1)))
+        wrong = services.sample_create(
+            user=analyst,
+            data=dict(
+                category=Category.WATER,
+                specification=specs["ZL-BZ-W-001"],
+                quantity=D("1000"),
+                quantity_unit="ml",
+                sampling_point="纯化水制备间 储罐出口",
+                received_date=today - timedelta(days=1),
+            ),
+        )
         voided = services.record_create(sample=wrong, user=analyst)
-        services.record_void(record=voided, user=analyst, password=password, reason="取样点错误，应为总回水口，重新取样")
-        water = services.sample_create(user=analyst, data=dict(
-            category=Category.WATER, specification=specs["ZL-BZ-W-001"], quantity=D("1000"), quantity_unit="ml",
-            sampling_point="纯化水总回水口", received_date=today))
+        services.record_void(
+            record=voided, user=analyst, password=password, reason="取样点错误，应为总回水口，重新取样"
+        )
+        water = services.sample_create(
+            user=analyst,
+            data=dict(
+                category=Category.WATER,
+                specification=specs["ZL-BZ-W-001"],
+                quantity=D("1000"),
+                quantity_unit="ml",
+                sampling_point="纯化水总回水口",
+                received_date=today,
+            ),
+        )
         record = services.record_create(sample=water, user=analyst)
         conductivity = record.results.get(item__name="电导率")
-        services.record_update(record=record, user=analyst, header=dict(temperature=D("21.5"), humidity=D("52.0")),
-                               results={conductivity.pk: services.ResultEntry(value_text="1.25")},
-                               instruments=[instruments["QC-CON-01"]])
+        services.record_update(
+            record=record,
+            user=analyst,
+            header=dict(temperature=D("21.5"), humidity=D("52.0")),
+            results={conductivity.pk: services.ResultEntry(value_text="1.25")},
+            instruments=[instruments["QC-CON-01"]],
+        )
         stdout.write(f"water test record in draft for {water.number}")
     # Raw material received, waiting for a test record (the analyst's queue).
     if "ZL-BZ-YL-001" in specs and not Sample.objects.filter(category=Category.RAW_MATERIAL).exists():
-        raw = services.sample_create(user=analyst, data=dict(
-            category=Category.RAW_MATERIAL, specification=specs["ZL-BZ-YL-001"], lot_number="AMX-2611-05", quantity=D("200"),
-            quantity_unit="g", supplier="华北制药股份有限公司", manufacturer="华北制药股份有限公司", received_date=today,
-            condition_on_receipt="双层药用袋密封，标签完整"))
+        raw = services.sample_create(
+            user=analyst,
+            data=dict(
+                category=Category.RAW_MATERIAL,
+                specification=specs["ZL-BZ-YL-001"],
+                lot_number="AMX-2611-05",
+                quantity=D("200"),
+                quantity_unit="g",
+                supplier="华北制药股份有限公司",
+                manufacturer="华北制药股份有限公司",
+                received_date=today,
+                condition_on_receipt="双层药用袋密封，标签完整",
+            ),
+        )
         stdout.write(f"registered raw-material sample {raw.number}")

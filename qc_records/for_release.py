@@ -78,7 +78,8 @@ class BatchQCSummary:
 
 def _record_evidence(record: TestRecord) -> Evidence:
     label = record.report_number or _("%(sample)s (%(status)s)") % {
-        "sample": record.sample.number, "status": record.get_status_display(),
+        "sample": record.sample.number,
+        "status": record.get_status_display(),
     }
     return Evidence(label=f"{label} · {record.specification}", url=record.get_absolute_url())
 
@@ -115,7 +116,9 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
 
     # 1. Required tests.
     specs = list(
-        Specification.objects.in_force().filter(product_id=batch.product_id, category=Category.FINISHED_PRODUCT).order_by("code")
+        Specification.objects.in_force()
+        .filter(product_id=batch.product_id, category=Category.FINISHED_PRODUCT)
+        .order_by("code")
     )
     missing, in_progress = [], []
     for spec in specs:
@@ -124,23 +127,34 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
             missing.append(spec)
             in_progress += [r for r in of_spec if r.status != TestRecord.Status.APPROVED]
     if not specs:
-        findings.append(Finding(
-            BatchQCSummary.REQUIRED_TESTS, False,
-            _("No finished-product specification is in force for this product."),
-            [Evidence(_("Specifications"), reverse("qc_records:spec_list"))],
-        ))
+        findings.append(
+            Finding(
+                BatchQCSummary.REQUIRED_TESTS,
+                False,
+                _("No finished-product specification is in force for this product."),
+                [Evidence(_("Specifications"), reverse("qc_records:spec_list"))],
+            )
+        )
     elif missing:
-        findings.append(Finding(
-            BatchQCSummary.REQUIRED_TESTS, False,
-            _("No approved test report yet for: %(specs)s.") % {"specs": ", ".join(f"{s} {s.title}" for s in missing)},
-            [Evidence(str(s), s.get_absolute_url()) for s in missing] + [_record_evidence(r) for r in in_progress],
-        ))
+        findings.append(
+            Finding(
+                BatchQCSummary.REQUIRED_TESTS,
+                False,
+                _("No approved test report yet for: %(specs)s.")
+                % {"specs": ", ".join(f"{s} {s.title}" for s in missing)},
+                [Evidence(str(s), s.get_absolute_url()) for s in missing] + [_record_evidence(r) for r in in_progress],
+            )
+        )
     else:
         approved = [r for r in records if r.status == TestRecord.Status.APPROVED]
-        findings.append(Finding(
-            BatchQCSummary.REQUIRED_TESTS, True,
-            _("Every required test has an approved report."), [_record_evidence(r) for r in approved],
-        ))
+        findings.append(
+            Finding(
+                BatchQCSummary.REQUIRED_TESTS,
+                True,
+                _("Every required test has an approved report."),
+                [_record_evidence(r) for r in approved],
+            )
+        )
 
     # 2. Failing individual results (invalidated ones do not count: they were replaced by a retest).
     failing = list(
@@ -148,63 +162,97 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
         .select_related("item")
         .order_by("record_id", "item__position", "replicate")
     )
-    findings.append(Finding(
-        BatchQCSummary.FAILING_RESULTS, not failing,
-        _("%(n)s result(s) out of specification.") % {"n": len(failing)} if failing else _("No result is out of specification."),
-        [
-            Evidence(f"{r.item.name} #{r.replicate}: {r.value_text}{r.unit} ({r.item.criterion_display})",
-                     by_id[r.record_id].get_absolute_url())
-            for r in failing
-        ],
-    ))
+    findings.append(
+        Finding(
+            BatchQCSummary.FAILING_RESULTS,
+            not failing,
+            _("%(n)s result(s) out of specification.") % {"n": len(failing)}
+            if failing
+            else _("No result is out of specification."),
+            [
+                Evidence(
+                    f"{r.item.name} #{r.replicate}: {r.value_text}{r.unit} ({r.item.criterion_display})",
+                    by_id[r.record_id].get_absolute_url(),
+                )
+                for r in failing
+            ],
+        )
+    )
 
     # 3. OOS investigations.
     oos_rows = list(OOSInvestigation.objects.filter(record_id__in=record_ids).order_by("created_at", "pk"))
     open_oos = [o for o in oos_rows if o.is_open]
     confirmed = [o for o in oos_rows if o.outcome == OOSInvestigation.Outcome.CONFIRMED]
-    findings.append(Finding(
-        BatchQCSummary.OPEN_OOS, not open_oos,
-        _("Open OOS investigation: %(list)s.") % {"list": ", ".join(o.number for o in open_oos)} if open_oos
-        else _("No open OOS investigation."),
-        [Evidence(f"{o.number} · {o.get_status_display()}", o.get_absolute_url()) for o in open_oos],
-    ))
-    findings.append(Finding(
-        BatchQCSummary.CONFIRMED_OOS, not confirmed,
-        _("OOS confirmed: %(list)s — the batch fails QC.") % {"list": ", ".join(o.number for o in confirmed)} if confirmed
-        else _("No confirmed OOS result."),
-        [Evidence(f"{o.number} · {o.get_outcome_display()}", o.get_absolute_url()) for o in confirmed],
-    ))
+    findings.append(
+        Finding(
+            BatchQCSummary.OPEN_OOS,
+            not open_oos,
+            _("Open OOS investigation: %(list)s.") % {"list": ", ".join(o.number for o in open_oos)}
+            if open_oos
+            else _("No open OOS investigation."),
+            [Evidence(f"{o.number} · {o.get_status_display()}", o.get_absolute_url()) for o in open_oos],
+        )
+    )
+    findings.append(
+        Finding(
+            BatchQCSummary.CONFIRMED_OOS,
+            not confirmed,
+            _("OOS confirmed: %(list)s — the batch fails QC.") % {"list": ", ".join(o.number for o in confirmed)}
+            if confirmed
+            else _("No confirmed OOS result."),
+            [Evidence(f"{o.number} · {o.get_outcome_display()}", o.get_absolute_url()) for o in confirmed],
+        )
+    )
 
     # 4. Instruments and reagents on the test date (the dates recorded when they were chosen).
     bad_instruments = [
-        u for u in InstrumentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related("instrument")
+        u
+        for u in InstrumentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related(
+            "instrument"
+        )
         if u.calibration_due < by_id[u.record_id].test_date
     ]
-    findings.append(Finding(
-        BatchQCSummary.INSTRUMENTS, not bad_instruments,
-        _("Instrument used past its calibration due date.") if bad_instruments
-        else _("Every instrument was in calibration on its test date."),
-        [
-            Evidence(f"{u.instrument.code} {u.instrument.model}: {u.calibration_due:%Y-%m-%d} < {by_id[u.record_id].test_date:%Y-%m-%d}",
-                     u.instrument.get_absolute_url())
-            for u in bad_instruments
-        ],
-    ))
+    findings.append(
+        Finding(
+            BatchQCSummary.INSTRUMENTS,
+            not bad_instruments,
+            _("Instrument used past its calibration due date.")
+            if bad_instruments
+            else _("Every instrument was in calibration on its test date."),
+            [
+                Evidence(
+                    f"{u.instrument.code} {u.instrument.model}: {u.calibration_due:%Y-%m-%d} < {by_id[u.record_id].test_date:%Y-%m-%d}",
+                    u.instrument.get_absolute_url(),
+                )
+                for u in bad_instruments
+            ],
+        )
+    )
     bad_reagents = [
-        u for u in ReagentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related("reagent")
+        u
+        for u in ReagentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related("reagent")
         if u.expiry_date < by_id[u.record_id].test_date
     ]
-    findings.append(Finding(
-        BatchQCSummary.REAGENTS, not bad_reagents,
-        _("Reagent or reference standard used after its expiry date.") if bad_reagents
-        else _("Every reagent and reference standard was in date on its test date."),
-        [
-            Evidence(f"{u.reagent}: {u.expiry_date:%Y-%m-%d} < {by_id[u.record_id].test_date:%Y-%m-%d}", u.reagent.get_absolute_url())
-            for u in bad_reagents
-        ],
-    ))
+    findings.append(
+        Finding(
+            BatchQCSummary.REAGENTS,
+            not bad_reagents,
+            _("Reagent or reference standard used after its expiry date.")
+            if bad_reagents
+            else _("Every reagent and reference standard was in date on its test date."),
+            [
+                Evidence(
+                    f"{u.reagent}: {u.expiry_date:%Y-%m-%d} < {by_id[u.record_id].test_date:%Y-%m-%d}",
+                    u.reagent.get_absolute_url(),
+                )
+                for u in bad_reagents
+            ],
+        )
+    )
 
-    verdict_fail = any(r.status == TestRecord.Status.APPROVED and r.verdict == TestRecord.Verdict.DOES_NOT_COMPLY for r in records)
+    verdict_fail = any(
+        r.status == TestRecord.Status.APPROVED and r.verdict == TestRecord.Verdict.DOES_NOT_COMPLY for r in records
+    )
     if confirmed or verdict_fail:
         status = "failed"
     elif all(f.ok for f in findings):
@@ -212,12 +260,17 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     else:
         status = "pending"
     return BatchQCSummary(
-        batch_id=batch.pk, status=status, findings=findings, records=[_record_evidence(r) for r in all_records],
+        batch_id=batch.pk,
+        status=status,
+        findings=findings,
+        records=[_record_evidence(r) for r in all_records],
     )
 
 
 # Kept for callers that only need the yes/no of the release gate's QC blockers (R-REL-4).
 def batch_has_open_oos(batch_id: int) -> bool:
-    return OOSInvestigation.objects.open().filter(
-        Q(record__sample__batch_id=batch_id) & ~Q(record__status=TestRecord.Status.VOIDED)
-    ).exists()
+    return (
+        OOSInvestigation.objects.open()
+        .filter(Q(record__sample__batch_id=batch_id) & ~Q(record__status=TestRecord.Status.VOIDED))
+        .exists()
+    )

@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.forms import Form, ModelForm, SignatureForm, reason_field
 from qc_records.criteria import CriterionKind, ResultError
@@ -109,7 +110,11 @@ class ReagentEditForm(ReagentForm):
     reason = reason_field()
 
 
-REGISTER_VIEWS = [("", gettext_lazy("All")), ("due", gettext_lazy("Due within 30 days")), ("expired", gettext_lazy("Expired"))]
+REGISTER_VIEWS = [
+    ("", gettext_lazy("All")),
+    ("due", gettext_lazy("Due within 30 days")),
+    ("expired", gettext_lazy("Expired")),
+]
 
 
 class RegisterFilterForm(Form):
@@ -137,7 +142,9 @@ class SampleForm(ModelForm):
             specs = specs | Specification.objects.filter(pk=self.instance.specification_id)
         self.fields["specification"].queryset = specs.select_related("product").order_by("code")
         self.fields["specification"].label_from_instance = lambda s: f"{s} · {s.title}"
-        self.fields["batch"].queryset = Batch.objects.exclude(status="voided").select_related("product").order_by("-manufacture_date")
+        self.fields["batch"].queryset = (
+            Batch.objects.exclude(status="voided").select_related("product").order_by("-manufacture_date")
+        )
         self.fields["batch"].label_from_instance = lambda b: f"{b.batch_number} · {b.product.name} {b.product.strength}"
         self.fields["product"].queryset = Product.objects.filter(status="approved").order_by("name")
         self.fields["received_date"].initial = timezone.localdate()
@@ -149,7 +156,9 @@ class SampleEditForm(SampleForm):
 
 class SampleFilterForm(Form):
     q = forms.CharField(label=gettext_lazy("Search"), required=False)
-    category = forms.ChoiceField(label=gettext_lazy("Category"), required=False, choices=[("", gettext_lazy("All"))] + Category.choices)
+    category = forms.ChoiceField(
+        label=gettext_lazy("Category"), required=False, choices=[("", gettext_lazy("All"))] + Category.choices
+    )
     waiting = forms.BooleanField(label=gettext_lazy("Only samples waiting for a test record"), required=False)
 
 
@@ -161,7 +170,7 @@ COMPLIES_CHOICES = [("", "—"), ("yes", gettext_lazy("Complies")), ("no", gette
 class ResultRow:
     """One individual result on the form: the bound fields beside the stored result."""
 
-    def __init__(self, form: "TestRecordForm", result) -> None:
+    def __init__(self, form: TestRecordForm, result) -> None:
         self.result = result
         self.value = form[f"r{result.pk}_value"] if f"r{result.pk}_value" in form.fields else None
         self.complies = form[f"r{result.pk}_complies"] if f"r{result.pk}_complies" in form.fields else None
@@ -175,47 +184,86 @@ class TestRecordForm(Form):
     __test__ = False
 
     test_date = forms.DateField(label=gettext_lazy("Test date"), widget=DATE)
-    temperature = forms.DecimalField(label=gettext_lazy("Room temperature (°C)"), required=False, max_digits=4, decimal_places=1,
-                                     min_value=-10, max_value=50)
-    humidity = forms.DecimalField(label=gettext_lazy("Relative humidity (%)"), required=False, max_digits=4, decimal_places=1,
-                                  min_value=0, max_value=100)
+    temperature = forms.DecimalField(
+        label=gettext_lazy("Room temperature (°C)"),
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        min_value=-10,
+        max_value=50,
+    )
+    humidity = forms.DecimalField(
+        label=gettext_lazy("Relative humidity (%)"),
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        min_value=0,
+        max_value=100,
+    )
     instruments = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("Instruments and volumetric glassware used"), required=False, queryset=Instrument.objects.none(),
+        label=gettext_lazy("Instruments and volumetric glassware used"),
+        required=False,
+        queryset=Instrument.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     reagents = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("Reagents, test solutions, titrants, culture media and reference standards used"), required=False,
-        queryset=Reagent.objects.none(), widget=forms.SelectMultiple(attrs={"size": 6}),
+        label=gettext_lazy("Reagents, test solutions, titrants, culture media and reference standards used"),
+        required=False,
+        queryset=Reagent.objects.none(),
+        widget=forms.SelectMultiple(attrs={"size": 6}),
     )
-    observations = forms.CharField(label=gettext_lazy("Observations"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    method_notes = forms.CharField(label=gettext_lazy("Procedure notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    observations = forms.CharField(
+        label=gettext_lazy("Observations"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    method_notes = forms.CharField(
+        label=gettext_lazy("Procedure notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     reason = forms.CharField(
-        label=gettext_lazy("Reason for change"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("Needed to correct a result already recorded, or to change a submitted record (it goes back to draft)."),
+        label=gettext_lazy("Reason for change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "Needed to correct a result already recorded, or to change a submitted record (it goes back to draft)."
+        ),
     )
 
-    def __init__(self, *args: Any, record: TestRecord, blocks: list[ItemBlock], uses: tuple[list, list], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, record: TestRecord, blocks: list[ItemBlock], uses: tuple[list, list], **kwargs: Any
+    ) -> None:
         self.record = record
         self.blocks = blocks
         instrument_uses, reagent_uses = uses
         if not kwargs.get("data"):
-            kwargs.setdefault("initial", {}).update({
-                "test_date": record.test_date, "temperature": record.temperature, "humidity": record.humidity,
-                "observations": record.observations, "method_notes": record.method_notes,
-                "instruments": [u.instrument_id for u in instrument_uses],
-                "reagents": [u.reagent_id for u in reagent_uses],
-            })
+            kwargs.setdefault("initial", {}).update(
+                {
+                    "test_date": record.test_date,
+                    "temperature": record.temperature,
+                    "humidity": record.humidity,
+                    "observations": record.observations,
+                    "method_notes": record.method_notes,
+                    "instruments": [u.instrument_id for u in instrument_uses],
+                    "reagents": [u.reagent_id for u in reagent_uses],
+                }
+            )
         super().__init__(*args, **kwargs)
         used_i = [u.instrument_id for u in instrument_uses]
         used_r = [u.reagent_id for u in reagent_uses]
         # Already on the record: judged by the date recorded when chosen (the service re-checks).
         self._used = {"instruments": set(used_i), "reagents": set(used_r)}
-        self.fields["instruments"].queryset = Instrument.objects.filter(Q(status=Instrument.Status.IN_SERVICE) | Q(pk__in=used_i)).order_by("code")
-        self.fields["instruments"].label_from_instance = lambda i: _("%(code)s %(name)s (%(model)s) · calibration due %(due)s") % {
-            "code": i.code, "name": i.name, "model": i.model, "due": i.calibration_due.isoformat()}
-        self.fields["reagents"].queryset = Reagent.objects.filter(Q(status=Reagent.Status.IN_USE) | Q(pk__in=used_r)).order_by("name", "lot_number")
-        self.fields["reagents"].label_from_instance = lambda r: _("%(name)s · lot %(lot)s · %(source)s · expires %(expiry)s") % {
-            "name": r.name, "lot": r.lot_number, "source": r.source, "expiry": r.expiry_date.isoformat()}
+        self.fields["instruments"].queryset = Instrument.objects.filter(
+            Q(status=Instrument.Status.IN_SERVICE) | Q(pk__in=used_i)
+        ).order_by("code")
+        self.fields["instruments"].label_from_instance = lambda i: (
+            _("%(code)s %(name)s (%(model)s) · calibration due %(due)s")
+            % {"code": i.code, "name": i.name, "model": i.model, "due": i.calibration_due.isoformat()}
+        )
+        self.fields["reagents"].queryset = Reagent.objects.filter(
+            Q(status=Reagent.Status.IN_USE) | Q(pk__in=used_r)
+        ).order_by("name", "lot_number")
+        self.fields["reagents"].label_from_instance = lambda r: (
+            _("%(name)s · lot %(lot)s · %(source)s · expires %(expiry)s")
+            % {"name": r.name, "lot": r.lot_number, "source": r.source, "expiry": r.expiry_date.isoformat()}
+        )
         self.rows: list[tuple[ItemBlock, list[ResultRow]]] = []
         for block in blocks:
             for result in block.current:
@@ -224,22 +272,44 @@ class TestRecordForm(Form):
                 # A result under an OOS investigation stands as recorded (the service refuses a change).
                 locked = result.oos_id is not None
                 self.fields[f"r{result.pk}_value"] = forms.CharField(
-                    label=label, required=False, max_length=200, initial=result.value_text, disabled=locked,
-                    widget=forms.TextInput(attrs={"inputmode": "decimal" if kind == CriterionKind.NUMERIC else "text",
-                                                  "class": "form-control form-control-sm", "aria-label": label}),
+                    label=label,
+                    required=False,
+                    max_length=200,
+                    initial=result.value_text,
+                    disabled=locked,
+                    widget=forms.TextInput(
+                        attrs={
+                            "inputmode": "decimal" if kind == CriterionKind.NUMERIC else "text",
+                            "class": "form-control form-control-sm",
+                            "aria-label": label,
+                        }
+                    ),
                 )
                 if kind == CriterionKind.TEXT:
                     self.fields[f"r{result.pk}_complies"] = forms.ChoiceField(
-                        label=_("%(label)s judgement") % {"label": label}, required=False, choices=COMPLIES_CHOICES,
-                        initial={True: "yes", False: "no", None: ""}[result.complies], disabled=locked,
-                        widget=forms.Select(attrs={"class": "form-select form-select-sm",
-                                                   "aria-label": _("%(label)s judgement") % {"label": label}}),
+                        label=_("%(label)s judgement") % {"label": label},
+                        required=False,
+                        choices=COMPLIES_CHOICES,
+                        initial={True: "yes", False: "no", None: ""}[result.complies],
+                        disabled=locked,
+                        widget=forms.Select(
+                            attrs={
+                                "class": "form-select form-select-sm",
+                                "aria-label": _("%(label)s judgement") % {"label": label},
+                            }
+                        ),
                     )
                 self.fields[f"r{result.pk}_calc"] = forms.CharField(
-                    label=_("%(label)s calculation") % {"label": label}, required=False, initial=result.calculation,
+                    label=_("%(label)s calculation") % {"label": label},
+                    required=False,
+                    initial=result.calculation,
                     disabled=locked,
-                    widget=forms.TextInput(attrs={"class": "form-control form-control-sm",
-                                                  "aria-label": _("%(label)s calculation") % {"label": label}}),
+                    widget=forms.TextInput(
+                        attrs={
+                            "class": "form-control form-control-sm",
+                            "aria-label": _("%(label)s calculation") % {"label": label},
+                        }
+                    ),
                 )
         for block in blocks:
             self.rows.append((block, [ResultRow(self, r) for r in block.current]))
@@ -260,7 +330,10 @@ class TestRecordForm(Form):
                     except ResultError as exc:
                         self.add_error(name, str(exc))
         if test_date:
-            for field, objs in (("instruments", data.get("instruments") or []), ("reagents", data.get("reagents") or [])):
+            for field, objs in (
+                ("instruments", data.get("instruments") or []),
+                ("reagents", data.get("reagents") or []),
+            ):
                 for obj in objs:
                     problem = obj.unusable_reason(test_date)
                     if problem and not self._already_used(field, obj):
@@ -283,7 +356,9 @@ class TestRecordForm(Form):
         return entries
 
     def header(self) -> dict[str, Any]:
-        return {k: self.cleaned_data[k] for k in ("test_date", "temperature", "humidity", "observations", "method_notes")}
+        return {
+            k: self.cleaned_data[k] for k in ("test_date", "temperature", "humidity", "observations", "method_notes")
+        }
 
     def error_key_map(self) -> dict[str, str]:
         mapping = {}
@@ -295,10 +370,13 @@ class TestRecordForm(Form):
 
 class AttachmentForm(Form):
     file = forms.FileField(label=gettext_lazy("Raw-data file (chromatogram, spectrum, printout)"))
-    item = forms.ModelChoiceField(label=gettext_lazy("Test item"), required=False, queryset=SpecificationItem.objects.none())
+    item = forms.ModelChoiceField(
+        label=gettext_lazy("Test item"), required=False, queryset=SpecificationItem.objects.none()
+    )
     description = forms.CharField(label=gettext_lazy("Description"), required=False, max_length=200)
     reason = forms.CharField(
-        label=gettext_lazy("Reason for change"), required=False,
+        label=gettext_lazy("Reason for change"),
+        required=False,
         help_text=gettext_lazy("Needed when the record has been submitted (it goes back to draft)."),
     )
 
@@ -315,37 +393,53 @@ YES_NO = [("", "—"), ("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 class OOSPhaseOneForm(Form):
     phase1_findings = forms.CharField(label=gettext_lazy("Phase I findings"), widget=forms.Textarea(attrs={"rows": 4}))
     assignable_cause = forms.ChoiceField(label=gettext_lazy("Assignable laboratory cause found?"), choices=YES_NO)
-    reason = forms.CharField(label=gettext_lazy("Reason for change"), required=False,
-                             help_text=gettext_lazy("Needed when you change findings already recorded."))
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for change"),
+        required=False,
+        help_text=gettext_lazy("Needed when you change findings already recorded."),
+    )
 
     def data_for_service(self) -> dict[str, Any]:
-        return {"phase1_findings": self.cleaned_data["phase1_findings"],
-                "assignable_cause": {"yes": True, "no": False}.get(self.cleaned_data["assignable_cause"])}
+        return {
+            "phase1_findings": self.cleaned_data["phase1_findings"],
+            "assignable_cause": {"yes": True, "no": False}.get(self.cleaned_data["assignable_cause"]),
+        }
 
 
 class OOSPhaseTwoForm(Form):
     phase2_findings = forms.CharField(label=gettext_lazy("Phase II findings"), widget=forms.Textarea(attrs={"rows": 4}))
-    reason = forms.CharField(label=gettext_lazy("Reason for change"), required=False,
-                             help_text=gettext_lazy("Needed when you change findings already recorded."))
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for change"),
+        required=False,
+        help_text=gettext_lazy("Needed when you change findings already recorded."),
+    )
 
     def data_for_service(self) -> dict[str, Any]:
         return {"phase2_findings": self.cleaned_data["phase2_findings"]}
 
 
 class OOSCloseForm(SignatureForm):
-    outcome = forms.ChoiceField(label=gettext_lazy("Conclusion"), choices=[("", "—")] + [
-        (v, label) for v, label in OOSInvestigation.Outcome.choices if v])
-    summary = forms.CharField(label=gettext_lazy("Conclusion and justification"), widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("Conclusion"),
+        choices=[("", "—")] + [(v, label) for v, label in OOSInvestigation.Outcome.choices if v],
+    )
+    summary = forms.CharField(
+        label=gettext_lazy("Conclusion and justification"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     field_order = ["outcome", "summary", "password", "comment"]
 
 
 # --- ledger ---------------------------------------------------------------------------------------
 
-LEDGER_CATEGORIES = [("", gettext_lazy("All categories"))] + Category.choices + [("sampling", gettext_lazy("Sampling record"))]
+LEDGER_CATEGORIES = (
+    [("", gettext_lazy("All categories"))] + Category.choices + [("sampling", gettext_lazy("Sampling record"))]
+)
 
 
 class LedgerFilterForm(Form):
-    month = forms.CharField(label=gettext_lazy("Month"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    month = forms.CharField(
+        label=gettext_lazy("Month"), required=False, widget=forms.TextInput(attrs={"type": "month"})
+    )
     category = forms.ChoiceField(label=gettext_lazy("Category"), required=False, choices=LEDGER_CATEGORIES)
 
     def clean_month(self) -> tuple[int, int] | None:

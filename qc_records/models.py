@@ -9,8 +9,7 @@ history (who, when, old → new, why) and is voided, never deleted. State change
 from __future__ import annotations
 
 import calendar
-import hashlib
-import json
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,18 +20,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy as _
-
-from dataclasses import dataclass, field
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedModel, AuditedQuerySet, audited_history
+from core.dates import add_years
+from core.hashing import sha256_json, sha256_stored
 from qc_records.criteria import Conclusion, Criterion, CriterionKind, overall
-
-
-def add_years(start: date, years: int) -> date:
-    """Same day N years later (29 February → 28 February)."""
-    year = start.year + years
-    return date(year, start.month, min(start.day, calendar.monthrange(year, start.month)[1]))
 
 
 class Category(models.TextChoices):
@@ -64,29 +58,28 @@ class Tracked(AuditedModel):
 
 
 def _digest(payload: Any) -> str:
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return sha256_json(payload)
 
 
 # --- specifications (质量标准) ---------------------------------------------------------------------
 
 
 class SpecificationQuerySet(AuditedQuerySet):
-    def in_force(self) -> "SpecificationQuerySet":
+    def in_force(self) -> SpecificationQuerySet:
         return self.filter(status=Specification.Status.APPROVED)
 
-    def awaiting_approval(self) -> "SpecificationQuerySet":
+    def awaiting_approval(self) -> SpecificationQuerySet:
         return self.filter(status=Specification.Status.DRAFT)
 
-    def not_authored_by(self, user) -> "SpecificationQuerySet":
+    def not_authored_by(self, user) -> SpecificationQuerySet:
         """Versions ``user`` neither created nor changed, header or items — the ones they may approve
         (the same rule ``services.specification_approve`` enforces; R-SEQ-2). Drafts only: a version
         is written once, so any history row by them makes them an author."""
         spec_history = Specification.history.model  # type: ignore[attr-defined]
         item_history = SpecificationItem.history.model  # type: ignore[attr-defined]
-        return self.exclude(models.Exists(spec_history.objects.filter(id=models.OuterRef("pk"), history_user=user))).exclude(
-            models.Exists(item_history.objects.filter(specification_id=models.OuterRef("pk"), history_user=user))
-        )
+        return self.exclude(
+            models.Exists(spec_history.objects.filter(id=models.OuterRef("pk"), history_user=user))
+        ).exclude(models.Exists(item_history.objects.filter(specification_id=models.OuterRef("pk"), history_user=user)))
 
 
 class Specification(Tracked):
@@ -111,7 +104,14 @@ class Specification(Tracked):
     }
     # The approval signature vouches for the header and, through content_digest, the items.
     SIGNED_FIELDS = (
-        "code", "version", "title", "category", "product", "material_name", "standard_reference", "content_digest",
+        "code",
+        "version",
+        "title",
+        "category",
+        "product",
+        "material_name",
+        "standard_reference",
+        "content_digest",
     )
     EDITABLE_FIELDS = ("code", "title", "category", "product", "material_name", "standard_reference")
     AUDIT_LABEL_FIELD = "code"
@@ -121,23 +121,38 @@ class Specification(Tracked):
     title = models.CharField(_("title"), max_length=200, help_text=_("e.g. 阿莫西林胶囊质量标准"))
     category = models.CharField(_("applies to"), max_length=32, choices=Category.choices)
     product = models.ForeignKey(
-        "release.Product", verbose_name=_("product"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="specifications", help_text=_("For finished and intermediate products."),
+        "release.Product",
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="specifications",
+        help_text=_("For finished and intermediate products."),
     )
     material_name = models.CharField(
-        _("material / subject"), max_length=200, blank=True,
+        _("material / subject"),
+        max_length=200,
+        blank=True,
         help_text=_("For materials, water and environment, e.g. 阿莫西林（原料）, 纯化水, A级洁净区沉降菌."),
     )
     standard_reference = models.CharField(
-        _("standard reference"), max_length=300,
-        help_text=_("Pharmacopoeia edition and page (e.g. 中国药典2025年版二部 第123页) or the internal standard / SOP number."),
+        _("standard reference"),
+        max_length=300,
+        help_text=_(
+            "Pharmacopoeia edition and page (e.g. 中国药典2025年版二部 第123页) or the internal standard / SOP number."
+        ),
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     effective_from = models.DateField(_("in force from"), null=True, blank=True, editable=False)
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
     approved_by = models.ForeignKey(
-        "core.User", verbose_name=_("approved by"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", editable=False,
+        "core.User",
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True, editable=False)
     content_digest = models.CharField(_("SHA-256 of the test items"), max_length=64, blank=True, editable=False)
@@ -173,7 +188,7 @@ class Specification(Tracked):
     def subject_name(self) -> str:
         return self.product.name if self.product_id else self.material_name
 
-    def compute_content_digest(self, items: list["SpecificationItem"] | None = None) -> str:
+    def compute_content_digest(self, items: list[SpecificationItem] | None = None) -> str:
         if items is None:
             items = list(self.items.filter(voided_at__isnull=True).order_by("position", "pk"))
         return _digest([it.signed_payload() for it in items if not it.is_voided])
@@ -184,8 +199,19 @@ class SpecificationItem(Tracked):
 
     AUDIT_LABEL_FIELD = "name"
     EDITABLE_FIELDS = (
-        "position", "name", "name_en", "method_reference", "criterion_kind", "lower_limit", "lower_inclusive",
-        "upper_limit", "upper_inclusive", "decimals", "unit", "text_criterion", "replicates",
+        "position",
+        "name",
+        "name_en",
+        "method_reference",
+        "criterion_kind",
+        "lower_limit",
+        "lower_inclusive",
+        "upper_limit",
+        "upper_inclusive",
+        "decimals",
+        "unit",
+        "text_criterion",
+        "replicates",
     )
 
     specification = models.ForeignKey(
@@ -195,7 +221,10 @@ class SpecificationItem(Tracked):
     name = models.CharField(_("test item"), max_length=100, help_text=_("e.g. 含量测定"))
     name_en = models.CharField(_("test item (English)"), max_length=100, blank=True, help_text=_("e.g. Assay"))
     method_reference = models.CharField(
-        _("method reference"), max_length=200, blank=True, help_text=_("e.g. 中国药典2025年版四部 通则0512, or SOP-QC-012")
+        _("method reference"),
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. 中国药典2025年版四部 通则0512, or SOP-QC-012"),
     )
     criterion_kind = models.CharField(_("criterion"), max_length=16, choices=CriterionKind.choices)
     lower_limit = models.DecimalField(_("lower limit"), max_digits=20, decimal_places=6, null=True, blank=True)
@@ -203,7 +232,10 @@ class SpecificationItem(Tracked):
     upper_limit = models.DecimalField(_("upper limit"), max_digits=20, decimal_places=6, null=True, blank=True)
     upper_inclusive = models.BooleanField(_("upper limit inclusive (≤)"), default=True)
     decimals = models.PositiveSmallIntegerField(
-        _("decimal places of the result"), null=True, blank=True, validators=[MaxValueValidator(6)],
+        _("decimal places of the result"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(6)],
         help_text=_("Results must be reported with exactly this many decimals (修约). Empty: any."),
     )
     unit = models.CharField(_("unit"), max_length=20, blank=True, help_text=_("e.g. %, mg, pH"))
@@ -211,7 +243,9 @@ class SpecificationItem(Tracked):
         _("criterion text"), max_length=300, blank=True, help_text=_("e.g. 应符合规定, 应呈正反应, 白色或类白色粉末")
     )
     replicates = models.PositiveSmallIntegerField(
-        _("individual results"), default=1, validators=[MinValueValidator(1), MaxValueValidator(24)],
+        _("individual results"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
         help_text=_("How many individual results are judged (e.g. 6 units for dissolution)."),
     )
 
@@ -224,7 +258,9 @@ class SpecificationItem(Tracked):
         ordering = ["specification", "position", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(lower_limit__isnull=True) | Q(upper_limit__isnull=True) | Q(lower_limit__lte=F("upper_limit")),
+                condition=Q(lower_limit__isnull=True)
+                | Q(upper_limit__isnull=True)
+                | Q(lower_limit__lte=F("upper_limit")),
                 name="qc_specitem_limits_ordered",
                 violation_error_message=_("The upper limit is below the lower limit."),
             ),
@@ -262,7 +298,7 @@ class SpecificationItem(Tracked):
 
 
 class InstrumentQuerySet(AuditedQuerySet):
-    def due_within(self, days: int, today: date | None = None) -> "InstrumentQuerySet":
+    def due_within(self, days: int, today: date | None = None) -> InstrumentQuerySet:
         today = today or timezone.localdate()
         return self.filter(
             status=Instrument.Status.IN_SERVICE,
@@ -270,7 +306,7 @@ class InstrumentQuerySet(AuditedQuerySet):
             calibration_due__lte=today + timedelta(days=days),
         )
 
-    def calibration_expired(self, today: date | None = None) -> "InstrumentQuerySet":
+    def calibration_expired(self, today: date | None = None) -> InstrumentQuerySet:
         today = today or timezone.localdate()
         return self.filter(calibration_due__lt=today).exclude(status=Instrument.Status.RETIRED)
 
@@ -302,7 +338,9 @@ class Instrument(Tracked):
     location = models.CharField(_("location"), max_length=200)
     last_calibrated = models.DateField(_("last calibrated"), null=True, blank=True)
     calibration_due = models.DateField(_("calibration due"), db_index=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.IN_SERVICE, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.IN_SERVICE, db_index=True
+    )
 
     objects = InstrumentQuerySet.as_manager()
     history = audited_history()
@@ -322,7 +360,9 @@ class Instrument(Tracked):
         """Why this instrument may not be used for a test on ``on`` ("" when it may; R-QC-3)."""
         if self.status != self.Status.IN_SERVICE:
             return gettext("Instrument %(code)s (%(model)s) is %(status)s and cannot be used.") % {
-                "code": self.code, "model": self.model, "status": self.get_status_display().lower(),
+                "code": self.code,
+                "model": self.model,
+                "status": self.get_status_display().lower(),
             }
         if self.calibration_due < on:
             return gettext(
@@ -332,13 +372,13 @@ class Instrument(Tracked):
 
 
 class ReagentQuerySet(AuditedQuerySet):
-    def expiring_within(self, days: int, today: date | None = None) -> "ReagentQuerySet":
+    def expiring_within(self, days: int, today: date | None = None) -> ReagentQuerySet:
         today = today or timezone.localdate()
         return self.filter(
             status=Reagent.Status.IN_USE, expiry_date__gte=today, expiry_date__lte=today + timedelta(days=days)
         )
 
-    def expired(self, today: date | None = None) -> "ReagentQuerySet":
+    def expired(self, today: date | None = None) -> ReagentQuerySet:
         today = today or timezone.localdate()
         return self.filter(status=Reagent.Status.IN_USE, expiry_date__lt=today)
 
@@ -363,16 +403,29 @@ class Reagent(Tracked):
         Status.USED_UP: set(),
         Status.DISCARDED: set(),
     }
-    EDITABLE_FIELDS = ("kind", "name", "lot_number", "source", "concentration", "received_date", "expiry_date", "status")
+    EDITABLE_FIELDS = (
+        "kind",
+        "name",
+        "lot_number",
+        "source",
+        "concentration",
+        "received_date",
+        "expiry_date",
+        "status",
+    )
     AUDIT_LABEL_FIELD = "name"
 
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200, help_text=_("e.g. 阿莫西林对照品, 氢氧化钠滴定液"))
     lot_number = models.CharField(
-        _("lot / preparation number"), max_length=100, help_text=_("Supplier lot, or the in-house preparation number (配制批号).")
+        _("lot / preparation number"),
+        max_length=100,
+        help_text=_("Supplier lot, or the in-house preparation number (配制批号)."),
     )
     source = models.CharField(
-        _("source"), max_length=200, help_text=_("Supplier (e.g. 中国食品药品检定研究院) or “prepared in-house” with the SOP.")
+        _("source"),
+        max_length=200,
+        help_text=_("Supplier (e.g. 中国食品药品检定研究院) or “prepared in-house” with the SOP."),
     )
     concentration = models.CharField(
         _("concentration / content"), max_length=100, blank=True, help_text=_("e.g. 0.1 mol/L, F=1.002; or 99.6%")
@@ -390,11 +443,13 @@ class Reagent(Tracked):
         ordering = ["name", "-received_date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "name", "lot_number"], name="qc_reagent_lot_unique",
+                fields=["kind", "name", "lot_number"],
+                name="qc_reagent_lot_unique",
                 violation_error_message=_("This lot is already registered."),
             ),
             models.CheckConstraint(
-                condition=Q(expiry_date__gte=F("received_date")), name="qc_reagent_expiry_after_receipt",
+                condition=Q(expiry_date__gte=F("received_date")),
+                name="qc_reagent_expiry_after_receipt",
                 violation_error_message=_("The expiry date is before the date received / prepared."),
             ),
         ]
@@ -408,22 +463,30 @@ class Reagent(Tracked):
     def unusable_reason(self, on: date) -> str:
         if self.status != self.Status.IN_USE:
             return gettext("%(kind)s %(name)s, lot %(lot)s, is %(status)s and cannot be used.") % {
-                "kind": self.get_kind_display(), "name": self.name, "lot": self.lot_number,
+                "kind": self.get_kind_display(),
+                "name": self.name,
+                "lot": self.lot_number,
                 "status": self.get_status_display().lower(),
             }
         if self.expiry_date < on:
             return gettext(
                 "%(kind)s %(name)s, lot %(lot)s, expired on %(expiry)s and cannot be used for a test on %(on)s."
             ) % {
-                "kind": self.get_kind_display(), "name": self.name, "lot": self.lot_number,
-                "expiry": self.expiry_date.isoformat(), "on": on.isoformat(),
+                "kind": self.get_kind_display(),
+                "name": self.name,
+                "lot": self.lot_number,
+                "expiry": self.expiry_date.isoformat(),
+                "on": on.isoformat(),
             }
         if self.received_date > on:
             return gettext(
                 "%(kind)s %(name)s, lot %(lot)s, was received / prepared on %(received)s, after the test date %(on)s."
             ) % {
-                "kind": self.get_kind_display(), "name": self.name, "lot": self.lot_number,
-                "received": self.received_date.isoformat(), "on": on.isoformat(),
+                "kind": self.get_kind_display(),
+                "name": self.name,
+                "lot": self.lot_number,
+                "received": self.received_date.isoformat(),
+                "on": on.isoformat(),
             }
         return ""
 
@@ -432,7 +495,7 @@ class Reagent(Tracked):
 
 
 class SampleQuerySet(AuditedQuerySet):
-    def awaiting_test(self) -> "SampleQuerySet":
+    def awaiting_test(self) -> SampleQuerySet:
         """Samples with no test record yet (or only voided ones)."""
         live = TestRecord.objects.filter(sample=models.OuterRef("pk")).exclude(status=TestRecord.Status.VOIDED)
         return self.filter(voided_at__isnull=True).exclude(models.Exists(live))
@@ -443,40 +506,79 @@ class Sample(Tracked):
     environmental monitoring point — with quantity, source and the date it was received."""
 
     SIGNED_FIELDS = (
-        "number", "category", "specification", "product", "batch", "material_name", "lot_number", "strength",
-        "quantity", "quantity_unit", "supplier", "manufacturer", "sampling_point", "received_date",
+        "number",
+        "category",
+        "specification",
+        "product",
+        "batch",
+        "material_name",
+        "lot_number",
+        "strength",
+        "quantity",
+        "quantity_unit",
+        "supplier",
+        "manufacturer",
+        "sampling_point",
+        "received_date",
     )
     EDITABLE_FIELDS = (
-        "category", "specification", "product", "batch", "material_name", "lot_number", "strength", "quantity",
-        "quantity_unit", "supplier", "manufacturer", "sampling_point", "received_date", "condition_on_receipt",
+        "category",
+        "specification",
+        "product",
+        "batch",
+        "material_name",
+        "lot_number",
+        "strength",
+        "quantity",
+        "quantity_unit",
+        "supplier",
+        "manufacturer",
+        "sampling_point",
+        "received_date",
+        "condition_on_receipt",
     )
     AUDIT_LABEL_FIELD = "number"
 
     number = models.CharField(_("sample number"), max_length=32, unique=True, editable=False)
     category = models.CharField(_("category"), max_length=32, choices=Category.choices, db_index=True)
     specification = models.ForeignKey(
-        Specification, verbose_name=_("specification"), on_delete=models.PROTECT, related_name="samples",
+        Specification,
+        verbose_name=_("specification"),
+        on_delete=models.PROTECT,
+        related_name="samples",
         help_text=_("The approved specification it is tested against (the version in force is used)."),
     )
     product = models.ForeignKey(
         "release.Product", verbose_name=_("product"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     batch = models.ForeignKey(
-        "release.Batch", verbose_name=_("batch"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="qc_samples", help_text=_("For finished products: the batch sampled."),
+        "release.Batch",
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="qc_samples",
+        help_text=_("For finished products: the batch sampled."),
     )
     material_name = models.CharField(_("material / subject"), max_length=200, blank=True)
-    lot_number = models.CharField(_("batch / lot number"), max_length=100, blank=True, help_text=_("Batch number, or the supplier's lot."))
+    lot_number = models.CharField(
+        _("batch / lot number"), max_length=100, blank=True, help_text=_("Batch number, or the supplier's lot.")
+    )
     strength = models.CharField(_("strength"), max_length=100, blank=True)
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)])
     quantity_unit = models.CharField(_("unit"), max_length=20, help_text=_("e.g. 粒, g, ml, 个"))
     supplier = models.CharField(_("supplier"), max_length=200, blank=True)
     manufacturer = models.CharField(_("manufacturer"), max_length=200, blank=True)
     sampling_point = models.CharField(
-        _("sampling point"), max_length=200, blank=True, help_text=_("For water and environmental monitoring, e.g. 纯化水总回水口.")
+        _("sampling point"),
+        max_length=200,
+        blank=True,
+        help_text=_("For water and environmental monitoring, e.g. 纯化水总回水口."),
     )
     received_date = models.DateField(_("received on"), db_index=True)
-    condition_on_receipt = models.CharField(_("condition on receipt"), max_length=200, blank=True, help_text=_("封装情况"))
+    condition_on_receipt = models.CharField(
+        _("condition on receipt"), max_length=200, blank=True, help_text=_("封装情况")
+    )
 
     objects = SampleQuerySet.as_manager()
     history = audited_history()
@@ -487,7 +589,8 @@ class Sample(Tracked):
         ordering = ["-received_date", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(category="finished_product") | Q(batch__isnull=False), name="qc_sample_batch_for_finished_product",
+                condition=~Q(category="finished_product") | Q(batch__isnull=False),
+                name="qc_sample_batch_for_finished_product",
                 violation_error_message=_("A finished-product sample names the batch sampled."),
             ),
         ]
@@ -512,16 +615,16 @@ class Sample(Tracked):
 class ItemBlock:
     """One specification item of a record with its individual results, for pages and reports."""
 
-    item: "SpecificationItem"
-    results: list["TestResult"] = field(default_factory=list)
+    item: SpecificationItem
+    results: list[TestResult] = field(default_factory=list)
 
     @property
-    def current(self) -> list["TestResult"]:
+    def current(self) -> list[TestResult]:
         """The results that count: not invalidated (an invalidated result is replaced by its retest)."""
         return [r for r in self.results if not r.is_invalidated]
 
     @property
-    def invalidated(self) -> list["TestResult"]:
+    def invalidated(self) -> list[TestResult]:
         return [r for r in self.results if r.is_invalidated]
 
     @property
@@ -550,10 +653,10 @@ class ItemBlock:
 
 
 class TestRecordQuerySet(AuditedQuerySet):
-    def live(self) -> "TestRecordQuerySet":
+    def live(self) -> TestRecordQuerySet:
         return self.exclude(status=TestRecord.Status.VOIDED)
 
-    def in_month(self, year: int, month: int) -> "TestRecordQuerySet":
+    def in_month(self, year: int, month: int) -> TestRecordQuerySet:
         first = date(year, month, 1)
         last = date(year, month, calendar.monthrange(year, month)[1])
         return self.filter(test_date__gte=first, test_date__lte=last)
@@ -591,7 +694,13 @@ class TestRecord(Tracked):
     # Stable between the three signatures (status, people and report number change as it moves
     # on); results, instruments, reagents and files are covered through content_digest.
     SIGNED_FIELDS = (
-        "sample", "specification", "test_date", "temperature", "humidity", "observations", "method_notes",
+        "sample",
+        "specification",
+        "test_date",
+        "temperature",
+        "humidity",
+        "observations",
+        "method_notes",
         "content_digest",
     )
     EDITABLE_FIELDS = ("test_date", "temperature", "humidity", "observations", "method_notes")
@@ -599,23 +708,37 @@ class TestRecord(Tracked):
 
     sample = models.ForeignKey(Sample, verbose_name=_("sample"), on_delete=models.PROTECT, related_name="records")
     specification = models.ForeignKey(
-        Specification, verbose_name=_("specification (version in force)"), on_delete=models.PROTECT, related_name="records"
+        Specification,
+        verbose_name=_("specification (version in force)"),
+        on_delete=models.PROTECT,
+        related_name="records",
     )
     category = models.CharField(_("category"), max_length=32, choices=Category.choices, editable=False)
     test_date = models.DateField(_("test date"), default=timezone.localdate)
     temperature = models.DecimalField(
-        _("room temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True,
+        _("room temperature (°C)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("-10")), MaxValueValidator(Decimal("50"))],
     )
     humidity = models.DecimalField(
-        _("relative humidity (%)"), max_digits=4, decimal_places=1, null=True, blank=True,
+        _("relative humidity (%)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
     observations = models.TextField(
-        _("observations"), blank=True, help_text=_("What was seen during the test, especially anything unusual (检验过程中观察到的现象).")
+        _("observations"),
+        blank=True,
+        help_text=_("What was seen during the test, especially anything unusual (检验过程中观察到的现象)."),
     )
     method_notes = models.TextField(
-        _("procedure notes"), blank=True,
+        _("procedure notes"),
+        blank=True,
         help_text=_("Changes from the written method, preparation of reference solutions, handling of standards."),
     )
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
@@ -623,19 +746,41 @@ class TestRecord(Tracked):
         "core.User", verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+", editable=False
     )
     submitted_by = models.ForeignKey(
-        "core.User", verbose_name=_("tested by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "core.User",
+        verbose_name=_("tested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
     reviewed_by = models.ForeignKey(
-        "core.User", verbose_name=_("reviewed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "core.User",
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, editable=False)
     approved_by = models.ForeignKey(
-        "core.User", verbose_name=_("approved by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "core.User",
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
-    report_number = models.CharField(_("report number"), max_length=20, unique=True, null=True, blank=True, editable=False)
-    verdict = models.CharField(_("conclusion"), max_length=16, choices=Verdict.choices, blank=True, default="", editable=False)
+    report_number = models.CharField(
+        _("report number"), max_length=20, unique=True, null=True, blank=True, editable=False
+    )
+    verdict = models.CharField(
+        _("conclusion"), max_length=16, choices=Verdict.choices, blank=True, default="", editable=False
+    )
     content_digest = models.CharField(_("SHA-256 of the results"), max_length=64, blank=True, editable=False)
     purged_at = models.DateTimeField(_("raw data purged at"), null=True, blank=True, editable=False)
 
@@ -698,19 +843,25 @@ class TestRecord(Tracked):
         results = self.results.order_by("item_id", "replicate", "attempt").values_list(
             "item_id", "replicate", "attempt", "value_text", "complies", "calculation", "conclusion", "voided_at"
         )
-        instruments = self.instrument_uses.filter(voided_at__isnull=True).order_by("instrument_id").values_list(
-            "instrument_id", "calibration_due"
+        instruments = (
+            self.instrument_uses.filter(voided_at__isnull=True)
+            .order_by("instrument_id")
+            .values_list("instrument_id", "calibration_due")
         )
-        reagents = self.reagent_uses.filter(voided_at__isnull=True).order_by("reagent_id").values_list(
-            "reagent_id", "expiry_date"
+        reagents = (
+            self.reagent_uses.filter(voided_at__isnull=True)
+            .order_by("reagent_id")
+            .values_list("reagent_id", "expiry_date")
         )
         files = self.attachments.filter(voided_at__isnull=True).order_by("pk").values_list("pk", "sha256")
-        return _digest({
-            "results": [list(r) for r in results],
-            "instruments": [list(r) for r in instruments],
-            "reagents": [list(r) for r in reagents],
-            "files": [list(r) for r in files],
-        })
+        return _digest(
+            {
+                "results": [list(r) for r in results],
+                "instruments": [list(r) for r in instruments],
+                "reagents": [list(r) for r in reagents],
+                "files": [list(r) for r in files],
+            }
+        )
 
 
 class TestResult(Tracked):
@@ -722,23 +873,33 @@ class TestResult(Tracked):
 
     AUDIT_LABEL_FIELD = "value_text"
 
-    record = models.ForeignKey(TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="results")
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="results"
+    )
     item = models.ForeignKey(SpecificationItem, verbose_name=_("test item"), on_delete=models.PROTECT, related_name="+")
     replicate = models.PositiveSmallIntegerField(_("individual result no."), default=1)
-    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1, help_text=_("2 and more: retest after an invalidated result."))
+    attempt = models.PositiveSmallIntegerField(
+        _("attempt"), default=1, help_text=_("2 and more: retest after an invalidated result.")
+    )
     value_text = models.CharField(_("result as recorded"), max_length=200, blank=True)
     value_numeric = models.DecimalField(_("numeric value"), max_digits=20, decimal_places=6, null=True, blank=True)
     complies = models.BooleanField(_("complies (text criteria)"), null=True, blank=True)
     unit = models.CharField(_("unit"), max_length=20, blank=True)
     calculation = models.TextField(_("calculation"), blank=True)
-    conclusion = models.CharField(_("conclusion"), max_length=16, choices=Conclusion.choices, default=Conclusion.PENDING)
+    conclusion = models.CharField(
+        _("conclusion"), max_length=16, choices=Conclusion.choices, default=Conclusion.PENDING
+    )
     entered_by = models.ForeignKey(
         "core.User", verbose_name=_("entered by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
     oos = models.ForeignKey(
-        "qc_records.OOSInvestigation", verbose_name=_("OOS investigation"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="results",
+        "qc_records.OOSInvestigation",
+        verbose_name=_("OOS investigation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="results",
     )
 
     objects = AuditedQuerySet.as_manager()
@@ -771,8 +932,12 @@ class InstrumentUse(Tracked):
     """An instrument used in a test record, with its calibration due date at the time (the
     evidence that it was in calibration on the test date). Removed from a draft by voiding."""
 
-    record = models.ForeignKey(TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="instrument_uses")
-    instrument = models.ForeignKey(Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="uses")
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="instrument_uses"
+    )
+    instrument = models.ForeignKey(
+        Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="uses"
+    )
     calibration_due = models.DateField(_("calibration due when used"))
 
     objects = AuditedQuerySet.as_manager()
@@ -795,7 +960,9 @@ class ReagentUse(Tracked):
     """A reagent / reference standard lot used in a test record (its usage log), with its expiry
     date at the time."""
 
-    record = models.ForeignKey(TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="reagent_uses")
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="reagent_uses"
+    )
     reagent = models.ForeignKey(Reagent, verbose_name=_("reagent"), on_delete=models.PROTECT, related_name="uses")
     expiry_date = models.DateField(_("expiry date when used"))
 
@@ -806,14 +973,16 @@ class ReagentUse(Tracked):
         verbose_name = _("reagent used")
         verbose_name_plural = _("reagents used")
         constraints = [
-            models.UniqueConstraint(fields=["record", "reagent"], condition=Q(voided_at__isnull=True), name="qc_reagent_use_once"),
+            models.UniqueConstraint(
+                fields=["record", "reagent"], condition=Q(voided_at__isnull=True), name="qc_reagent_use_once"
+            ),
         ]
 
     def __str__(self) -> str:
         return str(self.reagent_id)
 
 
-def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+def attachment_upload_to(instance: Attachment, filename: str) -> str:
     # The stored name carries no user text; the original name is kept in the row.
     return f"qc/raw-data/{timezone.localdate():%Y/%m}/{instance.sha256[:16]}-{timezone.now():%H%M%S%f}"
 
@@ -823,16 +992,25 @@ class Attachment(Tracked):
 
     AUDIT_LABEL_FIELD = "original_name"
 
-    record = models.ForeignKey(TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="attachments")
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="attachments"
+    )
     item = models.ForeignKey(
-        SpecificationItem, verbose_name=_("test item"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        SpecificationItem,
+        verbose_name=_("test item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=255)
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("file type"), max_length=100, blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
-    description = models.CharField(_("description"), max_length=200, blank=True, help_text=_("e.g. 含量测定 供试品色谱图"))
+    description = models.CharField(
+        _("description"), max_length=200, blank=True, help_text=_("e.g. 含量测定 供试品色谱图")
+    )
 
     objects = AuditedQuerySet.as_manager()
     history = audited_history()
@@ -847,15 +1025,7 @@ class Attachment(Tracked):
 
     def stored_sha256(self) -> str | None:
         """SHA-256 of the file as stored now (None if it is missing)."""
-        try:
-            handle = self.file.storage.open(self.file.name, "rb")
-        except (FileNotFoundError, OSError, ValueError):
-            return None
-        digest = hashlib.sha256()
-        with handle:
-            for chunk in iter(lambda: handle.read(1 << 16), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return sha256_stored(self.file)
 
     def is_intact(self) -> bool:
         return self.stored_sha256() == self.sha256
@@ -865,7 +1035,7 @@ class Attachment(Tracked):
 
 
 class OOSQuerySet(AuditedQuerySet):
-    def open(self) -> "OOSQuerySet":
+    def open(self) -> OOSQuerySet:
         return self.exclude(status=OOSInvestigation.Status.CLOSED)
 
 
@@ -890,27 +1060,45 @@ class OOSInvestigation(Tracked):
         Status.CLOSED: set(),
     }
     SIGNED_FIELDS = (
-        "number", "record", "item", "phase1_findings", "assignable_cause", "phase2_findings", "outcome", "summary",
+        "number",
+        "record",
+        "item",
+        "phase1_findings",
+        "assignable_cause",
+        "phase2_findings",
+        "outcome",
+        "summary",
     )
     EDITABLE_FIELDS = ("phase1_findings", "assignable_cause", "phase2_findings")
     AUDIT_LABEL_FIELD = "number"
 
     number = models.CharField(_("OOS number"), max_length=20, unique=True, editable=False)
-    record = models.ForeignKey(TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="oos_investigations")
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="oos_investigations"
+    )
     item = models.ForeignKey(SpecificationItem, verbose_name=_("test item"), on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PHASE_1, db_index=True)
     phase1_findings = models.TextField(
-        _("phase I findings"), blank=True,
+        _("phase I findings"),
+        blank=True,
         help_text=_("Laboratory check: calculations, instrument, standards, solutions, analyst's technique."),
     )
     assignable_cause = models.BooleanField(_("assignable laboratory cause found"), null=True, blank=True)
     phase2_findings = models.TextField(
-        _("phase II findings"), blank=True, help_text=_("Production and process review, additional testing, root cause, CAPA."),
+        _("phase II findings"),
+        blank=True,
+        help_text=_("Production and process review, additional testing, root cause, CAPA."),
     )
     outcome = models.CharField(_("conclusion"), max_length=16, choices=Outcome.choices, blank=True, default="")
     summary = models.TextField(_("conclusion and justification"), blank=True)
     closed_by = models.ForeignKey(
-        "core.User", verbose_name=_("closed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "core.User",
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
 

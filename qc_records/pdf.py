@@ -48,33 +48,53 @@ def report_context(record: TestRecord) -> dict[str, Any]:
     items = []
     for block in record.item_blocks():
         item = block.item
-        items.append({
-            "name": item.name,
-            "name_en": item.name_en,
-            "method": item.method_reference,
-            "criterion": item.criterion_display,
-            # As recorded, each individual result marked when it fails (R-QC-2: the reader sees which
-            # one, not only the item's conclusion); a text item's judgement is the conclusion column.
-            "results": [
-                {"value": f"{r.value_text}{r.unit}" if r.value_text and r.value_numeric is not None else r.value_text,
-                 "fails": r.conclusion == Conclusion.FAIL}
-                for r in block.current
-            ],
-            "calculations": list(dict.fromkeys(r.calculation for r in block.current if r.calculation)),
-            "mean": f"{block.mean}{item.unit}" if block.mean is not None else "",
-            "conclusion": Conclusion(block.conclusion).label,
-            "fails": block.conclusion == Conclusion.FAIL,
-        })
+        items.append(
+            {
+                "name": item.name,
+                "name_en": item.name_en,
+                "method": item.method_reference,
+                "criterion": item.criterion_display,
+                # As recorded, each individual result marked when it fails (R-QC-2: the reader sees which
+                # one, not only the item's conclusion); a text item's judgement is the conclusion column.
+                "results": [
+                    {
+                        "value": f"{r.value_text}{r.unit}"
+                        if r.value_text and r.value_numeric is not None
+                        else r.value_text,
+                        "fails": r.conclusion == Conclusion.FAIL,
+                    }
+                    for r in block.current
+                ],
+                "calculations": list(dict.fromkeys(r.calculation for r in block.current if r.calculation)),
+                "mean": f"{block.mean}{item.unit}" if block.mean is not None else "",
+                "conclusion": Conclusion(block.conclusion).label,
+                "fails": block.conclusion == Conclusion.FAIL,
+            }
+        )
     # R-QC-1: instruments with model and ID, reagents / reference standards with lot and source, and
     # the calibration / expiry date recorded when each was chosen (the evidence it was valid).
     instruments = [
-        {"code": u.instrument.code, "name": u.instrument.name, "model": u.instrument.model, "calibration_due": u.calibration_due}
-        for u in record.instrument_uses.filter(voided_at__isnull=True).select_related("instrument").order_by("instrument__code")
+        {
+            "code": u.instrument.code,
+            "name": u.instrument.name,
+            "model": u.instrument.model,
+            "calibration_due": u.calibration_due,
+        }
+        for u in record.instrument_uses.filter(voided_at__isnull=True)
+        .select_related("instrument")
+        .order_by("instrument__code")
     ]
     reagents = [
-        {"kind": Reagent.Kind(u.reagent.kind).label, "name": u.reagent.name, "lot": u.reagent.lot_number,
-         "source": u.reagent.source, "expiry_date": u.expiry_date}
-        for u in record.reagent_uses.filter(voided_at__isnull=True).select_related("reagent").order_by("reagent__name", "pk")
+        {
+            "kind": Reagent.Kind(u.reagent.kind).label,
+            "name": u.reagent.name,
+            "lot": u.reagent.lot_number,
+            "source": u.reagent.source,
+            "expiry_date": u.expiry_date,
+        }
+        for u in record.reagent_uses.filter(voided_at__isnull=True)
+        .select_related("reagent")
+        .order_by("reagent__name", "pk")
     ]
     return {
         "report": {
@@ -94,8 +114,11 @@ def report_context(record: TestRecord) -> dict[str, Any]:
             "name": sample.subject_name,
             "generic_name": product.generic_name if product else "",
             # 剂型 (检验记录管理规程 4.1); the choice's label, frozen in both languages.
-            "dosage_form": dict(product._meta.get_field("dosage_form").flatchoices).get(product.dosage_form, product.dosage_form)
-            if product else "",
+            "dosage_form": dict(product._meta.get_field("dosage_form").flatchoices).get(
+                product.dosage_form, product.dosage_form
+            )
+            if product
+            else "",
             "strength": sample.strength,
             "lot_number": sample.lot_number,
             "quantity": f"{sample.quantity.normalize():f} {sample.quantity_unit}",
@@ -122,12 +145,20 @@ def issue_report(record: TestRecord, user: User) -> Document:
     """Render and store the report of an approved record (a new version if one exists)."""
     from core.pdf import issue_document
 
-    record = TestRecord.objects.select_related("sample", "sample__product", "sample__batch", "specification").get(pk=record.pk)
+    record = TestRecord.objects.select_related("sample", "sample__product", "sample__batch", "specification").get(
+        pk=record.pk
+    )
     if record.status != TestRecord.Status.APPROVED:
         raise ValueError("Only an approved record has a test report.")
     return issue_document(
-        record=record, kind=KIND, template_name=TEMPLATE, context=report_context(record), user=user,
-        number=record.report_number or "", title=TITLE, signatures=report_signatures(record),
+        record=record,
+        kind=KIND,
+        template_name=TEMPLATE,
+        context=report_context(record),
+        user=user,
+        number=record.report_number or "",
+        title=TITLE,
+        signatures=report_signatures(record),
     )
 
 

@@ -8,7 +8,6 @@ the transaction (a wrong password is counted even though the action is refused),
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.hashing import sha256_upload
 from core.models import Signature, User
-from core.signatures import SigningCredential, SignatureError, sign, verify_signer
+from core.signatures import SignatureError, SigningCredential, sign, verify_signer
 from core.workflow import WorkflowError, check_transition, require_permission
 from qc_records.criteria import Conclusion, CriterionKind, ResultError
 from qc_records.models import (
@@ -182,7 +182,13 @@ def specification_create(*, user: User, data: dict[str, Any]) -> Specification:
     spec.code = spec.code.strip()
     _check_spec_subject(spec)
     if Specification.objects.filter(code__iexact=spec.code).exists():
-        raise InputError({"code": [_("Specification %(code)s already exists; make a new version of it instead.") % {"code": spec.code}]})
+        raise InputError(
+            {
+                "code": [
+                    _("Specification %(code)s already exists; make a new version of it instead.") % {"code": spec.code}
+                ]
+            }
+        )
     try:
         with transaction.atomic():
             spec.save_audited(user=user, reason="created")
@@ -223,7 +229,8 @@ def _check_item(item: SpecificationItem) -> None:
         elif item.lower_limit is not None and item.upper_limit is not None and item.lower_limit > item.upper_limit:
             errors["upper_limit"] = [_("The upper limit is below the lower limit.")]
         elif (
-            item.lower_limit is not None and item.lower_limit == item.upper_limit
+            item.lower_limit is not None
+            and item.lower_limit == item.upper_limit
             and not (item.lower_inclusive and item.upper_inclusive)
         ):
             errors["upper_limit"] = [_("With equal limits both must be inclusive, or no result could comply.")]
@@ -255,7 +262,9 @@ def specification_item_add(*, spec: Specification, user: User, data: dict[str, A
 
 
 @transaction.atomic
-def specification_item_update(*, item: SpecificationItem, user: User, data: dict[str, Any], reason: str) -> SpecificationItem:
+def specification_item_update(
+    *, item: SpecificationItem, user: User, data: dict[str, Any], reason: str
+) -> SpecificationItem:
     require_permission(user, "qc_records.change_specification")
     spec = _draft_spec(item.specification_id)
     item = SpecificationItem.objects.select_for_update().get(pk=item.pk)
@@ -326,7 +335,9 @@ def specification_approve(
             with transaction.atomic():
                 _save(spec, user, comment or "approved")
         except IntegrityError:
-            raise WorkflowError(_("Another version of %(code)s was approved at the same time.") % {"code": spec.code}) from None
+            raise WorkflowError(
+                _("Another version of %(code)s was approved at the same time.") % {"code": spec.code}
+            ) from None
         _sign(credential, spec, Signature.Meaning.APPROVED, comment)
     return spec
 
@@ -340,8 +351,13 @@ def specification_new_version(*, spec: Specification, user: User) -> Specificati
         raise WorkflowError(_("A draft version of %(code)s already exists; change that one.") % {"code": spec.code})
     latest = versions[0]
     new = Specification(
-        code=latest.code, version=latest.version + 1, title=latest.title, category=latest.category,
-        product=latest.product, material_name=latest.material_name, standard_reference=latest.standard_reference,
+        code=latest.code,
+        version=latest.version + 1,
+        title=latest.title,
+        category=latest.category,
+        product=latest.product,
+        material_name=latest.material_name,
+        standard_reference=latest.standard_reference,
         last_changed_by=user,
     )
     new.save_audited(user=user, reason=_("new version of %(spec)s") % {"spec": latest})
@@ -388,7 +404,9 @@ def instrument_create(*, user: User, data: dict[str, Any]) -> Instrument:
         with transaction.atomic():
             instrument.save_audited(user=user, reason="registered")
     except IntegrityError:
-        raise InputError({"code": [_("An instrument with ID %(code)s already exists.") % {"code": instrument.code}]}) from None
+        raise InputError(
+            {"code": [_("An instrument with ID %(code)s already exists.") % {"code": instrument.code}]}
+        ) from None
     return instrument
 
 
@@ -422,7 +440,9 @@ def reagent_create(*, user: User, data: dict[str, Any]) -> Reagent:
         with transaction.atomic():
             reagent.save_audited(user=user, reason="registered")
     except IntegrityError:
-        raise InputError({"lot_number": [_("This lot of %(name)s is already registered.") % {"name": reagent.name}]}) from None
+        raise InputError(
+            {"lot_number": [_("This lot of %(name)s is already registered.") % {"name": reagent.name}]}
+        ) from None
     return reagent
 
 
@@ -440,7 +460,9 @@ def reagent_update(*, reagent: Reagent, user: User, data: dict[str, Any], reason
         with transaction.atomic():
             _save(reagent, user, reason)
     except IntegrityError:
-        raise InputError({"lot_number": [_("This lot of %(name)s is already registered.") % {"name": reagent.name}]}) from None
+        raise InputError(
+            {"lot_number": [_("This lot of %(name)s is already registered.") % {"name": reagent.name}]}
+        ) from None
     return reagent
 
 
@@ -558,16 +580,20 @@ def record_create(*, sample: Sample, user: User) -> TestRecord:
                 % {"code": sample.specification.code}
             )
         record = TestRecord(
-            sample=sample, specification=spec, category=sample.category, created_by=user, last_changed_by=user,
+            sample=sample,
+            specification=spec,
+            category=sample.category,
+            created_by=user,
+            last_changed_by=user,
             test_date=timezone.localdate(),
         )
         _check_not_archived(record)
         record.save_audited(user=user, reason="started")
         for item in spec.items.filter(voided_at__isnull=True).order_by("position", "pk"):
             for replicate in range(1, item.replicates + 1):
-                TestResult(record=record, item=item, replicate=replicate, unit=item.unit, last_changed_by=user).save_audited(
-                    user=user, reason="started"
-                )
+                TestResult(
+                    record=record, item=item, replicate=replicate, unit=item.unit, last_changed_by=user
+                ).save_audited(user=user, reason="started")
     return record
 
 
@@ -584,12 +610,16 @@ def _open_for_change(record: TestRecord, user: User, reason: str) -> str:
     """Guard an edit; return the reason to record. Submitted/reviewed records need one and go back to draft."""
     if not record.is_editable:
         raise WorkflowError(
-            _("%(record)s is %(status)s and can no longer be changed.") % {"record": record, "status": record.get_status_display()}
+            _("%(record)s is %(status)s and can no longer be changed.")
+            % {"record": record, "status": record.get_status_display()}
         )
     _check_not_archived(record)
     if record.status != TestRecord.Status.DRAFT:
         reason = _need_reason(
-            reason, _("This record has been submitted: give a reason for the change. It goes back to draft for testing and review again.")
+            reason,
+            _(
+                "This record has been submitted: give a reason for the change. It goes back to draft for testing and review again."
+            ),
         )
         _back_to_draft(record, user, reason)
     return reason
@@ -628,8 +658,10 @@ def record_update(
             if record.test_date > timezone.localdate():
                 errors["test_date"].append(_("The test date cannot be in the future."))
             elif record.test_date < record.sample.received_date:
-                errors["test_date"].append(_("The test date is before the sample was received (%(date)s).")
-                                           % {"date": record.sample.received_date.isoformat()})
+                errors["test_date"].append(
+                    _("The test date is before the sample was received (%(date)s).")
+                    % {"date": record.sample.received_date.isoformat()}
+                )
             elif month_is_archived(record.category, record.test_date):
                 errors["test_date"].append(_("That month is archived; choose a date in an open month."))
 
@@ -642,7 +674,9 @@ def record_update(
         for result_id, entry in results.items():
             row = rows.get(result_id)
             if row is None:
-                errors[""].append(_("A result was not found on this record (it may have been invalidated); reload the page."))
+                errors[""].append(
+                    _("A result was not found on this record (it may have been invalidated); reload the page.")
+                )
                 continue
             value_text = (entry.value_text or "").strip()
             complies = entry.complies if row.item.criterion_kind == CriterionKind.TEXT else None
@@ -653,8 +687,11 @@ def record_update(
                 # An OOS result is never overwritten (testing into compliance): it stands until its
                 # investigation concludes laboratory error, which invalidates it and adds a retest.
                 errors[f"result:{row.pk}"].append(
-                    _("This result is under OOS investigation %(oos)s and cannot be changed; only the investigation "
-                      "can invalidate it (laboratory error), which adds a retest.") % {"oos": row.oos.number}
+                    _(
+                        "This result is under OOS investigation %(oos)s and cannot be changed; only the investigation "
+                        "can invalidate it (laboratory error), which adds a retest."
+                    )
+                    % {"oos": row.oos.number}
                 )
                 continue
             try:
@@ -670,9 +707,12 @@ def record_update(
             if (value_corrected or calculation_corrected) and not reason:
                 if value_corrected:
                     message = _("This result was already recorded as “%(old)s”: give a reason for the correction.") % {
-                        "old": row.display_value or row.value_text}
+                        "old": row.display_value or row.value_text
+                    }
                 else:
-                    message = _("The calculation of this result was already recorded: give a reason for the correction.")
+                    message = _(
+                        "The calculation of this result was already recorded: give a reason for the correction."
+                    )
                 errors[f"result:{row.pk}"].append(message)
                 if not errors["reason"]:
                     errors["reason"].append(_("Give a reason for correcting results already recorded."))
@@ -717,10 +757,22 @@ def _plan_uses(
     writes: list = []
     on = record.test_date
     plans = (
-        ("instruments", instruments, record.instrument_uses, "instrument_id",
-         lambda i: InstrumentUse(record=record, instrument=i, calibration_due=i.calibration_due, last_changed_by=user)),
-        ("reagents", reagents, record.reagent_uses, "reagent_id",
-         lambda r: ReagentUse(record=record, reagent=r, expiry_date=r.expiry_date, last_changed_by=user)),
+        (
+            "instruments",
+            instruments,
+            record.instrument_uses,
+            "instrument_id",
+            lambda i: InstrumentUse(
+                record=record, instrument=i, calibration_due=i.calibration_due, last_changed_by=user
+            ),
+        ),
+        (
+            "reagents",
+            reagents,
+            record.reagent_uses,
+            "reagent_id",
+            lambda r: ReagentUse(record=record, reagent=r, expiry_date=r.expiry_date, last_changed_by=user),
+        ),
     )
     for key, chosen, uses, fk, make_use in plans:
         if chosen is None:
@@ -734,7 +786,7 @@ def _plan_uses(
             if problem:
                 errors[key].append(problem)
                 continue
-            writes.append(lambda use=make_use(obj): use.save_audited(user=user, reason="used"))
+            writes.append(lambda use=make_use(obj): use.save_audited(user=user, reason="used"))  # noqa: B008 (bound now, on purpose)
         for pk, use in current.items():
             if pk not in wanted:
                 writes.append(lambda use=use: _void_use(use, user))
@@ -754,7 +806,9 @@ def _invalid_uses(record: TestRecord, on: date) -> list[str]:
         ins = use.instrument
         if use.calibration_due < on:
             problems.append(
-                _("Instrument %(code)s (%(model)s) was past its calibration due date (%(due)s) on the test date %(on)s.")
+                _(
+                    "Instrument %(code)s (%(model)s) was past its calibration due date (%(due)s) on the test date %(on)s."
+                )
                 % {"code": ins.code, "model": ins.model, "due": use.calibration_due.isoformat(), "on": on.isoformat()}
             )
     for use in record.reagent_uses.filter(voided_at__isnull=True).select_related("reagent"):
@@ -762,8 +816,13 @@ def _invalid_uses(record: TestRecord, on: date) -> list[str]:
         if use.expiry_date < on:
             problems.append(
                 _("%(kind)s %(name)s, lot %(lot)s, had expired (%(expiry)s) on the test date %(on)s.")
-                % {"kind": rg.get_kind_display(), "name": rg.name, "lot": rg.lot_number,
-                   "expiry": use.expiry_date.isoformat(), "on": on.isoformat()}
+                % {
+                    "kind": rg.get_kind_display(),
+                    "name": rg.name,
+                    "lot": rg.lot_number,
+                    "expiry": use.expiry_date.isoformat(),
+                    "on": on.isoformat(),
+                }
             )
     return problems
 
@@ -799,8 +858,10 @@ def record_submit(
         if record.test_date > timezone.localdate():
             problems.append(_("The test date cannot be in the future."))
         if record.test_date < record.sample.received_date:
-            problems.append(_("The test date is before the sample was received (%(date)s).")
-                            % {"date": record.sample.received_date.isoformat()})
+            problems.append(
+                _("The test date is before the sample was received (%(date)s).")
+                % {"date": record.sample.received_date.isoformat()}
+            )
         problems += _invalid_uses(record, record.test_date)
         if problems:
             raise WorkflowError(_("The record cannot be submitted yet:") + " " + " ".join(problems))
@@ -824,7 +885,10 @@ def _open_oos(record: TestRecord, blocks: list, user: User) -> list[OOSInvestiga
         if not failing:
             continue
         oos = OOSInvestigation(
-            number=f"OOS-{year}-{next_number('OOS', year):03d}", record=record, item=block.item, last_changed_by=user,
+            number=f"OOS-{year}-{next_number('OOS', year):03d}",
+            record=record,
+            item=block.item,
+            last_changed_by=user,
         )
         oos.save_audited(user=user, reason=_("opened: result out of specification on submission"))
         for r in failing:
@@ -845,12 +909,18 @@ def testers(record: TestRecord) -> set[int]:
     they stay free to review or approve it. A fixed number of queries.
     """
     people = {record.created_by_id, record.submitted_by_id}
-    people |= set(Signature.objects.for_record(record).filter(meaning=Signature.Meaning.TESTED).values_list("signer_id", flat=True))
+    people |= set(
+        Signature.objects.for_record(record)
+        .filter(meaning=Signature.Meaning.TESTED)
+        .values_list("signer_id", flat=True)
+    )
     people |= set(TestResult.history.filter(record_id=record.pk).values_list("entered_by_id", flat=True))
     for model in (InstrumentUse, ReagentUse, Attachment):
         people |= set(model.history.filter(record_id=record.pk).values_list("history_user_id", flat=True))
     previous = None
-    for row in record.history.order_by("history_date", "history_id").values("history_user_id", *TestRecord.EDITABLE_FIELDS):
+    for row in record.history.order_by("history_date", "history_id").values(
+        "history_user_id", *TestRecord.EDITABLE_FIELDS
+    ):
         header = tuple(row[f] for f in TestRecord.EDITABLE_FIELDS)
         if previous is not None and header != previous:
             people.add(row["history_user_id"])
@@ -861,7 +931,9 @@ def testers(record: TestRecord) -> set[int]:
 def _check_digest(record: TestRecord) -> None:
     if record.content_digest and record.content_digest != record.compute_content_digest():
         raise WorkflowError(
-            _("The results of this record changed after it was signed “Tested”; it cannot be signed. Report this to QA.")
+            _(
+                "The results of this record changed after it was signed “Tested”; it cannot be signed. Report this to QA."
+            )
         )
 
 
@@ -973,7 +1045,12 @@ def record_void(
 
 
 def record_purge(
-    *, record: TestRecord, user: User, password: str, reason: str, request: HttpRequest | None = None,
+    *,
+    record: TestRecord,
+    user: User,
+    password: str,
+    reason: str,
+    request: HttpRequest | None = None,
     today: date | None = None,
 ) -> TestRecord:
     """Destroy a record's raw-data files after its retention date (R-REC-2).
@@ -995,7 +1072,8 @@ def record_purge(
         keep_until = record.retention_until
         if today <= keep_until:
             raise WorkflowError(
-                _("This record must be kept until %(date)s; it cannot be purged before then.") % {"date": keep_until.isoformat()}
+                _("This record must be kept until %(date)s; it cannot be purged before then.")
+                % {"date": keep_until.isoformat()}
             )
         record.purged_at = timezone.now()
         _save(record, user, _("raw data purged: %(reason)s") % {"reason": reason})
@@ -1015,19 +1093,20 @@ def record_purge(
 
 
 def _sha256_of(upload: UploadedFile) -> str:
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
-    return digest.hexdigest()
+    return sha256_upload(upload)
 
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
 
 
 def attachment_add(
-    *, record: TestRecord, user: User, upload: UploadedFile, description: str = "",
-    item: SpecificationItem | None = None, reason: str = "",
+    *,
+    record: TestRecord,
+    user: User,
+    upload: UploadedFile,
+    description: str = "",
+    item: SpecificationItem | None = None,
+    reason: str = "",
 ) -> Attachment:
     """Attach a raw-data file with its SHA-256 (R-QC-7). A submitted or reviewed record needs a
     reason and goes back to draft, like any other change."""
@@ -1045,9 +1124,14 @@ def attachment_add(
             if item is not None and item.specification_id != record.specification_id:
                 raise InputError({"item": [_("This test item is not part of the record's specification.")]})
             attachment = Attachment(
-                record=record, item=item, original_name=(upload.name or "file")[:255],
-                content_type=(getattr(upload, "content_type", "") or "")[:100], size=upload.size or 0,
-                sha256=sha256, description=description.strip(), last_changed_by=user,
+                record=record,
+                item=item,
+                original_name=(upload.name or "file")[:255],
+                content_type=(getattr(upload, "content_type", "") or "")[:100],
+                size=upload.size or 0,
+                sha256=sha256,
+                description=description.strip(),
+                last_changed_by=user,
             )
             attachment.file.save(attachment.original_name, upload, save=False)
             saved_name = attachment.file.name
@@ -1074,7 +1158,9 @@ def attachment_remove(*, attachment: Attachment, user: User, reason: str) -> Att
         attachment.voided_at = timezone.now()
         attachment.void_reason = reason
         _save(attachment, user, reason)
-        _save(record, user, _("file %(name)s removed: %(reason)s") % {"name": attachment.original_name, "reason": reason})
+        _save(
+            record, user, _("file %(name)s removed: %(reason)s") % {"name": attachment.original_name, "reason": reason}
+        )
     return attachment
 
 
@@ -1093,7 +1179,11 @@ def oos_update(*, oos: OOSInvestigation, user: User, data: dict[str, Any], reaso
     oos = _locked_oos(oos)
     if not oos.is_open:
         raise WorkflowError(_("%(oos)s is closed.") % {"oos": oos})
-    allowed = {"phase1_findings", "assignable_cause"} if oos.status == OOSInvestigation.Status.PHASE_1 else {"phase2_findings"}
+    allowed = (
+        {"phase1_findings", "assignable_cause"}
+        if oos.status == OOSInvestigation.Status.PHASE_1
+        else {"phase2_findings"}
+    )
     data = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items() if k in allowed}
     before = {k: getattr(oos, k) for k in data}
     changed = _apply(oos, data)
@@ -1115,7 +1205,9 @@ def oos_start_phase_two(*, oos: OOSInvestigation, user: User, reason: str) -> OO
     if not oos.phase1_findings.strip() or oos.assignable_cause is None:
         raise WorkflowError(_("Record the phase I findings and whether an assignable cause was found first."))
     if oos.assignable_cause:
-        raise WorkflowError(_("Phase I found an assignable laboratory cause: close the investigation as laboratory error."))
+        raise WorkflowError(
+            _("Phase I found an assignable laboratory cause: close the investigation as laboratory error.")
+        )
     reason = _need_reason(reason)
     oos.status = OOSInvestigation.Status.PHASE_2
     _save(oos, user, reason)
@@ -1123,7 +1215,13 @@ def oos_start_phase_two(*, oos: OOSInvestigation, user: User, reason: str) -> OO
 
 
 def oos_close(
-    *, oos: OOSInvestigation, user: User, password: str, outcome: str, summary: str, comment: str = "",
+    *,
+    oos: OOSInvestigation,
+    user: User,
+    password: str,
+    outcome: str,
+    summary: str,
+    comment: str = "",
     request: HttpRequest | None = None,
 ) -> OOSInvestigation:
     """Close an OOS investigation with a QC head or QA signature.
@@ -1175,7 +1273,11 @@ def _invalidate_for_retest(record: TestRecord, oos: OOSInvestigation, user: User
         result.void_reason = reason
         _save(result, user, reason)
         TestResult(
-            record=record, item=oos.item, replicate=result.replicate, attempt=result.attempt + 1, unit=result.unit,
+            record=record,
+            item=oos.item,
+            replicate=result.replicate,
+            attempt=result.attempt + 1,
+            unit=result.unit,
             last_changed_by=user,
         ).save_audited(user=user, reason=_("retest required by %(oos)s") % {"oos": oos.number})
     if record.status in (TestRecord.Status.SUBMITTED, TestRecord.Status.REVIEWED):
@@ -1187,7 +1289,13 @@ def _invalidate_for_retest(record: TestRecord, oos: OOSInvestigation, user: User
 
 
 def ledger_archive(
-    *, user: User, password: str, year: int, month: int, category: str, comment: str = "",
+    *,
+    user: User,
+    password: str,
+    year: int,
+    month: int,
+    category: str,
+    comment: str = "",
     request: HttpRequest | None = None,
 ) -> LedgerArchive:
     """Archive one month of one category (检验原始记录管理规程 4.3.2), signed by the QC head.
@@ -1205,7 +1313,9 @@ def ledger_archive(
     with transaction.atomic():
         records = TestRecord.objects.filter(category=category).in_month(year, month)
         unfinished = list(
-            records.exclude(status__in=[TestRecord.Status.APPROVED, TestRecord.Status.VOIDED]).select_related("sample")[:5]
+            records.exclude(status__in=[TestRecord.Status.APPROVED, TestRecord.Status.VOIDED]).select_related("sample")[
+                :5
+            ]
         )
         if unfinished:
             raise WorkflowError(

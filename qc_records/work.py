@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.work import WorkItem, WorkQueue
 from qc_records.models import Instrument, OOSInvestigation, Reagent, Sample, Specification, TestRecord
@@ -19,8 +20,14 @@ def _record_title(r: TestRecord) -> str:
 
 
 def _queue(key, title, qs, item, more_url="", empty=""):
-    return WorkQueue(key=key, title=title, items=[item(o) for o in qs[:QUEUE_LENGTH]], total=qs.count(),
-                     more_url=more_url, empty_text=empty)
+    return WorkQueue(
+        key=key,
+        title=title,
+        items=[item(o) for o in qs[:QUEUE_LENGTH]],
+        total=qs.count(),
+        more_url=more_url,
+        empty_text=empty,
+    )
 
 
 def queues(user) -> list[WorkQueue]:
@@ -28,68 +35,135 @@ def queues(user) -> list[WorkQueue]:
     records = TestRecord.objects.select_related("sample", "sample__product", "specification")
     if user.has_perm("qc_records.add_testrecord"):
         waiting = Sample.objects.awaiting_test().select_related("product").order_by("received_date", "pk")
-        out.append(_queue(
-            "qc_samples_waiting", _("Samples waiting for a test record"), waiting,
-            lambda s: WorkItem(title=f"{s.number} · {s.subject_name} {s.lot_number}", url=s.get_absolute_url(),
-                               since=s.created_at,
-                               note=gettext("%(category)s · received %(d)s") % {
-                                   "category": s.get_category_display(), "d": s.received_date.isoformat()}),
-            reverse("qc_records:sample_list") + "?waiting=on", _("No sample is waiting."),
-        ))
+        out.append(
+            _queue(
+                "qc_samples_waiting",
+                _("Samples waiting for a test record"),
+                waiting,
+                lambda s: WorkItem(
+                    title=f"{s.number} · {s.subject_name} {s.lot_number}",
+                    url=s.get_absolute_url(),
+                    since=s.created_at,
+                    note=gettext("%(category)s · received %(d)s")
+                    % {"category": s.get_category_display(), "d": s.received_date.isoformat()},
+                ),
+                reverse("qc_records:sample_list") + "?waiting=on",
+                _("No sample is waiting."),
+            )
+        )
     if user.has_perm("qc_records.change_testrecord"):
-        drafts = records.filter(status=TestRecord.Status.DRAFT).filter(Q(created_by=user) | Q(last_changed_by=user)).order_by("updated_at", "pk")
-        out.append(_queue(
-            "qc_my_drafts", _("Your test records in draft (including those sent back)"), drafts,
-            lambda r: WorkItem(title=_record_title(r), url=r.get_absolute_url(), since=r.updated_at,
-                               note=gettext("test date %(d)s") % {"d": r.test_date.isoformat()}),
-            empty=_("No test record of yours is in draft."),
-        ))
+        drafts = (
+            records.filter(status=TestRecord.Status.DRAFT)
+            .filter(Q(created_by=user) | Q(last_changed_by=user))
+            .order_by("updated_at", "pk")
+        )
+        out.append(
+            _queue(
+                "qc_my_drafts",
+                _("Your test records in draft (including those sent back)"),
+                drafts,
+                lambda r: WorkItem(
+                    title=_record_title(r),
+                    url=r.get_absolute_url(),
+                    since=r.updated_at,
+                    note=gettext("test date %(d)s") % {"d": r.test_date.isoformat()},
+                ),
+                empty=_("No test record of yours is in draft."),
+            )
+        )
     if user.has_perm("qc_records.review_testrecord"):
-        to_review = records.filter(status=TestRecord.Status.SUBMITTED).exclude(submitted_by=user).exclude(created_by=user).order_by(
-            "submitted_at", "pk")
-        out.append(_queue(
-            "qc_to_review", _("Test records waiting for second-person review"), to_review,
-            lambda r: WorkItem(title=_record_title(r), url=r.get_absolute_url(), since=r.submitted_at),
-            empty=_("No test record is waiting for your review."),
-        ))
+        to_review = (
+            records.filter(status=TestRecord.Status.SUBMITTED)
+            .exclude(submitted_by=user)
+            .exclude(created_by=user)
+            .order_by("submitted_at", "pk")
+        )
+        out.append(
+            _queue(
+                "qc_to_review",
+                _("Test records waiting for second-person review"),
+                to_review,
+                lambda r: WorkItem(title=_record_title(r), url=r.get_absolute_url(), since=r.submitted_at),
+                empty=_("No test record is waiting for your review."),
+            )
+        )
     if user.has_perm("qc_records.approve_testrecord"):
-        to_approve = records.filter(status=TestRecord.Status.REVIEWED).exclude(
-            Q(submitted_by=user) | Q(reviewed_by=user) | Q(created_by=user)).order_by("reviewed_at", "pk")
-        out.append(_queue(
-            "qc_to_approve", _("Test reports waiting for approval"), to_approve,
-            lambda r: WorkItem(title=_record_title(r), url=r.get_absolute_url(), since=r.reviewed_at),
-            empty=_("No test report is waiting for your approval."),
-        ))
+        to_approve = (
+            records.filter(status=TestRecord.Status.REVIEWED)
+            .exclude(Q(submitted_by=user) | Q(reviewed_by=user) | Q(created_by=user))
+            .order_by("reviewed_at", "pk")
+        )
+        out.append(
+            _queue(
+                "qc_to_approve",
+                _("Test reports waiting for approval"),
+                to_approve,
+                lambda r: WorkItem(title=_record_title(r), url=r.get_absolute_url(), since=r.reviewed_at),
+                empty=_("No test report is waiting for your approval."),
+            )
+        )
     if user.has_perm("qc_records.close_oosinvestigation") or user.has_perm("qc_records.change_oosinvestigation"):
         open_oos = OOSInvestigation.objects.open().select_related("record__sample", "item").order_by("created_at", "pk")
-        out.append(_queue(
-            "qc_open_oos", _("Open OOS investigations"), open_oos,
-            lambda o: WorkItem(title=f"{o.number} · {o.record.sample.number} · {o.item.name}", url=o.get_absolute_url(),
-                               since=o.created_at, note=o.get_status_display()),
-            reverse("qc_records:oos_list"), _("No OOS investigation is open."),
-        ))
+        out.append(
+            _queue(
+                "qc_open_oos",
+                _("Open OOS investigations"),
+                open_oos,
+                lambda o: WorkItem(
+                    title=f"{o.number} · {o.record.sample.number} · {o.item.name}",
+                    url=o.get_absolute_url(),
+                    since=o.created_at,
+                    note=o.get_status_display(),
+                ),
+                reverse("qc_records:oos_list"),
+                _("No OOS investigation is open."),
+            )
+        )
     if user.has_perm("qc_records.approve_specification"):
         # Only what this person may approve: nothing they wrote or changed (R-SEQ-2).
-        specs = Specification.objects.awaiting_approval().not_authored_by(user).select_related("product").order_by("updated_at", "pk")
+        specs = (
+            Specification.objects.awaiting_approval()
+            .not_authored_by(user)
+            .select_related("product")
+            .order_by("updated_at", "pk")
+        )
         if specs.exists():
-            out.append(_queue(
-                "qc_specs_to_approve", _("Specifications waiting for approval"), specs,
-                lambda s: WorkItem(title=f"{s} · {s.title}", url=s.get_absolute_url(), since=s.updated_at),
-                reverse("qc_records:spec_list") + "?status=draft",
-            ))
+            out.append(
+                _queue(
+                    "qc_specs_to_approve",
+                    _("Specifications waiting for approval"),
+                    specs,
+                    lambda s: WorkItem(title=f"{s} · {s.title}", url=s.get_absolute_url(), since=s.updated_at),
+                    reverse("qc_records:spec_list") + "?status=draft",
+                )
+            )
     days = settings.QC_DUE_SOON_DAYS
     if user.has_perm("qc_records.change_instrument"):
-        due = (Instrument.objects.due_within(days) | Instrument.objects.calibration_expired()).order_by("calibration_due", "code")
-        out.append(_queue(
-            "qc_instruments_due", _("Instruments due for calibration"), due,
-            lambda i: WorkItem(title=str(i), url=i.get_absolute_url(), due=i.calibration_due, note=i.location),
-            reverse("qc_records:instrument_list") + "?view=due", _("No instrument is due for calibration."),
-        ))
+        due = (Instrument.objects.due_within(days) | Instrument.objects.calibration_expired()).order_by(
+            "calibration_due", "code"
+        )
+        out.append(
+            _queue(
+                "qc_instruments_due",
+                _("Instruments due for calibration"),
+                due,
+                lambda i: WorkItem(title=str(i), url=i.get_absolute_url(), due=i.calibration_due, note=i.location),
+                reverse("qc_records:instrument_list") + "?view=due",
+                _("No instrument is due for calibration."),
+            )
+        )
     if user.has_perm("qc_records.change_reagent"):
         expiring = (Reagent.objects.expiring_within(days) | Reagent.objects.expired()).order_by("expiry_date", "name")
-        out.append(_queue(
-            "qc_reagents_expiring", _("Reagents and reference standards expiring"), expiring,
-            lambda r: WorkItem(title=str(r), url=r.get_absolute_url(), due=r.expiry_date, note=r.get_kind_display()),
-            reverse("qc_records:reagent_list") + "?view=due", _("No reagent is about to expire."),
-        ))
+        out.append(
+            _queue(
+                "qc_reagents_expiring",
+                _("Reagents and reference standards expiring"),
+                expiring,
+                lambda r: WorkItem(
+                    title=str(r), url=r.get_absolute_url(), due=r.expiry_date, note=r.get_kind_display()
+                ),
+                reverse("qc_records:reagent_list") + "?view=due",
+                _("No reagent is about to expire."),
+            )
+        )
     return out

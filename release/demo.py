@@ -10,22 +10,46 @@ from release.models import Batch, DosageForm, Product
 
 PRODUCTS = [
     dict(
-        name="阿莫西林胶囊", generic_name="阿莫西林胶囊 Amoxicillin Capsules", dosage_form=DosageForm.CAPSULE,
-        strength="0.25g", pack_size="12粒×2板/盒", approval_number="国药准字H20000001", shelf_life_months=24,
-        storage_conditions="遮光，密封，在干燥处保存", mah="示例制药有限公司", manufacturer="示例制药有限公司",
-        requires_two_stage_release=False, requires_lot_release_certificate=False,
+        name="阿莫西林胶囊",
+        generic_name="阿莫西林胶囊 Amoxicillin Capsules",
+        dosage_form=DosageForm.CAPSULE,
+        strength="0.25g",
+        pack_size="12粒×2板/盒",
+        approval_number="国药准字H20000001",
+        shelf_life_months=24,
+        storage_conditions="遮光，密封，在干燥处保存",
+        mah="示例制药有限公司",
+        manufacturer="示例制药有限公司",
+        requires_two_stage_release=False,
+        requires_lot_release_certificate=False,
     ),
     dict(
-        name="布洛芬片", generic_name="布洛芬片 Ibuprofen Tablets", dosage_form=DosageForm.TABLET,
-        strength="0.2g", pack_size="12片×2板/盒", approval_number="国药准字H20000002", shelf_life_months=36,
-        storage_conditions="密封保存", mah="示例制药有限公司", manufacturer="示例制药有限公司",
-        requires_two_stage_release=True, requires_lot_release_certificate=False,
+        name="布洛芬片",
+        generic_name="布洛芬片 Ibuprofen Tablets",
+        dosage_form=DosageForm.TABLET,
+        strength="0.2g",
+        pack_size="12片×2板/盒",
+        approval_number="国药准字H20000002",
+        shelf_life_months=36,
+        storage_conditions="密封保存",
+        mah="示例制药有限公司",
+        manufacturer="示例制药有限公司",
+        requires_two_stage_release=True,
+        requires_lot_release_certificate=False,
     ),
     dict(
-        name="维生素C注射液", generic_name="维生素C注射液 Vitamin C Injection", dosage_form=DosageForm.INJECTION,
-        strength="2ml:0.5g", pack_size="2ml×10支/盒", approval_number="国药准字H20000003", shelf_life_months=24,
-        storage_conditions="遮光，密闭保存", mah="示例制药有限公司", manufacturer="示例制药有限公司",
-        requires_two_stage_release=False, requires_lot_release_certificate=False,
+        name="维生素C注射液",
+        generic_name="维生素C注射液 Vitamin C Injection",
+        dosage_form=DosageForm.INJECTION,
+        strength="2ml:0.5g",
+        pack_size="2ml×10支/盒",
+        approval_number="国药准字H20000003",
+        shelf_life_months=24,
+        storage_conditions="遮光，密闭保存",
+        mah="示例制药有限公司",
+        manufacturer="示例制药有限公司",
+        requires_two_stage_release=False,
+        requires_lot_release_certificate=False,
     ),
 ]
 
@@ -55,14 +79,23 @@ def seed(*, users, password: str, stdout) -> None:
             continue
         batch = services.batch_create(
             user=production,
-            data=dict(product=product, batch_number=number, batch_size=size, batch_size_unit=unit,
-                      manufacture_date=made, site=site),
+            data=dict(
+                product=product,
+                batch_number=number,
+                batch_size=size,
+                batch_size_unit=unit,
+                manufacture_date=made,
+                site=site,
+            ),
         )
         stdout.write(f"registered batch {batch}")
         if number == "A2411002":
             # A correction with its reason, for the audit-trail demo.
             services.batch_update(
-                batch=batch, user=qa, data={"site": "固体制剂车间三"}, reason="批生产记录核对：实际生产车间为车间三",
+                batch=batch,
+                user=qa,
+                data={"site": "固体制剂车间三"},
+                reason="批生产记录核对：实际生产车间为车间三",
             )
         if number == "A2410001":
             services.batch_void(batch=batch, user=qa, password=password, reason="批号登记错误，重复登记")

@@ -6,8 +6,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import expiry_from
 from core.forms import Form, ModelForm, reason_field
-from release.models import Batch, DosageForm, Product, expiry_from
+from release.models import Batch, DosageForm, Product
 
 
 class ProductForm(ModelForm):
@@ -32,7 +33,9 @@ class ProductEditForm(ProductForm):
 class ProductFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + Product.Status.choices)
-    dosage_form = forms.ChoiceField(label=_("Dosage form"), required=False, choices=[("", _("All"))] + DosageForm.choices)
+    dosage_form = forms.ChoiceField(
+        label=_("Dosage form"), required=False, choices=[("", _("All"))] + DosageForm.choices
+    )
 
 
 # Dates outside this window are typing mistakes; far-future ones would also break the expiry and
@@ -93,7 +96,9 @@ class BatchForm(ModelForm):
             if expiry > latest:
                 self.add_error(
                     "expiry_date",
-                    _("The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months).")
+                    _(
+                        "The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months)."
+                    )
                     % {"latest": latest.isoformat(), "months": product.shelf_life_months},
                 )
         if product and number:
@@ -101,7 +106,9 @@ class BatchForm(ModelForm):
             if self.instance.pk:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
-                self.add_error("batch_number", _("Batch %(number)s of this product already exists.") % {"number": number})
+                self.add_error(
+                    "batch_number", _("Batch %(number)s of this product already exists.") % {"number": number}
+                )
         return data
 
     def _post_clean(self) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import calendar
-from datetime import date, timedelta
+from datetime import date
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -12,21 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedModel, AuditedQuerySet, audited_history
-
-
-def add_months(start: date, months: int) -> date:
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
-def expiry_from(manufacture_date: date, shelf_life_months: int) -> date:
-    """Expiry date ("有效期至") from the manufacture date and shelf life.
-
-    药品说明书和标签管理规定 第二十三条: expressed to the day, the expiry is the day before the
-    same date N months later (2024-05-10 + 24 months → 2026-05-09).
-    """
-    return add_months(manufacture_date, shelf_life_months) - timedelta(days=1)
+from core.dates import add_months
 
 
 class DosageForm(models.TextChoices):
@@ -40,10 +25,10 @@ class DosageForm(models.TextChoices):
 
 
 class ProductQuerySet(AuditedQuerySet):
-    def active(self) -> "ProductQuerySet":
+    def active(self) -> ProductQuerySet:
         return self.exclude(status=Product.Status.VOIDED)
 
-    def awaiting_approval(self) -> "ProductQuerySet":
+    def awaiting_approval(self) -> ProductQuerySet:
         return self.filter(status=Product.Status.DRAFT)
 
     @staticmethod
@@ -60,10 +45,10 @@ class ProductQuerySet(AuditedQuerySet):
             )
         )
 
-    def authored_by(self, user) -> "ProductQuerySet":
+    def authored_by(self, user) -> ProductQuerySet:
         return self.filter(self._authored_by(user))
 
-    def not_authored_by(self, user) -> "ProductQuerySet":
+    def not_authored_by(self, user) -> ProductQuerySet:
         return self.exclude(self._authored_by(user))
 
 
@@ -83,9 +68,18 @@ class Product(AuditedModel):
     }
     # The content a QA approval vouches for (its signature hashes these, R-SIG-3).
     SIGNED_FIELDS = (
-        "name", "generic_name", "dosage_form", "strength", "pack_size", "approval_number",
-        "shelf_life_months", "storage_conditions", "mah", "manufacturer",
-        "requires_two_stage_release", "requires_lot_release_certificate",
+        "name",
+        "generic_name",
+        "dosage_form",
+        "strength",
+        "pack_size",
+        "approval_number",
+        "shelf_life_months",
+        "storage_conditions",
+        "mah",
+        "manufacturer",
+        "requires_two_stage_release",
+        "requires_lot_release_certificate",
     )
     EDITABLE_FIELDS = SIGNED_FIELDS
     AUDIT_LABEL_FIELD = "name"
@@ -104,9 +98,7 @@ class Product(AuditedModel):
     storage_conditions = models.CharField(_("storage conditions"), max_length=200)
     mah = models.CharField(_("marketing authorisation holder"), max_length=200)
     manufacturer = models.CharField(_("manufacturer"), max_length=200)
-    requires_two_stage_release = models.BooleanField(
-        _("two-stage release (factory, then market)"), default=False
-    )
+    requires_two_stage_release = models.BooleanField(_("two-stage release (factory, then market)"), default=False)
     requires_lot_release_certificate = models.BooleanField(_("needs lot release certificate (批签发)"), default=False)
 
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
@@ -151,7 +143,7 @@ class BatchSizeUnit(models.TextChoices):
 
 
 class BatchQuerySet(AuditedQuerySet):
-    def in_quarantine(self) -> "BatchQuerySet":
+    def in_quarantine(self) -> BatchQuerySet:
         return self.filter(status=Batch.Status.QUARANTINE)
 
 
@@ -167,7 +159,13 @@ class Batch(AuditedModel):
         Status.VOIDED: set(),
     }
     SIGNED_FIELDS = (
-        "product", "batch_number", "batch_size", "batch_size_unit", "manufacture_date", "expiry_date", "site",
+        "product",
+        "batch_number",
+        "batch_size",
+        "batch_size_unit",
+        "manufacture_date",
+        "expiry_date",
+        "site",
     )
     EDITABLE_FIELDS = SIGNED_FIELDS
     AUDIT_LABEL_FIELD = "batch_number"
@@ -201,7 +199,9 @@ class Batch(AuditedModel):
         constraints = [
             models.UniqueConstraint(fields=["product", "batch_number"], name="release_batch_number_unique_per_product"),
             # A2411002 and a2411002 are the same batch on a label: refused by every path.
-            models.UniqueConstraint("product", Upper("batch_number"), name="release_batch_number_ci_unique_per_product"),
+            models.UniqueConstraint(
+                "product", Upper("batch_number"), name="release_batch_number_ci_unique_per_product"
+            ),
             models.CheckConstraint(
                 condition=Q(expiry_date__gt=F("manufacture_date")), name="release_batch_expiry_after_manufacture"
             ),

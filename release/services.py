@@ -13,10 +13,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import expiry_from
 from core.models import Signature, User
 from core.signatures import SignatureError, sign, verify_signer
 from core.workflow import WorkflowError, check_transition, require_permission
-from release.models import Batch, Product, expiry_from
+from release.models import Batch, Product
 
 __all__ = [
     "WorkflowError",
@@ -160,7 +161,9 @@ def _check_batch_values(batch: Batch) -> None:
     latest = expiry_from(batch.manufacture_date, batch.product.shelf_life_months)
     if batch.expiry_date > latest:
         raise WorkflowError(
-            _("The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months).")
+            _(
+                "The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months)."
+            )
             % {"latest": latest.isoformat(), "months": batch.product.shelf_life_months}
         )
 

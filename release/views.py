@@ -62,8 +62,11 @@ def product_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "release/product_list.html",
-        {"form": form, "page_obj": _page(request, products.order_by("name", "strength", "pk")),
-         "query": _query_without_page(request)},
+        {
+            "form": form,
+            "page_obj": _page(request, products.order_by("name", "strength", "pk")),
+            "query": _query_without_page(request),
+        },
     )
 
 
@@ -102,7 +105,9 @@ def _product_detail_context(request: HttpRequest, product: Product, **extra) -> 
 
 
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_object_for_user(request, Product.objects.select_related("last_changed_by"), pk, "release.view_product")
+    product = get_object_for_user(
+        request, Product.objects.select_related("last_changed_by"), pk, "release.view_product"
+    )
     return render(request, "release/product_detail.html", _product_detail_context(request, product))
 
 
@@ -115,7 +120,10 @@ def product_create(request: HttpRequest) -> HttpResponse:
         except WorkflowError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("Product %(name)s was created as a draft; a QA reviewer must approve it.") % {"name": product})
+            messages.success(
+                request,
+                _("Product %(name)s was created as a draft; a QA reviewer must approve it.") % {"name": product},
+            )
             return redirect(product)
     return render(request, "release/product_form.html", {"form": form, "product": None})
 
@@ -131,7 +139,9 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = {k: v for k, v in form.cleaned_data.items() if k in Product.EDITABLE_FIELDS}
         try:
             was_approved = Product.objects.get(pk=pk).status == Product.Status.APPROVED
-            product = services.product_update(product=product, user=request.user, data=data, reason=form.cleaned_data["reason"])
+            product = services.product_update(
+                product=product, user=request.user, data=data, reason=form.cleaned_data["reason"]
+            )
         except WorkflowError as exc:
             form.add_error(None, str(exc))
         else:
@@ -150,8 +160,11 @@ def product_approve(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.product_approve(
-                product=product, user=request.user, password=form.cleaned_data["password"],
-                comment=form.cleaned_data["comment"], request=request,
+                product=product,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
             )
         except WorkflowError as exc:
             form.add_error(None, str(exc))
@@ -159,7 +172,9 @@ def product_approve(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Product approved and signed."))
             return redirect(product)
     product.refresh_from_db()
-    return render(request, "release/product_detail.html", _product_detail_context(request, product, approve_form=form), status=400)
+    return render(
+        request, "release/product_detail.html", _product_detail_context(request, product, approve_form=form), status=400
+    )
 
 
 @require_POST
@@ -169,8 +184,11 @@ def product_void(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.product_void(
-                product=product, user=request.user, password=form.cleaned_data["password"],
-                reason=form.cleaned_data["reason"], request=request,
+                product=product,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
             )
         except WorkflowError as exc:
             form.add_error(None, str(exc))
@@ -178,7 +196,9 @@ def product_void(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Product voided."))
             return redirect(product)
     product.refresh_from_db()
-    return render(request, "release/product_detail.html", _product_detail_context(request, product, void_form=form), status=400)
+    return render(
+        request, "release/product_detail.html", _product_detail_context(request, product, void_form=form), status=400
+    )
 
 
 # --- batches -------------------------------------------------------------------------------------
@@ -199,8 +219,11 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "release/batch_list.html",
-        {"form": form, "page_obj": _page(request, batches.order_by("-manufacture_date", "-pk")),
-         "query": _query_without_page(request)},
+        {
+            "form": form,
+            "page_obj": _page(request, batches.order_by("-manufacture_date", "-pk")),
+            "query": _query_without_page(request),
+        },
     )
 
 
@@ -219,7 +242,9 @@ def _batch_detail_context(request: HttpRequest, batch: Batch, **extra) -> dict:
 
 
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = get_object_for_user(request, Batch.objects.select_related("product", "last_changed_by"), pk, "release.view_batch")
+    batch = get_object_for_user(
+        request, Batch.objects.select_related("product", "last_changed_by"), pk, "release.view_batch"
+    )
     return render(request, "release/batch_detail.html", _batch_detail_context(request, batch))
 
 
@@ -255,7 +280,9 @@ def batch_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The batch was changed."))
             return redirect(batch)
-    return render(request, "release/batch_form.html", {"form": form, "batch": Batch.objects.select_related("product").get(pk=pk)})
+    return render(
+        request, "release/batch_form.html", {"form": form, "batch": Batch.objects.select_related("product").get(pk=pk)}
+    )
 
 
 @require_POST
@@ -265,8 +292,11 @@ def batch_void(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.batch_void(
-                batch=batch, user=request.user, password=form.cleaned_data["password"],
-                reason=form.cleaned_data["reason"], request=request,
+                batch=batch,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
             )
         except WorkflowError as exc:
             form.add_error(None, str(exc))
@@ -274,4 +304,6 @@ def batch_void(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Batch voided."))
             return redirect(batch)
     batch.refresh_from_db()
-    return render(request, "release/batch_detail.html", _batch_detail_context(request, batch, void_form=form), status=400)
+    return render(
+        request, "release/batch_detail.html", _batch_detail_context(request, batch, void_form=form), status=400
+    )

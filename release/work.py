@@ -16,7 +16,9 @@ def queues(user) -> list[WorkQueue]:
     if user.has_perm("release.approve_product"):
         # Only what this person may approve: nothing they created or changed (R-SEQ-2).
         waiting = (
-            Product.objects.awaiting_approval().exclude(last_changed_by=user).not_authored_by(user)
+            Product.objects.awaiting_approval()
+            .exclude(last_changed_by=user)
+            .not_authored_by(user)
             .order_by("updated_at", "pk")
         )
         out.append(
@@ -39,7 +41,10 @@ def queues(user) -> list[WorkQueue]:
                 WorkQueue(
                     key="my_product_drafts",
                     title=_("Your product drafts (waiting for another person's approval)"),
-                    items=[WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at) for p in mine[:QUEUE_LENGTH]],
+                    items=[
+                        WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at)
+                        for p in mine[:QUEUE_LENGTH]
+                    ],
                     total=mine.count(),
                 )
             )

@@ -26,7 +26,10 @@ def demo_loaded(settings, tmp_path):
     analyst, head = User.objects.get(username="qc_analyst"), User.objects.get(username="qc_head")
     record = TestRecord.objects.filter(status="draft").first()
     services.attachment_add(
-        record=record, user=analyst, upload=SimpleUploadedFile("hplc.txt", b"chromatogram"), description="HPLC",
+        record=record,
+        user=analyst,
+        upload=SimpleUploadedFile("hplc.txt", b"chromatogram"),
+        description="HPLC",
         reason="原始图谱",
     )
     services.ledger_archive(user=head, password="ReleaseDesk-2026!", year=2025, month=1, category="water")

@@ -173,7 +173,14 @@ def test_catalogue_translates_every_string(tmp_path):
     env.pop("DATABASE_URL", None)  # makemessages needs no database
     for domain in DOMAINS:
         command = [
-            sys.executable, "manage.py", "makemessages", "-d", domain, "-l", "zh_Hans", "--no-location",
+            sys.executable,
+            "manage.py",
+            "makemessages",
+            "-d",
+            domain,
+            "-l",
+            "zh_Hans",
+            "--no-location",
             *(f"--ignore={name}" for name in IGNORED),
         ]
         result = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True, timeout=300)
@@ -193,8 +200,13 @@ def test_catalogue_translates_every_string(tmp_path):
 def test_known_strings_are_found_by_makemessages():
     """R-UX-1: the catalogue reader works: strings from Python, models and templates are in the .po."""
     msgids = {e.msgid for e in read_po(MESSAGES / "django.po")}
-    for expected in ("approval number", "Quarantine", "Sign in", "Signature invalid — record changed after signing",
-                     "Page %(n)s of %(total)s"):
+    for expected in (
+        "approval number",
+        "Quarantine",
+        "Sign in",
+        "Signature invalid — record changed after signing",
+        "Page %(n)s of %(total)s",
+    ):
         assert expected in msgids
 
 
@@ -299,16 +311,38 @@ def test_signed_product_in_chinese_and_english(client_for, approved_product, aud
     client = client_for(auditor)
     url = approved_product.get_absolute_url()
     zh = client.get(url).content.decode()
-    for text in ("批准文号", "剂型", "胶囊剂", "规格", "包装规格", "贮藏", "上市许可持有人", "有效期（月）",
-                 "电子签名", "签名有效", ">批准<", ">胶囊剂<"):
+    for text in (
+        "批准文号",
+        "剂型",
+        "胶囊剂",
+        "规格",
+        "包装规格",
+        "贮藏",
+        "上市许可持有人",
+        "有效期（月）",
+        "电子签名",
+        "签名有效",
+        ">批准<",
+        ">胶囊剂<",
+    ):
         assert text in zh, text
     for english in ("Approval number", "Signature valid", "Electronic signatures", ">Approved<", ">Capsule<"):
         assert english not in zh, english
 
     _switch_language(client, "en", url)
     en = client.get(url).content.decode()
-    for text in ("Approval number", "Dosage form", ">Capsule<", "Strength", "Pack size", "Storage conditions",
-                 "Marketing authorisation holder", "Electronic signatures", "Signature valid", ">Approved<"):
+    for text in (
+        "Approval number",
+        "Dosage form",
+        ">Capsule<",
+        "Strength",
+        "Pack size",
+        "Storage conditions",
+        "Marketing authorisation holder",
+        "Electronic signatures",
+        "Signature valid",
+        ">Approved<",
+    ):
         assert text in en, text
     for chinese in ("批准文号", "签名有效", "电子签名", ">批准<"):
         assert chinese not in en, chinese
@@ -341,8 +375,14 @@ def test_batch_in_quarantine_in_chinese_and_english(client_for, approved_product
 
     batch = services.batch_create(
         user=production_reviewer,
-        data=dict(product=approved_product, batch_number="I18N0001", batch_size=Decimal("1000"),
-                  batch_size_unit="capsules", manufacture_date=date(2026, 10, 1), site="固体制剂车间一"),
+        data=dict(
+            product=approved_product,
+            batch_number="I18N0001",
+            batch_size=Decimal("1000"),
+            batch_size_unit="capsules",
+            manufacture_date=date(2026, 10, 1),
+            site="固体制剂车间一",
+        ),
     )
     client = client_for(auditor)
     url = batch.get_absolute_url()

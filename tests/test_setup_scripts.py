@@ -65,9 +65,13 @@ def test_uv_is_bootstrapped_where_system_python_refuses_pip(tmp_path):
     path = os.pathsep.join(
         d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "uv").exists()
     )
-    script = 'source bin/_setup.sh; ensure_python_env; command -v uv; uv'
+    script = "source bin/_setup.sh; ensure_python_env; command -v uv; uv"
     result = subprocess.run(
-        ["bash", "-c", script], cwd=project, capture_output=True, text=True, timeout=60,
+        ["bash", "-c", script],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": f"{tools}{os.pathsep}{path}", "HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -30,7 +30,10 @@ def _both(texts: dict[str, str]) -> SafeString:
         return format_html('<span class="bi" lang="en">{}</span>', en or zh)
     return format_html(
         '<span class="bi"><span lang="{}">{}</span><span class="bi-sep"> / </span><span lang="{}">{}</span></span>',
-        _HTML_LANG[DOCUMENT_LANGUAGES[0]], zh, _HTML_LANG[DOCUMENT_LANGUAGES[1]], en,
+        _HTML_LANG[DOCUMENT_LANGUAGES[0]],
+        zh,
+        _HTML_LANG[DOCUMENT_LANGUAGES[1]],
+        en,
     )
 
 

@@ -38,9 +38,11 @@ def _rows(year: int, month: int, category: str):
         first = date(year, month, 1)
         last = date(year, month, calendar.monthrange(year, month)[1])
         return "samples", Sample.objects.filter(received_date__gte=first, received_date__lte=last).select_related(
-            "product", "batch").order_by("received_date", "pk")
+            "product", "batch"
+        ).order_by("received_date", "pk")
     records = TestRecord.objects.in_month(year, month).select_related(
-        "sample", "sample__product", "specification", "submitted_by", "reviewed_by", "approved_by")
+        "sample", "sample__product", "specification", "submitted_by", "reviewed_by", "approved_by"
+    )
     if category:
         records = records.filter(category=category)
     return "records", records.order_by("test_date", "pk")
@@ -54,15 +56,26 @@ def ledger(request: HttpRequest) -> HttpResponse:
     category = form.cleaned_data["category"] if form.is_valid() else ""
     kind, rows = _rows(year, month, category)
     archives = LedgerArchive.objects.filter(year=year, month=month).order_by("category")
-    return render(request, "qc_records/ledger.html", {
-        "form": form, "kind": kind, "page_obj": page(request, rows, 50), "year": year, "month": month, "category": category,
-        "query": query_without_page(request),
-        "export_url": reverse("qc_records:ledger_export") + "?" + request.GET.urlencode(),
-        "archives": archives,
-        "can_archive": request.user.has_perm("qc_records.archive_testrecord"),
-        "archive_form": ArchiveForm(meaning="closed", prefix="arch", initial={"month": f"{year}-{month:02d}", "category": category or None}),
-        "reopen_form": SignWithReasonForm(meaning="unlocked", prefix="reopen"),
-    })
+    return render(
+        request,
+        "qc_records/ledger.html",
+        {
+            "form": form,
+            "kind": kind,
+            "page_obj": page(request, rows, 50),
+            "year": year,
+            "month": month,
+            "category": category,
+            "query": query_without_page(request),
+            "export_url": reverse("qc_records:ledger_export") + "?" + request.GET.urlencode(),
+            "archives": archives,
+            "can_archive": request.user.has_perm("qc_records.archive_testrecord"),
+            "archive_form": ArchiveForm(
+                meaning="closed", prefix="arch", initial={"month": f"{year}-{month:02d}", "category": category or None}
+            ),
+            "reopen_form": SignWithReasonForm(meaning="unlocked", prefix="reopen"),
+        },
+    )
 
 
 def ledger_export(request: HttpRequest) -> HttpResponse:
@@ -81,31 +94,83 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     def row(values: list) -> str:
         # Names, lots and suppliers are typed by people: one that starts like a formula must stay
         # text when the ledger is opened in a spreadsheet (CSV injection).
-        return writer.writerow(["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-                                for v in values])
+        return writer.writerow(
+            ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v for v in values]
+        )
 
     def lines():
         yield "\ufeff"  # spreadsheet programs then read the Chinese text as UTF-8
         if kind == "samples":
-            yield writer.writerow([_("Sample number"), _("Received on"), _("Category"), _("Name"), _("Strength"),
-                                   _("Batch / lot number"), _("Quantity"), _("Unit"), _("Supplier"), _("Manufacturer"),
-                                   _("Sampling point")])
+            yield writer.writerow(
+                [
+                    _("Sample number"),
+                    _("Received on"),
+                    _("Category"),
+                    _("Name"),
+                    _("Strength"),
+                    _("Batch / lot number"),
+                    _("Quantity"),
+                    _("Unit"),
+                    _("Supplier"),
+                    _("Manufacturer"),
+                    _("Sampling point"),
+                ]
+            )
             for s in rows.iterator(chunk_size=500):
-                yield row([s.number, s.received_date.isoformat(), s.get_category_display(), s.subject_name, s.strength,
-                           s.lot_number, s.quantity.normalize(), s.quantity_unit, s.supplier, s.manufacturer,
-                           s.sampling_point])
+                yield row(
+                    [
+                        s.number,
+                        s.received_date.isoformat(),
+                        s.get_category_display(),
+                        s.subject_name,
+                        s.strength,
+                        s.lot_number,
+                        s.quantity.normalize(),
+                        s.quantity_unit,
+                        s.supplier,
+                        s.manufacturer,
+                        s.sampling_point,
+                    ]
+                )
             return
-        yield writer.writerow([_("Sample number"), _("Category"), _("Name"), _("Strength"), _("Batch / lot number"),
-                               _("Received on"), _("Test date"), _("Specification"), _("Report number"), _("Conclusion"),
-                               _("Status"), _("Tested by"), _("Reviewed by"), _("Approved by")])
+        yield writer.writerow(
+            [
+                _("Sample number"),
+                _("Category"),
+                _("Name"),
+                _("Strength"),
+                _("Batch / lot number"),
+                _("Received on"),
+                _("Test date"),
+                _("Specification"),
+                _("Report number"),
+                _("Conclusion"),
+                _("Status"),
+                _("Tested by"),
+                _("Reviewed by"),
+                _("Approved by"),
+            ]
+        )
         for r in rows.iterator(chunk_size=500):
             s = r.sample
-            yield row([
-                s.number, r.get_category_display(), s.subject_name, s.strength, s.lot_number, s.received_date.isoformat(),
-                r.test_date.isoformat(), str(r.specification), r.report_number or "", r.get_verdict_display() if r.verdict else "",
-                r.get_status_display(), r.submitted_by.printed_name if r.submitted_by else "",
-                r.reviewed_by.printed_name if r.reviewed_by else "", r.approved_by.printed_name if r.approved_by else "",
-            ])
+            yield row(
+                [
+                    s.number,
+                    r.get_category_display(),
+                    s.subject_name,
+                    s.strength,
+                    s.lot_number,
+                    s.received_date.isoformat(),
+                    r.test_date.isoformat(),
+                    str(r.specification),
+                    r.report_number or "",
+                    r.get_verdict_display() if r.verdict else "",
+                    r.get_status_display(),
+                    r.submitted_by.printed_name if r.submitted_by else "",
+                    r.reviewed_by.printed_name if r.reviewed_by else "",
+                    r.approved_by.printed_name if r.approved_by else "",
+                ]
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="qc-ledger-{year}-{month:02d}-{category or "all"}.csv"'
@@ -120,8 +185,14 @@ def ledger_archive(request: HttpRequest) -> HttpResponse:
         year, month = form.cleaned_data["month"]
         try:
             archive = services.ledger_archive(
-                user=request.user, password=form.cleaned_data["password"], year=year, month=month,
-                category=form.cleaned_data["category"], comment=form.cleaned_data["comment"], request=request)
+                user=request.user,
+                password=form.cleaned_data["password"],
+                year=year,
+                month=month,
+                category=form.cleaned_data["category"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
         except InputError as exc:
             for msgs in exc.errors.values():
                 for m in msgs:
@@ -130,7 +201,9 @@ def ledger_archive(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(exc))
         else:
             messages.success(request, _("%(archive)s archived: its records are locked.") % {"archive": archive})
-        return redirect(f"{reverse('qc_records:ledger')}?month={year}-{month:02d}&category={form.cleaned_data['category']}")
+        return redirect(
+            f"{reverse('qc_records:ledger')}?month={year}-{month:02d}&category={form.cleaned_data['category']}"
+        )
     for field, errors in form.errors.items():
         for e in errors:
             messages.error(request, f"{form.fields[field].label if field in form.fields else ''} {e}".strip())
@@ -143,8 +216,13 @@ def ledger_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     form = SignWithReasonForm(request.POST, meaning="unlocked", prefix="reopen")
     if form.is_valid():
         try:
-            services.ledger_reopen(archive=archive, user=request.user, password=form.cleaned_data["password"],
-                                   reason=form.cleaned_data["reason"], request=request)
+            services.ledger_reopen(
+                archive=archive,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
         except InputError as exc:
             add_input_errors(form, exc)
             messages.error(request, str(exc))
@@ -156,7 +234,9 @@ def ledger_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         for errors in form.errors.values():
             for e in errors:
                 messages.error(request, e)
-    return redirect(f"{reverse('qc_records:ledger')}?month={archive.year}-{archive.month:02d}&category={archive.category}")
+    return redirect(
+        f"{reverse('qc_records:ledger')}?month={archive.year}-{archive.month:02d}&category={archive.category}"
+    )
 
 
 def qc_index(request: HttpRequest) -> HttpResponse:
@@ -167,17 +247,21 @@ def qc_index(request: HttpRequest) -> HttpResponse:
     from qc_records.models import Instrument, OOSInvestigation, Reagent
 
     days = settings.QC_DUE_SOON_DAYS
-    return render(request, "qc_records/index.html", {
-        "counts": {
-            "samples_waiting": Sample.objects.awaiting_test().count(),
-            "drafts": TestRecord.objects.filter(status=TestRecord.Status.DRAFT).count(),
-            "submitted": TestRecord.objects.filter(status=TestRecord.Status.SUBMITTED).count(),
-            "reviewed": TestRecord.objects.filter(status=TestRecord.Status.REVIEWED).count(),
-            "open_oos": OOSInvestigation.objects.open().count(),
-            "instruments_due": Instrument.objects.due_within(days).count(),
-            "instruments_expired": Instrument.objects.calibration_expired().count(),
-            "reagents_due": Reagent.objects.expiring_within(days).count(),
-            "reagents_expired": Reagent.objects.expired().count(),
+    return render(
+        request,
+        "qc_records/index.html",
+        {
+            "counts": {
+                "samples_waiting": Sample.objects.awaiting_test().count(),
+                "drafts": TestRecord.objects.filter(status=TestRecord.Status.DRAFT).count(),
+                "submitted": TestRecord.objects.filter(status=TestRecord.Status.SUBMITTED).count(),
+                "reviewed": TestRecord.objects.filter(status=TestRecord.Status.REVIEWED).count(),
+                "open_oos": OOSInvestigation.objects.open().count(),
+                "instruments_due": Instrument.objects.due_within(days).count(),
+                "instruments_expired": Instrument.objects.calibration_expired().count(),
+                "reagents_due": Reagent.objects.expiring_within(days).count(),
+                "reagents_expired": Reagent.objects.expired().count(),
+            },
+            "categories": Category.choices,
         },
-        "categories": Category.choices,
-    })
+    )

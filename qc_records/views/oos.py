@@ -29,10 +29,16 @@ def oos_list(request: HttpRequest) -> HttpResponse:
         rows = rows.open()
     elif state in OOSInvestigation.Status.values:
         rows = rows.filter(status=state)
-    return render(request, "qc_records/oos_list.html", {
-        "page_obj": page(request, rows.order_by("created_at", "pk")), "state": state, "query": query_without_page(request),
-        "states": [("open", _("Open")), ("", _("All"))] + OOSInvestigation.Status.choices,
-    })
+    return render(
+        request,
+        "qc_records/oos_list.html",
+        {
+            "page_obj": page(request, rows.order_by("created_at", "pk")),
+            "state": state,
+            "query": query_without_page(request),
+            "states": [("open", _("Open")), ("", _("All"))] + OOSInvestigation.Status.choices,
+        },
+    )
 
 
 def _context(request: HttpRequest, oos: OOSInvestigation, **forms) -> dict:
@@ -49,10 +55,16 @@ def _context(request: HttpRequest, oos: OOSInvestigation, **forms) -> dict:
         "can_phase2": phase2 and can_change,
         "can_escalate": phase1 and can_change,
         "can_close": oos.is_open and user.has_perm("qc_records.close_oosinvestigation"),
-        "phase1_form": forms.get("phase1_form") or OOSPhaseOneForm(prefix="p1", initial={
-            "phase1_findings": oos.phase1_findings,
-            "assignable_cause": {True: "yes", False: "no", None: ""}[oos.assignable_cause]}),
-        "phase2_form": forms.get("phase2_form") or OOSPhaseTwoForm(prefix="p2", initial={"phase2_findings": oos.phase2_findings}),
+        "phase1_form": forms.get("phase1_form")
+        or OOSPhaseOneForm(
+            prefix="p1",
+            initial={
+                "phase1_findings": oos.phase1_findings,
+                "assignable_cause": {True: "yes", False: "no", None: ""}[oos.assignable_cause],
+            },
+        ),
+        "phase2_form": forms.get("phase2_form")
+        or OOSPhaseTwoForm(prefix="p2", initial={"phase2_findings": oos.phase2_findings}),
         "escalate_form": forms.get("escalate_form") or ReasonForm(prefix="esc"),
         "close_form": forms.get("close_form") or OOSCloseForm(meaning="closed", prefix="close"),
     }
@@ -88,8 +100,14 @@ def oos_update(request: HttpRequest, pk: int) -> HttpResponse:
     phase = request.POST.get("phase", "1")
     form = OOSPhaseOneForm(request.POST, prefix="p1") if phase == "1" else OOSPhaseTwoForm(request.POST, prefix="p2")
     return _act(
-        request, pk, "qc_records.change_oosinvestigation", form, "phase1_form" if phase == "1" else "phase2_form",
-        lambda oos, f: services.oos_update(oos=oos, user=request.user, data=f.data_for_service(), reason=f.cleaned_data["reason"]),
+        request,
+        pk,
+        "qc_records.change_oosinvestigation",
+        form,
+        "phase1_form" if phase == "1" else "phase2_form",
+        lambda oos, f: services.oos_update(
+            oos=oos, user=request.user, data=f.data_for_service(), reason=f.cleaned_data["reason"]
+        ),
         _("Findings recorded."),
     )
 
@@ -97,7 +115,11 @@ def oos_update(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def oos_phase_two(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, "qc_records.change_oosinvestigation", ReasonForm(request.POST, prefix="esc"), "escalate_form",
+        request,
+        pk,
+        "qc_records.change_oosinvestigation",
+        ReasonForm(request.POST, prefix="esc"),
+        "escalate_form",
         lambda oos, f: services.oos_start_phase_two(oos=oos, user=request.user, reason=f.cleaned_data["reason"]),
         _("Phase II (full investigation) started."),
     )
@@ -106,9 +128,19 @@ def oos_phase_two(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def oos_close(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, "qc_records.close_oosinvestigation", OOSCloseForm(request.POST, meaning="closed", prefix="close"), "close_form",
+        request,
+        pk,
+        "qc_records.close_oosinvestigation",
+        OOSCloseForm(request.POST, meaning="closed", prefix="close"),
+        "close_form",
         lambda oos, f: services.oos_close(
-            oos=oos, user=request.user, password=f.cleaned_data["password"], outcome=f.cleaned_data["outcome"],
-            summary=f.cleaned_data["summary"], comment=f.cleaned_data["comment"], request=request),
+            oos=oos,
+            user=request.user,
+            password=f.cleaned_data["password"],
+            outcome=f.cleaned_data["outcome"],
+            summary=f.cleaned_data["summary"],
+            comment=f.cleaned_data["comment"],
+            request=request,
+        ),
         _("The OOS investigation is closed."),
     )

@@ -37,28 +37,47 @@ def sample_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         d = form.cleaned_data
         if d["q"]:
-            samples = samples.filter(Q(number__icontains=d["q"]) | Q(lot_number__icontains=d["q"])
-                                     | Q(material_name__icontains=d["q"]) | Q(product__name__icontains=d["q"]))
+            samples = samples.filter(
+                Q(number__icontains=d["q"])
+                | Q(lot_number__icontains=d["q"])
+                | Q(material_name__icontains=d["q"])
+                | Q(product__name__icontains=d["q"])
+            )
         if d["category"]:
             samples = samples.filter(category=d["category"])
         if d["waiting"]:
             samples = samples.awaiting_test()
-    return render(request, "qc_records/sample_list.html", {
-        "form": form, "page_obj": page(request, samples.order_by("-received_date", "-pk")), "query": query_without_page(request),
-    })
+    return render(
+        request,
+        "qc_records/sample_list.html",
+        {
+            "form": form,
+            "page_obj": page(request, samples.order_by("-received_date", "-pk")),
+            "query": query_without_page(request),
+        },
+    )
 
 
 def sample_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sample = get_object_for_user(
-        request, Sample.objects.select_related("product", "batch", "specification", "last_changed_by"), pk, "qc_records.view_sample"
+        request,
+        Sample.objects.select_related("product", "batch", "specification", "last_changed_by"),
+        pk,
+        "qc_records.view_sample",
     )
     records = sample.records.order_by("-pk")
-    return render(request, "qc_records/sample_detail.html", {
-        "sample": sample, "records": records,
-        "can_start": request.user.has_perm("qc_records.add_testrecord")
-        and not sample.is_voided and not records.exclude(status=TestRecord.Status.VOIDED).exists(),
-        "can_edit": request.user.has_perm("qc_records.change_sample"),
-    })
+    return render(
+        request,
+        "qc_records/sample_detail.html",
+        {
+            "sample": sample,
+            "records": records,
+            "can_start": request.user.has_perm("qc_records.add_testrecord")
+            and not sample.is_voided
+            and not records.exclude(status=TestRecord.Status.VOIDED).exists(),
+            "can_edit": request.user.has_perm("qc_records.change_sample"),
+        },
+    )
 
 
 def sample_create(request: HttpRequest) -> HttpResponse:
@@ -74,8 +93,12 @@ def sample_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Sample %(number)s registered.") % {"number": sample.number})
             return redirect(sample)
-    return render(request, "qc_records/form.html", {"form": form, "title": _("Register a sample"), "back": "qc_records:sample_list"},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "qc_records/form.html",
+        {"form": form, "title": _("Register a sample"), "back": "qc_records:sample_list"},
+        status=400 if form.errors else 200,
+    )
 
 
 def sample_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -92,9 +115,16 @@ def sample_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The sample registration was corrected."))
             return redirect(sample)
-    return render(request, "qc_records/form.html", {
-        "form": form, "title": _("Correct sample %(number)s") % {"number": Sample.objects.get(pk=pk).number},
-        "cancel_url": sample.get_absolute_url()}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "qc_records/form.html",
+        {
+            "form": form,
+            "title": _("Correct sample %(number)s") % {"number": Sample.objects.get(pk=pk).number},
+            "cancel_url": sample.get_absolute_url(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -112,7 +142,14 @@ def record_start(request: HttpRequest, pk: int) -> HttpResponse:
 # --- test records -------------------------------------------------------------------------------
 
 RECORD_RELATED = (
-    "sample", "sample__product", "sample__batch", "specification", "created_by", "submitted_by", "reviewed_by", "approved_by",
+    "sample",
+    "sample__product",
+    "sample__batch",
+    "specification",
+    "created_by",
+    "submitted_by",
+    "reviewed_by",
+    "approved_by",
     "last_changed_by",
 )
 
@@ -123,7 +160,11 @@ def _record(request: HttpRequest, pk: int, perm: str) -> TestRecord:
 
 def _uses(record: TestRecord) -> tuple[list, list]:
     return (
-        list(record.instrument_uses.filter(voided_at__isnull=True).select_related("instrument").order_by("instrument__code")),
+        list(
+            record.instrument_uses.filter(voided_at__isnull=True)
+            .select_related("instrument")
+            .order_by("instrument__code")
+        ),
         list(record.reagent_uses.filter(voided_at__isnull=True).select_related("reagent").order_by("reagent__name")),
     )
 
@@ -158,8 +199,10 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         and (user.has_perm("qc_records.review_testrecord") or user.has_perm("qc_records.approve_testrecord")),
         "can_void": record.status == s.DRAFT
         and (user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")),
-        "can_purge": record.status in (s.APPROVED, s.VOIDED) and record.purged_at is None
-        and user.has_perm("qc_records.purge_testrecord") and record.retention_until < timezone.localdate(),
+        "can_purge": record.status in (s.APPROVED, s.VOIDED)
+        and record.purged_at is None
+        and user.has_perm("qc_records.purge_testrecord")
+        and record.retention_until < timezone.localdate(),
         "submit_form": forms.get("submit_form") or SignatureForm(meaning="tested", prefix="submit"),
         "review_form": forms.get("review_form") or SignatureForm(meaning="reviewed", prefix="review"),
         "approve_form": forms.get("approve_form") or SignatureForm(meaning="approved", prefix="approve"),
@@ -179,8 +222,11 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The result form: every item of the specification on one page (bounded queries)."""
     record = _record(request, pk, "qc_records.change_testrecord")
     if not record.is_editable:
-        messages.error(request, _("%(record)s is %(status)s and can no longer be changed.")
-                       % {"record": record, "status": record.get_status_display()})
+        messages.error(
+            request,
+            _("%(record)s is %(status)s and can no longer be changed.")
+            % {"record": record, "status": record.get_status_display()},
+        )
         return redirect(record)
     blocks = record.item_blocks()
     uses = _uses(record)
@@ -188,8 +234,12 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.record_update(
-                record=record, user=request.user, header=form.header(), results=form.result_entries(),
-                instruments=form.cleaned_data["instruments"], reagents=form.cleaned_data["reagents"],
+                record=record,
+                user=request.user,
+                header=form.header(),
+                results=form.result_entries(),
+                instruments=form.cleaned_data["instruments"],
+                reagents=form.cleaned_data["reagents"],
                 reason=form.cleaned_data["reason"],
             )
         except InputError as exc:
@@ -199,11 +249,17 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved. Failing results are marked; submit when every result is entered."))
             return redirect(record)
-    return render(request, "qc_records/record_form.html", {"form": form, "record": record, "sample": record.sample},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "qc_records/record_form.html",
+        {"form": form, "record": record, "sample": record.sample},
+        status=400 if form.errors else 200,
+    )
 
 
-def _signed_action(request: HttpRequest, pk: int, *, perm: str | tuple[str, ...], form, key: str, call, success) -> HttpResponse:
+def _signed_action(
+    request: HttpRequest, pk: int, *, perm: str | tuple[str, ...], form, key: str, call, success
+) -> HttpResponse:
     """Shared shape of the record's action buttons: check, call the service, re-render on refusal."""
     perms = perm if isinstance(perm, tuple) else (perm,)
     require_any(request, *perms)
@@ -229,13 +285,19 @@ def record_submit(request: HttpRequest, pk: int) -> HttpResponse:
         _record_obj, opened = outcome
         if opened:
             return _("Signed “Tested” and sent for review. Out of specification: %(list)s opened.") % {
-                "list": ", ".join(o.number for o in opened)}
+                "list": ", ".join(o.number for o in opened)
+            }
         return _("Signed “Tested” and sent for second-person review.")
 
     return _signed_action(
-        request, pk, perm="qc_records.change_testrecord", key="submit_form",
+        request,
+        pk,
+        perm="qc_records.change_testrecord",
+        key="submit_form",
         form=SignatureForm(request.POST, meaning="tested", prefix="submit"),
-        call=lambda r, d: services.record_submit(record=r, user=request.user, password=d["password"], comment=d["comment"], request=request),
+        call=lambda r, d: services.record_submit(
+            record=r, user=request.user, password=d["password"], comment=d["comment"], request=request
+        ),
         success=success,
     )
 
@@ -243,9 +305,14 @@ def record_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def record_review(request: HttpRequest, pk: int) -> HttpResponse:
     return _signed_action(
-        request, pk, perm="qc_records.review_testrecord", key="review_form",
+        request,
+        pk,
+        perm="qc_records.review_testrecord",
+        key="review_form",
         form=SignatureForm(request.POST, meaning="reviewed", prefix="review"),
-        call=lambda r, d: services.record_review(record=r, user=request.user, password=d["password"], comment=d["comment"], request=request),
+        call=lambda r, d: services.record_review(
+            record=r, user=request.user, password=d["password"], comment=d["comment"], request=request
+        ),
         success=_("Signed “Reviewed”; the record waits for the QC head's approval."),
     )
 
@@ -253,9 +320,14 @@ def record_review(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def record_approve(request: HttpRequest, pk: int) -> HttpResponse:
     return _signed_action(
-        request, pk, perm="qc_records.approve_testrecord", key="approve_form",
+        request,
+        pk,
+        perm="qc_records.approve_testrecord",
+        key="approve_form",
         form=SignatureForm(request.POST, meaning="approved", prefix="approve"),
-        call=lambda r, d: services.record_approve(record=r, user=request.user, password=d["password"], comment=d["comment"], request=request),
+        call=lambda r, d: services.record_approve(
+            record=r, user=request.user, password=d["password"], comment=d["comment"], request=request
+        ),
         success=lambda r: _("Report %(number)s approved.") % {"number": r.report_number},
     )
 
@@ -263,7 +335,10 @@ def record_approve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def record_send_back(request: HttpRequest, pk: int) -> HttpResponse:
     return _signed_action(
-        request, pk, perm=("qc_records.review_testrecord", "qc_records.approve_testrecord"), key="send_back_form",
+        request,
+        pk,
+        perm=("qc_records.review_testrecord", "qc_records.approve_testrecord"),
+        key="send_back_form",
         form=ReasonForm(request.POST, prefix="back"),
         call=lambda r, d: services.record_send_back(record=r, user=request.user, reason=d["reason"]),
         success=_("The record was sent back to the analyst."),
@@ -273,9 +348,14 @@ def record_send_back(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def record_void(request: HttpRequest, pk: int) -> HttpResponse:
     return _signed_action(
-        request, pk, perm=("qc_records.change_testrecord", "qc_records.approve_testrecord"), key="void_form",
+        request,
+        pk,
+        perm=("qc_records.change_testrecord", "qc_records.approve_testrecord"),
+        key="void_form",
         form=SignWithReasonForm(request.POST, meaning="voided", prefix="void"),
-        call=lambda r, d: services.record_void(record=r, user=request.user, password=d["password"], reason=d["reason"], request=request),
+        call=lambda r, d: services.record_void(
+            record=r, user=request.user, password=d["password"], reason=d["reason"], request=request
+        ),
         success=_("The record was voided."),
     )
 
@@ -283,9 +363,14 @@ def record_void(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def record_purge(request: HttpRequest, pk: int) -> HttpResponse:
     return _signed_action(
-        request, pk, perm="qc_records.purge_testrecord", key="purge_form",
+        request,
+        pk,
+        perm="qc_records.purge_testrecord",
+        key="purge_form",
         form=SignWithReasonForm(request.POST, meaning="voided", prefix="purge"),
-        call=lambda r, d: services.record_purge(record=r, user=request.user, password=d["password"], reason=d["reason"], request=request),
+        call=lambda r, d: services.record_purge(
+            record=r, user=request.user, password=d["password"], reason=d["reason"], request=request
+        ),
         success=_("The raw-data files were destroyed; the record and its history stay."),
     )
 
@@ -299,16 +384,28 @@ def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
     record = _record(request, pk, "qc_records.view_testrecord")
     form = AttachmentForm(request.POST, request.FILES, record=record, prefix="file")
     return _signed_action(
-        request, pk, perm="qc_records.change_testrecord", key="attachment_form", form=form,
-        call=lambda r, d: services.attachment_add(record=r, user=request.user, upload=d["file"], description=d["description"],
-                                                  item=d["item"], reason=d["reason"]),
+        request,
+        pk,
+        perm="qc_records.change_testrecord",
+        key="attachment_form",
+        form=form,
+        call=lambda r, d: services.attachment_add(
+            record=r,
+            user=request.user,
+            upload=d["file"],
+            description=d["description"],
+            item=d["item"],
+            reason=d["reason"],
+        ),
         success=lambda a: _("%(name)s attached (SHA-256 %(sha)s…).") % {"name": a.original_name, "sha": a.sha256[:12]},
     )
 
 
 @require_POST
 def attachment_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    attachment = get_object_for_user(request, Attachment.objects.select_related("record"), pk, "qc_records.change_testrecord")
+    attachment = get_object_for_user(
+        request, Attachment.objects.select_related("record"), pk, "qc_records.change_testrecord"
+    )
     form = ReasonForm(request.POST, prefix=f"rm{attachment.pk}")
     if form.is_valid():
         try:
@@ -323,15 +420,21 @@ def attachment_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
-    attachment = get_object_for_user(request, Attachment.objects.select_related("record"), pk, "qc_records.view_testrecord")
+    attachment = get_object_for_user(
+        request, Attachment.objects.select_related("record"), pk, "qc_records.view_testrecord"
+    )
     if attachment.record.purged_at is not None:
         raise Http404
     try:
         handle = attachment.file.storage.open(attachment.file.name, "rb")
     except (FileNotFoundError, OSError):
         raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                            content_type=attachment.content_type or "application/octet-stream")
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
     # The hash taken on upload, so the receiver can check the copy (R-QC-7).
     response["X-Content-SHA256"] = attachment.sha256
     return response

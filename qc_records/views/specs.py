@@ -38,11 +38,20 @@ def spec_list(request: HttpRequest) -> HttpResponse:
         specs = specs.filter(status=status)
     if form.is_valid() and form.cleaned_data["q"]:
         q = form.cleaned_data["q"]
-        specs = specs.filter(Q(code__icontains=q) | Q(title__icontains=q) | Q(material_name__icontains=q) | Q(product__name__icontains=q))
-    return render(request, "qc_records/spec_list.html", {
-        "form": form, "page_obj": page(request, specs.order_by("code", "-version")), "query": query_without_page(request),
-        "statuses": Specification.Status.choices, "status": status,
-    })
+        specs = specs.filter(
+            Q(code__icontains=q) | Q(title__icontains=q) | Q(material_name__icontains=q) | Q(product__name__icontains=q)
+        )
+    return render(
+        request,
+        "qc_records/spec_list.html",
+        {
+            "form": form,
+            "page_obj": page(request, specs.order_by("code", "-version")),
+            "query": query_without_page(request),
+            "statuses": Specification.Status.choices,
+            "status": status,
+        },
+    )
 
 
 def _spec_context(request: HttpRequest, spec: Specification, **extra) -> dict:
@@ -67,8 +76,12 @@ def _spec_context(request: HttpRequest, spec: Specification, **extra) -> dict:
 
 
 def spec_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    spec = get_object_for_user(request, Specification.objects.select_related("product", "approved_by", "last_changed_by"), pk,
-                               "qc_records.view_specification")
+    spec = get_object_for_user(
+        request,
+        Specification.objects.select_related("product", "approved_by", "last_changed_by"),
+        pk,
+        "qc_records.view_specification",
+    )
     return render(request, "qc_records/spec_detail.html", _spec_context(request, spec))
 
 
@@ -83,10 +96,16 @@ def spec_create(request: HttpRequest) -> HttpResponse:
         except WorkflowError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("Specification %(spec)s created as a draft; add its test items.") % {"spec": spec})
+            messages.success(
+                request, _("Specification %(spec)s created as a draft; add its test items.") % {"spec": spec}
+            )
             return redirect(spec)
-    return render(request, "qc_records/form.html", {"form": form, "title": _("New specification"), "back": "qc_records:spec_list"},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "qc_records/form.html",
+        {"form": form, "title": _("New specification"), "back": "qc_records:spec_list"},
+        status=400 if form.errors else 200,
+    )
 
 
 def spec_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -103,13 +122,23 @@ def spec_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The specification was changed."))
             return redirect(spec)
-    return render(request, "qc_records/form.html", {"form": form, "title": _("Change %(spec)s") % {"spec": Specification.objects.get(pk=pk)},
-                                                    "cancel_url": spec.get_absolute_url()}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "qc_records/form.html",
+        {
+            "form": form,
+            "title": _("Change %(spec)s") % {"spec": Specification.objects.get(pk=pk)},
+            "cancel_url": spec.get_absolute_url(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
 def spec_item_add(request: HttpRequest, pk: int) -> HttpResponse:
-    spec = get_object_for_user(request, Specification.objects.select_related("product"), pk, "qc_records.change_specification")
+    spec = get_object_for_user(
+        request, Specification.objects.select_related("product"), pk, "qc_records.change_specification"
+    )
     form = SpecificationItemForm(request.POST, prefix="item")
     if form.is_valid():
         try:
@@ -126,13 +155,16 @@ def spec_item_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def spec_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_for_user(request, SpecificationItem.objects.select_related("specification"), pk,
-                               "qc_records.change_specification")
+    item = get_object_for_user(
+        request, SpecificationItem.objects.select_related("specification"), pk, "qc_records.change_specification"
+    )
     form = SpecificationItemEditForm(request.POST or None, instance=item)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in SpecificationItem.EDITABLE_FIELDS}
         try:
-            services.specification_item_update(item=item, user=request.user, data=data, reason=form.cleaned_data["reason"])
+            services.specification_item_update(
+                item=item, user=request.user, data=data, reason=form.cleaned_data["reason"]
+            )
         except InputError as exc:
             add_input_errors(form, exc)
         except WorkflowError as exc:
@@ -140,15 +172,23 @@ def spec_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The test item was changed."))
             return redirect(item.specification)
-    return render(request, "qc_records/form.html", {
-        "form": form, "title": _("Change test item %(name)s") % {"name": SpecificationItem.objects.get(pk=pk).name},
-        "cancel_url": item.specification.get_absolute_url()}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "qc_records/form.html",
+        {
+            "form": form,
+            "title": _("Change test item %(name)s") % {"name": SpecificationItem.objects.get(pk=pk).name},
+            "cancel_url": item.specification.get_absolute_url(),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
 def spec_item_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_for_user(request, SpecificationItem.objects.select_related("specification"), pk,
-                               "qc_records.change_specification")
+    item = get_object_for_user(
+        request, SpecificationItem.objects.select_related("specification"), pk, "qc_records.change_specification"
+    )
     form = ReasonForm(request.POST, prefix=f"remove{item.pk}")
     if form.is_valid():
         try:
@@ -164,12 +204,19 @@ def spec_item_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def spec_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    spec = get_object_for_user(request, Specification.objects.select_related("product"), pk, "qc_records.approve_specification")
+    spec = get_object_for_user(
+        request, Specification.objects.select_related("product"), pk, "qc_records.approve_specification"
+    )
     form = SignatureForm(request.POST, meaning="approved", prefix="approve")
     if form.is_valid():
         try:
-            services.specification_approve(spec=spec, user=request.user, password=form.cleaned_data["password"],
-                                           comment=form.cleaned_data["comment"], request=request)
+            services.specification_approve(
+                spec=spec,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
         except WorkflowError as exc:
             form.add_error(None, str(exc))
         else:

@@ -117,12 +117,14 @@ def test_qa_approves_with_signature_and_auditor_reads_history(app_url, new_page,
     expect(correction).to_have_count(1)
     expect(correction).to_contain_text("系统管理员 (admin)")
     pack_size_row = correction.get_by_role("row").filter(has=page.get_by_role("cell", name="pack size"))
-    expect(pack_size_row.get_by_role("cell")).to_have_text(["pack size", OLD_PACK_SIZE, NEW_PACK_SIZE], ignore_case=True)
+    expect(pack_size_row.get_by_role("cell")).to_have_text(
+        ["pack size", OLD_PACK_SIZE, NEW_PACK_SIZE], ignore_case=True
+    )
 
     approval = changes.filter(has_text="Master data checked against the registration")
-    expect(approval.get_by_role("row").filter(has=page.get_by_role("cell", name="status")).get_by_role("cell")).to_have_text(
-        ["status", "Draft", "Approved"], ignore_case=True
-    )
+    expect(
+        approval.get_by_role("row").filter(has=page.get_by_role("cell", name="status")).get_by_role("cell")
+    ).to_have_text(["status", "Draft", "Approved"], ignore_case=True)
     history_signature = page.get_by_test_id("timeline-signature")
     expect(history_signature).to_have_count(1)
     expect(history_signature).to_contain_text("刘芳 (qa_reviewer)")

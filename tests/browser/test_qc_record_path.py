@@ -52,7 +52,9 @@ def choose(page, label: str, *codes: str) -> None:
     select.select_option(values)
 
 
-def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_report(app_url, new_page, screenshot_dir):
+def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_report(
+    app_url, new_page, screenshot_dir
+):
     page = new_page(locale="en-US")
     shot = lambda name: page.screenshot(path=screenshot_dir / f"qc-{name}.png", full_page=True)  # noqa: E731
 
@@ -75,8 +77,16 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     page.get_by_label("含量测定 #1", exact=True).fill("93.8")
     page.get_by_label("含量测定 #1 calculation").fill("外标法：A样/A对×C对×D/W")
     page.get_by_role("button", name="Save results", exact=True).click()
-    expect(page.get_by_text(re.compile(r"Instrument QC-UV-01 \(Shimadzu UV-2600i\) is past its calibration due date \(\d{4}-\d{2}-\d{2}\)"))).to_be_visible()
-    expect(page.get_by_text("Report this result with exactly 1 decimal place(s) (like 0.1); “13” has 0.")).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile(
+                r"Instrument QC-UV-01 \(Shimadzu UV-2600i\) is past its calibration due date \(\d{4}-\d{2}-\d{2}\)"
+            )
+        )
+    ).to_be_visible()
+    expect(
+        page.get_by_text("Report this result with exactly 1 decimal place(s) (like 0.1); “13” has 0.")
+    ).to_be_visible()
     expect(page.get_by_label("含量测定 #1", exact=True)).to_have_value("93.8")  # nothing typed is lost
     shot("01-analyst-refused")
 
@@ -99,7 +109,9 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
 
     # --- Reviewer: second-person review ----------------------------------------------------------
     sign_in_english(page, app_url, "qc_reviewer")
-    queue = page.locator("section").filter(has=page.get_by_role("heading", name="Test records waiting for second-person review"))
+    queue = page.locator("section").filter(
+        has=page.get_by_role("heading", name="Test records waiting for second-person review")
+    )
     queue.get_by_role("link", name=re.compile(re.escape(SAMPLE_NAME))).click()
     sign(page, "Sign “Reviewed”", comment="复核计算无误")
     expect(page.get_by_role("alert")).to_contain_text("Signed “Reviewed”")

@@ -19,7 +19,7 @@ from core.forms import ResetPasswordForm
 from core.models import AuthEvent, User
 from core.roles import ADMIN, ALL_ROLES, AUDITOR, QA_REVIEWER
 from tests.core.conftest import english_client, login
-from tests.factories import PASSWORD, BatchFactory, ProductFactory
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,13 @@ def _gmp_urls() -> list[str]:
     Anonymous requests are turned away before the view runs, so placeholder ids are enough.
     Enumerated from the resolver so that a page added later is covered without editing this test.
     """
-    samples = {"int": "1", "string": "release.product", "path": "x", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+    samples = {
+        "int": "1",
+        "string": "release.product",
+        "path": "x",
+        "slug": "x",
+        "uuid": "00000000-0000-0000-0000-000000000000",
+    }
     found: list[str] = []
 
     def walk(patterns, prefix: str, namespace: str | None) -> None:
@@ -47,7 +53,10 @@ def _gmp_urls() -> list[str]:
                 walk(p.url_patterns, prefix + str(p.pattern), p.namespace or namespace)
             elif isinstance(p, URLPattern) and p.name and p.name not in PUBLIC_URL_NAMES:
                 name = f"{namespace}:{p.name}" if namespace else p.name
-                kwargs = {k: samples[type(c).__name__.replace("Converter", "").lower()] for k, c in p.pattern.converters.items()}
+                kwargs = {
+                    k: samples[type(c).__name__.replace("Converter", "").lower()]
+                    for k, c in p.pattern.converters.items()
+                }
                 found.append(reverse(name, kwargs=kwargs))
 
     walk(get_resolver().url_patterns, "", None)
@@ -59,7 +68,14 @@ GMP_URLS = _gmp_urls()
 
 def test_url_enumeration_finds_the_gmp_pages():
     """R-AUTH-1: guard for the test below — the enumeration really lists the known pages."""
-    for url in ["/", "/audit/", "/audit/export.csv", "/accounts/locked/", "/release/products/", "/release/batches/1/edit/"]:
+    for url in [
+        "/",
+        "/audit/",
+        "/audit/export.csv",
+        "/accounts/locked/",
+        "/release/products/",
+        "/release/batches/1/edit/",
+    ]:
         assert url in GMP_URLS
 
 
@@ -359,10 +375,18 @@ def test_admin_cannot_rename_a_user(make_user, admin_user):
     client.force_login(admin_user)
     url = reverse("admin:core_user_change", args=[person.pk])
     assert "username" not in client.get(url).context["adminform"].form.fields
-    response = client.post(url, {
-        "username": "he.ping.old", "full_name": "何平", "first_name": "", "last_name": "", "email": person.email,
-        "is_active": "on", "groups": [g.pk for g in person.groups.all()],
-    })
+    response = client.post(
+        url,
+        {
+            "username": "he.ping.old",
+            "full_name": "何平",
+            "first_name": "",
+            "last_name": "",
+            "email": person.email,
+            "is_active": "on",
+            "groups": [g.pk for g in person.groups.all()],
+        },
+    )
     assert response.status_code == 302
     person.refresh_from_db()
     assert person.username == "he.ping" and person.full_name == "何平"
@@ -395,8 +419,13 @@ def test_admin_add_user_refuses_a_username_differing_only_in_case(superuser, mak
     client.force_login(superuser)
     response = client.post(
         reverse("admin:core_user_add"),
-        {"username": "LIU.YANG", "full_name": "刘洋", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
-         "usable_password": "true"},
+        {
+            "username": "LIU.YANG",
+            "full_name": "刘洋",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+            "usable_password": "true",
+        },
     )
     assert response.status_code == 200
     assert "username" in response.context["adminform"].form.errors

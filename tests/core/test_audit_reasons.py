@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.utils import translation
 
@@ -7,8 +7,9 @@ from release.models import Product
 
 
 def _entry(reason: str) -> AuditEntry:
-    return AuditEntry(when=datetime.now(timezone.utc), user_id=None, model=Product, object_id=1,
-                      record_label="x", action="~", reason=reason)
+    return AuditEntry(
+        when=datetime.now(UTC), user_id=None, model=Product, object_id=1, record_label="x", action="~", reason=reason
+    )
 
 
 def test_fixed_reasons_written_by_services_read_in_the_readers_language():
@@ -24,4 +25,7 @@ def test_fixed_reasons_written_by_services_read_in_the_readers_language():
 def test_a_reason_typed_by_a_person_is_shown_as_typed():
     with translation.override("zh-hans"):
         assert _entry("reviewed").reason_display == "已复核"
-        assert _entry("reviewed by mistake, see deviation DV-12").reason_display == "reviewed by mistake, see deviation DV-12"
+        assert (
+            _entry("reviewed by mistake, see deviation DV-12").reason_display
+            == "reviewed by mistake, see deviation DV-12"
+        )

@@ -14,9 +14,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
-from django.test import RequestFactory
 from django.utils import timezone, translation
 
 from core.audit import AuditError, ReasonRequired, tables_with_append_only_triggers
@@ -45,7 +44,9 @@ def _history_models() -> list:
 # History tables, signatures and security events, plus any other model that declares itself
 # append-only (e.g. issued documents).
 APPEND_ONLY_MODELS = sorted(
-    set(_history_models()) | {Signature, AuthEvent} | {m for m in apps.get_models() if getattr(m, "APPEND_ONLY", False)},
+    set(_history_models())
+    | {Signature, AuthEvent}
+    | {m for m in apps.get_models() if getattr(m, "APPEND_ONLY", False)},
     key=lambda m: m._meta.label,
 )
 
@@ -77,11 +78,21 @@ def _assert_server_utc_now(when: datetime) -> None:
 
 def test_product_create_change_void_write_history_with_user_time_and_old_new(qa_reviewer, qa_reviewer2):
     """R-AT-1: who, server UTC time, old → new for create, change and void of a product."""
-    product = services.product_create(user=qa_reviewer, data={
-        "name": "阿莫西林胶囊", "generic_name": "Amoxicillin Capsules", "dosage_form": "capsule", "strength": "0.25g",
-        "pack_size": "24粒/盒", "approval_number": "国药准字H20990001", "shelf_life_months": 24,
-        "storage_conditions": "密封", "mah": "示例制药", "manufacturer": "示例制药",
-    })
+    product = services.product_create(
+        user=qa_reviewer,
+        data={
+            "name": "阿莫西林胶囊",
+            "generic_name": "Amoxicillin Capsules",
+            "dosage_form": "capsule",
+            "strength": "0.25g",
+            "pack_size": "24粒/盒",
+            "approval_number": "国药准字H20990001",
+            "shelf_life_months": 24,
+            "storage_conditions": "密封",
+            "mah": "示例制药",
+            "manufacturer": "示例制药",
+        },
+    )
     services.product_update(product=product, user=qa_reviewer2, data={"pack_size": "36粒/盒"}, reason="新包装规格")
     services.product_void(product=product, user=qa_reviewer, password=PASSWORD, reason="登记错误")
 
@@ -103,15 +114,26 @@ def test_product_create_change_void_write_history_with_user_time_and_old_new(qa_
 def test_batch_create_change_void_write_history(production_reviewer, qa_reviewer):
     """R-AT-1: the same for batches (every GMP record)."""
     product = ProductFactory(status=Product.Status.APPROVED, last_changed_by=qa_reviewer)
-    batch = services.batch_create(user=production_reviewer, data={
-        "product": product, "batch_number": "A240501", "batch_size": 100000, "batch_size_unit": "capsules",
-        "manufacture_date": datetime(2026, 5, 1).date(), "site": "车间一",
-    })
+    batch = services.batch_create(
+        user=production_reviewer,
+        data={
+            "product": product,
+            "batch_number": "A240501",
+            "batch_size": 100000,
+            "batch_size_unit": "capsules",
+            "manufacture_date": datetime(2026, 5, 1).date(),
+            "site": "车间一",
+        },
+    )
     services.batch_update(batch=batch, user=production_reviewer, data={"site": "车间二"}, reason="填写错误")
     services.batch_void(batch=batch, user=qa_reviewer, password=PASSWORD, reason="重复登记")
     with translation.override("en"):
         created, changed, voided = record_timeline(Batch, batch.pk)
-    assert [e.user_id for e in (created, changed, voided)] == [production_reviewer.pk, production_reviewer.pk, qa_reviewer.pk]
+    assert [e.user_id for e in (created, changed, voided)] == [
+        production_reviewer.pk,
+        production_reviewer.pk,
+        qa_reviewer.pk,
+    ]
     assert _changes(changed) == {"site": ("车间一", "车间二"), "updated_at": _changes(changed)["updated_at"]}
     assert changed.reason == "填写错误"
     assert _changes(voided)["status"] == ("Quarantine", "Voided") and voided.reason == "重复登记"
@@ -196,10 +218,17 @@ def test_edit_page_without_reason_shows_the_error_and_writes_nothing(draft_produ
 @pytest.fixture
 def audit_rows(approved_product, qa_reviewer, production_reviewer, qa_reviewer2):
     """At least one row in every audit table the core and release apps own."""
-    batch = services.batch_create(user=production_reviewer, data={
-        "product": approved_product, "batch_number": "AT-1", "batch_size": 1000, "batch_size_unit": "capsules",
-        "manufacture_date": datetime(2026, 1, 5).date(), "site": "车间一",
-    })
+    batch = services.batch_create(
+        user=production_reviewer,
+        data={
+            "product": approved_product,
+            "batch_number": "AT-1",
+            "batch_size": 1000,
+            "batch_size_unit": "capsules",
+            "manufacture_date": datetime(2026, 1, 5).date(),
+            "site": "车间一",
+        },
+    )
     services.batch_void(batch=batch, user=qa_reviewer2, password=PASSWORD, reason="重复")
     english_client().post("/accounts/login/", {"username": qa_reviewer.username, "password": "wrong"})
     return {"product": approved_product, "batch": batch}
@@ -208,7 +237,13 @@ def audit_rows(approved_product, qa_reviewer, production_reviewer, qa_reviewer2)
 def test_every_audit_table_is_known_to_core():
     """R-AT-3: guard for the tests below — the independent list finds the known tables."""
     labels = {m._meta.label for m in APPEND_ONLY_MODELS}
-    assert {"core.HistoricalUser", "release.HistoricalProduct", "release.HistoricalBatch", "core.Signature", "core.AuthEvent"} <= labels
+    assert {
+        "core.HistoricalUser",
+        "release.HistoricalProduct",
+        "release.HistoricalBatch",
+        "core.Signature",
+        "core.AuthEvent",
+    } <= labels
 
 
 def test_every_audit_table_carries_the_append_only_triggers():
@@ -256,12 +291,16 @@ def test_raw_update_and_delete_fail_in_the_database(model, audit_rows):
     if row is None:
         pytest.skip(f"no {model._meta.label} rows in this test's data; its trigger is checked above")
     column = next(
-        f for f in model._meta.concrete_fields
-        if not f.primary_key and not f.choices
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+        and not f.choices
         and (f.get_internal_type() == "TextField" or (f.get_internal_type() == "CharField" and f.max_length >= 20))
     )
     before = model._base_manager.values().get(pk=row)
-    assert "append-only" in raw_sql_refused(f"UPDATE {table} SET {qn(column.column)} = %s WHERE {qn(pk.column)} = %s", ["tampered", row])
+    assert "append-only" in raw_sql_refused(
+        f"UPDATE {table} SET {qn(column.column)} = %s WHERE {qn(pk.column)} = %s", ["tampered", row]
+    )
     assert "append-only" in raw_sql_refused(f"DELETE FROM {table} WHERE {qn(pk.column)} = %s", [row])
     assert raw_sql_refused(f"DELETE FROM {table}")
     assert model._base_manager.values().get(pk=row) == before
@@ -346,8 +385,16 @@ def test_admin_history_view_cannot_restore_an_old_version(audit_rows, qa_reviewe
     locked._change_reason = "test lock"
     locked.save()
     url = reverse("admin:core_user_simple_history", args=[locked.pk, before_lock.history_id])
-    response = client.post(url, {"username": locked.username, "full_name": locked.full_name, "is_active": "on",
-                                 "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    response = client.post(
+        url,
+        {
+            "username": locked.username,
+            "full_name": locked.full_name,
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
     assert response.status_code == 403
     locked.refresh_from_db()
     assert locked.is_locked
@@ -366,11 +413,13 @@ def _bypassing_writes(model, obj):
     return {
         "update": lambda: model.objects.filter(pk=obj.pk).update(**{field: "bypass"}),
         "update_all": lambda: model.objects.update(**{field: "bypass"}),
-        "select_for_update_update": lambda: model.objects.select_for_update().filter(pk=obj.pk).update(**{field: "bypass"}),
+        "select_for_update_update": lambda: (
+            model.objects.select_for_update().filter(pk=obj.pk).update(**{field: "bypass"})
+        ),
         "bulk_update": lambda: model.objects.bulk_update([obj], [field]),
-        "bulk_create": lambda: model.objects.bulk_create([model(**{
-            f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields if not f.primary_key
-        })]),
+        "bulk_create": lambda: model.objects.bulk_create(
+            [model(**{f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields if not f.primary_key})]
+        ),
         "update_or_create": lambda: model.objects.update_or_create(pk=obj.pk, defaults={field: "bypass"}),
         "queryset_delete": lambda: model.objects.filter(pk=obj.pk).delete(),
         "instance_delete": lambda: obj.delete(),
@@ -412,17 +461,24 @@ def test_related_managers_refuse_bypassing_writes(audit_rows):
 
 @pytest.fixture
 def changed_product(approved_product, qa_reviewer2):
-    services.product_update(product=approved_product, user=qa_reviewer2, data={"pack_size": "48粒/盒"}, reason="新包装规格 2026")
+    services.product_update(
+        product=approved_product, user=qa_reviewer2, data={"pack_size": "48粒/盒"}, reason="新包装规格 2026"
+    )
     return approved_product
 
 
-def test_timeline_shows_old_new_values_reason_and_signatures(changed_product, qa_reviewer, qa_reviewer2, auditor, en_client_for):
+def test_timeline_shows_old_new_values_reason_and_signatures(
+    changed_product, qa_reviewer, qa_reviewer2, auditor, en_client_for
+):
     """R-AT-5: per-record timeline — who, when, old → new, reason, signatures."""
     response = en_client_for(auditor).get(reverse("core:record_history", args=["release.product", changed_product.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     old = changed_product.history.last().pack_size
-    assert f'<tr data-field="pack_size"><td>Pack size</td><td class="audit-old-cell">{old}</td><td class="audit-new-cell">48粒/盒</td></tr>' in html
+    assert (
+        f'<tr data-field="pack_size"><td>Pack size</td><td class="audit-old-cell">{old}</td><td class="audit-new-cell">48粒/盒</td></tr>'
+        in html
+    )
     assert "新包装规格 2026" in html
     assert html.count('data-testid="timeline-change"') == 3  # created, approved, changed
     assert html.count('data-testid="timeline-signature"') == 1
@@ -458,15 +514,23 @@ def _backdated_product(user: User, when: datetime, **fields) -> Product:
 @pytest.fixture
 def search_data(qa_reviewer, qa_reviewer2, production_reviewer):
     p1 = _backdated_product(qa_reviewer, datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI), name="甲产品")
-    p2 = _backdated_product(qa_reviewer, datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI), name="乙产品",
-                            status=Product.Status.APPROVED)
+    p2 = _backdated_product(
+        qa_reviewer, datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI), name="乙产品", status=Product.Status.APPROVED
+    )
     _backdated_change(p1, qa_reviewer, datetime(2025, 3, 10, 10, 0, tzinfo=SHANGHAI), "march-10")
     _backdated_change(p1, qa_reviewer2, datetime(2025, 3, 20, 23, 30, tzinfo=SHANGHAI), "march-20-late")
     _backdated_change(p2, qa_reviewer2, datetime(2025, 3, 21, 0, 30, tzinfo=SHANGHAI), "march-21-early")
-    batch = services.batch_create(user=production_reviewer, data={
-        "product": p2, "batch_number": "S-1", "batch_size": 10, "batch_size_unit": "kg",
-        "manufacture_date": datetime(2026, 1, 1).date(), "site": "车间",
-    })
+    batch = services.batch_create(
+        user=production_reviewer,
+        data={
+            "product": p2,
+            "batch_number": "S-1",
+            "batch_size": 10,
+            "batch_size_unit": "kg",
+            "manufacture_date": datetime(2026, 1, 1).date(),
+            "site": "车间",
+        },
+    )
     return {"p1": p1, "p2": p2, "batch": batch}
 
 
@@ -495,7 +559,9 @@ def test_search_filters_by_date_range_in_local_days(search_data, auditor, en_cli
     client = en_client_for(auditor)
     entries = _search(client, date_from="2025-03-01", date_to="2025-03-15")
     assert [(e.action, _changes(e)["pack_size"][1]) for e in entries] == [
-        ("~", "march-10"), ("+", "12粒×2板/盒"), ("+", "12粒×2板/盒")
+        ("~", "march-10"),
+        ("+", "12粒×2板/盒"),
+        ("+", "12粒×2板/盒"),
     ]
     entries = _search(client, date_from="2025-03-11", date_to="2025-03-20")
     assert [_changes(e)["pack_size"][1] for e in entries] == ["march-20-late"]
@@ -506,14 +572,21 @@ def test_search_filters_by_date_range_in_local_days(search_data, auditor, en_cli
 
 def test_search_combines_filters_newest_first(search_data, qa_reviewer2, auditor, en_client_for):
     """R-AT-5: filters combine; results are newest first."""
-    entries = _search(en_client_for(auditor), user=qa_reviewer2.pk, record_type="release.product",
-                      date_from="2025-03-01", date_to="2025-03-31")
+    entries = _search(
+        en_client_for(auditor),
+        user=qa_reviewer2.pk,
+        record_type="release.product",
+        date_from="2025-03-01",
+        date_to="2025-03-31",
+    )
     assert [_changes(e)["pack_size"][1] for e in entries] == ["march-21-early", "march-20-late"]
 
 
 def test_search_with_end_before_start_shows_the_error(auditor, en_client_for):
     """R-AT-5, R-UX-2: a reversed range is explained beside the field, not a server error."""
-    response = en_client_for(auditor).get(reverse("core:audit_search"), {"date_from": "2025-03-10", "date_to": "2025-03-01"})
+    response = en_client_for(auditor).get(
+        reverse("core:audit_search"), {"date_from": "2025-03-10", "date_to": "2025-03-01"}
+    )
     assert response.status_code == 200
     assert "date_to" in response.context["form"].errors
 
@@ -533,8 +606,20 @@ def test_csv_export_has_a_header_and_the_matching_rows(search_data, qa_reviewer2
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     header, *rows = _csv(response)
-    assert header == ["Time", "Time zone", "Username", "Printed name", "Record type", "Record", "Record id",
-                      "Action", "Field", "Old value", "New value", "Reason for change"]
+    assert header == [
+        "Time",
+        "Time zone",
+        "Username",
+        "Printed name",
+        "Record type",
+        "Record",
+        "Record id",
+        "Action",
+        "Field",
+        "Old value",
+        "New value",
+        "Reason for change",
+    ]
     assert rows
     assert {r[2] for r in rows} == {qa_reviewer2.username}
     assert {r[1] for r in rows} == {settings.TIME_ZONE}
@@ -622,13 +707,23 @@ def test_auditor_posts_to_every_action_url_get_403(audit_rows, auditor, qa_revie
     locked.save()
     data = {**audit_rows, "locked": locked}
     urls = _action_urls(data)
-    assert {"/release/products/new/", f"/release/products/{data['product'].pk}/approve/",
-            f"/accounts/{locked.pk}/unlock/"} <= set(urls)
+    assert {
+        "/release/products/new/",
+        f"/release/products/{data['product'].pk}/approve/",
+        f"/accounts/{locked.pk}/unlock/",
+    } <= set(urls)
     history_before = {m: m.objects.count() for m in _history_models()}
     signatures_before = Signature.objects.count()
     client = en_client_for(auditor)
-    payload = {"reason": "auditor", "approve-password": PASSWORD, "void-password": PASSWORD, "void-reason": "x",
-               "name": "X", "pack_size": "X", "batch_number": "X"}
+    payload = {
+        "reason": "auditor",
+        "approve-password": PASSWORD,
+        "void-password": PASSWORD,
+        "void-reason": "x",
+        "name": "X",
+        "pack_size": "X",
+        "batch_number": "X",
+    }
     for url in urls:
         assert client.post(url, payload).status_code == 403, url
     assert {m: m.objects.count() for m in _history_models()} == history_before
@@ -680,8 +775,9 @@ TIMELINE_QUERY_BOUND = 14
 
 
 @pytest.mark.parametrize("n", [5, 40])
-def test_audit_search_page_query_count_does_not_grow(n, approved_product, qa_reviewer, qa_reviewer2, auditor,
-                                                    en_client_for, django_assert_max_num_queries):
+def test_audit_search_page_query_count_does_not_grow(
+    n, approved_product, qa_reviewer, qa_reviewer2, auditor, en_client_for, django_assert_max_num_queries
+):
     """R-PERF-1: the search page costs the same number of queries for 5 or 40 changes."""
     _churn(approved_product, n, qa_reviewer, qa_reviewer2)
     client = en_client_for(auditor)
@@ -693,8 +789,9 @@ def test_audit_search_page_query_count_does_not_grow(n, approved_product, qa_rev
 
 
 @pytest.mark.parametrize("n", [5, 40])
-def test_record_timeline_query_count_does_not_grow(n, approved_product, qa_reviewer, qa_reviewer2, auditor,
-                                                  en_client_for, django_assert_max_num_queries):
+def test_record_timeline_query_count_does_not_grow(
+    n, approved_product, qa_reviewer, qa_reviewer2, auditor, en_client_for, django_assert_max_num_queries
+):
     """R-PERF-1: a record's timeline costs the same number of queries for 5 or 40 changes and signatures."""
     _churn(approved_product, n, qa_reviewer, qa_reviewer2)
     client = en_client_for(auditor)
@@ -703,11 +800,14 @@ def test_record_timeline_query_count_does_not_grow(n, approved_product, qa_revie
     assert response.content.decode().count('data-testid="timeline-signature"') == n + 1
 
 
-@pytest.mark.parametrize("params", [
-    {"date_from": "0001-01-01"},
-    {"date_to": "9999-12-31"},
-    {"date_from": "0001-01-01", "date_to": "9999-12-31"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_from": "0001-01-01"},
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+    ],
+)
 @pytest.mark.parametrize("view", ["core:audit_search", "core:audit_export"])
 def test_search_dates_at_the_calendars_edge_are_refused_beside_the_field(view, params, auditor, en_client_for):
     """R-AT-5, R-UX-2: a date such as 0001-01-01 or 9999-12-31 (which cannot become a UTC time in

@@ -64,8 +64,12 @@ def issue(approved_product, qa_reviewer):
         kwargs.setdefault("record", approved_product)
         kwargs.setdefault("context", product_context(approved_product))
         return pdf.issue_document(
-            kind="test_product_sheet", template_name=TEMPLATE, user=qa_reviewer, number="TPS-2026-001",
-            title="产品主数据 / Product master record", **kwargs,
+            kind="test_product_sheet",
+            template_name=TEMPLATE,
+            user=qa_reviewer,
+            number="TPS-2026-001",
+            title="产品主数据 / Product master record",
+            **kwargs,
         )
 
     return issue_one
@@ -161,7 +165,9 @@ def test_tampered_file_is_detected_on_the_verify_page(issue, client_for, auditor
     assert 'data-testid="verdict" data-state="broken"' in html
 
 
-def test_record_changed_after_issue_shows_its_signature_invalid(issue, approved_product, qa_reviewer2, client_for, auditor):
+def test_record_changed_after_issue_shows_its_signature_invalid(
+    issue, approved_product, qa_reviewer2, client_for, auditor
+):
     """R-SIG-3: the verify page re-checks each printed signature against the record as it is now."""
     document = issue()
     services.product_update(product=approved_product, user=qa_reviewer2, data={"pack_size": "24粒/盒"}, reason="新包装")

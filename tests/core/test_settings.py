@@ -18,8 +18,17 @@ SETTINGS_FILE = ROOT / "config" / "settings.py"
 
 # Variables that change what the settings file does; each test starts from none of them.
 _SETTINGS_VARS = [
-    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "LOCKOUT_THRESHOLD", "SESSION_IDLE_TIMEOUT_MINUTES",
-    "SECURE_HSTS_SECONDS", "SECURE_HSTS_PRELOAD", "BEHIND_PROXY", "PASSWORD_MIN_LENGTH", "PYTEST_VERSION",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "HTTPS",
+    "LOCKOUT_THRESHOLD",
+    "SESSION_IDLE_TIMEOUT_MINUTES",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_PRELOAD",
+    "BEHIND_PROXY",
+    "PASSWORD_MIN_LENGTH",
+    "PYTEST_VERSION",
     "DJANGO_SETTINGS_MODULE",
     # bin/test sets it for Playwright; a production environment never has it (check async.E001).
     "DJANGO_ALLOW_ASYNC_UNSAFE",
@@ -41,7 +50,11 @@ def _production_env(**extra: str) -> dict[str, str]:
 def _check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -104,7 +117,9 @@ def test_lockout_threshold_and_idle_timeout_come_from_the_environment(monkeypatc
     assert chosen["SESSION_COOKIE_AGE"] == 15 * 60
 
 
-@pytest.mark.parametrize("name, raw", [("DEBUG", "maybe"), ("HTTPS", "sometimes"), ("SESSION_IDLE_TIMEOUT_MINUTES", "half an hour")])
+@pytest.mark.parametrize(
+    "name, raw", [("DEBUG", "maybe"), ("HTTPS", "sometimes"), ("SESSION_IDLE_TIMEOUT_MINUTES", "half an hour")]
+)
 def test_other_bad_values_are_refused_naming_the_variable(name, raw, monkeypatch):
     """R-AUTH-2: bad values (here the idle timeout, DEBUG, HTTPS) fail at start-up, not later as odd behaviour."""
     with pytest.raises(ImproperlyConfigured, match=name):

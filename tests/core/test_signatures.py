@@ -18,7 +18,6 @@ from core.audit import AuditError
 from core.models import AuthEvent, Signature, User
 from core.roles import ADMIN, QA_REVIEWER
 from core.signatures import SignatureError, SigningCredential, sign, signatures_for, verify_signer
-from release import services
 from release.models import Product
 from tests.core.conftest import login, qn, raw_sql_refused
 from tests.factories import PASSWORD, ProductFactory
@@ -68,7 +67,11 @@ def test_credential_signs_only_once(qa_reviewer, draft_product):
     with pytest.raises(SignatureError):
         sign(credential=spare, record=draft_product, meaning=Signature.Meaning.APPROVED)
     with pytest.raises(SignatureError):
-        sign(credential=dataclasses.replace(credential, used=False), record=draft_product, meaning=Signature.Meaning.APPROVED)
+        sign(
+            credential=dataclasses.replace(credential, used=False),
+            record=draft_product,
+            meaning=Signature.Meaning.APPROVED,
+        )
     assert Signature.objects.count() == 1
 
 
@@ -123,7 +126,10 @@ def test_wrong_signing_passwords_lock_the_account(qa_reviewer, draft_product, en
     assert "locked" in response.content.decode()
     qa_reviewer.refresh_from_db()
     assert qa_reviewer.is_locked
-    assert AuthEvent.objects.filter(user=qa_reviewer, kind=AuthEvent.Kind.SIGNATURE_FAILED).count() == settings.LOCKOUT_THRESHOLD
+    assert (
+        AuthEvent.objects.filter(user=qa_reviewer, kind=AuthEvent.Kind.SIGNATURE_FAILED).count()
+        == settings.LOCKOUT_THRESHOLD
+    )
     assert AuthEvent.objects.filter(user=qa_reviewer, kind=AuthEvent.Kind.LOCKED).count() == 1
 
     with pytest.raises(SignatureError):
@@ -157,7 +163,7 @@ def test_product_page_shows_printed_name_meaning_and_time_with_zone(approved_pro
     assert "Approved" in page
     offset = local.strftime("%z")
     # The offset ("UTC+08:00"), not the ambiguous abbreviation "CST".
-    assert f'{local.strftime("%Y-%m-%d %H:%M:%S")} UTC{offset[:3]}:{offset[3:]}' in page
+    assert f"{local.strftime('%Y-%m-%d %H:%M:%S')} UTC{offset[:3]}:{offset[3:]}" in page
     assert settings.TIME_ZONE in page
     assert VALID in page and INVALID not in page
 
@@ -200,7 +206,9 @@ def test_any_signed_field_changed_by_raw_sql_breaks_the_signature(column, value,
     """R-SIG-3: every signed field is in the hash, whatever its type."""
     sig = Signature.objects.for_record(approved_product).get()
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {qn(Product._meta.db_table)} SET {qn(column)} = %s WHERE id = %s", [value, approved_product.pk])
+        cursor.execute(
+            f"UPDATE {qn(Product._meta.db_table)} SET {qn(column)} = %s WHERE id = %s", [value, approved_product.pk]
+        )
     assert not Signature.objects.get(pk=sig.pk).is_valid()
 
 
@@ -234,7 +242,10 @@ def test_signature_of_another_record_passed_explicitly_does_not_verify(approved_
     other = ProductFactory(last_changed_by=qa_reviewer)
     sig = Signature.objects.for_record(approved_product).get()
     assert sig.is_valid(other) is True  # falls back to the signed record, never to ``other``
-    assert sig.compute_hash(record=other, signer_id=sig.signer_id, meaning=sig.meaning, signed_at=sig.signed_at) != sig.record_hash
+    assert (
+        sig.compute_hash(record=other, signer_id=sig.signer_id, meaning=sig.meaning, signed_at=sig.signed_at)
+        != sig.record_hash
+    )
 
 
 # --- R-SIG-4 never updated or deleted ----------------------------------------------------------

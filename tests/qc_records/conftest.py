@@ -25,7 +25,14 @@ ITEMS = [
 ]
 
 # A passing value per item name (text items: a description and "complies").
-PASSING = {"性状": "白色粉末", "鉴别": "呈正反应", "含量测定": "99.6", "溶出度": "92", "有关物质": "0.3", "微生物限度": "<10"}
+PASSING = {
+    "性状": "白色粉末",
+    "鉴别": "呈正反应",
+    "含量测定": "99.6",
+    "溶出度": "92",
+    "有关物质": "0.3",
+    "微生物限度": "<10",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -55,22 +62,47 @@ def client_for():
 @pytest.fixture
 def qc(users) -> SimpleNamespace:
     return SimpleNamespace(
-        analyst=users["qc_analyst"], reviewer=users["qc_reviewer"], head=users["qc_head"], qa=users["qa_reviewer"],
-        qp=users["qualified_person"], auditor=users["auditor"], admin=users["admin"],
+        analyst=users["qc_analyst"],
+        reviewer=users["qc_reviewer"],
+        head=users["qc_head"],
+        qa=users["qa_reviewer"],
+        qp=users["qualified_person"],
+        auditor=users["auditor"],
+        admin=users["admin"],
     )
 
 
-def make_spec(*, author, approver, product=None, code="ZL-BZ-CP-001", items=ITEMS, category=Category.FINISHED_PRODUCT, material=""):
+def make_spec(
+    *, author, approver, product=None, code="ZL-BZ-CP-001", items=ITEMS, category=Category.FINISHED_PRODUCT, material=""
+):
     spec = services.specification_create(
         user=author,
-        data=dict(code=code, title="测试质量标准", category=category, product=product, material_name=material,
-                  standard_reference="中国药典2025年版二部 第123页"),
+        data=dict(
+            code=code,
+            title="测试质量标准",
+            category=category,
+            product=product,
+            material_name=material,
+            standard_reference="中国药典2025年版二部 第123页",
+        ),
     )
     for position, (name, kind, lo, hi, dec, unit, text, reps) in enumerate(items, start=1):
         services.specification_item_add(
-            spec=spec, user=author,
-            data=dict(position=position, name=name, name_en="", method_reference="ChP 2025 四部", criterion_kind=kind,
-                      lower_limit=lo, upper_limit=hi, decimals=dec, unit=unit, text_criterion=text, replicates=reps),
+            spec=spec,
+            user=author,
+            data=dict(
+                position=position,
+                name=name,
+                name_en="",
+                method_reference="ChP 2025 四部",
+                criterion_kind=kind,
+                lower_limit=lo,
+                upper_limit=hi,
+                decimals=dec,
+                unit=unit,
+                text_criterion=text,
+                replicates=reps,
+            ),
         )
     if approver is not None:
         spec = services.specification_approve(spec=spec, user=approver, password=PASSWORD)
@@ -101,8 +133,14 @@ def reagent(qc):
 def sample(qc, spec, batch):
     return services.sample_create(
         user=qc.analyst,
-        data=dict(category=Category.FINISHED_PRODUCT, specification=spec, batch=batch, quantity=Decimal("60"),
-                  quantity_unit="粒", received_date=timezone.localdate() - timedelta(days=1)),
+        data=dict(
+            category=Category.FINISHED_PRODUCT,
+            specification=spec,
+            batch=batch,
+            quantity=Decimal("60"),
+            quantity_unit="粒",
+            received_date=timezone.localdate() - timedelta(days=1),
+        ),
     )
 
 
@@ -133,7 +171,8 @@ def entries_for(record: TestRecord, overrides: dict | None = None) -> dict[int, 
 
 def fill(record, user, *, instrument=None, reagent=None, overrides=None, reason=""):
     return services.record_update(
-        record=record, user=user,
+        record=record,
+        user=user,
         header=dict(temperature=Decimal("22.5"), humidity=Decimal("55.0"), observations="供试品溶液澄清"),
         results=entries_for(record, overrides),
         instruments=[instrument] if instrument else [],

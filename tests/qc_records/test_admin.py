@@ -8,8 +8,18 @@ from qc_records import models
 
 pytestmark = pytest.mark.django_db
 
-QC_MODELS = [models.Specification, models.SpecificationItem, models.Instrument, models.Reagent, models.Sample,
-             models.TestRecord, models.TestResult, models.Attachment, models.OOSInvestigation, models.LedgerArchive]
+QC_MODELS = [
+    models.Specification,
+    models.SpecificationItem,
+    models.Instrument,
+    models.Reagent,
+    models.Sample,
+    models.TestRecord,
+    models.TestResult,
+    models.Attachment,
+    models.OOSInvestigation,
+    models.LedgerArchive,
+]
 
 
 def test_admin_lists_qc_records_read_only(make_user, client_for, oos_record):

@@ -32,21 +32,31 @@ def _last_month() -> tuple[int, int]:
 def _move_to_last_month(record, user):
     year, month = _last_month()
     # A test is never dated before its sample arrived: the sample came last month too.
-    services.sample_update(sample=record.sample, user=user, data={"received_date": date(year, month, 1)}, reason="收样日期更正")
+    services.sample_update(
+        sample=record.sample, user=user, data={"received_date": date(year, month, 1)}, reason="收样日期更正"
+    )
     record.refresh_from_db()
-    return services.record_update(record=record, user=user, header={"test_date": date(year, month, 1)},
-                                  reason="检验日期更正" if record.status != "draft" else "")
+    return services.record_update(
+        record=record,
+        user=user,
+        header={"test_date": date(year, month, 1)},
+        reason="检验日期更正" if record.status != "draft" else "",
+    )
 
 
 def test_archiving_needs_finished_records_then_locks_the_month(qc, filled_record):
     _move_to_last_month(filled_record, qc.analyst)
     year, month = _last_month()
     with pytest.raises(WorkflowError, match="not finished"):
-        services.ledger_archive(user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT)
+        services.ledger_archive(
+            user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT
+        )
     services.record_submit(record=filled_record, user=qc.analyst, password=PASSWORD)
     services.record_review(record=filled_record, user=qc.reviewer, password=PASSWORD)
     services.record_approve(record=filled_record, user=qc.head, password=PASSWORD)
-    archive = services.ledger_archive(user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT)
+    archive = services.ledger_archive(
+        user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT
+    )
     assert archive.status == "archived" and archive.record_count == 1
     assert Signature.objects.for_record(archive).get().meaning == "closed"
     assert services.month_is_archived(Category.FINISHED_PRODUCT, date(year, month, 15))
@@ -56,7 +66,9 @@ def test_archived_month_locks_changes_until_reopened_with_signature_and_reason(q
     _move_to_last_month(filled_record, qc.analyst)
     services.record_void(record=filled_record, user=qc.analyst, password=PASSWORD, reason="样品污染")
     year, month = _last_month()
-    archive = services.ledger_archive(user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT)
+    archive = services.ledger_archive(
+        user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT
+    )
     # a new record for the same sample cannot be dated into the locked month
     record = services.record_create(sample=filled_record.sample, user=qc.analyst)
     with pytest.raises(services.InputError, match="archived"):
@@ -80,18 +92,34 @@ def test_current_month_cannot_be_archived(qc):
 
 def test_retention_is_product_expiry_plus_one_year_for_batch_records(approved_record, batch):
     """R-REC-2"""
-    assert approved_record.retention_until == date(batch.expiry_date.year + 1, batch.expiry_date.month, batch.expiry_date.day)
+    assert approved_record.retention_until == date(
+        batch.expiry_date.year + 1, batch.expiry_date.month, batch.expiry_date.day
+    )
 
 
 def test_retention_for_records_without_batch_is_a_setting(qc, settings):
     from tests.qc_records.conftest import make_spec
 
     settings.QC_RECORD_RETENTION_YEARS = 7
-    water = make_spec(author=qc.head, approver=qc.qa, code="ZL-BZ-W-001", category=Category.WATER, material="纯化水",
-                      items=[("电导率", "numeric", None, Decimal("5.1"), 1, "μS/cm", "", 1)])
-    sample = services.sample_create(user=qc.analyst, data=dict(
-        category=Category.WATER, specification=water, quantity=Decimal("500"), quantity_unit="ml",
-        sampling_point="纯化水总回水口", received_date=timezone.localdate()))
+    water = make_spec(
+        author=qc.head,
+        approver=qc.qa,
+        code="ZL-BZ-W-001",
+        category=Category.WATER,
+        material="纯化水",
+        items=[("电导率", "numeric", None, Decimal("5.1"), 1, "μS/cm", "", 1)],
+    )
+    sample = services.sample_create(
+        user=qc.analyst,
+        data=dict(
+            category=Category.WATER,
+            specification=water,
+            quantity=Decimal("500"),
+            quantity_unit="ml",
+            sampling_point="纯化水总回水口",
+            received_date=timezone.localdate(),
+        ),
+    )
     record = services.record_create(sample=sample, user=qc.analyst)
     assert sample.material_name == "纯化水"
     assert record.retention_until == record.test_date.replace(year=record.test_date.year + 7)
@@ -103,8 +131,9 @@ def test_purge_is_refused_before_the_retention_date(qc, approved_record):
         services.record_purge(record=approved_record, user=qc.head, password=PASSWORD, reason="到期销毁", today=keep)
     approved_record.refresh_from_db()
     assert approved_record.purged_at is None
-    services.record_purge(record=approved_record, user=qc.head, password=PASSWORD, reason="到期销毁",
-                          today=keep + timedelta(days=1))
+    services.record_purge(
+        record=approved_record, user=qc.head, password=PASSWORD, reason="到期销毁", today=keep + timedelta(days=1)
+    )
     approved_record.refresh_from_db()
     assert approved_record.purged_at is not None
     assert TestRecord.objects.filter(pk=approved_record.pk).exists()  # the record itself stays

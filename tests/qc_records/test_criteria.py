@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qc_records.criteria import Conclusion, Criterion, ResultError, overall
 
@@ -19,7 +20,14 @@ def test_assay_limits_are_inclusive(raw, expected):
 
 
 def test_exclusive_limits():
-    c = Criterion(kind="numeric", lower=Decimal("0"), lower_inclusive=False, upper=Decimal("1.0"), upper_inclusive=False, decimals=1)
+    c = Criterion(
+        kind="numeric",
+        lower=Decimal("0"),
+        lower_inclusive=False,
+        upper=Decimal("1.0"),
+        upper_inclusive=False,
+        decimals=1,
+    )
     assert c.judge("0.0")[1] == "fail" and c.judge("1.0")[1] == "fail" and c.judge("0.5")[1] == "pass"
     assert c.describe() == ">0.0, <1.0"
 
@@ -81,8 +89,12 @@ def numeric_case(draw):
     if width == 0 and has_lower and has_upper:
         lower_inc = upper_inc = True
     c = Criterion(
-        kind="numeric", lower=lower if has_lower else None, lower_inclusive=lower_inc,
-        upper=upper if has_upper else None, upper_inclusive=upper_inc, decimals=places,
+        kind="numeric",
+        lower=lower if has_lower else None,
+        lower_inclusive=lower_inc,
+        upper=upper if has_upper else None,
+        upper_inclusive=upper_inc,
+        decimals=places,
     )
     return c, step
 
@@ -120,7 +132,7 @@ def test_at_each_limit_and_one_step_beyond(case):
 @given(numeric_case(), st.integers(min_value=1, max_value=3))
 def test_extra_or_missing_decimals_are_never_judged(case, extra):
     c, step = case
-    value = (c.lower if c.lower is not None else c.upper)
+    value = c.lower if c.lower is not None else c.upper
     with pytest.raises(ResultError):
         c.judge(_typed(value, c.decimals + extra))
     if c.decimals > 0:

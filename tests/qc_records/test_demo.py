@@ -32,7 +32,14 @@ def test_demo_has_records_in_every_state_and_one_open_oos(seeded):
 def test_demo_specifications_and_registers(seeded):
     amox = Specification.objects.get(code="ZL-BZ-CP-001")
     assert amox.status == "approved"
-    assert list(amox.items.values_list("name", flat=True)) == ["性状", "鉴别", "含量测定", "溶出度", "有关物质", "微生物限度"]
+    assert list(amox.items.values_list("name", flat=True)) == [
+        "性状",
+        "鉴别",
+        "含量测定",
+        "溶出度",
+        "有关物质",
+        "微生物限度",
+    ]
     assert amox.items.get(name="含量测定").criterion_display == "95.0%～105.0%"
     assert Instrument.objects.due_within(30).count() >= 1 and Instrument.objects.calibration_expired().count() == 1
     assert Reagent.objects.expired().count() == 1 and Reagent.objects.expiring_within(30).count() >= 1
@@ -41,4 +48,9 @@ def test_demo_specifications_and_registers(seeded):
 def test_seeding_twice_changes_nothing(seeded):
     counts = (TestRecord.objects.count(), Sample.objects.count(), Signature.objects.count(), TestRecord.history.count())
     call_command("seed_demo", stdout=StringIO())
-    assert (TestRecord.objects.count(), Sample.objects.count(), Signature.objects.count(), TestRecord.history.count()) == counts
+    assert (
+        TestRecord.objects.count(),
+        Sample.objects.count(),
+        Signature.objects.count(),
+        TestRecord.history.count(),
+    ) == counts

@@ -53,7 +53,9 @@ def test_invalidated_result_does_not_count_after_a_passing_retest(qc, oos_record
     services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
     services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="实验室差错")
     retest = oos_record.results.get(item=oos.item, attempt=2)
-    services.record_update(record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.0")})
+    services.record_update(
+        record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.0")}
+    )
     services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
     services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
     services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
@@ -76,7 +78,9 @@ def test_read_function_uses_a_fixed_number_of_queries(qc, approved_record, batch
         batch_qc_summary(batch)
 
 
-def test_an_open_oos_on_an_intermediate_of_the_batch_blocks_too(qc, approved_record, batch, approved_product, instrument, reagent):
+def test_an_open_oos_on_an_intermediate_of_the_batch_blocks_too(
+    qc, approved_record, batch, approved_product, instrument, reagent
+):
     """R-QC-5, R-REL-4: the summary asked an OOS question about finished-product records only, so
     an open OOS on an intermediate sampled from the same batch answered "no open OOS" and the batch
     "passed" (batch_has_open_oos said the opposite)."""
@@ -87,11 +91,25 @@ def test_an_open_oos_on_an_intermediate_of_the_batch_blocks_too(qc, approved_rec
     from qc_records.models import Category
     from tests.qc_records.conftest import fill, make_spec
 
-    spec = make_spec(author=qc.head, approver=qc.qa, product=approved_product, category=Category.INTERMEDIATE,
-                     code="ZL-BZ-ZJ-001", items=[("含量测定", "numeric", Decimal("95.0"), Decimal("105.0"), 1, "%", "", 1)])
-    sample = services.sample_create(user=qc.analyst, data=dict(
-        category=Category.INTERMEDIATE, specification=spec, batch=batch, quantity=Decimal("50"), quantity_unit="g",
-        received_date=timezone.localdate()))
+    spec = make_spec(
+        author=qc.head,
+        approver=qc.qa,
+        product=approved_product,
+        category=Category.INTERMEDIATE,
+        code="ZL-BZ-ZJ-001",
+        items=[("含量测定", "numeric", Decimal("95.0"), Decimal("105.0"), 1, "%", "", 1)],
+    )
+    sample = services.sample_create(
+        user=qc.analyst,
+        data=dict(
+            category=Category.INTERMEDIATE,
+            specification=spec,
+            batch=batch,
+            quantity=Decimal("50"),
+            quantity_unit="g",
+            received_date=timezone.localdate(),
+        ),
+    )
     record = services.record_create(sample=sample, user=qc.analyst)
     fill(record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"含量测定": "90.1"})
     services.record_submit(record=record, user=qc.analyst, password=PASSWORD)

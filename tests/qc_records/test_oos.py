@@ -30,13 +30,17 @@ def test_an_open_oos_blocks_approval(qc, oos_record):
 
 
 def _phase1(oos, user, cause: bool):
-    return services.oos_update(oos=oos, user=user, data={"phase1_findings": "核对计算、仪器、对照品、溶液配制", "assignable_cause": cause})
+    return services.oos_update(
+        oos=oos, user=user, data={"phase1_findings": "核对计算、仪器、对照品、溶液配制", "assignable_cause": cause}
+    )
 
 
 def test_lab_error_invalidates_the_item_and_requires_a_retest(qc, oos_record):
     oos = OOSInvestigation.objects.get()
     _phase1(oos, qc.analyst, True)
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="供试品溶液稀释错误（实验室差错）")
+    services.oos_close(
+        oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="供试品溶液稀释错误（实验室差错）"
+    )
     oos.refresh_from_db()
     assert oos.status == "closed" and oos.outcome == "lab_error" and oos.closed_by == qc.head
     assert Signature.objects.for_record(oos).get().meaning == "closed"
@@ -49,7 +53,9 @@ def test_lab_error_invalidates_the_item_and_requires_a_retest(qc, oos_record):
     # Submitting without the retest is refused; with it, the record moves on and no new OOS opens.
     with pytest.raises(WorkflowError, match="not entered"):
         services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
-    services.record_update(record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.1")})
+    services.record_update(
+        record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.1")}
+    )
     record, opened = services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
     assert opened == [] and record.status == "submitted"
 
@@ -59,7 +65,9 @@ def test_failing_retest_opens_a_new_oos(qc, oos_record):
     _phase1(oos, qc.analyst, True)
     services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="进样针堵塞")
     retest = oos_record.results.get(item=oos.item, attempt=2)
-    services.record_update(record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="93.0")})
+    services.record_update(
+        record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="93.0")}
+    )
     _record, opened = services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
     assert len(opened) == 1 and opened[0].number.endswith("-002")
 
@@ -145,12 +153,18 @@ def test_a_result_under_an_open_oos_cannot_be_overwritten_even_with_a_reason(qc,
     beside a report saying "complies" (testing into compliance)."""
     assay = _assay(oos_record)
     with pytest.raises(services.InputError) as refused:
-        services.record_update(record=oos_record, user=qc.analyst, reason="重新积分",
-                               results={assay.pk: services.ResultEntry(value_text="99.6")})
+        services.record_update(
+            record=oos_record,
+            user=qc.analyst,
+            reason="重新积分",
+            results={assay.pk: services.ResultEntry(value_text="99.6")},
+        )
     assert "OOS-" in refused.value.errors[f"result:{assay.pk}"][0]
     oos_record.refresh_from_db()
     assay.refresh_from_db()
-    assert oos_record.status == TestRecord.Status.SUBMITTED and assay.value_text == "93.2" and assay.conclusion == "fail"
+    assert (
+        oos_record.status == TestRecord.Status.SUBMITTED and assay.value_text == "93.2" and assay.conclusion == "fail"
+    )
 
 
 def test_a_result_of_a_confirmed_oos_cannot_be_overwritten_afterwards(qc, oos_record):
@@ -162,8 +176,12 @@ def test_a_result_of_a_confirmed_oos_cannot_be_overwritten_afterwards(qc, oos_re
     services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="confirmed", summary="确认超标")
     assay = _assay(oos_record)
     with pytest.raises(services.InputError):
-        services.record_update(record=oos_record, user=qc.analyst, reason="更正",
-                               results={assay.pk: services.ResultEntry(value_text="99.6", calculation="x")})
+        services.record_update(
+            record=oos_record,
+            user=qc.analyst,
+            reason="更正",
+            results={assay.pk: services.ResultEntry(value_text="99.6", calculation="x")},
+        )
     assay.refresh_from_db()
     assert assay.value_text == "93.2"
 
@@ -178,7 +196,15 @@ def test_the_result_form_shows_an_oos_result_read_only_and_ignores_a_posted_chan
     assay = _assay(oos_record)
     field = page.context["form"].fields[f"r{assay.pk}_value"]
     assert field.disabled and OOSInvestigation.objects.get().number in page.content.decode()
-    client.post(url, {"test_date": oos_record.test_date.isoformat(), "temperature": "22.5", "humidity": "55.0",
-                      f"r{assay.pk}_value": "99.6", "reason": "改"})
+    client.post(
+        url,
+        {
+            "test_date": oos_record.test_date.isoformat(),
+            "temperature": "22.5",
+            "humidity": "55.0",
+            f"r{assay.pk}_value": "99.6",
+            "reason": "改",
+        },
+    )
     assay.refresh_from_db()
     assert assay.value_text == "93.2"

@@ -25,17 +25,34 @@ def test_every_page_renders_for_the_qc_head(qc, client_for, oos_record, instrume
     spec = oos_record.specification
     client = client_for(qc.head)
     urls = [
-        reverse("qc_records:index"), reverse("qc_records:spec_list"), spec.get_absolute_url(),
-        reverse("qc_records:spec_create"), reverse("qc_records:instrument_list"), reverse("qc_records:instrument_list") + "?view=due",
-        reverse("qc_records:instrument_list") + "?view=expired", instrument.get_absolute_url(),
-        reverse("qc_records:instrument_create"), reverse("qc_records:instrument_edit", args=[instrument.pk]),
-        reverse("qc_records:reagent_list"), reverse("qc_records:reagent_list") + "?view=expired", reagent.get_absolute_url(),
-        reverse("qc_records:reagent_create"), reverse("qc_records:reagent_edit", args=[reagent.pk]),
-        reverse("qc_records:sample_list"), reverse("qc_records:sample_list") + "?waiting=on", oos_record.sample.get_absolute_url(),
-        reverse("qc_records:sample_create"), oos_record.get_absolute_url(), reverse("qc_records:oos_list"),
-        reverse("qc_records:oos_list") + "?state=", oos.get_absolute_url(), reverse("qc_records:ledger"),
-        reverse("qc_records:ledger") + "?category=sampling", reverse("qc_records:ledger") + "?month=bad",
-        reverse("qc_records:batch_qc", args=[batch.pk]), reverse("core:my_work"),
+        reverse("qc_records:index"),
+        reverse("qc_records:spec_list"),
+        spec.get_absolute_url(),
+        reverse("qc_records:spec_create"),
+        reverse("qc_records:instrument_list"),
+        reverse("qc_records:instrument_list") + "?view=due",
+        reverse("qc_records:instrument_list") + "?view=expired",
+        instrument.get_absolute_url(),
+        reverse("qc_records:instrument_create"),
+        reverse("qc_records:instrument_edit", args=[instrument.pk]),
+        reverse("qc_records:reagent_list"),
+        reverse("qc_records:reagent_list") + "?view=expired",
+        reagent.get_absolute_url(),
+        reverse("qc_records:reagent_create"),
+        reverse("qc_records:reagent_edit", args=[reagent.pk]),
+        reverse("qc_records:sample_list"),
+        reverse("qc_records:sample_list") + "?waiting=on",
+        oos_record.sample.get_absolute_url(),
+        reverse("qc_records:sample_create"),
+        oos_record.get_absolute_url(),
+        reverse("qc_records:oos_list"),
+        reverse("qc_records:oos_list") + "?state=",
+        oos.get_absolute_url(),
+        reverse("qc_records:ledger"),
+        reverse("qc_records:ledger") + "?category=sampling",
+        reverse("qc_records:ledger") + "?month=bad",
+        reverse("qc_records:batch_qc", args=[batch.pk]),
+        reverse("core:my_work"),
         reverse("core:record_history", args=["qc_records.testrecord", oos_record.pk]),
     ]
     for url in urls:
@@ -46,8 +63,13 @@ def test_every_page_renders_for_the_qc_head(qc, client_for, oos_record, instrume
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_record_pages_are_read_by_qc_readers_only(role, users, client_for, submitted_record):
     client = client_for(users[role])
-    for url in (submitted_record.get_absolute_url(), reverse("qc_records:ledger"), reverse("qc_records:spec_list"),
-                reverse("qc_records:instrument_list"), reverse("qc_records:oos_list")):
+    for url in (
+        submitted_record.get_absolute_url(),
+        reverse("qc_records:ledger"),
+        reverse("qc_records:spec_list"),
+        reverse("qc_records:instrument_list"),
+        reverse("qc_records:oos_list"),
+    ):
         assert client.get(url).status_code == (200 if role in QC_READERS else 403), (role, url)
 
 
@@ -57,8 +79,9 @@ def _post_roles(role_allowed: set[str]):
 
 @pytest.mark.parametrize("role", _post_roles({"qc_reviewer"}))
 def test_only_reviewers_may_post_review(role, users, client_for, submitted_record):
-    response = client_for(users[role]).post(reverse("qc_records:record_review", args=[submitted_record.pk]),
-                                            {"review-password": PASSWORD})
+    response = client_for(users[role]).post(
+        reverse("qc_records:record_review", args=[submitted_record.pk]), {"review-password": PASSWORD}
+    )
     assert response.status_code == 403
     submitted_record.refresh_from_db()
     assert submitted_record.status == TestRecord.Status.SUBMITTED
@@ -66,8 +89,9 @@ def test_only_reviewers_may_post_review(role, users, client_for, submitted_recor
 
 @pytest.mark.parametrize("role", _post_roles({"qc_head"}))
 def test_only_qc_head_may_post_approve(role, users, client_for, reviewed_record):
-    response = client_for(users[role]).post(reverse("qc_records:record_approve", args=[reviewed_record.pk]),
-                                            {"approve-password": PASSWORD})
+    response = client_for(users[role]).post(
+        reverse("qc_records:record_approve", args=[reviewed_record.pk]), {"approve-password": PASSWORD}
+    )
     assert response.status_code == 403
     reviewed_record.refresh_from_db()
     assert reviewed_record.status == TestRecord.Status.REVIEWED
@@ -76,15 +100,22 @@ def test_only_qc_head_may_post_approve(role, users, client_for, reviewed_record)
 @pytest.mark.parametrize("role", _post_roles({"qc_analyst"}))
 def test_only_analysts_may_post_submit_or_edit(role, users, client_for, filled_record):
     client = client_for(users[role])
-    assert client.post(reverse("qc_records:record_submit", args=[filled_record.pk]), {"submit-password": PASSWORD}).status_code == 403
+    assert (
+        client.post(
+            reverse("qc_records:record_submit", args=[filled_record.pk]), {"submit-password": PASSWORD}
+        ).status_code
+        == 403
+    )
     assert client.get(reverse("qc_records:record_edit", args=[filled_record.pk])).status_code == 403
 
 
 @pytest.mark.parametrize("role", _post_roles({"qc_head", "qa_reviewer"}))
 def test_only_qc_head_and_qa_may_close_oos(role, users, client_for, oos_record):
     oos = OOSInvestigation.objects.get()
-    response = client_for(users[role]).post(reverse("qc_records:oos_close", args=[oos.pk]),
-                                            {"close-password": PASSWORD, "close-outcome": "lab_error", "close-summary": "x"})
+    response = client_for(users[role]).post(
+        reverse("qc_records:oos_close", args=[oos.pk]),
+        {"close-password": PASSWORD, "close-outcome": "lab_error", "close-summary": "x"},
+    )
     assert response.status_code == 403
 
 
@@ -99,13 +130,25 @@ def test_analyst_enters_results_through_the_form(qc, client_for, draft_record, i
     client = client_for(qc.analyst)
     page = client.get(reverse("qc_records:record_edit", args=[draft_record.pk]))
     form = page.context["form"]
-    data = {"test_date": draft_record.test_date.isoformat(), "temperature": "22.0", "humidity": "50.0",
-            "instruments": [instrument.pk], "reagents": [reagent.pk], "observations": "正常"}
+    data = {
+        "test_date": draft_record.test_date.isoformat(),
+        "temperature": "22.0",
+        "humidity": "50.0",
+        "instruments": [instrument.pk],
+        "reagents": [reagent.pk],
+        "observations": "正常",
+    }
     for block, rows in form.rows:
         for row in rows:
             name = block.item.name
-            data[row.value.name] = {"性状": "白色粉末", "鉴别": "呈正反应", "含量测定": "99.5", "溶出度": "88",
-                                    "有关物质": "0.2", "微生物限度": "<10"}[name]
+            data[row.value.name] = {
+                "性状": "白色粉末",
+                "鉴别": "呈正反应",
+                "含量测定": "99.5",
+                "溶出度": "88",
+                "有关物质": "0.2",
+                "微生物限度": "<10",
+            }[name]
             if row.complies is not None:
                 data[row.complies.name] = "yes"
     response = client.post(reverse("qc_records:record_edit", args=[draft_record.pk]), data)
@@ -127,7 +170,9 @@ def test_bad_values_re_render_beside_the_fields_and_keep_what_was_typed(qc, clie
 
     from tests.factories import InstrumentFactory
 
-    expired = InstrumentFactory(code="QC-OLD-1", calibration_due=timezone.localdate() - timedelta(days=2), last_changed_by=qc.head)
+    expired = InstrumentFactory(
+        code="QC-OLD-1", calibration_due=timezone.localdate() - timedelta(days=2), last_changed_by=qc.head
+    )
     client = client_for(qc.analyst)
     form = client.get(reverse("qc_records:record_edit", args=[draft_record.pk])).context["form"]
     data = {"test_date": draft_record.test_date.isoformat(), "instruments": [expired.pk]}
@@ -142,7 +187,10 @@ def test_bad_values_re_render_beside_the_fields_and_keep_what_was_typed(qc, clie
     errors = response.context["form"].errors
     assert "not a number" in errors[assay.value.name][0]
     assert "decimal place" in errors[impurity.value.name][0]
-    assert "QC-OLD-1" in errors["instruments"][0] and (timezone.localdate() - timedelta(days=2)).isoformat() in errors["instruments"][0]
+    assert (
+        "QC-OLD-1" in errors["instruments"][0]
+        and (timezone.localdate() - timedelta(days=2)).isoformat() in errors["instruments"][0]
+    )
     assert not draft_record.results.exclude(value_text="").exists()
 
 
@@ -150,22 +198,26 @@ def test_reviewing_your_own_record_shows_the_refusal(qc, client_for, submitted_r
     from django.contrib.auth.models import Group
 
     qc.analyst.groups.add(Group.objects.get(name="qc_reviewer"))
-    response = client_for(qc.analyst).post(reverse("qc_records:record_review", args=[submitted_record.pk]),
-                                           {"review-password": PASSWORD})
+    response = client_for(qc.analyst).post(
+        reverse("qc_records:record_review", args=[submitted_record.pk]), {"review-password": PASSWORD}
+    )
     assert response.status_code == 400
     assert "different person" in response.content.decode()
 
 
 def test_approving_an_unreviewed_record_shows_the_refusal(qc, client_for, submitted_record):
-    response = client_for(qc.head).post(reverse("qc_records:record_approve", args=[submitted_record.pk]),
-                                        {"approve-password": PASSWORD})
+    response = client_for(qc.head).post(
+        reverse("qc_records:record_approve", args=[submitted_record.pk]), {"approve-password": PASSWORD}
+    )
     assert response.status_code == 400
     submitted_record.refresh_from_db()
     assert submitted_record.status == TestRecord.Status.SUBMITTED
 
 
 def test_get_on_actions_is_refused(qc, client_for, submitted_record):
-    assert client_for(qc.reviewer).get(reverse("qc_records:record_review", args=[submitted_record.pk])).status_code == 405
+    assert (
+        client_for(qc.reviewer).get(reverse("qc_records:record_review", args=[submitted_record.pk])).status_code == 405
+    )
 
 
 def test_unknown_ids_are_404(qc, client_for):
@@ -182,8 +234,12 @@ def test_ledger_lists_the_month_and_exports_csv(qc, client_for, approved_record)
     csv_response = client.get(reverse("qc_records:ledger_export"), {"month": month, "category": "finished_product"})
     body = b"".join(csv_response.streaming_content).decode("utf-8")
     assert body.startswith("\ufeff") and approved_record.report_number in body and approved_record.sample.number in body
-    sampling = b"".join(client.get(reverse("qc_records:ledger_export"), {"month": approved_record.sample.received_date.strftime("%Y-%m"),
-                                                                         "category": "sampling"}).streaming_content).decode()
+    sampling = b"".join(
+        client.get(
+            reverse("qc_records:ledger_export"),
+            {"month": approved_record.sample.received_date.strftime("%Y-%m"), "category": "sampling"},
+        ).streaming_content
+    ).decode()
     assert approved_record.sample.number in sampling
 
 
@@ -199,7 +255,9 @@ def test_my_work_shows_each_role_its_queue(qc, client_for, submitted_record, sam
     assert not any(q.total for q in analyst_page.context["queues"] if q.key == "qc_to_review")
 
 
-def test_record_page_names_the_record_once_and_the_source_of_a_product_sample(qc, client_for, submitted_record, approved_product):
+def test_record_page_names_the_record_once_and_the_source_of_a_product_sample(
+    qc, client_for, submitted_record, approved_product
+):
     """R-QC-1, R-UX-1: the heading reads "Test record #N" (not "Test record Test record #N") and a
     finished-product sample's source is the product's manufacturer, as the report prints it."""
     import re

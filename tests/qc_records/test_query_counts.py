@@ -28,9 +28,17 @@ def _items(n: int):
 
 def _record(qc, product, batch, n_items, code):
     spec = make_spec(author=qc.head, approver=qc.qa, product=product, code=code, items=_items(n_items))
-    sample = services.sample_create(user=qc.analyst, data=dict(
-        category=Category.FINISHED_PRODUCT, specification=spec, batch=batch, quantity=Decimal("10"), quantity_unit="粒",
-        received_date=timezone.localdate()))
+    sample = services.sample_create(
+        user=qc.analyst,
+        data=dict(
+            category=Category.FINISHED_PRODUCT,
+            specification=spec,
+            batch=batch,
+            quantity=Decimal("10"),
+            quantity_unit="粒",
+            received_date=timezone.localdate(),
+        ),
+    )
     return services.record_create(sample=sample, user=qc.analyst)
 
 
@@ -42,7 +50,7 @@ def _count(client, url) -> int:
 
 
 def test_forty_item_record_form_and_detail_use_the_same_queries_as_five(qc, approved_product, batch, client_for):
-    for n in range(5):
+    for _n in range(5):
         InstrumentFactory(last_changed_by=qc.head)
         ReagentFactory(last_changed_by=qc.head)
     small = _record(qc, approved_product, batch, 5, "ZL-S")
@@ -59,16 +67,34 @@ def test_forty_item_record_form_and_detail_use_the_same_queries_as_five(qc, appr
 def test_list_pages_do_not_grow_with_rows(qc, approved_product, batch, client_for):
     record = _record(qc, approved_product, batch, 3, "ZL-Q")
     client = client_for(qc.head)
-    pages = [reverse(n) for n in ("qc_records:spec_list", "qc_records:instrument_list", "qc_records:reagent_list",
-                                   "qc_records:sample_list", "qc_records:ledger", "qc_records:oos_list", "qc_records:index",
-                                   "core:my_work")]
+    pages = [
+        reverse(n)
+        for n in (
+            "qc_records:spec_list",
+            "qc_records:instrument_list",
+            "qc_records:reagent_list",
+            "qc_records:sample_list",
+            "qc_records:ledger",
+            "qc_records:oos_list",
+            "qc_records:index",
+            "core:my_work",
+        )
+    ]
 
     def add_rows():
         InstrumentFactory(last_changed_by=qc.head, calibration_due=timezone.localdate())
         ReagentFactory(last_changed_by=qc.head, expiry_date=timezone.localdate())
-        sample = services.sample_create(user=qc.analyst, data=dict(
-            category=Category.FINISHED_PRODUCT, specification=record.specification, batch=batch, quantity=Decimal("1"),
-            quantity_unit="粒", received_date=timezone.localdate()))
+        sample = services.sample_create(
+            user=qc.analyst,
+            data=dict(
+                category=Category.FINISHED_PRODUCT,
+                specification=record.specification,
+                batch=batch,
+                quantity=Decimal("1"),
+                quantity_unit="粒",
+                received_date=timezone.localdate(),
+            ),
+        )
         services.record_create(sample=sample, user=qc.analyst)
 
     add_rows()
@@ -77,4 +103,3 @@ def test_list_pages_do_not_grow_with_rows(qc, approved_product, batch, client_fo
         add_rows()
     for url in pages:
         assert _count(client, url) <= before[url], url
-

@@ -137,13 +137,20 @@ def test_editing_a_submitted_record_needs_a_reason_and_returns_it_to_draft(qc, r
     """R-QC-4"""
     assay = reviewed_record.results.get(item__name="含量测定")
     with pytest.raises(services.InputError) as exc:
-        services.record_update(record=reviewed_record, user=qc.analyst, results={
-            assay.pk: services.ResultEntry(value_text="99.8", calculation="重新计算")})
+        services.record_update(
+            record=reviewed_record,
+            user=qc.analyst,
+            results={assay.pk: services.ResultEntry(value_text="99.8", calculation="重新计算")},
+        )
     assert "reason" in exc.value.errors
     reviewed_record.refresh_from_db()
     assert reviewed_record.status == TestRecord.Status.REVIEWED
-    services.record_update(record=reviewed_record, user=qc.analyst, reason="计算错误，更正", results={
-        assay.pk: services.ResultEntry(value_text="99.8", calculation="重新计算")})
+    services.record_update(
+        record=reviewed_record,
+        user=qc.analyst,
+        reason="计算错误，更正",
+        results={assay.pk: services.ResultEntry(value_text="99.8", calculation="重新计算")},
+    )
     reviewed_record.refresh_from_db()
     assert reviewed_record.status == TestRecord.Status.DRAFT
     assert reviewed_record.reviewed_by is None and reviewed_record.submitted_by is None
@@ -158,7 +165,9 @@ def test_correcting_a_draft_result_needs_a_reason(qc, filled_record):
     """检验原始记录管理规程 4.1.4: corrections stay traceable."""
     assay = filled_record.results.get(item__name="含量测定")
     with pytest.raises(services.InputError) as exc:
-        services.record_update(record=filled_record, user=qc.analyst, results={assay.pk: services.ResultEntry(value_text="98.1")})
+        services.record_update(
+            record=filled_record, user=qc.analyst, results={assay.pk: services.ResultEntry(value_text="98.1")}
+        )
     assert f"result:{assay.pk}" in exc.value.errors
     assay.refresh_from_db()
     assert assay.value_text == "99.6"
@@ -180,12 +189,22 @@ def test_bad_values_are_refused_and_nothing_is_written(qc, draft_record, instrum
 def test_expired_instrument_and_reagent_are_refused_with_name_and_date(qc, draft_record):
     """R-QC-3"""
     today = timezone.localdate()
-    old = InstrumentFactory(code="QC-UV-09", model="UV-2600", calibration_due=today - timedelta(days=3), last_changed_by=qc.head)
-    stale = ReagentFactory(name="氢氧化钠滴定液", lot_number="T-2409", kind="titrant", expiry_date=today - timedelta(days=1),
-                           received_date=today - timedelta(days=90), last_changed_by=qc.head)
+    old = InstrumentFactory(
+        code="QC-UV-09", model="UV-2600", calibration_due=today - timedelta(days=3), last_changed_by=qc.head
+    )
+    stale = ReagentFactory(
+        name="氢氧化钠滴定液",
+        lot_number="T-2409",
+        kind="titrant",
+        expiry_date=today - timedelta(days=1),
+        received_date=today - timedelta(days=90),
+        last_changed_by=qc.head,
+    )
     with pytest.raises(services.InputError) as exc:
         services.record_update(record=draft_record, user=qc.analyst, instruments=[old], reagents=[stale])
-    assert any("QC-UV-09" in m and (today - timedelta(days=3)).isoformat() in m for m in exc.value.errors["instruments"])
+    assert any(
+        "QC-UV-09" in m and (today - timedelta(days=3)).isoformat() in m for m in exc.value.errors["instruments"]
+    )
     assert any("T-2409" in m and (today - timedelta(days=1)).isoformat() in m for m in exc.value.errors["reagents"])
     assert not draft_record.instrument_uses.exists() and not draft_record.reagent_uses.exists()
 
@@ -200,9 +219,13 @@ def test_moving_the_test_date_past_calibration_is_refused(qc, filled_record, ins
     from qc_records.models import Instrument
 
     ins = Instrument.objects.get(pk=instrument.pk)
-    services.instrument_update(instrument=ins, user=qc.head, data={"calibration_due": timezone.localdate()}, reason="校准证书")
+    services.instrument_update(
+        instrument=ins, user=qc.head, data={"calibration_due": timezone.localdate()}, reason="校准证书"
+    )
     # The snapshot taken when the instrument was chosen is what counts (far future): fine.
-    services.record_update(record=filled_record, user=qc.analyst, header={"test_date": timezone.localdate() - timedelta(days=1)})
+    services.record_update(
+        record=filled_record, user=qc.analyst, header={"test_date": timezone.localdate() - timedelta(days=1)}
+    )
 
 
 def test_send_back_needs_a_reason_and_returns_to_draft(qc, submitted_record):
@@ -242,8 +265,12 @@ def test_someone_who_entered_a_result_cannot_review_it(qc, filled_record, make_u
     """R-SEQ-2: every person who entered a result that counts is a tester, not only the one who signed."""
     helper = make_user("qc_analyst", "qc_reviewer")
     assay = filled_record.results.get(item__name="含量测定")
-    services.record_update(record=filled_record, user=helper, results={assay.pk: services.ResultEntry(value_text="99.9")},
-                           reason="第二次进样")
+    services.record_update(
+        record=filled_record,
+        user=helper,
+        results={assay.pk: services.ResultEntry(value_text="99.9")},
+        reason="第二次进样",
+    )
     services.record_submit(record=filled_record, user=qc.analyst, password=password)
     with pytest.raises(WorkflowError, match="different person"):
         services.record_review(record=filled_record, user=helper, password=password)

@@ -34,9 +34,17 @@ def _reviewed_records(qc, spec, batch, instrument, reagent, n):
 
     out = []
     for _ in range(n):
-        sample = services.sample_create(user=qc.analyst, data=dict(
-            category=Category.FINISHED_PRODUCT, specification=spec, batch=batch, quantity=Decimal("10"),
-            quantity_unit="粒", received_date=timezone.localdate()))
+        sample = services.sample_create(
+            user=qc.analyst,
+            data=dict(
+                category=Category.FINISHED_PRODUCT,
+                specification=spec,
+                batch=batch,
+                quantity=Decimal("10"),
+                quantity_unit="粒",
+                received_date=timezone.localdate(),
+            ),
+        )
         record = services.record_create(sample=sample, user=qc.analyst)
         fill(record, qc.analyst, instrument=instrument, reagent=reagent)
         services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
@@ -72,7 +80,7 @@ def test_many_approvals_at_once_get_unique_gap_free_numbers(qc, spec, batch, ins
     heads = [qc.head] + [make_user("qc_head") for _ in range(3)]
     records = _reviewed_records(qc, spec, batch, instrument, reagent, 12)
     calls = [
-        (lambda r=r, h=heads[i % len(heads)]: services.record_approve(record=r, user=h, password=PASSWORD))
+        (lambda r=r, h=heads[i % len(heads)]: services.record_approve(record=r, user=h, password=PASSWORD))  # noqa: B008
         for i, r in enumerate(records)
     ]
     outcomes = _race(calls)
@@ -83,14 +91,18 @@ def test_many_approvals_at_once_get_unique_gap_free_numbers(qc, spec, batch, ins
     assert NumberCounter.objects.get(series="QC", year=year).last == 12
 
 
-def test_a_second_approval_racing_the_first_is_refused_and_takes_no_number(qc, spec, batch, instrument, reagent, make_user, settings):
+def test_a_second_approval_racing_the_first_is_refused_and_takes_no_number(
+    qc, spec, batch, instrument, reagent, make_user, settings
+):
     settings.QC_ISSUE_REPORT_ON_APPROVAL = False
     head2 = make_user("qc_head")
     (record,) = _reviewed_records(qc, spec, batch, instrument, reagent, 1)
-    outcomes = _race([
-        lambda: services.record_approve(record=record, user=qc.head, password=PASSWORD),
-        lambda: services.record_approve(record=record, user=head2, password=PASSWORD),
-    ])
+    outcomes = _race(
+        [
+            lambda: services.record_approve(record=record, user=qc.head, password=PASSWORD),
+            lambda: services.record_approve(record=record, user=head2, password=PASSWORD),
+        ]
+    )
     assert sum(isinstance(o, TestRecord) for o in outcomes) == 1
     assert sum(isinstance(o, WorkflowError) for o in outcomes) == 1
     record.refresh_from_db()

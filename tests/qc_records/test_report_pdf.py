@@ -51,8 +51,16 @@ def test_report_prints_the_key_text_and_every_signature(report, qc):
     record, document = report
     text = _text(document)
     compact = re.sub(r"\s+", "", text)
-    for expected in (record.report_number, record.sample.number, record.sample.lot_number, record.specification.code,
-                     "含量测定", "95.0%～105.0%", "99.6%", "中国药典2025年版二部"):
+    for expected in (
+        record.report_number,
+        record.sample.number,
+        record.sample.lot_number,
+        record.specification.code,
+        "含量测定",
+        "95.0%～105.0%",
+        "99.6%",
+        "中国药典2025年版二部",
+    ):
         assert re.sub(r"\s+", "", expected) in compact, expected
     for person in (qc.analyst, qc.reviewer, qc.head):
         assert person.printed_name in compact
@@ -99,13 +107,24 @@ def test_report_prints_instruments_reagents_and_calculations(report, instrument,
     reagents / reference standards (lot, source, expiry) and each item's calculation."""
     _record, document = report
     compact = re.sub(r"\s+", "", _text(document))
-    for expected in (instrument.code, instrument.model, instrument.calibration_due.isoformat(), "所用仪器",
-                     reagent.name, reagent.lot_number, reagent.source, reagent.expiry_date.isoformat(), "所用试剂和对照品",
-                     "按外标法计算"):
+    for expected in (
+        instrument.code,
+        instrument.model,
+        instrument.calibration_due.isoformat(),
+        "所用仪器",
+        reagent.name,
+        reagent.lot_number,
+        reagent.source,
+        reagent.expiry_date.isoformat(),
+        "所用试剂和对照品",
+        "按外标法计算",
+    ):
         assert re.sub(r"\s+", "", expected) in compact, expected
 
 
-def test_a_failing_individual_result_is_marked_on_the_report(qc, draft_record, instrument, reagent, django_capture_on_commit_callbacks, settings):
+def test_a_failing_individual_result_is_marked_on_the_report(
+    qc, draft_record, instrument, reagent, django_capture_on_commit_callbacks, settings
+):
     """R-QC-2: one of three dissolution units below Q fails the item, and the report shows which."""
     from qc_records.models import OOSInvestigation
     from tests.qc_records.conftest import fill

@@ -23,28 +23,53 @@ def test_finished_product_sample_takes_product_lot_and_strength_from_the_batch(s
 def test_sample_needs_a_batch_of_the_specifications_product(qc, spec, batch):
     other = BatchFactory(last_changed_by=qc.qa)
     with pytest.raises(services.InputError) as exc:
-        services.sample_create(user=qc.analyst, data=dict(
-            category=Category.FINISHED_PRODUCT, specification=spec, batch=None, quantity=Decimal("1"),
-            quantity_unit="盒", received_date=timezone.localdate()))
+        services.sample_create(
+            user=qc.analyst,
+            data=dict(
+                category=Category.FINISHED_PRODUCT,
+                specification=spec,
+                batch=None,
+                quantity=Decimal("1"),
+                quantity_unit="盒",
+                received_date=timezone.localdate(),
+            ),
+        )
     assert "batch" in exc.value.errors
     with pytest.raises(services.InputError) as exc:
-        services.sample_create(user=qc.analyst, data=dict(
-            category=Category.FINISHED_PRODUCT, specification=spec, batch=other, quantity=Decimal("1"),
-            quantity_unit="盒", received_date=timezone.localdate()))
+        services.sample_create(
+            user=qc.analyst,
+            data=dict(
+                category=Category.FINISHED_PRODUCT,
+                specification=spec,
+                batch=other,
+                quantity=Decimal("1"),
+                quantity_unit="盒",
+                received_date=timezone.localdate(),
+            ),
+        )
     assert "specification" in exc.value.errors
 
 
 def test_sample_category_must_match_the_specification(qc, spec):
     with pytest.raises(services.InputError) as exc:
-        services.sample_create(user=qc.analyst, data=dict(
-            category=Category.WATER, specification=spec, quantity=Decimal("1"), quantity_unit="ml",
-            received_date=timezone.localdate()))
+        services.sample_create(
+            user=qc.analyst,
+            data=dict(
+                category=Category.WATER,
+                specification=spec,
+                quantity=Decimal("1"),
+                quantity_unit="ml",
+                received_date=timezone.localdate(),
+            ),
+        )
     assert "specification" in exc.value.errors
 
 
 def test_sample_is_fixed_once_its_record_is_submitted(qc, submitted_record):
     with pytest.raises(WorkflowError, match="can no longer change"):
-        services.sample_update(sample=submitted_record.sample, user=qc.analyst, data={"quantity": Decimal("30")}, reason="更正")
+        services.sample_update(
+            sample=submitted_record.sample, user=qc.analyst, data={"quantity": Decimal("30")}, reason="更正"
+        )
 
 
 def test_sample_correction_needs_a_reason(qc, sample):
@@ -63,13 +88,17 @@ def test_due_soon_and_expired_views(qc):
     assert list(Instrument.objects.calibration_expired()) == [gone]
     assert later.unusable_reason(today) == "" and "past its calibration due date" in gone.unusable_reason(today)
     r_soon = ReagentFactory(expiry_date=today + timedelta(days=5), last_changed_by=qc.head)
-    r_gone = ReagentFactory(expiry_date=today - timedelta(days=5), received_date=today - timedelta(days=100), last_changed_by=qc.head)
+    r_gone = ReagentFactory(
+        expiry_date=today - timedelta(days=5), received_date=today - timedelta(days=100), last_changed_by=qc.head
+    )
     assert list(Reagent.objects.expiring_within(30)) == [r_soon]
     assert list(Reagent.objects.expired()) == [r_gone]
 
 
 def test_out_of_service_instrument_cannot_be_used(qc, instrument, draft_record):
-    services.instrument_update(instrument=instrument, user=qc.head, data={"status": "out_of_service"}, reason="故障报修")
+    services.instrument_update(
+        instrument=instrument, user=qc.head, data={"status": "out_of_service"}, reason="故障报修"
+    )
     instrument.refresh_from_db()
     with pytest.raises(services.InputError, match="out of service"):
         services.record_update(record=draft_record, user=qc.analyst, instruments=[instrument])
@@ -87,9 +116,17 @@ def test_instrument_changes_need_a_reason_and_follow_the_status_table(qc, instru
 
 def test_instrument_ids_are_unique(qc, instrument):
     with pytest.raises(services.InputError, match="already exists"):
-        services.instrument_create(user=qc.head, data=dict(
-            code=instrument.code.lower(), name="x", model="y", kind="instrument", location="z",
-            calibration_due=timezone.localdate()))
+        services.instrument_create(
+            user=qc.head,
+            data=dict(
+                code=instrument.code.lower(),
+                name="x",
+                model="y",
+                kind="instrument",
+                location="z",
+                calibration_due=timezone.localdate(),
+            ),
+        )
 
 
 def test_reagent_registration_and_usage_log(qc, filled_record, reagent):
@@ -97,14 +134,39 @@ def test_reagent_registration_and_usage_log(qc, filled_record, reagent):
     use = reagent.uses.get()
     assert use.expiry_date == reagent.expiry_date
     with pytest.raises(services.InputError):
-        services.reagent_create(user=qc.analyst, data=dict(
-            kind="titrant", name="盐酸滴定液", lot_number="T1", source="自配 SOP-QC-101", received_date=timezone.localdate(),
-            expiry_date=timezone.localdate() - timedelta(days=1)))
-    r = services.reagent_create(user=qc.analyst, data=dict(
-        kind="titrant", name="盐酸滴定液", lot_number="T1", source="自配 SOP-QC-101", concentration="0.1 mol/L F=1.002",
-        received_date=timezone.localdate(), expiry_date=timezone.localdate() + timedelta(days=30)))
+        services.reagent_create(
+            user=qc.analyst,
+            data=dict(
+                kind="titrant",
+                name="盐酸滴定液",
+                lot_number="T1",
+                source="自配 SOP-QC-101",
+                received_date=timezone.localdate(),
+                expiry_date=timezone.localdate() - timedelta(days=1),
+            ),
+        )
+    r = services.reagent_create(
+        user=qc.analyst,
+        data=dict(
+            kind="titrant",
+            name="盐酸滴定液",
+            lot_number="T1",
+            source="自配 SOP-QC-101",
+            concentration="0.1 mol/L F=1.002",
+            received_date=timezone.localdate(),
+            expiry_date=timezone.localdate() + timedelta(days=30),
+        ),
+    )
     with pytest.raises(services.InputError, match="already registered"):
-        services.reagent_create(user=qc.analyst, data=dict(
-            kind="titrant", name="盐酸滴定液", lot_number="T1", source="x", received_date=timezone.localdate(),
-            expiry_date=timezone.localdate()))
+        services.reagent_create(
+            user=qc.analyst,
+            data=dict(
+                kind="titrant",
+                name="盐酸滴定液",
+                lot_number="T1",
+                source="x",
+                received_date=timezone.localdate(),
+                expiry_date=timezone.localdate(),
+            ),
+        )
     assert r.status == "in_use"

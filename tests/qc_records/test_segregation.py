@@ -42,9 +42,16 @@ def _refused_review(record, user):
     assert record.status == TestRecord.Status.SUBMITTED
 
 
-def test_who_only_chose_the_instruments_and_wrote_the_conditions_cannot_review(qc, draft_record, helper, instrument, reagent):
-    services.record_update(record=draft_record, user=helper, header={"temperature": Decimal("21.0"), "humidity": Decimal("45.0")},
-                           instruments=[instrument], reagents=[reagent])
+def test_who_only_chose_the_instruments_and_wrote_the_conditions_cannot_review(
+    qc, draft_record, helper, instrument, reagent
+):
+    services.record_update(
+        record=draft_record,
+        user=helper,
+        header={"temperature": Decimal("21.0"), "humidity": Decimal("45.0")},
+        instruments=[instrument],
+        reagents=[reagent],
+    )
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent)
     _submit(draft_record, qc)
     _refused_review(draft_record, helper)
@@ -59,10 +66,18 @@ def test_who_attached_a_chromatogram_cannot_review(qc, filled_record, helper):
 
 def test_who_entered_a_result_later_corrected_by_someone_else_cannot_review(qc, filled_record, helper):
     assay = filled_record.results.get(item__name="含量测定")
-    services.record_update(record=filled_record, user=helper, reason="第二次进样",
-                           results={assay.pk: services.ResultEntry(value_text="99.9")})
-    services.record_update(record=filled_record, user=qc.analyst, reason="抄写错误",
-                           results={assay.pk: services.ResultEntry(value_text="99.6")})
+    services.record_update(
+        record=filled_record,
+        user=helper,
+        reason="第二次进样",
+        results={assay.pk: services.ResultEntry(value_text="99.9")},
+    )
+    services.record_update(
+        record=filled_record,
+        user=qc.analyst,
+        reason="抄写错误",
+        results={assay.pk: services.ResultEntry(value_text="99.6")},
+    )
     assay.refresh_from_db()
     assert assay.entered_by == qc.analyst  # the helper's entry is only in the history now
     _submit(filled_record, qc)
@@ -72,14 +87,20 @@ def test_who_entered_a_result_later_corrected_by_someone_else_cannot_review(qc, 
 def test_whose_result_was_invalidated_by_an_oos_cannot_review_the_retest(qc, draft_record, helper, instrument, reagent):
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent)
     assay = draft_record.results.get(item__name="含量测定")
-    services.record_update(record=draft_record, user=helper, reason="由 helper 检验含量",
-                           results={assay.pk: services.ResultEntry(value_text="93.2")})
+    services.record_update(
+        record=draft_record,
+        user=helper,
+        reason="由 helper 检验含量",
+        results={assay.pk: services.ResultEntry(value_text="93.2")},
+    )
     _submit(draft_record, qc)
     oos = OOSInvestigation.objects.get()
     services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
     services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="稀释错误")
     retest = draft_record.results.get(item=assay.item, attempt=2)
-    services.record_update(record=draft_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.4")})
+    services.record_update(
+        record=draft_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.4")}
+    )
     _submit(draft_record, qc)
     _refused_review(draft_record, helper)
     # The QC head who closed the OOS (and so wrote the invalidation) may still approve.
@@ -91,8 +112,12 @@ def test_whose_result_was_invalidated_by_an_oos_cannot_review_the_retest(qc, dra
 def test_a_reviewer_who_sent_the_record_back_may_review_it_again(qc, submitted_record):
     services.record_send_back(record=submitted_record, user=qc.reviewer, reason="计算过程不完整")
     assay = submitted_record.results.get(item__name="含量测定")
-    services.record_update(record=submitted_record, user=qc.analyst, reason="补充计算过程", results={assay.pk: services.ResultEntry(
-        value_text=assay.value_text, calculation="按外标法计算，W=50.12mg")})
+    services.record_update(
+        record=submitted_record,
+        user=qc.analyst,
+        reason="补充计算过程",
+        results={assay.pk: services.ResultEntry(value_text=assay.value_text, calculation="按外标法计算，W=50.12mg")},
+    )
     _submit(submitted_record, qc)
     services.record_review(record=submitted_record, user=qc.reviewer, password=PASSWORD)
 
@@ -112,4 +137,7 @@ def test_the_record_page_offers_no_review_button_to_a_tester(qc, client_for, fil
     _submit(filled_record, qc)
     page = client_for(helper).get(reverse("qc_records:record_detail", args=[filled_record.pk]))
     assert page.context["can_review"] is False
-    assert client_for(qc.reviewer).get(reverse("qc_records:record_detail", args=[filled_record.pk])).context["can_review"] is True
+    assert (
+        client_for(qc.reviewer).get(reverse("qc_records:record_detail", args=[filled_record.pk])).context["can_review"]
+        is True
+    )

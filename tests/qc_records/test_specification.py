@@ -29,7 +29,9 @@ def test_the_author_cannot_approve(qc, approved_product):
         services.specification_approve(spec=spec, user=qc.head, password=PASSWORD)
     # An item changed by the QA reviewer makes them an author too.
     item = spec.items.first()
-    services.specification_item_update(item=item, user=qc.qa, data={"method_reference": "SOP-QC-001"}, reason="方法编号")
+    services.specification_item_update(
+        item=item, user=qc.qa, data={"method_reference": "SOP-QC-001"}, reason="方法编号"
+    )
     with pytest.raises(WorkflowError, match="another person"):
         services.specification_approve(spec=spec, user=qc.qa, password=PASSWORD)
 
@@ -58,7 +60,10 @@ def test_new_version_supersedes_the_old_one_on_approval(qc, spec):
     with pytest.raises(WorkflowError, match="draft version"):
         services.specification_new_version(spec=spec, user=qc.head)
     services.specification_item_add(
-        spec=new, user=qc.head, data=dict(name="水分", criterion_kind="numeric", upper_limit=Decimal("12.0"), decimals=1, unit="%"))
+        spec=new,
+        user=qc.head,
+        data=dict(name="水分", criterion_kind="numeric", upper_limit=Decimal("12.0"), decimals=1, unit="%"),
+    )
     services.specification_approve(spec=new, user=qc.qa, password=PASSWORD)
     spec.refresh_from_db()
     assert spec.status == Specification.Status.SUPERSEDED and spec.superseded_at is not None
@@ -71,7 +76,10 @@ def test_new_version_supersedes_the_old_one_on_approval(qc, spec):
     "data, field",
     [
         (dict(name="含量", criterion_kind="numeric"), "lower_limit"),
-        (dict(name="含量", criterion_kind="numeric", lower_limit=Decimal("5"), upper_limit=Decimal("4")), "upper_limit"),
+        (
+            dict(name="含量", criterion_kind="numeric", lower_limit=Decimal("5"), upper_limit=Decimal("4")),
+            "upper_limit",
+        ),
         (dict(name="鉴别", criterion_kind="text", text_criterion=""), "text_criterion"),
         (dict(name="性状", criterion_kind="text", text_criterion="x", lower_limit=Decimal("1")), "lower_limit"),
     ],
@@ -86,19 +94,45 @@ def test_bad_criteria_are_refused(qc, approved_product, data, field):
 
 def test_product_specification_needs_a_product_and_material_one_a_name(qc):
     with pytest.raises(services.InputError) as exc:
-        services.specification_create(user=qc.head, data=dict(
-            code="X-1", title="t", category=Category.FINISHED_PRODUCT, product=None, material_name="", standard_reference="ChP"))
+        services.specification_create(
+            user=qc.head,
+            data=dict(
+                code="X-1",
+                title="t",
+                category=Category.FINISHED_PRODUCT,
+                product=None,
+                material_name="",
+                standard_reference="ChP",
+            ),
+        )
     assert "product" in exc.value.errors
     with pytest.raises(services.InputError) as exc:
-        services.specification_create(user=qc.head, data=dict(
-            code="X-2", title="t", category=Category.WATER, product=None, material_name=" ", standard_reference="ChP"))
+        services.specification_create(
+            user=qc.head,
+            data=dict(
+                code="X-2",
+                title="t",
+                category=Category.WATER,
+                product=None,
+                material_name=" ",
+                standard_reference="ChP",
+            ),
+        )
     assert "material_name" in exc.value.errors
 
 
 def test_duplicate_code_is_refused(qc, spec):
     with pytest.raises(services.InputError, match="already exists"):
-        services.specification_create(user=qc.head, data=dict(
-            code=spec.code.lower(), title="t", category=Category.WATER, material_name="纯化水", standard_reference="ChP"))
+        services.specification_create(
+            user=qc.head,
+            data=dict(
+                code=spec.code.lower(),
+                title="t",
+                category=Category.WATER,
+                material_name="纯化水",
+                standard_reference="ChP",
+            ),
+        )
 
 
 def test_removed_item_is_voided_with_reason(qc, approved_product):
@@ -126,16 +160,27 @@ def test_my_work_offers_a_draft_only_to_someone_who_may_approve_it(qc, client_fo
     from qc_records.models import Category
     from tests.qc_records.conftest import make_spec
 
-    spec = make_spec(author=qc.head, approver=None, category=Category.WATER, material="纯化水", code="ZL-BZ-W-9",
-                     items=[("电导率", "numeric", None, Decimal("5.1"), 1, "μS/cm", "", 1)])
-    services.specification_item_add(spec=spec, user=qc.qa, data=dict(
-        name="酸碱度", criterion_kind="text", text_criterion="应符合规定", replicates=1))
+    spec = make_spec(
+        author=qc.head,
+        approver=None,
+        category=Category.WATER,
+        material="纯化水",
+        code="ZL-BZ-W-9",
+        items=[("电导率", "numeric", None, Decimal("5.1"), 1, "μS/cm", "", 1)],
+    )
+    services.specification_item_add(
+        spec=spec,
+        user=qc.qa,
+        data=dict(name="酸碱度", criterion_kind="text", text_criterion="应符合规定", replicates=1),
+    )
     services.specification_update(spec=spec, user=qc.head, data={"title": "纯化水质量标准（修订）"}, reason="标题")
     other_qa = make_user("qa_reviewer", username="qa_other")
 
     def offered(user) -> bool:
         queues = client_for(user).get(reverse("core:my_work")).context["queues"]
-        return any(spec.get_absolute_url() == item.url for q in queues if q.key == "qc_specs_to_approve" for item in q.items)
+        return any(
+            spec.get_absolute_url() == item.url for q in queues if q.key == "qc_specs_to_approve" for item in q.items
+        )
 
     assert not offered(qc.qa) and not offered(qc.head)
     assert offered(other_qa)

@@ -13,10 +13,18 @@ def product_form_data(product: Product | None = None, **overrides: Any) -> dict[
         data: dict[str, Any] = {name: getattr(product, name) for name in Product.EDITABLE_FIELDS}
     else:
         data = dict(
-            name="头孢克肟胶囊", generic_name="头孢克肟胶囊 Cefixime Capsules", dosage_form="capsule",
-            strength="0.1g", pack_size="6粒/盒", approval_number="国药准字H20990001", shelf_life_months=24,
-            storage_conditions="遮光，密封保存", mah="示例制药有限公司", manufacturer="示例制药有限公司",
-            requires_two_stage_release=False, requires_lot_release_certificate=False,
+            name="头孢克肟胶囊",
+            generic_name="头孢克肟胶囊 Cefixime Capsules",
+            dosage_form="capsule",
+            strength="0.1g",
+            pack_size="6粒/盒",
+            approval_number="国药准字H20990001",
+            shelf_life_months=24,
+            storage_conditions="遮光，密封保存",
+            mah="示例制药有限公司",
+            manufacturer="示例制药有限公司",
+            requires_two_stage_release=False,
+            requires_lot_release_certificate=False,
         )
     data.update(overrides)
     # Unchecked checkboxes are simply absent from a browser's POST.
@@ -29,8 +37,12 @@ def batch_form_data(batch: Batch | None = None, **overrides: Any) -> dict[str, A
         data["product"] = batch.product_id
     else:
         data = dict(
-            batch_number="C2611001", batch_size="120000", batch_size_unit="capsules",
-            manufacture_date="2024-05-10", expiry_date="", site="固体制剂车间一",
+            batch_number="C2611001",
+            batch_size="120000",
+            batch_size_unit="capsules",
+            manufacture_date="2024-05-10",
+            expiry_date="",
+            site="固体制剂车间一",
         )
     data.update(overrides)
     if hasattr(data.get("product"), "pk"):

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from core.models import Signature
-from core.roles import ADMIN, ALL_ROLES, AUDITOR, PRODUCTION_REVIEWER, QA_REVIEWER
+from core.roles import ADMIN, ALL_ROLES, PRODUCTION_REVIEWER, QA_REVIEWER
 from release import services
 from release.models import Batch, Product
 from tests.factories import ProductFactory
@@ -18,8 +18,14 @@ pytestmark = pytest.mark.django_db
 def batch(approved_product, production_reviewer) -> Batch:
     return services.batch_create(
         user=production_reviewer,
-        data=dict(product=approved_product, batch_number="C2405001", batch_size=100000, batch_size_unit="capsules",
-                  manufacture_date=date(2024, 5, 10), site="固体制剂车间一"),
+        data=dict(
+            product=approved_product,
+            batch_number="C2405001",
+            batch_size=100000,
+            batch_size_unit="capsules",
+            manufacture_date=date(2024, 5, 10),
+            site="固体制剂车间一",
+        ),
     )
 
 
@@ -70,8 +76,9 @@ def test_get_on_an_action_url_is_405(name, approved_product, batch, qa_reviewer,
 
 @pytest.mark.parametrize("language, text", [("zh-hans", "未执行任何操作"), ("en", "Nothing was done")])
 @pytest.mark.parametrize("name", ACTIONS)
-def test_get_on_an_action_url_explains_and_leads_back_to_the_record(name, language, text, approved_product, batch,
-                                                                    qa_reviewer, client_for):
+def test_get_on_an_action_url_explains_and_leads_back_to_the_record(
+    name, language, text, approved_product, batch, qa_reviewer, client_for
+):
     """Issue 2 "Bad input", R-UX-1, R-UX-2: a GET on an action URL (a reload, a bookmark, or the
     language switch on a refused form's page) is a page that says nothing was done and links
     back to the record, in the reader's language; not a blank 405."""
@@ -87,8 +94,9 @@ def test_get_on_an_action_url_explains_and_leads_back_to_the_record(name, langua
     assert f'href="{record.get_absolute_url()}"' in html
 
 
-def test_language_switch_after_a_refused_signature_does_not_end_on_a_blank_page(approved_product, qa_reviewer,
-                                                                                client_for):
+def test_language_switch_after_a_refused_signature_does_not_end_on_a_blank_page(
+    approved_product, qa_reviewer, client_for
+):
     """R-UX-1, R-UX-2: a wrong password re-renders the record at the action URL; switching the
     language from there lands on a page with words and a way back."""
     client = client_for(qa_reviewer)
@@ -187,7 +195,12 @@ def test_an_empty_batch_form_gives_an_error_for_each_required_field(production_r
     response = client_for(production_reviewer).post(reverse("release:batch_create"), {})
     assert response.status_code == 200
     assert set(response.context["form"].errors) == {
-        "product", "batch_number", "batch_size", "batch_size_unit", "manufacture_date", "site"
+        "product",
+        "batch_number",
+        "batch_size",
+        "batch_size_unit",
+        "manufacture_date",
+        "site",
     }
 
 
@@ -197,7 +210,10 @@ def test_an_empty_batch_form_gives_an_error_for_each_required_field(production_r
 )
 def test_garbage_on_a_signing_form_signs_nothing(data, approved_product, batch, qa_reviewer, client_for):
     client = client_for(qa_reviewer)
-    for url in (reverse("release:product_void", args=[approved_product.pk]), reverse("release:batch_void", args=[batch.pk])):
+    for url in (
+        reverse("release:product_void", args=[approved_product.pk]),
+        reverse("release:batch_void", args=[batch.pk]),
+    ):
         response = client.post(url, data)
         assert response.status_code == 400
         assert response.context["void_form"].errors

@@ -3,10 +3,11 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from core.dates import expiry_from
 from core.models import Signature
 from core.roles import ALL_ROLES, PRODUCTION_REVIEWER, QA_REVIEWER
 from release import services
-from release.models import Batch, Product, expiry_from
+from release.models import Batch, Product
 from tests.factories import BatchFactory, ProductFactory
 from tests.release.helpers import batch_form_data
 
@@ -27,8 +28,14 @@ def void_url(batch: Batch) -> str:
 def batch(approved_product, production_reviewer) -> Batch:
     return services.batch_create(
         user=production_reviewer,
-        data=dict(product=approved_product, batch_number="C2405001", batch_size=100000, batch_size_unit="capsules",
-                  manufacture_date=date(2024, 5, 10), site="固体制剂车间一"),
+        data=dict(
+            product=approved_product,
+            batch_number="C2405001",
+            batch_size=100000,
+            batch_size_unit="capsules",
+            manufacture_date=date(2024, 5, 10),
+            site="固体制剂车间一",
+        ),
     )
 
 
@@ -133,8 +140,15 @@ def test_service_refuses_expiry_on_or_before_manufacture(approved_product, produ
     with pytest.raises(services.WorkflowError):
         services.batch_create(
             user=production_reviewer,
-            data=dict(product=approved_product, batch_number="X1", batch_size=1, batch_size_unit="kg",
-                      manufacture_date=date(2024, 5, 10), expiry_date=date(2024, 5, 10), site="A"),
+            data=dict(
+                product=approved_product,
+                batch_number="X1",
+                batch_size=1,
+                batch_size_unit="kg",
+                manufacture_date=date(2024, 5, 10),
+                expiry_date=date(2024, 5, 10),
+                site="A",
+            ),
         )
     assert not Batch.objects.exists()
 
@@ -166,8 +180,14 @@ def test_a_batch_for_a_draft_product_is_refused(draft_product, production_review
     with pytest.raises(services.WorkflowError):
         services.batch_create(
             user=production_reviewer,
-            data=dict(product=draft_product, batch_number="X1", batch_size=1, batch_size_unit="kg",
-                      manufacture_date=date(2024, 5, 10), site="A"),
+            data=dict(
+                product=draft_product,
+                batch_number="X1",
+                batch_size=1,
+                batch_size_unit="kg",
+                manufacture_date=date(2024, 5, 10),
+                site="A",
+            ),
         )
     assert not Batch.objects.exists()
 
@@ -191,7 +211,9 @@ def test_expiry_correction_with_reason_shows_in_history(batch, qa_reviewer, audi
     assert page.status_code == 200
     html = page.content.decode()
     assert "按稳定性数据更正有效期" in html
-    change = next(e for e in page.context["timeline"] if e[1] == "change" and e[2].reason == "按稳定性数据更正有效期")[2]
+    change = next(e for e in page.context["timeline"] if e[1] == "change" and e[2].reason == "按稳定性数据更正有效期")[
+        2
+    ]
     (expiry_change,) = [c for c in change.changes if c.name == "expiry_date"]
     assert (expiry_change.old, expiry_change.new) == ("2026-05-09", "2026-04-30")
     assert 'data-field="expiry_date"' in html
@@ -293,7 +315,9 @@ def test_voiding_a_batch_someone_else_just_voided_says_why(batch, qa_reviewer, q
     services.batch_void(batch=batch, user=qa_reviewer2, password=password, reason="重复登记")
     client = client_for(qa_reviewer)
     client.cookies["django_language"] = "en"
-    response = client.post(reverse("release:batch_void", args=[batch.pk]), {"void-password": password, "void-reason": "登记错误"})
+    response = client.post(
+        reverse("release:batch_void", args=[batch.pk]), {"void-password": password, "void-reason": "登记错误"}
+    )
     assert response.status_code == 400
     assert "it cannot become Voided" in response.content.decode()
     assert Signature.objects.for_record(batch).count() == 1

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_expiry_later_than_shelf_life_allows_is_a_field_error(approved_product, production_reviewer, client_for):
     """R-UX-2: a typed expiry past manufacture + shelf life is refused beside the field."""
     data = batch_form_data(
-        product=approved_product, manufacture_date="2026-01-10", expiry_date="2028-01-10"  # shelf life 24 → 2028-01-09
+        product=approved_product,
+        manufacture_date="2026-01-10",
+        expiry_date="2028-01-10",  # shelf life 24 → 2028-01-09
     )
     response = client_for(production_reviewer).post(reverse("release:batch_create"), data)
     assert response.status_code == 200
@@ -29,8 +31,15 @@ def test_expiry_on_the_last_allowed_day_or_earlier_is_accepted(approved_product,
     for number, expiry in (("L1", date(2028, 1, 9)), ("L2", date(2027, 6, 30))):
         batch = services.batch_create(
             user=production_reviewer,
-            data=dict(product=approved_product, batch_number=number, batch_size=1000, batch_size_unit="capsules",
-                      manufacture_date=date(2026, 1, 10), expiry_date=expiry, site="车间"),
+            data=dict(
+                product=approved_product,
+                batch_number=number,
+                batch_size=1000,
+                batch_size_unit="capsules",
+                manufacture_date=date(2026, 1, 10),
+                expiry_date=expiry,
+                site="车间",
+            ),
         )
         assert batch.expiry_date == expiry
 
@@ -38,11 +47,19 @@ def test_expiry_on_the_last_allowed_day_or_earlier_is_accepted(approved_product,
 def test_service_refuses_expiry_past_shelf_life_for_every_caller(approved_product, production_reviewer):
     batch = services.batch_create(
         user=production_reviewer,
-        data=dict(product=approved_product, batch_number="S1", batch_size=1000, batch_size_unit="capsules",
-                  manufacture_date=date(2026, 1, 10), site="车间"),
+        data=dict(
+            product=approved_product,
+            batch_number="S1",
+            batch_size=1000,
+            batch_size_unit="capsules",
+            manufacture_date=date(2026, 1, 10),
+            site="车间",
+        ),
     )
     with translation.override("en"), pytest.raises(services.WorkflowError, match="cannot be later than 2028-01-09"):
-        services.batch_update(batch=batch, user=production_reviewer, data={"expiry_date": date(2028, 6, 1)}, reason="延长")
+        services.batch_update(
+            batch=batch, user=production_reviewer, data={"expiry_date": date(2028, 6, 1)}, reason="延长"
+        )
     batch.refresh_from_db()
     assert batch.expiry_date == date(2028, 1, 9)
 

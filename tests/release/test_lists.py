@@ -30,17 +30,40 @@ def client(qa_reviewer, client_for):
 @pytest.fixture
 def catalogue(admin_user):
     """Three products of different status and dosage form, with batches."""
-    amox = ProductFactory(name="阿莫西林胶囊", approval_number="国药准字H11110001", status=Product.Status.APPROVED,
-                          last_changed_by=admin_user)
-    ibu = ProductFactory(name="布洛芬片", generic_name="Ibuprofen Tablets", dosage_form=DosageForm.TABLET,
-                         approval_number="国药准字H22220002", status=Product.Status.APPROVED, last_changed_by=admin_user)
-    vitc = ProductFactory(name="维生素C注射液", dosage_form=DosageForm.INJECTION, approval_number="国药准字H33330003",
-                          last_changed_by=admin_user)
+    amox = ProductFactory(
+        name="阿莫西林胶囊",
+        approval_number="国药准字H11110001",
+        status=Product.Status.APPROVED,
+        last_changed_by=admin_user,
+    )
+    ibu = ProductFactory(
+        name="布洛芬片",
+        generic_name="Ibuprofen Tablets",
+        dosage_form=DosageForm.TABLET,
+        approval_number="国药准字H22220002",
+        status=Product.Status.APPROVED,
+        last_changed_by=admin_user,
+    )
+    vitc = ProductFactory(
+        name="维生素C注射液",
+        dosage_form=DosageForm.INJECTION,
+        approval_number="国药准字H33330003",
+        last_changed_by=admin_user,
+    )
     batches = {
-        "A1": BatchFactory(product=amox, batch_number="A2410001", manufacture_date=date(2024, 10, 8), last_changed_by=admin_user),
-        "A2": BatchFactory(product=amox, batch_number="A2411002", manufacture_date=date(2024, 11, 12), last_changed_by=admin_user),
-        "B1": BatchFactory(product=ibu, batch_number="B2609001", manufacture_date=date(2026, 9, 21),
-                           status=Batch.Status.VOIDED, last_changed_by=admin_user),
+        "A1": BatchFactory(
+            product=amox, batch_number="A2410001", manufacture_date=date(2024, 10, 8), last_changed_by=admin_user
+        ),
+        "A2": BatchFactory(
+            product=amox, batch_number="A2411002", manufacture_date=date(2024, 11, 12), last_changed_by=admin_user
+        ),
+        "B1": BatchFactory(
+            product=ibu,
+            batch_number="B2609001",
+            manufacture_date=date(2026, 9, 21),
+            status=Batch.Status.VOIDED,
+            last_changed_by=admin_user,
+        ),
     }
     return {"amox": amox, "ibu": ibu, "vitc": vitc, **batches}
 
@@ -107,8 +130,9 @@ def _make_batches(n: int, user) -> None:
     product = ProductFactory(status=Product.Status.APPROVED, last_changed_by=user)
     for i in range(n):
         # A product per few batches too, so that a per-row product lookup would show.
-        BatchFactory(product=product if i % 2 else ProductFactory(status="approved", last_changed_by=user),
-                     last_changed_by=user)
+        BatchFactory(
+            product=product if i % 2 else ProductFactory(status="approved", last_changed_by=user), last_changed_by=user
+        )
 
 
 def test_product_list_paginates_in_the_database(admin_user, client):

@@ -1,6 +1,6 @@
 import pytest
-from django.utils import translation
 from django.urls import reverse
+from django.utils import translation
 
 from core.models import AuthEvent, Signature
 from core.roles import ALL_ROLES, QA_REVIEWER
@@ -87,7 +87,9 @@ def test_changes_before_the_last_approval_do_not_bar_a_later_approval(qa_reviewe
     """R-SEQ-2: authorship counts for the version being approved, not for earlier approved ones."""
     product = _created_by(qa_reviewer)
     services.product_approve(product=product, user=qa_reviewer2, password=password)
-    services.product_update(product=product, user=admin_user, data={"storage_conditions": "遮光保存"}, reason="标签更新")
+    services.product_update(
+        product=product, user=admin_user, data={"storage_conditions": "遮光保存"}, reason="标签更新"
+    )
     services.product_approve(product=product, user=qa_reviewer, password=password)
     product.refresh_from_db()
     assert product.status == Product.Status.APPROVED
@@ -119,7 +121,9 @@ def test_get_on_action_url_is_refused(draft_product, qa_reviewer, client_for):
     assert response.status_code == 405
 
 
-def test_approving_what_someone_else_just_approved_says_why(draft_product, qa_reviewer, qa_reviewer2, client_for, password):
+def test_approving_what_someone_else_just_approved_says_why(
+    draft_product, qa_reviewer, qa_reviewer2, client_for, password
+):
     """R-SEQ-1, R-UX-2: a second approval from a page loaded before the first is refused with a
     message, although the approval form is no longer offered (not a silent page)."""
     services.product_approve(product=draft_product, user=qa_reviewer2, password=password)

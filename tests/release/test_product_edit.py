@@ -132,7 +132,8 @@ def test_editing_an_approved_product_returns_it_to_draft_and_its_signature_shows
     (old_signature,) = Signature.objects.for_record(approved_product)
     assert old_signature.is_valid()
     response = client_for(admin_user).post(
-        edit_url(approved_product), product_form_data(approved_product, storage_conditions="2–8℃冷藏", reason="稳定性研究结论")
+        edit_url(approved_product),
+        product_form_data(approved_product, storage_conditions="2–8℃冷藏", reason="稳定性研究结论"),
     )
     assert response.status_code == 302
     approved_product.refresh_from_db()
@@ -208,7 +209,9 @@ def test_void_is_refused_while_the_product_has_batches_that_are_not_voided(
 ):
     """R-REC-1: a product in use cannot be voided; once its batches are voided it can."""
     batch = BatchFactory(product=approved_product, last_changed_by=production_reviewer)
-    response = client_for(qa_reviewer).post(void_url(approved_product), {"void-reason": "停产", "void-password": password})
+    response = client_for(qa_reviewer).post(
+        void_url(approved_product), {"void-reason": "停产", "void-password": password}
+    )
     assert response.status_code == 400
     assert response.context["void_form"].non_field_errors()
     approved_product.refresh_from_db()
@@ -229,7 +232,9 @@ def test_other_roles_get_403_on_void(role, users, draft_product, client_for, pas
     assert draft_product.status == Product.Status.DRAFT
 
 
-def test_a_voided_product_stays_readable_but_cannot_be_edited(draft_product, qa_reviewer, admin_user, client_for, password):
+def test_a_voided_product_stays_readable_but_cannot_be_edited(
+    draft_product, qa_reviewer, admin_user, client_for, password
+):
     """R-REC-1: readable after voiding, with the reason; no edit by page or service."""
     services.product_void(product=draft_product, user=qa_reviewer, password=password, reason="重复建档")
     page = client_for(admin_user).get(draft_product.get_absolute_url())

@@ -16,7 +16,9 @@ ALLOWED = {
     Batch: {(B.QUARANTINE, B.VOIDED)},
 }
 MATRIX = [
-    pytest.param(model, current, target, (current, target) in ALLOWED[model], id=f"{model.__name__}:{current}->{target}")
+    pytest.param(
+        model, current, target, (current, target) in ALLOWED[model], id=f"{model.__name__}:{current}->{target}"
+    )
     for model in (Product, Batch)
     for current, target in pairs(model.Status.values, repeat=2)
 ]
@@ -57,8 +59,14 @@ def voided_product(draft_product, qa_reviewer, password):
 def voided_batch(approved_product, production_reviewer, qa_reviewer, password):
     batch = services.batch_create(
         user=production_reviewer,
-        data=dict(product=approved_product, batch_number="V1", batch_size=1000, batch_size_unit="capsules",
-                  manufacture_date=date(2026, 1, 5), site="车间一"),
+        data=dict(
+            product=approved_product,
+            batch_number="V1",
+            batch_size=1000,
+            batch_size_unit="capsules",
+            manufacture_date=date(2026, 1, 5),
+            site="车间一",
+        ),
     )
     return services.batch_void(batch=batch, user=qa_reviewer, password=password, reason="登记错误")
 

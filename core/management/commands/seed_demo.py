@@ -37,7 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         password = os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
         users = self._users(password)
-        for label, seeder in self._seeders():
+        for _label, seeder in self._seeders():
             seeder(users=users, password=password, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write("Users (username = role): " + ", ".join(ALL_ROLES))

@@ -1,0 +1,72 @@
+"""The small helpers every view uses (CONTRIBUTING.md "An action view").
+
+An action view is a handful of explicit lines::
+
+    @require_POST
+    def record_review(request, pk):
+        require_perm(request, "qc_records.review_testrecord")
+        record = get_object_for_user(request, TestRecord, pk, "qc_records.view_testrecord")
+        form = SignatureForm(posted(request), meaning=services.record_review.meaning, prefix="review")
+        if form.is_valid():
+            try:
+                services.record_review(record=record, user=request.user, ..., request=request)
+            except WorkflowError as exc:
+                show_refusal(form, exc)
+            else:
+                messages.success(request, _("..."))
+                return redirect(record)
+        return render(request, "...", context, status=400)
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest, QueryDict
+
+from core.workflow import InputError, WorkflowError
+
+PAGE_SIZE = 25
+
+
+def posted(request: HttpRequest) -> QueryDict | None:
+    """The POST data of a POST, even an empty one; None for a GET.
+
+    An empty submission must show the "required" errors, not an untouched form
+    (``request.POST or None`` would treat it as a GET and lose the refusal).
+    """
+    return request.POST if request.method == "POST" else None
+
+
+def paginate(request: HttpRequest, queryset, size: int = PAGE_SIZE) -> Page:
+    """The requested page of ``queryset`` (a bad page number shows the first or last page)."""
+    return Paginator(queryset, size).get_page(request.GET.get("page"))
+
+
+def query_without_page(request: HttpRequest) -> str:
+    """The list's filters as a query string, for the pager's links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def show_refusal(form: forms.Form, error: WorkflowError, mapping: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form: beside the field it concerns (``InputError``), or at
+    the top of the form. ``mapping`` renames a service's keys to the form's field names (R-UX-2)."""
+    if isinstance(error, InputError):
+        mapping = mapping or {}
+        for key, msgs in error.errors.items():
+            name = mapping.get(key, key)
+            for message in msgs:
+                form.add_error(name if name in form.fields else None, message)
+    else:
+        form.add_error(None, str(error))
+
+
+def explain_hidden_form(request: HttpRequest, form: forms.Form | None, shown: bool) -> None:
+    """A refused action whose form is no longer offered (someone else acted first) would
+    otherwise re-render the page without saying why: repeat its errors as messages (R-UX-2)."""
+    if form is not None and form.is_bound and not shown:
+        for error in form.non_field_errors():
+            messages.error(request, error)

@@ -390,3 +390,22 @@ class Document(models.Model):
     def newest_version(self) -> Document:
         """The latest version of this document (itself when nothing supersedes it)."""
         return Document.objects.versions_of(self).order_by("-version").first() or self
+
+
+class NumberCounter(models.Model):
+    """The last number handed out per series and year (``core.numbering.next_number``).
+
+    Not an audited record: the numbers it hands out are, on the records that carry them. The row
+    is locked while a number is taken, inside the transaction that uses it, so numbers are unique
+    and a rolled-back action gives its number back: no gaps (R-QC-6).
+    """
+
+    series = models.CharField(max_length=16)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "year"], name="core_counter_series_year_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last}"

@@ -1165,22 +1165,3 @@ class LedgerArchive(Tracked):
 
 
 # --- numbering ------------------------------------------------------------------------------------
-
-
-class NumberCounter(models.Model):
-    """Last number issued per series and year (report numbers QC-YYYY-NNNN, OOS and sample numbers).
-
-    Not an audited record: the numbers it hands out are, on the records that carry them. The row
-    is locked while a number is taken, inside the transaction that uses it, so numbers are unique
-    and a rolled-back approval gives its number back: no gaps (R-QC-6).
-    """
-
-    series = models.CharField(max_length=16)
-    year = models.PositiveSmallIntegerField()
-    last = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["series", "year"], name="qc_counter_series_year_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.series}-{self.year}: {self.last}"

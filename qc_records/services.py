@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.hashing import sha256_upload
 from core.models import Signature, User
+from core.numbering import next_number
 from core.signatures import SignatureError, SigningCredential, sign, verify_signer
 from core.workflow import WorkflowError, check_transition, require_permission
 from qc_records.criteria import Conclusion, CriterionKind, ResultError
@@ -33,7 +34,6 @@ from qc_records.models import (
     Instrument,
     InstrumentUse,
     LedgerArchive,
-    NumberCounter,
     OOSInvestigation,
     Reagent,
     ReagentUse,
@@ -143,20 +143,6 @@ def _save(obj: Any, user: User, reason: str) -> None:
     obj.last_changed_by = user
     obj.updated_at = timezone.now()
     obj.save_audited(user=user, reason=reason)
-
-
-def next_number(series: str, year: int) -> int:
-    """The next number of a series for a year. Call inside the transaction that uses it.
-
-    The counter row is locked until that transaction ends, so two approvals never get the same
-    number, and one that rolls back gives its number back (gap-free, R-QC-6).
-    """
-    # INSERT … ON CONFLICT DO NOTHING: the first number of a year is safe under concurrency too.
-    NumberCounter.objects.bulk_create([NumberCounter(series=series, year=year)], ignore_conflicts=True)
-    counter = NumberCounter.objects.select_for_update().get(series=series, year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return counter.last
 
 
 def _history_user_ids(obj: Any) -> set[int]:

@@ -118,7 +118,7 @@ def test_approving_twice_is_refused_and_uses_no_number(qc, approved_record, make
     head2 = make_user("qc_head")
     with pytest.raises(WorkflowError):
         services.record_approve(record=approved_record, user=head2, password=PASSWORD)
-    from qc_records.models import NumberCounter
+    from core.models import NumberCounter
 
     assert NumberCounter.objects.get(series="QC").last == 1
 

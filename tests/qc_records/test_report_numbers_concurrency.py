@@ -12,9 +12,10 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
+from core.models import NumberCounter
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.models import NumberCounter, TestRecord
+from qc_records.models import TestRecord
 from tests.factories import PASSWORD
 
 IS_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")

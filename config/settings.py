@@ -67,9 +67,9 @@ DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and not os.environ.get("PYTEST_VERSION"):
+    if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is not set. Set it in the environment (DEBUG is off).")
-    # Only for DEBUG and the test suite: never used by a deployed instance.
+    # Only for DEBUG: never used by a deployed instance.
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -203,8 +203,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-if DEBUG or os.environ.get("PYTEST_VERSION"):
-    # No collectstatic needed while developing and testing.
+if DEBUG:
+    # No collectstatic needed while developing (the test suite does the same in tests/settings.py).
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
@@ -214,6 +214,10 @@ MEDIA_URL = "/media/"
 SITE_URL = env_url("SITE_URL", "http://localhost:8000")
 
 FORM_RENDERER = "core.forms.BootstrapFormRenderer"
+
+# Issued PDFs (test reports, certificates) are rendered right after the signing action commits.
+# False defers each to its first download (bulk data loads); the record and signatures are the same.
+DOCUMENTS_ISSUE_ON_COMMIT = env_bool("DOCUMENTS_ISSUE_ON_COMMIT", True)
 
 # R-REC-2: QC records not linked to a batch (materials, water, environment) are kept this many
 # years after the test date; batch-linked records until product expiry + 1 year.
@@ -238,7 +242,3 @@ LOGGING = {
 }
 
 SITE_NAME = _("Release Desk")
-
-if os.environ.get("PYTEST_VERSION"):
-    # Tests create many users; PBKDF2's deliberate slowness would dominate the suite's run time.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

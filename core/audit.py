@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalChanges, HistoricalRecords
 
@@ -203,3 +204,24 @@ __all__ = [
     "ensure_append_only_triggers",
     "tables_with_append_only_triggers",
 ]
+
+
+class ChangeTracked(AuditedModel):
+    """Abstract base of GMP records that show who saved them last, and when.
+
+    One meaning everywhere: ``last_changed_by`` / ``updated_at`` are the person and time of the
+    latest change of the record's own data — what someone typed (``core.workflow.save_changed``).
+    Workflow steps (submitted, reviewed, approved, voided) keep their own ``*_by`` / ``*_at``
+    fields, signatures and history rows and leave these alone (``core.workflow.save_step``), so
+    an approver never reads as the last editor. Everyone who authored a version (and so may not
+    approve it) comes from the history (``core.workflow.history_user_ids``).
+    """
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now, editable=False)
+    last_changed_by = models.ForeignKey(
+        "core.User", verbose_name=_("last changed by"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    class Meta(AuditedModel.Meta):
+        abstract = True

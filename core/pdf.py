@@ -8,14 +8,16 @@ How an app issues a document (QC test report, release certificate, recall report
 
 1. Inside the workflow service's transaction, build the document's data from the records as
    committed by this action — plain values, dates, decimals, lazy labels — not model instances.
-2. Schedule the rendering after commit, so a rolled-back action issues no document and a slow
-   render holds no lock::
+2. Schedule the issue after commit with ``issue_after_commit``, so a rolled-back action issues
+   no document and a slow render holds no lock::
 
-       data = build_release_certificate_context(batch)          # the app's pdf.py
-       transaction.on_commit(lambda: issue_document(
-           record=batch, kind="release_certificate", template_name="pdf/release_certificate.html",
-           context=data, user=user, number=batch.certificate_number, title=_("Release certificate"),
-       ))
+       issue_after_commit(issue_release_certificate, batch_pk=batch.pk, user_pk=user.pk)
+
+   ``issue_release_certificate`` is the app's function (its pdf.py) that re-reads the records
+   by primary key and calls ``issue_document``. A failure is logged and never undoes the action
+   that committed; the app's download view issues a missing document on first request. The
+   setting ``DOCUMENTS_ISSUE_ON_COMMIT`` (default true) can defer all issuing to that first
+   request, e.g. for a bulk data load.
 
 3. ``issue_document`` freezes the data, renders and hashes the PDF, stores the file and only
    then inserts the ``Document`` row (the row is append-only: it cannot be filled in later).
@@ -31,7 +33,7 @@ import base64
 import json
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -195,6 +197,27 @@ def _plain_title(title: str | Promise) -> str:
 
 
 # --- issuing -----------------------------------------------------------------------------------
+
+
+def issue_after_commit(issue: Callable[..., Any], **kwargs: Any) -> None:
+    """Run ``issue(**kwargs)`` once the current transaction has committed (see the module docstring).
+
+    Pass primary keys, not model instances: ``issue`` re-reads what was committed. An exception
+    is logged with the call and swallowed — the signed action stands, and the document is issued
+    on first download instead. Does nothing when ``settings.DOCUMENTS_ISSUE_ON_COMMIT`` is false.
+    """
+    if not settings.DOCUMENTS_ISSUE_ON_COMMIT:
+        return
+
+    def run() -> None:
+        try:
+            issue(**kwargs)
+        except Exception:  # logged: the committed action stands; the document is issued on demand
+            logger.exception(
+                "Could not issue the document %s(%s) after commit", getattr(issue, "__name__", issue), kwargs
+            )
+
+    transaction.on_commit(run)
 
 
 def issue_document(

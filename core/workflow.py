@@ -10,7 +10,8 @@ A workflow action is a service function written in this order (HOUSE_STYLE):
 4. the action's predicate (``cannot_<verb>_<thing>(obj, user) -> str | None``, defined next to the
    service and also used by the page and the My-work queue) — raise its reason;
 5. ``move(obj, Status.X)`` — the model's ``TRANSITIONS`` table decides, never a bare assignment;
-6. ``apply_changes`` / ``require_reason`` / ``save_changed(obj, user, reason)``;
+6. ``apply_changes`` / ``require_reason``, then ``save_changed`` (data edited) or ``save_step``
+   (a workflow step) with the reason;
 7. ``sign(credential=..., record=obj, meaning=<service>.meaning)`` — the meaning belongs to the
    service (``@signs(Signature.Meaning.X)``), and the form shows the same one;
 8. ``transaction.on_commit`` for PDFs and mail.
@@ -108,11 +109,20 @@ def apply_changes(obj: models.Model, data: dict[str, Any]) -> list[str]:
 
 
 def save_changed(obj: models.Model, user, reason: str) -> None:
-    """Save an audited record as changed by ``user`` now, with the reason in its history row.
+    """Save a change of the record's own data by ``user`` now, with the reason in its history row.
 
-    For models with ``core.models.ChangeTracked`` (``last_changed_by`` / ``updated_at``)."""
+    Sets ``last_changed_by`` / ``updated_at`` (``core.audit.ChangeTracked``): they name the last
+    person who changed what the record *says*. A workflow step is saved with ``save_step``.
+    """
     obj.last_changed_by = user  # type: ignore[attr-defined]
     obj.updated_at = timezone.now()  # type: ignore[attr-defined]
+    obj.save_audited(user=user, reason=reason)  # type: ignore[attr-defined]
+
+
+def save_step(obj: models.Model, user, reason: str) -> None:
+    """Save a workflow step (approved, reviewed, voided …) by ``user``, with the reason in its
+    history row. The step's own fields and signature say who did it; ``last_changed_by`` keeps
+    naming the last editor of the data, so an approval never makes the approver look like an author."""
     obj.save_audited(user=user, reason=reason)  # type: ignore[attr-defined]
 
 

@@ -6,9 +6,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from core.dates import expiry_from
 from core.forms import Form, ModelForm, reason_field
-from release.models import Batch, DosageForm, Product
+from release.models import Batch, DosageForm, Product, batch_value_problems
 
 
 class ProductForm(ModelForm):
@@ -75,8 +74,9 @@ class BatchForm(ModelForm):
     def clean_batch_size(self):
         # The database refuses a size of zero (release_batch_size_positive); say so beside the field.
         value = self.cleaned_data["batch_size"]
-        if value is not None and value <= 0:
-            raise forms.ValidationError(_("The batch size must be greater than zero."))
+        problems = batch_value_problems(product=None, manufacture_date=None, expiry_date=None, batch_size=value)
+        if "batch_size" in problems:
+            raise forms.ValidationError(problems["batch_size"])
         return value
 
     def clean_manufacture_date(self) -> date | None:
@@ -89,18 +89,11 @@ class BatchForm(ModelForm):
         data = super().clean()
         made, expiry = data.get("manufacture_date"), data.get("expiry_date")
         product, number = data.get("product"), data.get("batch_number")
-        if made and expiry and expiry <= made:
-            self.add_error("expiry_date", _("The expiry date must be after the manufacture date."))
-        elif made and expiry and product:
-            latest = expiry_from(made, product.shelf_life_months)
-            if expiry > latest:
-                self.add_error(
-                    "expiry_date",
-                    _(
-                        "The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months)."
-                    )
-                    % {"latest": latest.isoformat(), "months": product.shelf_life_months},
-                )
+        problems = batch_value_problems(
+            product=product, manufacture_date=made, expiry_date=expiry, batch_size=data.get("batch_size")
+        )
+        if "expiry_date" in problems:
+            self.add_error("expiry_date", problems["expiry_date"])
         if product and number:
             clash = Batch.objects.filter(product=product, batch_number__iexact=number)
             if self.instance.pk:

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import AuditedModel, AuditedQuerySet, audited_history
-from core.dates import add_months
+from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.dates import add_months, expiry_from
 
 
 class DosageForm(models.TextChoices):
@@ -46,13 +46,15 @@ class ProductQuerySet(AuditedQuerySet):
         )
 
     def authored_by(self, user) -> ProductQuerySet:
-        return self.filter(self._authored_by(user))
+        """Products whose current version ``user`` created or changed, or changed last: they may
+        not approve it (R-SEQ-2; ``release.services.cannot_approve_product`` uses this)."""
+        return self.filter(Q(last_changed_by=user) | Q(self._authored_by(user)))
 
     def not_authored_by(self, user) -> ProductQuerySet:
-        return self.exclude(self._authored_by(user))
+        return self.exclude(Q(last_changed_by=user) | Q(self._authored_by(user)))
 
 
-class Product(AuditedModel):
+class Product(ChangeTracked):
     """A medicinal product's master record (品种), approved by QA before batches can be made."""
 
     class Status(models.TextChoices):
@@ -102,11 +104,6 @@ class Product(AuditedModel):
     requires_lot_release_certificate = models.BooleanField(_("needs lot release certificate (批签发)"), default=False)
 
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now, editable=False)
-    last_changed_by = models.ForeignKey(
-        "core.User", verbose_name=_("last changed by"), on_delete=models.PROTECT, related_name="+", editable=False
-    )
 
     objects = ProductQuerySet.as_manager()
     history = audited_history()
@@ -142,12 +139,35 @@ class BatchSizeUnit(models.TextChoices):
     L = "L", _("L")
 
 
+def batch_value_problems(*, product: Product | None, manufacture_date, expiry_date, batch_size) -> dict[str, str]:
+    """What is wrong with a batch's dates and size, by field; empty when nothing is.
+
+    The one home of these rules: the batch form shows them beside the fields, the services refuse
+    with them (other callers get a message instead of the database's check constraint).
+    """
+    problems: dict[str, str] = {}
+    if batch_size is not None and batch_size <= 0:
+        problems["batch_size"] = _("The batch size must be greater than zero.")
+    if manufacture_date and expiry_date:
+        if expiry_date <= manufacture_date:
+            problems["expiry_date"] = _("The expiry date must be after the manufacture date.")
+        elif product is not None:
+            # The expiry may be set earlier than the shelf life gives (e.g. a shorter-dated
+            # component), never later: the approved shelf life is the limit.
+            latest = expiry_from(manufacture_date, product.shelf_life_months)
+            if expiry_date > latest:
+                problems["expiry_date"] = _(
+                    "The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months)."
+                ) % {"latest": latest.isoformat(), "months": product.shelf_life_months}
+    return problems
+
+
 class BatchQuerySet(AuditedQuerySet):
     def in_quarantine(self) -> BatchQuerySet:
         return self.filter(status=Batch.Status.QUARANTINE)
 
 
-class Batch(AuditedModel):
+class Batch(ChangeTracked):
     """One batch (批) of a product. Starts in quarantine (待验); release comes later."""
 
     class Status(models.TextChoices):
@@ -182,11 +202,6 @@ class Batch(AuditedModel):
 
     status = models.CharField(
         _("disposition"), max_length=16, choices=Status.choices, default=Status.QUARANTINE, db_index=True
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now, editable=False)
-    last_changed_by = models.ForeignKey(
-        "core.User", verbose_name=_("last changed by"), on_delete=models.PROTECT, related_name="+", editable=False
     )
 
     objects = BatchQuerySet.as_manager()

@@ -15,12 +15,7 @@ def queues(user) -> list[WorkQueue]:
     out: list[WorkQueue] = []
     if user.has_perm("release.approve_product"):
         # Only what this person may approve: nothing they created or changed (R-SEQ-2).
-        waiting = (
-            Product.objects.awaiting_approval()
-            .exclude(last_changed_by=user)
-            .not_authored_by(user)
-            .order_by("updated_at", "pk")
-        )
+        waiting = Product.objects.awaiting_approval().not_authored_by(user).order_by("updated_at", "pk")
         out.append(
             WorkQueue(
                 key="product_approval",

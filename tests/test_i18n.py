@@ -169,7 +169,7 @@ def test_catalogue_translates_every_string(tmp_path):
     assert (MESSAGES / "django.po").is_file(), "no zh_Hans catalogue: " + HOW_TO_FIX
     src = tmp_path / "src"
     _copy_sources(src)
-    env = {**os.environ, "DEBUG": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "DEBUG": "1", "PYTHONDONTWRITEBYTECODE": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
     env.pop("DATABASE_URL", None)  # makemessages needs no database
     for domain in DOMAINS:
         command = [

@@ -55,7 +55,7 @@ def _server_env(workdir: Path) -> dict[str, str]:
         if k not in {"CSRF_TRUSTED_ORIGINS", "SQLITE_TEST_NAME", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="tests.settings",
         DATABASE_URL=f"sqlite:///{workdir / 'releasedesk.sqlite3'}",  # absolute path: sqlite:////tmp/...
         SECRET_KEY=secrets.token_urlsafe(50),
         DEBUG="false",
@@ -111,8 +111,8 @@ def app_url(tmp_path_factory) -> Iterator[str]:
     database; the PostgreSQL-specific behaviour is covered by the in-process tests.
 
     The child runs ``migrate`` and ``seed_demo`` (demo users named after their roles, password
-    ``DEMO_PASSWORD``), then gunicorn. It keeps ``PYTEST_VERSION`` from this process on purpose:
-    settings then use plain static-file storage (WhiteNoise serves from the finders, so no
+    ``DEMO_PASSWORD``), then gunicorn. It runs with ``tests.settings`` on purpose:
+    those use plain static-file storage (WhiteNoise serves from the finders, so no
     ``collectstatic``, which takes ~20 s) and a fast password hasher. Otherwise it runs with
     production settings: DEBUG off, a random SECRET_KEY, ALLOWED_HOSTS, Asia/Shanghai.
 

@@ -124,3 +124,11 @@ def test_other_bad_values_are_refused_naming_the_variable(name, raw, monkeypatch
     """R-AUTH-2: bad values (here the idle timeout, DEBUG, HTTPS) fail at start-up, not later as odd behaviour."""
     with pytest.raises(ImproperlyConfigured, match=name):
         _load_settings(monkeypatch, SECRET_KEY="k" * 60, **{name: raw})
+
+
+def test_production_settings_hold_no_test_only_branches():
+    """Issue 6: nothing in config/settings.py is keyed on the test runner; the suite's shortcuts
+    (fast password hasher, a test key, plain static storage) live in tests/settings.py."""
+    text = SETTINGS_FILE.read_text()
+    assert "PYTEST" not in text
+    assert "MD5PasswordHasher" not in text

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.web import PAGE_SIZE
 from release.models import Batch, DosageForm, Product
-from release.views import PAGE_SIZE
 from tests.factories import BatchFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,36 @@
+"""Workflow actions of the release app, one module per subject; every public name is here too."""
+
+from core.workflow import InputError, WorkflowError
+from release.services.batches import (
+    batch_create,
+    batch_update,
+    batch_void,
+    cannot_change_batch,
+    cannot_void_batch,
+)
+from release.services.products import (
+    cannot_approve_product,
+    cannot_change_product,
+    cannot_void_product,
+    product_approve,
+    product_create,
+    product_update,
+    product_void,
+)
+
+__all__ = [
+    "InputError",
+    "WorkflowError",
+    "batch_create",
+    "batch_update",
+    "batch_void",
+    "cannot_approve_product",
+    "cannot_change_batch",
+    "cannot_change_product",
+    "cannot_void_batch",
+    "cannot_void_product",
+    "product_approve",
+    "product_create",
+    "product_update",
+    "product_void",
+]

@@ -1,0 +1,122 @@
+"""Batch pages: list, detail, register, correct, void."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.forms import SignWithReasonForm
+from core.permissions import get_object_for_user, require_perm
+from core.signatures import signatures_for
+from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
+from core.workflow import WorkflowError
+from release import services
+from release.forms import BatchEditForm, BatchFilterForm, BatchForm
+from release.models import Batch
+
+
+def batch_list(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "release.view_batch")
+    form = BatchFilterForm(request.GET or None)
+    batches = Batch.objects.select_related("product")
+    if form.is_valid():
+        d = form.cleaned_data
+        if d["q"]:
+            batches = batches.filter(Q(batch_number__icontains=d["q"]) | Q(product__name__icontains=d["q"]))
+        if d["product"]:
+            batches = batches.filter(product=d["product"])
+        if d["status"]:
+            batches = batches.filter(status=d["status"])
+    return render(
+        request,
+        "release/batch_list.html",
+        {
+            "form": form,
+            "page_obj": paginate(request, batches.order_by("-manufacture_date", "-pk")),
+            "query": query_without_page(request),
+        },
+    )
+
+
+def _detail_context(request: HttpRequest, batch: Batch, **forms) -> dict:
+    user = request.user
+    can_void = services.cannot_void_batch(batch, user) is None
+    void_form = forms.get("void_form")
+    explain_hidden_form(request, void_form, can_void)
+    return {
+        "batch": batch,
+        "signatures": signatures_for(batch),
+        "can_edit": services.cannot_change_batch(batch, user) is None,
+        "can_void": can_void,
+        "void_form": void_form or SignWithReasonForm(meaning=services.batch_void.meaning, prefix="void"),
+    }
+
+
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_for_user(
+        request, Batch.objects.select_related("product", "last_changed_by"), pk, "release.view_batch"
+    )
+    return render(request, "release/batch_detail.html", _detail_context(request, batch))
+
+
+def batch_create(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "release.add_batch")
+    initial = {}
+    if request.method == "GET" and request.GET.get("product"):
+        initial["product"] = request.GET["product"]
+    form = BatchForm(posted(request), initial=initial)
+    if form.is_valid():
+        try:
+            batch = services.batch_create(user=request.user, data=form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Batch %(number)s registered in quarantine.") % {"number": batch.batch_number})
+            return redirect(batch)
+    return render(request, "release/batch_form.html", {"form": form, "batch": None})
+
+
+def batch_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_for_user(request, Batch, pk, "release.change_batch")
+    if refusal := services.cannot_change_batch(batch, request.user):
+        messages.error(request, refusal)
+        return redirect(batch)
+    form = BatchEditForm(posted(request), instance=batch)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k in Batch.EDITABLE_FIELDS}
+        try:
+            batch = services.batch_update(batch=batch, user=request.user, data=data, reason=form.cleaned_data["reason"])
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The batch was changed."))
+            return redirect(batch)
+    return render(
+        request, "release/batch_form.html", {"form": form, "batch": Batch.objects.select_related("product").get(pk=pk)}
+    )
+
+
+@require_POST
+def batch_void(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_for_user(request, Batch.objects.select_related("product"), pk, "release.void_batch")
+    form = SignWithReasonForm(posted(request), meaning=services.batch_void.meaning, prefix="void")
+    if form.is_valid():
+        try:
+            services.batch_void(
+                batch=batch,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Batch voided."))
+            return redirect(batch)
+    batch.refresh_from_db()
+    return render(request, "release/batch_detail.html", _detail_context(request, batch, void_form=form), status=400)

@@ -1,0 +1,18 @@
+"""Settings for the test suite: the production settings file, plus what only tests may use.
+
+Nothing in config/settings.py knows about tests (issue 6): the suite's shortcuts live here.
+"""
+
+import os
+
+# A key for the test run only (config/settings.py refuses to start without one unless DEBUG).
+os.environ.setdefault("SECRET_KEY", "test-suite-only-key-never-deployed-0123456789-abcdefghijklmnopqrstuvwxyz")
+
+from config.settings import *  # noqa: E402, F403
+from config.settings import STORAGES  # noqa: E402
+
+# Tests create many users; PBKDF2's deliberate slowness would dominate the suite's run time.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# No collectstatic for the test run (the browser server serves from the finders).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -652,9 +652,79 @@ class ItemBlock:
         return "; ".join(parts)
 
 
+def tester_condition(record: Any, user: Any) -> Q:
+    """The one definition of "did some of the testing of this record" (R-QC-4, R-SEQ-2).
+
+    ``record`` and ``user`` are each an id or an ``OuterRef``, so the same rule filters records for
+    a person (``TestRecord.objects.tested_by(user)``, the My-work queues and the services'
+    predicates) and people for a record (``services.testers(record)``). Read from the audit trail,
+    so no later step hides an author: whoever started the record or signed it "Tested"; entered or
+    corrected any result, including one later overwritten or invalidated by an OOS investigation;
+    chose or removed an instrument or reagent; attached or removed a raw-data file; or changed the
+    test date, conditions, observations or procedure notes. Reviewers sending a record back and OOS
+    closers invalidating results change none of these, so they stay free to review or approve it.
+    """
+    from core.models import Signature
+
+    history = TestRecord.history.model  # type: ignore[attr-defined]
+    earlier = (
+        history.objects.filter(id=models.OuterRef("id"))
+        .filter(
+            Q(history_date__lt=models.OuterRef("history_date"))
+            | Q(history_date=models.OuterRef("history_date"), history_id__lt=models.OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+    )
+    header_changed = Q()
+    for name in TestRecord.EDITABLE_FIELDS:
+        was = f"was_{name}"
+        differs = Q(**{f"{name}__isnull": False, f"{was}__isnull": False}) & ~Q(**{name: F(was)})
+        if TestRecord._meta.get_field(name).null:
+            differs |= Q(**{f"{name}__isnull": True, f"{was}__isnull": False})
+            differs |= Q(**{f"{name}__isnull": False, f"{was}__isnull": True})
+        header_changed |= differs
+    header_changes = (
+        history.objects.filter(id=record, history_user=user)
+        .annotate(
+            had_earlier=models.Exists(earlier),
+            **{f"was_{name}": models.Subquery(earlier.values(name)[:1]) for name in TestRecord.EDITABLE_FIELDS},
+        )
+        .filter(header_changed, had_earlier=True)
+    )
+    from django.contrib.contenttypes.models import ContentType
+
+    record_type = ContentType.objects.get_for_model(TestRecord)
+    by_record = Q(pk=record) & (Q(created_by=user) | Q(submitted_by=user))
+    return (
+        models.Exists(TestRecord.objects.filter(by_record))
+        | models.Exists(
+            Signature.objects.filter(
+                content_type=record_type, object_id=record, meaning=Signature.Meaning.TESTED, signer=user
+            )
+        )
+        | models.Exists(TestResult.history.filter(record_id=record, entered_by=user))  # type: ignore[attr-defined]
+        | models.Exists(InstrumentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(ReagentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(Attachment.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(header_changes)
+    )
+
+
 class TestRecordQuerySet(AuditedQuerySet):
     def live(self) -> TestRecordQuerySet:
         return self.exclude(status=TestRecord.Status.VOIDED)
+
+    def tested_by(self, user) -> TestRecordQuerySet:
+        """Records ``user`` did some of the testing of (``tester_condition``)."""
+        return self.filter(tester_condition(models.OuterRef("pk"), user.pk))
+
+    def not_tested_by(self, user) -> TestRecordQuerySet:
+        """Records ``user`` may review: they did none of the testing (R-QC-4)."""
+        return self.exclude(tester_condition(models.OuterRef("pk"), user.pk))
+
+    def not_tested_or_reviewed_by(self, user) -> TestRecordQuerySet:
+        """Records ``user`` may approve: they neither tested nor reviewed them (R-SEQ-2)."""
+        return self.not_tested_by(user).exclude(reviewed_by=user)
 
     def in_month(self, year: int, month: int) -> TestRecordQuerySet:
         first = date(year, month, 1)

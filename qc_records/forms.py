@@ -24,18 +24,9 @@ from qc_records.models import (
     SpecificationItem,
     TestRecord,
 )
-from qc_records.services import InputError, ResultEntry
+from qc_records.services import ResultEntry
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def add_input_errors(form: forms.Form, error: InputError, mapping: dict[str, str] | None = None) -> None:
-    """Show a service's field-by-field refusal beside the fields (R-UX-2)."""
-    mapping = mapping or {}
-    for key, messages in error.errors.items():
-        name = mapping.get(key, key)
-        for message in messages:
-            form.add_error(name if name in form.fields else None, message)
 
 
 # --- specifications -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from qc_records.views import ledger, oos, records, registers, specs
+from qc_records.views import ledger, oos, records, registers, samples, specs
 
 app_name = "qc_records"
 
@@ -27,11 +27,11 @@ urlpatterns = [
     path("reagents/<int:pk>/", registers.reagent_detail, name="reagent_detail"),
     path("reagents/<int:pk>/edit/", registers.reagent_edit, name="reagent_edit"),
     # samples and records
-    path("samples/", records.sample_list, name="sample_list"),
-    path("samples/new/", records.sample_create, name="sample_create"),
-    path("samples/<int:pk>/", records.sample_detail, name="sample_detail"),
-    path("samples/<int:pk>/edit/", records.sample_edit, name="sample_edit"),
-    path("samples/<int:pk>/start/", records.record_start, name="record_start"),
+    path("samples/", samples.sample_list, name="sample_list"),
+    path("samples/new/", samples.sample_create, name="sample_create"),
+    path("samples/<int:pk>/", samples.sample_detail, name="sample_detail"),
+    path("samples/<int:pk>/edit/", samples.sample_edit, name="sample_edit"),
+    path("samples/<int:pk>/start/", samples.record_start, name="record_start"),
     path("records/<int:pk>/", records.record_detail, name="record_detail"),
     path("records/<int:pk>/edit/", records.record_edit, name="record_edit"),
     path("records/<int:pk>/submit/", records.record_submit, name="record_submit"),

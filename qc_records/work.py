@@ -72,11 +72,10 @@ def queues(user) -> list[WorkQueue]:
             )
         )
     if user.has_perm("qc_records.review_testrecord"):
+        # Only what the service lets this person review: none of the testing theirs (R-QC-4;
+        # the same queryset rule as services.cannot_review_record).
         to_review = (
-            records.filter(status=TestRecord.Status.SUBMITTED)
-            .exclude(submitted_by=user)
-            .exclude(created_by=user)
-            .order_by("submitted_at", "pk")
+            records.filter(status=TestRecord.Status.SUBMITTED).not_tested_by(user).order_by("submitted_at", "pk")
         )
         out.append(
             _queue(
@@ -88,9 +87,10 @@ def queues(user) -> list[WorkQueue]:
             )
         )
     if user.has_perm("qc_records.approve_testrecord"):
+        # Neither tested nor reviewed by this person (services.cannot_approve_record's rule).
         to_approve = (
             records.filter(status=TestRecord.Status.REVIEWED)
-            .exclude(Q(submitted_by=user) | Q(reviewed_by=user) | Q(created_by=user))
+            .not_tested_or_reviewed_by(user)
             .order_by("reviewed_at", "pk")
         )
         out.append(
@@ -120,7 +120,8 @@ def queues(user) -> list[WorkQueue]:
             )
         )
     if user.has_perm("qc_records.approve_specification"):
-        # Only what this person may approve: nothing they wrote or changed (R-SEQ-2).
+        # Only what this person may approve: nothing they wrote or changed (R-SEQ-2; the same
+        # queryset rule as services.cannot_approve_specification).
         specs = (
             Specification.objects.awaiting_approval()
             .not_authored_by(user)

@@ -54,11 +54,21 @@ def production_reviewer(users):
 
 
 @pytest.fixture
-def client_for():
-    """A test client signed in as the given user."""
+def client_language() -> str | None:
+    """The language ``client_for`` chooses with the language cookie (None: the site's default).
+    A test package overrides it, e.g. tests/qc_records reads its pages in English."""
+    return None
+
+
+@pytest.fixture
+def client_for(client_language):
+    """A test client signed in as the given user (in ``client_language`` if set)."""
+    from django.conf import settings
 
     def make(user) -> Client:
         client = Client()
+        if client_language:
+            client.cookies[settings.LANGUAGE_COOKIE_NAME] = client_language
         client.force_login(user)
         return client
 

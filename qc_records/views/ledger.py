@@ -16,12 +16,11 @@ from django.views.decorators.http import require_POST
 
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_perm
+from core.web import paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.forms import ArchiveForm, LedgerFilterForm, add_input_errors
+from qc_records.forms import ArchiveForm, LedgerFilterForm
 from qc_records.models import Category, LedgerArchive, Sample, TestRecord
-from qc_records.services import InputError
-from qc_records.views.common import page, query_without_page
 
 
 def _month(form: LedgerFilterForm) -> tuple[int, int]:
@@ -62,7 +61,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "kind": kind,
-            "page_obj": page(request, rows, 50),
+            "page_obj": paginate(request, rows, 50),
             "year": year,
             "month": month,
             "category": category,
@@ -71,9 +70,11 @@ def ledger(request: HttpRequest) -> HttpResponse:
             "archives": archives,
             "can_archive": request.user.has_perm("qc_records.archive_testrecord"),
             "archive_form": ArchiveForm(
-                meaning="closed", prefix="arch", initial={"month": f"{year}-{month:02d}", "category": category or None}
+                meaning=services.ledger_archive.meaning,
+                prefix="arch",
+                initial={"month": f"{year}-{month:02d}", "category": category or None},
             ),
-            "reopen_form": SignWithReasonForm(meaning="unlocked", prefix="reopen"),
+            "reopen_form": SignWithReasonForm(meaning=services.ledger_reopen.meaning, prefix="reopen"),
         },
     )
 
@@ -177,43 +178,45 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _errors_as_messages(request: HttpRequest, form) -> None:
+    """The archive forms sit on the ledger page, which is shown again by redirecting to it (so
+    its filters stay in the address): their errors and refusals travel as messages."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label} {error}".strip())
+
+
 @require_POST
 def ledger_archive(request: HttpRequest) -> HttpResponse:
     require_perm(request, "qc_records.archive_testrecord")
-    form = ArchiveForm(request.POST, meaning="closed", prefix="arch")
-    if form.is_valid():
-        year, month = form.cleaned_data["month"]
-        try:
-            archive = services.ledger_archive(
-                user=request.user,
-                password=form.cleaned_data["password"],
-                year=year,
-                month=month,
-                category=form.cleaned_data["category"],
-                comment=form.cleaned_data["comment"],
-                request=request,
-            )
-        except InputError as exc:
-            for msgs in exc.errors.values():
-                for m in msgs:
-                    messages.error(request, m)
-        except WorkflowError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, _("%(archive)s archived: its records are locked.") % {"archive": archive})
-        return redirect(
-            f"{reverse('qc_records:ledger')}?month={year}-{month:02d}&category={form.cleaned_data['category']}"
+    form = ArchiveForm(posted(request), meaning=services.ledger_archive.meaning, prefix="arch")
+    if not form.is_valid():
+        _errors_as_messages(request, form)
+        return redirect("qc_records:ledger")
+    year, month = form.cleaned_data["month"]
+    try:
+        archive = services.ledger_archive(
+            user=request.user,
+            password=form.cleaned_data["password"],
+            year=year,
+            month=month,
+            category=form.cleaned_data["category"],
+            comment=form.cleaned_data["comment"],
+            request=request,
         )
-    for field, errors in form.errors.items():
-        for e in errors:
-            messages.error(request, f"{form.fields[field].label if field in form.fields else ''} {e}".strip())
-    return redirect("qc_records:ledger")
+    except WorkflowError as exc:
+        show_refusal(form, exc)
+        _errors_as_messages(request, form)
+    else:
+        messages.success(request, _("%(archive)s archived: its records are locked.") % {"archive": archive})
+    return redirect(f"{reverse('qc_records:ledger')}?month={year}-{month:02d}&category={form.cleaned_data['category']}")
 
 
 @require_POST
 def ledger_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     archive = get_object_for_user(request, LedgerArchive, pk, "qc_records.archive_testrecord")
-    form = SignWithReasonForm(request.POST, meaning="unlocked", prefix="reopen")
+    form = SignWithReasonForm(posted(request), meaning=services.ledger_reopen.meaning, prefix="reopen")
     if form.is_valid():
         try:
             services.ledger_reopen(
@@ -223,17 +226,11 @@ def ledger_reopen(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 request=request,
             )
-        except InputError as exc:
-            add_input_errors(form, exc)
-            messages.error(request, str(exc))
         except WorkflowError as exc:
-            messages.error(request, str(exc))
+            show_refusal(form, exc)
         else:
             messages.success(request, _("%(archive)s reopened.") % {"archive": archive})
-    else:
-        for errors in form.errors.values():
-            for e in errors:
-                messages.error(request, e)
+    _errors_as_messages(request, form)
     return redirect(
         f"{reverse('qc_records:ledger')}?month={archive.year}-{archive.month:02d}&category={archive.category}"
     )

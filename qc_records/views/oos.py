@@ -11,12 +11,11 @@ from django.views.decorators.http import require_POST
 from core.forms import ReasonForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
+from core.web import paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.forms import OOSCloseForm, OOSPhaseOneForm, OOSPhaseTwoForm, add_input_errors
+from qc_records.forms import OOSCloseForm, OOSPhaseOneForm, OOSPhaseTwoForm
 from qc_records.models import OOSInvestigation
-from qc_records.services import InputError
-from qc_records.views.common import page, query_without_page
 
 OOS_RELATED = ("record", "record__sample", "record__sample__product", "record__specification", "item", "closed_by")
 
@@ -33,7 +32,7 @@ def oos_list(request: HttpRequest) -> HttpResponse:
         request,
         "qc_records/oos_list.html",
         {
-            "page_obj": page(request, rows.order_by("created_at", "pk")),
+            "page_obj": paginate(request, rows.order_by("created_at", "pk")),
             "state": state,
             "query": query_without_page(request),
             "states": [("open", _("Open")), ("", _("All"))] + OOSInvestigation.Status.choices,
@@ -46,6 +45,8 @@ def _context(request: HttpRequest, oos: OOSInvestigation, **forms) -> dict:
     phase1 = oos.status == OOSInvestigation.Status.PHASE_1
     phase2 = oos.status == OOSInvestigation.Status.PHASE_2
     can_change = oos.is_open and user.has_perm("qc_records.change_oosinvestigation")
+    closer_role = oos.is_open and user.has_perm("qc_records.close_oosinvestigation")
+    close_refusal = services.cannot_close_oos(oos, user) if closer_role else None
     return {
         "oos": oos,
         "record": oos.record,
@@ -54,7 +55,8 @@ def _context(request: HttpRequest, oos: OOSInvestigation, **forms) -> dict:
         "can_phase1": phase1 and can_change,
         "can_phase2": phase2 and can_change,
         "can_escalate": phase1 and can_change,
-        "can_close": oos.is_open and user.has_perm("qc_records.close_oosinvestigation"),
+        "can_close": closer_role and close_refusal is None,
+        "close_refusal": close_refusal,
         "phase1_form": forms.get("phase1_form")
         or OOSPhaseOneForm(
             prefix="p1",
@@ -66,7 +68,7 @@ def _context(request: HttpRequest, oos: OOSInvestigation, **forms) -> dict:
         "phase2_form": forms.get("phase2_form")
         or OOSPhaseTwoForm(prefix="p2", initial={"phase2_findings": oos.phase2_findings}),
         "escalate_form": forms.get("escalate_form") or ReasonForm(prefix="esc"),
-        "close_form": forms.get("close_form") or OOSCloseForm(meaning="closed", prefix="close"),
+        "close_form": forms.get("close_form") or OOSCloseForm(meaning=services.oos_close.meaning, prefix="close"),
     }
 
 
@@ -79,68 +81,68 @@ def oos_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "qc_records/oos_detail.html", _context(request, oos))
 
 
-def _act(request: HttpRequest, pk: int, perm: str, form, key: str, call, success: str) -> HttpResponse:
+def _refused(request: HttpRequest, pk: int, perm: str, **forms) -> HttpResponse:
+    """The investigation's page again, as it is now, with the refused form (status 400)."""
     oos = _oos(request, pk, perm)
-    if form.is_valid():
-        try:
-            call(oos, form)
-        except InputError as exc:
-            add_input_errors(form, exc)
-        except WorkflowError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, success)
-            return redirect(oos)
-    oos = _oos(request, pk, perm)
-    return render(request, "qc_records/oos_detail.html", _context(request, oos, **{key: form}), status=400)
+    return render(request, "qc_records/oos_detail.html", _context(request, oos, **forms), status=400)
 
 
 @require_POST
 def oos_update(request: HttpRequest, pk: int) -> HttpResponse:
-    phase = request.POST.get("phase", "1")
-    form = OOSPhaseOneForm(request.POST, prefix="p1") if phase == "1" else OOSPhaseTwoForm(request.POST, prefix="p2")
-    return _act(
-        request,
-        pk,
-        "qc_records.change_oosinvestigation",
-        form,
-        "phase1_form" if phase == "1" else "phase2_form",
-        lambda oos, f: services.oos_update(
-            oos=oos, user=request.user, data=f.data_for_service(), reason=f.cleaned_data["reason"]
-        ),
-        _("Findings recorded."),
-    )
+    oos = _oos(request, pk, "qc_records.change_oosinvestigation")
+    phase_one = request.POST.get("phase", "1") == "1"
+    if phase_one:
+        form = OOSPhaseOneForm(posted(request), prefix="p1")
+    else:
+        form = OOSPhaseTwoForm(posted(request), prefix="p2")
+    if form.is_valid():
+        try:
+            services.oos_update(
+                oos=oos, user=request.user, data=form.data_for_service(), reason=form.cleaned_data["reason"]
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Findings recorded."))
+            return redirect(oos)
+    if phase_one:
+        return _refused(request, pk, "qc_records.change_oosinvestigation", phase1_form=form)
+    return _refused(request, pk, "qc_records.change_oosinvestigation", phase2_form=form)
 
 
 @require_POST
 def oos_phase_two(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "qc_records.change_oosinvestigation",
-        ReasonForm(request.POST, prefix="esc"),
-        "escalate_form",
-        lambda oos, f: services.oos_start_phase_two(oos=oos, user=request.user, reason=f.cleaned_data["reason"]),
-        _("Phase II (full investigation) started."),
-    )
+    oos = _oos(request, pk, "qc_records.change_oosinvestigation")
+    form = ReasonForm(posted(request), prefix="esc")
+    if form.is_valid():
+        try:
+            services.oos_start_phase_two(oos=oos, user=request.user, reason=form.cleaned_data["reason"])
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Phase II (full investigation) started."))
+            return redirect(oos)
+    return _refused(request, pk, "qc_records.change_oosinvestigation", escalate_form=form)
 
 
 @require_POST
 def oos_close(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(
-        request,
-        pk,
-        "qc_records.close_oosinvestigation",
-        OOSCloseForm(request.POST, meaning="closed", prefix="close"),
-        "close_form",
-        lambda oos, f: services.oos_close(
-            oos=oos,
-            user=request.user,
-            password=f.cleaned_data["password"],
-            outcome=f.cleaned_data["outcome"],
-            summary=f.cleaned_data["summary"],
-            comment=f.cleaned_data["comment"],
-            request=request,
-        ),
-        _("The OOS investigation is closed."),
-    )
+    oos = _oos(request, pk, "qc_records.close_oosinvestigation")
+    form = OOSCloseForm(posted(request), meaning=services.oos_close.meaning, prefix="close")
+    if form.is_valid():
+        try:
+            services.oos_close(
+                oos=oos,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                outcome=form.cleaned_data["outcome"],
+                summary=form.cleaned_data["summary"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The OOS investigation is closed."))
+            return redirect(oos)
+    return _refused(request, pk, "qc_records.close_oosinvestigation", close_form=form)

@@ -1,143 +1,26 @@
-"""Samples, test records (the result form and the three signatures), raw-data files, reports."""
+"""Test records: the result form, the signatures (tested, reviewed, approved, voided, purged),
+sending back, raw-data files and the report.
+
+Each action view reads the same way (core/web.py): authorise → bind the form with ``posted`` →
+call one service → message → redirect; a refusal is shown on the form, re-rendered with 400.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.forms import ReasonForm, SignatureForm, SignWithReasonForm
-from core.permissions import get_object_for_user, require_perm
+from core.permissions import get_object_for_user, require_any_perm, require_perm
 from core.signatures import signatures_for
+from core.web import posted, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.forms import (
-    AttachmentForm,
-    SampleEditForm,
-    SampleFilterForm,
-    SampleForm,
-    TestRecordForm,
-    add_input_errors,
-)
-from qc_records.models import Attachment, Sample, TestRecord
-from qc_records.services import InputError
-from qc_records.views.common import page, query_without_page, require_any
-
-# --- samples ------------------------------------------------------------------------------------
-
-
-def sample_list(request: HttpRequest) -> HttpResponse:
-    require_perm(request, "qc_records.view_sample")
-    form = SampleFilterForm(request.GET or None)
-    samples = Sample.objects.select_related("product", "specification")
-    if form.is_valid():
-        d = form.cleaned_data
-        if d["q"]:
-            samples = samples.filter(
-                Q(number__icontains=d["q"])
-                | Q(lot_number__icontains=d["q"])
-                | Q(material_name__icontains=d["q"])
-                | Q(product__name__icontains=d["q"])
-            )
-        if d["category"]:
-            samples = samples.filter(category=d["category"])
-        if d["waiting"]:
-            samples = samples.awaiting_test()
-    return render(
-        request,
-        "qc_records/sample_list.html",
-        {
-            "form": form,
-            "page_obj": page(request, samples.order_by("-received_date", "-pk")),
-            "query": query_without_page(request),
-        },
-    )
-
-
-def sample_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    sample = get_object_for_user(
-        request,
-        Sample.objects.select_related("product", "batch", "specification", "last_changed_by"),
-        pk,
-        "qc_records.view_sample",
-    )
-    records = sample.records.order_by("-pk")
-    return render(
-        request,
-        "qc_records/sample_detail.html",
-        {
-            "sample": sample,
-            "records": records,
-            "can_start": request.user.has_perm("qc_records.add_testrecord")
-            and not sample.is_voided
-            and not records.exclude(status=TestRecord.Status.VOIDED).exists(),
-            "can_edit": request.user.has_perm("qc_records.change_sample"),
-        },
-    )
-
-
-def sample_create(request: HttpRequest) -> HttpResponse:
-    require_perm(request, "qc_records.add_sample")
-    form = SampleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            sample = services.sample_create(user=request.user, data=form.cleaned_data)
-        except InputError as exc:
-            add_input_errors(form, exc)
-        except WorkflowError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("Sample %(number)s registered.") % {"number": sample.number})
-            return redirect(sample)
-    return render(
-        request,
-        "qc_records/form.html",
-        {"form": form, "title": _("Register a sample"), "back": "qc_records:sample_list"},
-        status=400 if form.errors else 200,
-    )
-
-
-def sample_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    sample = get_object_for_user(request, Sample, pk, "qc_records.change_sample")
-    form = SampleEditForm(request.POST or None, instance=sample)
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k in Sample.EDITABLE_FIELDS}
-        try:
-            services.sample_update(sample=sample, user=request.user, data=data, reason=form.cleaned_data["reason"])
-        except InputError as exc:
-            add_input_errors(form, exc)
-        except WorkflowError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("The sample registration was corrected."))
-            return redirect(sample)
-    return render(
-        request,
-        "qc_records/form.html",
-        {
-            "form": form,
-            "title": _("Correct sample %(number)s") % {"number": Sample.objects.get(pk=pk).number},
-            "cancel_url": sample.get_absolute_url(),
-        },
-        status=400 if form.errors else 200,
-    )
-
-
-@require_POST
-def record_start(request: HttpRequest, pk: int) -> HttpResponse:
-    sample = get_object_for_user(request, Sample, pk, "qc_records.add_testrecord")
-    try:
-        record = services.record_create(sample=sample, user=request.user)
-    except WorkflowError as exc:
-        messages.error(request, str(exc))
-        return redirect(sample)
-    messages.success(request, _("Test record started against %(spec)s.") % {"spec": record.specification})
-    return redirect("qc_records:record_edit", pk=record.pk)
-
+from qc_records.forms import AttachmentForm, TestRecordForm
+from qc_records.models import Attachment, TestRecord
 
 # --- test records -------------------------------------------------------------------------------
 
@@ -170,6 +53,8 @@ def _uses(record: TestRecord) -> tuple[list, list]:
 
 
 def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
+    """The record page; each signing form shows its service's meaning (R-SIG-2) and each button
+    is offered by its service's predicate (the page explains a refusal instead)."""
     user = request.user
     blocks = record.item_blocks()
     instrument_uses, reagent_uses = _uses(record)
@@ -177,10 +62,13 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
     for att in attachments:
         att.intact = att.is_intact() if record.purged_at is None else None
     s = TestRecord.Status
-    # The same people the services refuse (R-SEQ-2); only asked when a signing button could show.
-    may_review = record.status == s.SUBMITTED and user.has_perm("qc_records.review_testrecord")
-    may_approve = record.status == s.REVIEWED and user.has_perm("qc_records.approve_testrecord")
-    testers = services.testers(record) if may_review or may_approve else set()
+    reviewer_role = record.status == s.SUBMITTED and user.has_perm("qc_records.review_testrecord")
+    approver_role = record.status == s.REVIEWED and user.has_perm("qc_records.approve_testrecord")
+    review_refusal = services.cannot_review_record(record, user) if reviewer_role else None
+    approve_refusal = services.cannot_approve_record(record, user) if approver_role else None
+    can_review = reviewer_role and review_refusal is None
+    can_approve = approver_role and approve_refusal is None
+    can_purge = user.has_perm("qc_records.purge_testrecord") and services.cannot_purge_record(record, user) is None
     return {
         "record": record,
         "sample": record.sample,
@@ -193,24 +81,33 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "digest_ok": not record.content_digest or record.content_digest == record.compute_content_digest(),
         "can_edit": record.is_editable and user.has_perm("qc_records.change_testrecord"),
         "can_submit": record.status == s.DRAFT and user.has_perm("qc_records.change_testrecord"),
-        "can_review": may_review and user.pk not in testers,
-        "can_approve": may_approve and user.pk not in testers | {record.reviewed_by_id},
+        "can_review": can_review,
+        "review_refusal": review_refusal,
+        "can_approve": can_approve,
+        "approve_refusal": approve_refusal,
         "can_send_back": record.status in (s.SUBMITTED, s.REVIEWED)
         and (user.has_perm("qc_records.review_testrecord") or user.has_perm("qc_records.approve_testrecord")),
         "can_void": record.status == s.DRAFT
         and (user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")),
-        "can_purge": record.status in (s.APPROVED, s.VOIDED)
-        and record.purged_at is None
-        and user.has_perm("qc_records.purge_testrecord")
-        and record.retention_until < timezone.localdate(),
-        "submit_form": forms.get("submit_form") or SignatureForm(meaning="tested", prefix="submit"),
-        "review_form": forms.get("review_form") or SignatureForm(meaning="reviewed", prefix="review"),
-        "approve_form": forms.get("approve_form") or SignatureForm(meaning="approved", prefix="approve"),
+        "can_purge": can_purge,
+        "submit_form": forms.get("submit_form")
+        or SignatureForm(meaning=services.record_submit.meaning, prefix="submit"),
+        "review_form": forms.get("review_form")
+        or SignatureForm(meaning=services.record_review.meaning, prefix="review"),
+        "approve_form": forms.get("approve_form")
+        or SignatureForm(meaning=services.record_approve.meaning, prefix="approve"),
         "send_back_form": forms.get("send_back_form") or ReasonForm(prefix="back"),
-        "void_form": forms.get("void_form") or SignWithReasonForm(meaning="voided", prefix="void"),
-        "purge_form": forms.get("purge_form") or SignWithReasonForm(meaning="voided", prefix="purge"),
+        "void_form": forms.get("void_form") or SignWithReasonForm(meaning=services.record_void.meaning, prefix="void"),
+        "purge_form": forms.get("purge_form")
+        or SignWithReasonForm(meaning=services.record_purge.meaning, prefix="purge"),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(record=record, prefix="file"),
     }
+
+
+def _refused(request: HttpRequest, pk: int, **forms) -> HttpResponse:
+    """The record page again, as it is now, with the refused form and its errors (status 400)."""
+    record = _record(request, pk, "qc_records.view_testrecord")
+    return render(request, "qc_records/record_detail.html", _detail_context(request, record, **forms), status=400)
 
 
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -230,8 +127,8 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(record)
     blocks = record.item_blocks()
     uses = _uses(record)
-    form = TestRecordForm(request.POST or None, record=record, blocks=blocks, uses=uses)
-    if request.method == "POST" and form.is_valid():
+    form = TestRecordForm(posted(request), record=record, blocks=blocks, uses=uses)
+    if form.is_valid():
         try:
             services.record_update(
                 record=record,
@@ -242,10 +139,8 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 reagents=form.cleaned_data["reagents"],
                 reason=form.cleaned_data["reason"],
             )
-        except InputError as exc:
-            add_input_errors(form, exc, form.error_key_map())
         except WorkflowError as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc, form.error_key_map())
         else:
             messages.success(request, _("Saved. Failing results are marked; submit when every result is entered."))
             return redirect(record)
@@ -257,122 +152,137 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _signed_action(
-    request: HttpRequest, pk: int, *, perm: str | tuple[str, ...], form, key: str, call, success
-) -> HttpResponse:
-    """Shared shape of the record's action buttons: check, call the service, re-render on refusal."""
-    perms = perm if isinstance(perm, tuple) else (perm,)
-    require_any(request, *perms)
-    record = _record(request, pk, "qc_records.view_testrecord")
-    if form.is_valid():
-        try:
-            result = call(record, form.cleaned_data)
-        except InputError as exc:
-            add_input_errors(form, exc)
-        except WorkflowError as exc:
-            form.add_error(None, str(exc))
-        else:
-            text = success(result) if callable(success) else success
-            messages.success(request, text)
-            return redirect("qc_records:record_detail", pk=pk)
-    record = _record(request, pk, "qc_records.view_testrecord")
-    return render(request, "qc_records/record_detail.html", _detail_context(request, record, **{key: form}), status=400)
-
-
 @require_POST
 def record_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    def success(outcome) -> str:
-        _record_obj, opened = outcome
-        if opened:
-            return _("Signed “Tested” and sent for review. Out of specification: %(list)s opened.") % {
-                "list": ", ".join(o.number for o in opened)
-            }
-        return _("Signed “Tested” and sent for second-person review.")
-
-    return _signed_action(
-        request,
-        pk,
-        perm="qc_records.change_testrecord",
-        key="submit_form",
-        form=SignatureForm(request.POST, meaning="tested", prefix="submit"),
-        call=lambda r, d: services.record_submit(
-            record=r, user=request.user, password=d["password"], comment=d["comment"], request=request
-        ),
-        success=success,
-    )
+    require_perm(request, "qc_records.change_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignatureForm(posted(request), meaning=services.record_submit.meaning, prefix="submit")
+    if form.is_valid():
+        try:
+            record, opened = services.record_submit(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            if opened:
+                messages.success(
+                    request,
+                    _("Signed “Tested” and sent for review. Out of specification: %(list)s opened.")
+                    % {"list": ", ".join(o.number for o in opened)},
+                )
+            else:
+                messages.success(request, _("Signed “Tested” and sent for second-person review."))
+            return redirect(record)
+    return _refused(request, pk, submit_form=form)
 
 
 @require_POST
 def record_review(request: HttpRequest, pk: int) -> HttpResponse:
-    return _signed_action(
-        request,
-        pk,
-        perm="qc_records.review_testrecord",
-        key="review_form",
-        form=SignatureForm(request.POST, meaning="reviewed", prefix="review"),
-        call=lambda r, d: services.record_review(
-            record=r, user=request.user, password=d["password"], comment=d["comment"], request=request
-        ),
-        success=_("Signed “Reviewed”; the record waits for the QC head's approval."),
-    )
+    require_perm(request, "qc_records.review_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignatureForm(posted(request), meaning=services.record_review.meaning, prefix="review")
+    if form.is_valid():
+        try:
+            services.record_review(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Signed “Reviewed”; the record waits for the QC head's approval."))
+            return redirect(record)
+    return _refused(request, pk, review_form=form)
 
 
 @require_POST
 def record_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    return _signed_action(
-        request,
-        pk,
-        perm="qc_records.approve_testrecord",
-        key="approve_form",
-        form=SignatureForm(request.POST, meaning="approved", prefix="approve"),
-        call=lambda r, d: services.record_approve(
-            record=r, user=request.user, password=d["password"], comment=d["comment"], request=request
-        ),
-        success=lambda r: _("Report %(number)s approved.") % {"number": r.report_number},
-    )
+    require_perm(request, "qc_records.approve_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignatureForm(posted(request), meaning=services.record_approve.meaning, prefix="approve")
+    if form.is_valid():
+        try:
+            record = services.record_approve(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Report %(number)s approved.") % {"number": record.report_number})
+            return redirect(record)
+    return _refused(request, pk, approve_form=form)
 
 
 @require_POST
 def record_send_back(request: HttpRequest, pk: int) -> HttpResponse:
-    return _signed_action(
-        request,
-        pk,
-        perm=("qc_records.review_testrecord", "qc_records.approve_testrecord"),
-        key="send_back_form",
-        form=ReasonForm(request.POST, prefix="back"),
-        call=lambda r, d: services.record_send_back(record=r, user=request.user, reason=d["reason"]),
-        success=_("The record was sent back to the analyst."),
-    )
+    require_any_perm(request, "qc_records.review_testrecord", "qc_records.approve_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = ReasonForm(posted(request), prefix="back")
+    if form.is_valid():
+        try:
+            services.record_send_back(record=record, user=request.user, reason=form.cleaned_data["reason"])
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The record was sent back to the analyst."))
+            return redirect(record)
+    return _refused(request, pk, send_back_form=form)
 
 
 @require_POST
 def record_void(request: HttpRequest, pk: int) -> HttpResponse:
-    return _signed_action(
-        request,
-        pk,
-        perm=("qc_records.change_testrecord", "qc_records.approve_testrecord"),
-        key="void_form",
-        form=SignWithReasonForm(request.POST, meaning="voided", prefix="void"),
-        call=lambda r, d: services.record_void(
-            record=r, user=request.user, password=d["password"], reason=d["reason"], request=request
-        ),
-        success=_("The record was voided."),
-    )
+    require_any_perm(request, "qc_records.change_testrecord", "qc_records.approve_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignWithReasonForm(posted(request), meaning=services.record_void.meaning, prefix="void")
+    if form.is_valid():
+        try:
+            services.record_void(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The record was voided."))
+            return redirect(record)
+    return _refused(request, pk, void_form=form)
 
 
 @require_POST
 def record_purge(request: HttpRequest, pk: int) -> HttpResponse:
-    return _signed_action(
-        request,
-        pk,
-        perm="qc_records.purge_testrecord",
-        key="purge_form",
-        form=SignWithReasonForm(request.POST, meaning="voided", prefix="purge"),
-        call=lambda r, d: services.record_purge(
-            record=r, user=request.user, password=d["password"], reason=d["reason"], request=request
-        ),
-        success=_("The raw-data files were destroyed; the record and its history stay."),
-    )
+    require_perm(request, "qc_records.purge_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignWithReasonForm(posted(request), meaning=services.record_purge.meaning, prefix="purge")
+    if form.is_valid():
+        try:
+            services.record_purge(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The raw-data files were destroyed; the record and its history stay."))
+            return redirect(record)
+    return _refused(request, pk, purge_form=form)
 
 
 # --- raw-data files and the report --------------------------------------------------------------
@@ -382,23 +292,27 @@ def record_purge(request: HttpRequest, pk: int) -> HttpResponse:
 def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
     require_perm(request, "qc_records.change_testrecord")
     record = _record(request, pk, "qc_records.view_testrecord")
-    form = AttachmentForm(request.POST, request.FILES, record=record, prefix="file")
-    return _signed_action(
-        request,
-        pk,
-        perm="qc_records.change_testrecord",
-        key="attachment_form",
-        form=form,
-        call=lambda r, d: services.attachment_add(
-            record=r,
-            user=request.user,
-            upload=d["file"],
-            description=d["description"],
-            item=d["item"],
-            reason=d["reason"],
-        ),
-        success=lambda a: _("%(name)s attached (SHA-256 %(sha)s…).") % {"name": a.original_name, "sha": a.sha256[:12]},
-    )
+    form = AttachmentForm(posted(request), request.FILES, record=record, prefix="file")
+    if form.is_valid():
+        try:
+            attachment = services.attachment_add(
+                record=record,
+                user=request.user,
+                upload=form.cleaned_data["file"],
+                description=form.cleaned_data["description"],
+                item=form.cleaned_data["item"],
+                reason=form.cleaned_data["reason"],
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s attached (SHA-256 %(sha)s…).")
+                % {"name": attachment.original_name, "sha": attachment.sha256[:12]},
+            )
+            return redirect(record)
+    return _refused(request, pk, attachment_form=form)
 
 
 @require_POST
@@ -406,7 +320,7 @@ def attachment_remove(request: HttpRequest, pk: int) -> HttpResponse:
     attachment = get_object_for_user(
         request, Attachment.objects.select_related("record"), pk, "qc_records.change_testrecord"
     )
-    form = ReasonForm(request.POST, prefix=f"rm{attachment.pk}")
+    form = ReasonForm(posted(request), prefix=f"rm{attachment.pk}")
     if form.is_valid():
         try:
             services.attachment_remove(attachment=attachment, user=request.user, reason=form.cleaned_data["reason"])

@@ -13,35 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.permissions import get_object_for_user, require_perm
+from core.web import paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.forms import (
-    InstrumentEditForm,
-    InstrumentForm,
-    ReagentEditForm,
-    ReagentForm,
-    RegisterFilterForm,
-    add_input_errors,
-)
+from qc_records.forms import InstrumentEditForm, InstrumentForm, ReagentEditForm, ReagentForm, RegisterFilterForm
 from qc_records.models import Instrument, Reagent
-from qc_records.services import InputError
-from qc_records.views.common import page, query_without_page
-
-
-def _edit(request, *, form, save, success, template_ctx, redirect_to=None):
-    """Shared by the register pages: validate, call the service, show its refusal by the fields."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            obj = save(form.cleaned_data)
-        except InputError as exc:
-            add_input_errors(form, exc)
-        except WorkflowError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, success)
-            return redirect(redirect_to or obj)
-    return render(request, "qc_records/form.html", {"form": form, **template_ctx}, status=400 if form.errors else 200)
-
 
 # --- instruments --------------------------------------------------------------------------------
 
@@ -68,7 +44,7 @@ def instrument_list(request: HttpRequest) -> HttpResponse:
         "qc_records/instrument_list.html",
         {
             "form": form,
-            "page_obj": page(request, instruments.order_by(*order)),
+            "page_obj": paginate(request, instruments.order_by(*order)),
             "query": query_without_page(request),
             "today": timezone.localdate(),
             "soon_days": settings.QC_DUE_SOON_DAYS,
@@ -91,7 +67,7 @@ def instrument_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "qc_records/instrument_detail.html",
         {
             "instrument": instrument,
-            "uses": page(request, uses),
+            "uses": paginate(request, uses),
             "today": timezone.localdate(),
             "problem": instrument.unusable_reason(timezone.localdate()),
         },
@@ -100,31 +76,46 @@ def instrument_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def instrument_create(request: HttpRequest) -> HttpResponse:
     require_perm(request, "qc_records.add_instrument")
-    return _edit(
+    form = InstrumentForm(posted(request))
+    if form.is_valid():
+        try:
+            instrument = services.instrument_create(user=request.user, data=form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Instrument registered."))
+            return redirect(instrument)
+    return render(
         request,
-        form=InstrumentForm(request.POST or None),
-        save=lambda d: services.instrument_create(user=request.user, data=d),
-        success=_("Instrument registered."),
-        template_ctx={"title": _("Register an instrument"), "back": "qc_records:instrument_list"},
+        "qc_records/form.html",
+        {"form": form, "title": _("Register an instrument"), "back": "qc_records:instrument_list"},
+        status=400 if form.errors else 200,
     )
 
 
 def instrument_edit(request: HttpRequest, pk: int) -> HttpResponse:
     instrument = get_object_for_user(request, Instrument, pk, "qc_records.change_instrument")
-    return _edit(
+    form = InstrumentEditForm(posted(request), instance=instrument)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k in Instrument.EDITABLE_FIELDS}
+        try:
+            instrument = services.instrument_update(
+                instrument=instrument, user=request.user, data=data, reason=form.cleaned_data["reason"]
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The instrument was changed."))
+            return redirect(instrument)
+    return render(
         request,
-        form=InstrumentEditForm(request.POST or None, instance=instrument),
-        save=lambda d: services.instrument_update(
-            instrument=instrument,
-            user=request.user,
-            reason=d["reason"],
-            data={k: v for k, v in d.items() if k in Instrument.EDITABLE_FIELDS},
-        ),
-        success=_("The instrument was changed."),
-        template_ctx={
+        "qc_records/form.html",
+        {
+            "form": form,
             "title": _("Change instrument %(code)s") % {"code": Instrument.objects.get(pk=pk).code},
             "cancel_url": instrument.get_absolute_url(),
         },
+        status=400 if form.errors else 200,
     )
 
 
@@ -151,7 +142,7 @@ def reagent_list(request: HttpRequest) -> HttpResponse:
         "qc_records/reagent_list.html",
         {
             "form": form,
-            "page_obj": page(request, reagents.order_by(*order)),
+            "page_obj": paginate(request, reagents.order_by(*order)),
             "query": query_without_page(request),
             "today": timezone.localdate(),
             "soon": timezone.localdate() + timedelta(days=settings.QC_DUE_SOON_DAYS),
@@ -173,7 +164,7 @@ def reagent_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "qc_records/reagent_detail.html",
         {
             "reagent": reagent,
-            "uses": page(request, uses),
+            "uses": paginate(request, uses),
             "problem": reagent.unusable_reason(timezone.localdate()),
         },
     )
@@ -181,29 +172,44 @@ def reagent_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def reagent_create(request: HttpRequest) -> HttpResponse:
     require_perm(request, "qc_records.add_reagent")
-    return _edit(
+    form = ReagentForm(posted(request), initial={"received_date": timezone.localdate()})
+    if form.is_valid():
+        try:
+            reagent = services.reagent_create(user=request.user, data=form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Reagent registered."))
+            return redirect(reagent)
+    return render(
         request,
-        form=ReagentForm(request.POST or None, initial={"received_date": timezone.localdate()}),
-        save=lambda d: services.reagent_create(user=request.user, data=d),
-        success=_("Reagent registered."),
-        template_ctx={"title": _("Register a reagent or reference standard"), "back": "qc_records:reagent_list"},
+        "qc_records/form.html",
+        {"form": form, "title": _("Register a reagent or reference standard"), "back": "qc_records:reagent_list"},
+        status=400 if form.errors else 200,
     )
 
 
 def reagent_edit(request: HttpRequest, pk: int) -> HttpResponse:
     reagent = get_object_for_user(request, Reagent, pk, "qc_records.change_reagent")
-    return _edit(
+    form = ReagentEditForm(posted(request), instance=reagent)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k in Reagent.EDITABLE_FIELDS}
+        try:
+            reagent = services.reagent_update(
+                reagent=reagent, user=request.user, data=data, reason=form.cleaned_data["reason"]
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The reagent was changed."))
+            return redirect(reagent)
+    return render(
         request,
-        form=ReagentEditForm(request.POST or None, instance=reagent),
-        save=lambda d: services.reagent_update(
-            reagent=reagent,
-            user=request.user,
-            reason=d["reason"],
-            data={k: v for k, v in d.items() if k in Reagent.EDITABLE_FIELDS},
-        ),
-        success=_("The reagent was changed."),
-        template_ctx={
+        "qc_records/form.html",
+        {
+            "form": form,
             "title": _("Change %(reagent)s") % {"reagent": Reagent.objects.get(pk=pk)},
             "cancel_url": reagent.get_absolute_url(),
         },
+        status=400 if form.errors else 200,
     )

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from core.forms import ReasonForm, SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
+from core.web import paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.forms import (
@@ -20,11 +21,8 @@ from qc_records.forms import (
     SpecificationForm,
     SpecificationItemEditForm,
     SpecificationItemForm,
-    add_input_errors,
 )
 from qc_records.models import Category, Specification, SpecificationItem
-from qc_records.services import InputError
-from qc_records.views.common import page, query_without_page
 
 
 def spec_list(request: HttpRequest) -> HttpResponse:
@@ -46,7 +44,7 @@ def spec_list(request: HttpRequest) -> HttpResponse:
         "qc_records/spec_list.html",
         {
             "form": form,
-            "page_obj": page(request, specs.order_by("code", "-version")),
+            "page_obj": paginate(request, specs.order_by("code", "-version")),
             "query": query_without_page(request),
             "statuses": Specification.Status.choices,
             "status": status,
@@ -57,6 +55,9 @@ def spec_list(request: HttpRequest) -> HttpResponse:
 def _spec_context(request: HttpRequest, spec: Specification, **extra) -> dict:
     user = request.user
     is_draft = spec.status == Specification.Status.DRAFT
+    approver_role = is_draft and user.has_perm("qc_records.approve_specification")
+    # The service's own rule (R-SEQ-2): an author is told why instead of being offered the form.
+    approve_refusal = services.cannot_approve_specification(spec, user) if approver_role else None
     return {
         "spec": spec,
         "items": spec.items.filter(voided_at__isnull=True).order_by("position", "pk"),
@@ -65,10 +66,12 @@ def _spec_context(request: HttpRequest, spec: Specification, **extra) -> dict:
         "signatures": signatures_for(spec),
         "digest_ok": spec.status == Specification.Status.DRAFT or spec.content_digest == spec.compute_content_digest(),
         "can_edit": is_draft and user.has_perm("qc_records.change_specification"),
-        "can_approve": is_draft and user.has_perm("qc_records.approve_specification"),
+        "can_approve": approver_role and approve_refusal is None,
+        "approve_refusal": approve_refusal,
         "can_new_version": spec.status in (Specification.Status.APPROVED, Specification.Status.SUPERSEDED)
         and user.has_perm("qc_records.add_specification"),
-        "approve_form": extra.pop("approve_form", None) or SignatureForm(meaning="approved", prefix="approve"),
+        "approve_form": extra.pop("approve_form", None)
+        or SignatureForm(meaning=services.specification_approve.meaning, prefix="approve"),
         "void_form": extra.pop("void_form", None) or ReasonForm(prefix="void"),
         "item_form": extra.pop("item_form", None) or SpecificationItemForm(prefix="item"),
         **extra,
@@ -87,14 +90,12 @@ def spec_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def spec_create(request: HttpRequest) -> HttpResponse:
     require_perm(request, "qc_records.add_specification")
-    form = SpecificationForm(request.POST or None, initial={"category": Category.FINISHED_PRODUCT})
-    if request.method == "POST" and form.is_valid():
+    form = SpecificationForm(posted(request), initial={"category": Category.FINISHED_PRODUCT})
+    if form.is_valid():
         try:
             spec = services.specification_create(user=request.user, data=form.cleaned_data)
-        except InputError as exc:
-            add_input_errors(form, exc)
         except WorkflowError as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             messages.success(
                 request, _("Specification %(spec)s created as a draft; add its test items.") % {"spec": spec}
@@ -110,15 +111,13 @@ def spec_create(request: HttpRequest) -> HttpResponse:
 
 def spec_edit(request: HttpRequest, pk: int) -> HttpResponse:
     spec = get_object_for_user(request, Specification, pk, "qc_records.change_specification")
-    form = SpecificationEditForm(request.POST or None, instance=spec)
-    if request.method == "POST" and form.is_valid():
+    form = SpecificationEditForm(posted(request), instance=spec)
+    if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Specification.EDITABLE_FIELDS}
         try:
             services.specification_update(spec=spec, user=request.user, data=data, reason=form.cleaned_data["reason"])
-        except InputError as exc:
-            add_input_errors(form, exc)
         except WorkflowError as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             messages.success(request, _("The specification was changed."))
             return redirect(spec)
@@ -139,14 +138,12 @@ def spec_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     spec = get_object_for_user(
         request, Specification.objects.select_related("product"), pk, "qc_records.change_specification"
     )
-    form = SpecificationItemForm(request.POST, prefix="item")
+    form = SpecificationItemForm(posted(request), prefix="item")
     if form.is_valid():
         try:
             item = services.specification_item_add(spec=spec, user=request.user, data=form.cleaned_data)
-        except InputError as exc:
-            add_input_errors(form, exc)
         except WorkflowError as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Test item %(name)s added.") % {"name": item.name})
             return redirect(spec)
@@ -158,17 +155,15 @@ def spec_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_for_user(
         request, SpecificationItem.objects.select_related("specification"), pk, "qc_records.change_specification"
     )
-    form = SpecificationItemEditForm(request.POST or None, instance=item)
-    if request.method == "POST" and form.is_valid():
+    form = SpecificationItemEditForm(posted(request), instance=item)
+    if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in SpecificationItem.EDITABLE_FIELDS}
         try:
             services.specification_item_update(
                 item=item, user=request.user, data=data, reason=form.cleaned_data["reason"]
             )
-        except InputError as exc:
-            add_input_errors(form, exc)
         except WorkflowError as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             messages.success(request, _("The test item was changed."))
             return redirect(item.specification)
@@ -189,7 +184,7 @@ def spec_item_remove(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_for_user(
         request, SpecificationItem.objects.select_related("specification"), pk, "qc_records.change_specification"
     )
-    form = ReasonForm(request.POST, prefix=f"remove{item.pk}")
+    form = ReasonForm(posted(request), prefix=f"remove{item.pk}")
     if form.is_valid():
         try:
             services.specification_item_remove(item=item, user=request.user, reason=form.cleaned_data["reason"])
@@ -207,7 +202,7 @@ def spec_approve(request: HttpRequest, pk: int) -> HttpResponse:
     spec = get_object_for_user(
         request, Specification.objects.select_related("product"), pk, "qc_records.approve_specification"
     )
-    form = SignatureForm(request.POST, meaning="approved", prefix="approve")
+    form = SignatureForm(posted(request), meaning=services.specification_approve.meaning, prefix="approve")
     if form.is_valid():
         try:
             services.specification_approve(
@@ -218,7 +213,7 @@ def spec_approve(request: HttpRequest, pk: int) -> HttpResponse:
                 request=request,
             )
         except WorkflowError as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             messages.success(request, _("%(spec)s approved: it is in force from today.") % {"spec": spec})
             return redirect(spec)
@@ -241,12 +236,12 @@ def spec_new_version(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def spec_void(request: HttpRequest, pk: int) -> HttpResponse:
     spec = get_object_for_user(request, Specification, pk, "qc_records.change_specification")
-    form = ReasonForm(request.POST, prefix="void")
+    form = ReasonForm(posted(request), prefix="void")
     if form.is_valid():
         try:
             services.specification_void(spec=spec, user=request.user, reason=form.cleaned_data["reason"])
         except WorkflowError as exc:
-            form.add_error(None, str(exc))
+            show_refusal(form, exc)
         else:
             messages.success(request, _("The draft was voided."))
             return redirect(spec)

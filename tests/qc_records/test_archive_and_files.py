@@ -98,7 +98,7 @@ def test_retention_is_product_expiry_plus_one_year_for_batch_records(approved_re
 
 
 def test_retention_for_records_without_batch_is_a_setting(qc, settings):
-    from tests.qc_records.conftest import make_spec
+    from tests.qc_records.helpers import make_spec
 
     settings.QC_RECORD_RETENTION_YEARS = 7
     water = make_spec(

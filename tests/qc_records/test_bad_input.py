@@ -66,7 +66,7 @@ def test_the_sampling_ledger_of_the_last_month_of_the_calendar_is_empty_not_an_e
 def test_ledger_csv_cells_typed_like_a_formula_stay_text(qc, client_for, approved_product):
     """R-QC-8: a sample registered with a supplier or name starting with = + - @ is exported with
     a leading apostrophe, so a spreadsheet shows the text instead of running it (CSV injection)."""
-    from tests.qc_records.conftest import make_spec
+    from tests.qc_records.helpers import make_spec
 
     spec = make_spec(
         author=qc.head,

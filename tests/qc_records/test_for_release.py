@@ -89,7 +89,7 @@ def test_an_open_oos_on_an_intermediate_of_the_batch_blocks_too(
     from django.utils import timezone
 
     from qc_records.models import Category
-    from tests.qc_records.conftest import fill, make_spec
+    from tests.qc_records.helpers import fill, make_spec
 
     spec = make_spec(
         author=qc.head,

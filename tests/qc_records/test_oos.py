@@ -132,7 +132,7 @@ def test_closed_oos_is_final(qc, oos_record):
 
 def test_only_new_failures_open_investigations(qc, draft_record, instrument, reagent):
     """Resubmitting after a confirmed OOS does not open a second one for the same results."""
-    from tests.qc_records.conftest import fill
+    from tests.qc_records.helpers import fill
 
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"有关物质": "1.4"})
     services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)

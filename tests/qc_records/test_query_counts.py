@@ -11,7 +11,7 @@ from django.utils import timezone
 from qc_records import services
 from qc_records.models import Category
 from tests.factories import InstrumentFactory, ReagentFactory
-from tests.qc_records.conftest import make_spec
+from tests.qc_records.helpers import make_spec
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from qc_records import services
 from qc_records.criteria import Conclusion
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD, InstrumentFactory, ReagentFactory
-from tests.qc_records.conftest import entries_for, fill
+from tests.qc_records.helpers import entries_for, fill
 
 pytestmark = pytest.mark.django_db
 

@@ -31,7 +31,7 @@ def _reviewed_records(qc, spec, batch, instrument, reagent, n):
     from decimal import Decimal
 
     from qc_records.models import Category
-    from tests.qc_records.conftest import fill
+    from tests.qc_records.helpers import fill
 
     out = []
     for _ in range(n):

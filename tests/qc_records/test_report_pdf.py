@@ -127,7 +127,7 @@ def test_a_failing_individual_result_is_marked_on_the_report(
 ):
     """R-QC-2: one of three dissolution units below Q fails the item, and the report shows which."""
     from qc_records.models import OOSInvestigation
-    from tests.qc_records.conftest import fill
+    from tests.qc_records.helpers import fill
 
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"溶出度": {2: "75"}})
     services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)

@@ -14,7 +14,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD, InstrumentFactory
-from tests.qc_records.conftest import fill
+from tests.qc_records.helpers import fill
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import Category, Specification
 from tests.factories import PASSWORD
-from tests.qc_records.conftest import make_spec
+from tests.qc_records.helpers import make_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,7 @@ def test_my_work_offers_a_draft_only_to_someone_who_may_approve_it(qc, client_fo
     from django.urls import reverse
 
     from qc_records.models import Category
-    from tests.qc_records.conftest import make_spec
+    from tests.qc_records.helpers import make_spec
 
     spec = make_spec(
         author=qc.head,

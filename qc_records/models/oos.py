@@ -1,0 +1,100 @@
+"""OOS investigations (检验结果超标调查)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import AuditedQuerySet, audited_history
+from qc_records.models.base import Tracked
+from qc_records.models.records import TestRecord
+from qc_records.models.specifications import SpecificationItem
+
+
+class OOSQuerySet(AuditedQuerySet):
+    def open(self) -> OOSQuerySet:
+        return self.exclude(status=OOSInvestigation.Status.CLOSED)
+
+
+class OOSInvestigation(Tracked):
+    """An out-of-specification investigation, opened automatically when a record with a failing
+    result is submitted. Phase I (laboratory: is there an assignable cause?) → phase II (full
+    investigation) → closed with a signature. While open, the batch cannot be released (R-QC-5)."""
+
+    class Status(models.TextChoices):
+        PHASE_1 = "phase_1", _("Phase I — laboratory investigation")
+        PHASE_2 = "phase_2", _("Phase II — full investigation")
+        CLOSED = "closed", _("Closed")
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("Not concluded")
+        LAB_ERROR = "lab_error", _("Laboratory error — result invalidated, retest")
+        CONFIRMED = "confirmed", _("OOS confirmed — batch fails")
+
+    TRANSITIONS = {
+        Status.PHASE_1: {Status.PHASE_2, Status.CLOSED},
+        Status.PHASE_2: {Status.CLOSED},
+        Status.CLOSED: set(),
+    }
+    SIGNED_FIELDS = (
+        "number",
+        "record",
+        "item",
+        "phase1_findings",
+        "assignable_cause",
+        "phase2_findings",
+        "outcome",
+        "summary",
+    )
+    EDITABLE_FIELDS = ("phase1_findings", "assignable_cause", "phase2_findings")
+    AUDIT_LABEL_FIELD = "number"
+
+    number = models.CharField(_("OOS number"), max_length=20, unique=True, editable=False)
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="oos_investigations"
+    )
+    item = models.ForeignKey(SpecificationItem, verbose_name=_("test item"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PHASE_1, db_index=True)
+    phase1_findings = models.TextField(
+        _("phase I findings"),
+        blank=True,
+        help_text=_("Laboratory check: calculations, instrument, standards, solutions, analyst's technique."),
+    )
+    assignable_cause = models.BooleanField(_("assignable laboratory cause found"), null=True, blank=True)
+    phase2_findings = models.TextField(
+        _("phase II findings"),
+        blank=True,
+        help_text=_("Production and process review, additional testing, root cause, CAPA."),
+    )
+    outcome = models.CharField(_("conclusion"), max_length=16, choices=Outcome.choices, blank=True, default="")
+    summary = models.TextField(_("conclusion and justification"), blank=True)
+    closed_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+
+    objects = OOSQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("OOS investigation")
+        verbose_name_plural = _("OOS investigations")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("close_oosinvestigation", _("Can close OOS investigations"))]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("qc_records:oos_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.CLOSED

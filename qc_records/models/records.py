@@ -1,0 +1,518 @@
+"""Test records (检验记录): results, instruments and reagents used, raw-data files; and the one
+definition of who tested a record (``tester_condition``)."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from core.audit import AuditedQuerySet, audited_history
+from core.dates import add_years
+from core.hashing import sha256_stored
+from qc_records.criteria import Conclusion, CriterionKind, overall
+from qc_records.models.base import Category, Tracked, _digest
+from qc_records.models.registers import Instrument, Reagent
+from qc_records.models.samples import Sample
+from qc_records.models.specifications import Specification, SpecificationItem
+
+
+@dataclass
+class ItemBlock:
+    """One specification item of a record with its individual results, for pages and reports."""
+
+    item: SpecificationItem
+    results: list[TestResult] = field(default_factory=list)
+
+    @property
+    def current(self) -> list[TestResult]:
+        """The results that count: not invalidated (an invalidated result is replaced by its retest)."""
+        return [r for r in self.results if not r.is_invalidated]
+
+    @property
+    def invalidated(self) -> list[TestResult]:
+        return [r for r in self.results if r.is_invalidated]
+
+    @property
+    def conclusion(self) -> str:
+        return overall([r.conclusion for r in self.current])
+
+    @property
+    def conclusion_label(self) -> str:
+        return Conclusion(self.conclusion).label
+
+    @property
+    def mean(self) -> Decimal | None:
+        """Shown beside the individual results; never used to judge (R-QC-2)."""
+        values = [r.value_numeric for r in self.current if r.value_numeric is not None]
+        if len(values) < 2 or len(values) != len(self.current):
+            return None
+        mean = sum(values) / len(values)
+        places = self.item.decimals if self.item.decimals is not None else 2
+        return mean.quantize(Decimal(1).scaleb(-places))
+
+    @property
+    def result_text(self) -> str:
+        """The results as printed on the report: each individual value."""
+        parts = [r.display_value for r in self.current if r.display_value]
+        return "; ".join(parts)
+
+
+def tester_condition(record: Any, user: Any) -> Q:
+    """The one definition of "did some of the testing of this record" (R-QC-4, R-SEQ-2).
+
+    ``record`` and ``user`` are each an id or an ``OuterRef``, so the same rule filters records for
+    a person (``TestRecord.objects.tested_by(user)``, the My-work queues and the services'
+    predicates) and people for a record (``services.testers(record)``). Read from the audit trail,
+    so no later step hides an author: whoever started the record or signed it "Tested"; entered or
+    corrected any result, including one later overwritten or invalidated by an OOS investigation;
+    chose or removed an instrument or reagent; attached or removed a raw-data file; or changed the
+    test date, conditions, observations or procedure notes. Reviewers sending a record back and OOS
+    closers invalidating results change none of these, so they stay free to review or approve it.
+    """
+    from core.models import Signature
+
+    history = TestRecord.history.model  # type: ignore[attr-defined]
+    earlier = (
+        history.objects.filter(id=models.OuterRef("id"))
+        .filter(
+            Q(history_date__lt=models.OuterRef("history_date"))
+            | Q(history_date=models.OuterRef("history_date"), history_id__lt=models.OuterRef("history_id"))
+        )
+        .order_by("-history_date", "-history_id")
+    )
+    header_changed = Q()
+    for name in TestRecord.EDITABLE_FIELDS:
+        was = f"was_{name}"
+        differs = Q(**{f"{name}__isnull": False, f"{was}__isnull": False}) & ~Q(**{name: F(was)})
+        if TestRecord._meta.get_field(name).null:
+            differs |= Q(**{f"{name}__isnull": True, f"{was}__isnull": False})
+            differs |= Q(**{f"{name}__isnull": False, f"{was}__isnull": True})
+        header_changed |= differs
+    header_changes = (
+        history.objects.filter(id=record, history_user=user)
+        .annotate(
+            had_earlier=models.Exists(earlier),
+            **{f"was_{name}": models.Subquery(earlier.values(name)[:1]) for name in TestRecord.EDITABLE_FIELDS},
+        )
+        .filter(header_changed, had_earlier=True)
+    )
+    from django.contrib.contenttypes.models import ContentType
+
+    record_type = ContentType.objects.get_for_model(TestRecord)
+    by_record = Q(pk=record) & (Q(created_by=user) | Q(submitted_by=user))
+    return (
+        models.Exists(TestRecord.objects.filter(by_record))
+        | models.Exists(
+            Signature.objects.filter(
+                content_type=record_type, object_id=record, meaning=Signature.Meaning.TESTED, signer=user
+            )
+        )
+        | models.Exists(TestResult.history.filter(record_id=record, entered_by=user))  # type: ignore[attr-defined]
+        | models.Exists(InstrumentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(ReagentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(Attachment.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(header_changes)
+    )
+
+
+class TestRecordQuerySet(AuditedQuerySet):
+    def live(self) -> TestRecordQuerySet:
+        return self.exclude(status=TestRecord.Status.VOIDED)
+
+    def tested_by(self, user) -> TestRecordQuerySet:
+        """Records ``user`` did some of the testing of (``tester_condition``)."""
+        return self.filter(tester_condition(models.OuterRef("pk"), user.pk))
+
+    def not_tested_by(self, user) -> TestRecordQuerySet:
+        """Records ``user`` may review: they did none of the testing (R-QC-4)."""
+        return self.exclude(tester_condition(models.OuterRef("pk"), user.pk))
+
+    def not_tested_or_reviewed_by(self, user) -> TestRecordQuerySet:
+        """Records ``user`` may approve: they neither tested nor reviewed them (R-SEQ-2)."""
+        return self.not_tested_by(user).exclude(reviewed_by=user)
+
+    def in_month(self, year: int, month: int) -> TestRecordQuerySet:
+        first = date(year, month, 1)
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        return self.filter(test_date__gte=first, test_date__lte=last)
+
+
+class TestRecord(Tracked):
+    """One test record (检验原始记录) of a sample against the specification version in force.
+
+    Draft → submitted (tester signs 检验/Tested) → reviewed (a different person signs 复核/Reviewed)
+    → approved (QC head signs; report number). Sending back or editing a submitted or reviewed
+    record (with a reason) returns it to draft (R-QC-4).
+    """
+
+    __test__ = False  # not a pytest test class despite the name
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted for review")
+        REVIEWED = "reviewed", _("Reviewed")
+        APPROVED = "approved", _("Approved")
+        VOIDED = "voided", _("Voided")
+
+    class Verdict(models.TextChoices):
+        PENDING = "", _("Not concluded")
+        COMPLIES = "complies", _("Complies with the specification")
+        DOES_NOT_COMPLY = "does_not_comply", _("Does not comply with the specification")
+
+    TRANSITIONS = {
+        Status.DRAFT: {Status.SUBMITTED, Status.VOIDED},
+        Status.SUBMITTED: {Status.REVIEWED, Status.DRAFT},
+        Status.REVIEWED: {Status.APPROVED, Status.DRAFT},
+        Status.APPROVED: set(),
+        Status.VOIDED: set(),
+    }
+    # Stable between the three signatures (status, people and report number change as it moves
+    # on); results, instruments, reagents and files are covered through content_digest.
+    SIGNED_FIELDS = (
+        "sample",
+        "specification",
+        "test_date",
+        "temperature",
+        "humidity",
+        "observations",
+        "method_notes",
+        "content_digest",
+    )
+    EDITABLE_FIELDS = ("test_date", "temperature", "humidity", "observations", "method_notes")
+    AUDIT_LABEL_FIELD = "report_number"
+
+    sample = models.ForeignKey(Sample, verbose_name=_("sample"), on_delete=models.PROTECT, related_name="records")
+    specification = models.ForeignKey(
+        Specification,
+        verbose_name=_("specification (version in force)"),
+        on_delete=models.PROTECT,
+        related_name="records",
+    )
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices, editable=False)
+    test_date = models.DateField(_("test date"), default=timezone.localdate)
+    temperature = models.DecimalField(
+        _("room temperature (°C)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("-10")), MaxValueValidator(Decimal("50"))],
+    )
+    humidity = models.DecimalField(
+        _("relative humidity (%)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    observations = models.TextField(
+        _("observations"),
+        blank=True,
+        help_text=_("What was seen during the test, especially anything unusual (检验过程中观察到的现象)."),
+    )
+    method_notes = models.TextField(
+        _("procedure notes"),
+        blank=True,
+        help_text=_("Changes from the written method, preparation of reference solutions, handling of standards."),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    created_by = models.ForeignKey(
+        "core.User", verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    submitted_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("tested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, editable=False)
+    approved_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
+    report_number = models.CharField(
+        _("report number"), max_length=20, unique=True, null=True, blank=True, editable=False
+    )
+    verdict = models.CharField(
+        _("conclusion"), max_length=16, choices=Verdict.choices, blank=True, default="", editable=False
+    )
+    content_digest = models.CharField(_("SHA-256 of the results"), max_length=64, blank=True, editable=False)
+    purged_at = models.DateTimeField(_("raw data purged at"), null=True, blank=True, editable=False)
+
+    objects = TestRecordQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("test record")
+        verbose_name_plural = _("test records")
+        ordering = ["-test_date", "-pk"]
+        indexes = [models.Index(fields=["category", "test_date"], name="qc_record_ledger_idx")]
+        permissions = [
+            ("review_testrecord", _("Can review test records (second person)")),
+            ("approve_testrecord", _("Can approve test reports")),
+            ("archive_testrecord", _("Can archive and reopen monthly QC records")),
+            ("purge_testrecord", _("Can purge QC raw data after its retention date")),
+        ]
+
+    def __str__(self) -> str:
+        return self.report_number or gettext("Test record #%(pk)s") % {"pk": self.pk}
+
+    def get_absolute_url(self) -> str:
+        return reverse("qc_records:record_detail", args=[self.pk])
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.SUBMITTED, self.Status.REVIEWED)
+
+    @property
+    def retention_until(self) -> date:
+        """Batch-linked records: product expiry + 1 year (GMP 第一百六十二条; 检验记录管理规程 6.2);
+        others: the test date + QC_RECORD_RETENTION_YEARS (R-REC-2)."""
+        batch = self.sample.batch if self.sample.batch_id else None
+        if batch is not None:
+            return add_years(batch.expiry_date, 1)
+        return add_years(self.test_date, settings.QC_RECORD_RETENTION_YEARS)
+
+    def item_blocks(self) -> list[ItemBlock]:
+        """Items of the record's specification with their results, in order (two queries)."""
+        items = list(self.specification.items.filter(voided_at__isnull=True).order_by("position", "pk"))
+        blocks = {it.pk: ItemBlock(item=it) for it in items}
+        for result in self.results.select_related("oos").order_by("replicate", "attempt", "pk"):
+            block = blocks.get(result.item_id)
+            if block is not None:
+                result.item = block.item  # already loaded: no query per result
+                block.results.append(result)
+        return list(blocks.values())
+
+    def compute_verdict(self, blocks: list[ItemBlock] | None = None) -> str:
+        blocks = blocks if blocks is not None else self.item_blocks()
+        conclusions = [b.conclusion for b in blocks]
+        if any(c == Conclusion.FAIL for c in conclusions):
+            return self.Verdict.DOES_NOT_COMPLY
+        if any(c == Conclusion.PENDING for c in conclusions):
+            return self.Verdict.PENDING
+        return self.Verdict.COMPLIES
+
+    def compute_content_digest(self) -> str:
+        """SHA-256 over everything the signatures vouch for besides the header fields."""
+        results = self.results.order_by("item_id", "replicate", "attempt").values_list(
+            "item_id", "replicate", "attempt", "value_text", "complies", "calculation", "conclusion", "voided_at"
+        )
+        instruments = (
+            self.instrument_uses.filter(voided_at__isnull=True)
+            .order_by("instrument_id")
+            .values_list("instrument_id", "calibration_due")
+        )
+        reagents = (
+            self.reagent_uses.filter(voided_at__isnull=True)
+            .order_by("reagent_id")
+            .values_list("reagent_id", "expiry_date")
+        )
+        files = self.attachments.filter(voided_at__isnull=True).order_by("pk").values_list("pk", "sha256")
+        return _digest(
+            {
+                "results": [list(r) for r in results],
+                "instruments": [list(r) for r in instruments],
+                "reagents": [list(r) for r in reagents],
+                "files": [list(r) for r in files],
+            }
+        )
+
+
+class TestResult(Tracked):
+    """One individual result (单个测定值) of one specification item: raw value as typed, unit,
+    calculation and its own conclusion. A retest adds an attempt; an invalidated result (OOS
+    laboratory error) is voided with the reason and stays visible."""
+
+    __test__ = False
+
+    AUDIT_LABEL_FIELD = "value_text"
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="results"
+    )
+    item = models.ForeignKey(SpecificationItem, verbose_name=_("test item"), on_delete=models.PROTECT, related_name="+")
+    replicate = models.PositiveSmallIntegerField(_("individual result no."), default=1)
+    attempt = models.PositiveSmallIntegerField(
+        _("attempt"), default=1, help_text=_("2 and more: retest after an invalidated result.")
+    )
+    value_text = models.CharField(_("result as recorded"), max_length=200, blank=True)
+    value_numeric = models.DecimalField(_("numeric value"), max_digits=20, decimal_places=6, null=True, blank=True)
+    complies = models.BooleanField(_("complies (text criteria)"), null=True, blank=True)
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    calculation = models.TextField(_("calculation"), blank=True)
+    conclusion = models.CharField(
+        _("conclusion"), max_length=16, choices=Conclusion.choices, default=Conclusion.PENDING
+    )
+    entered_by = models.ForeignKey(
+        "core.User", verbose_name=_("entered by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
+    oos = models.ForeignKey(
+        "qc_records.OOSInvestigation",
+        verbose_name=_("OOS investigation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="results",
+    )
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("test result")
+        verbose_name_plural = _("test results")
+        ordering = ["record", "item__position", "item_id", "replicate", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "item", "replicate", "attempt"], name="qc_result_unique_attempt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}/{self.replicate}: {self.value_text or '—'}"
+
+    @property
+    def is_invalidated(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def display_value(self) -> str:
+        if self.item.criterion_kind == CriterionKind.TEXT:
+            verdict = {True: gettext("Complies"), False: gettext("Does not comply"), None: ""}[self.complies]
+            return " · ".join(v for v in (self.value_text, verdict) if v)
+        return f"{self.value_text}{self.unit}" if self.value_text else ""
+
+
+class InstrumentUse(Tracked):
+    """An instrument used in a test record, with its calibration due date at the time (the
+    evidence that it was in calibration on the test date). Removed from a draft by voiding."""
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="instrument_uses"
+    )
+    instrument = models.ForeignKey(
+        Instrument, verbose_name=_("instrument"), on_delete=models.PROTECT, related_name="uses"
+    )
+    calibration_due = models.DateField(_("calibration due when used"))
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("instrument used")
+        verbose_name_plural = _("instruments used")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "instrument"], condition=Q(voided_at__isnull=True), name="qc_instrument_use_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.instrument_id)
+
+
+class ReagentUse(Tracked):
+    """A reagent / reference standard lot used in a test record (its usage log), with its expiry
+    date at the time."""
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="reagent_uses"
+    )
+    reagent = models.ForeignKey(Reagent, verbose_name=_("reagent"), on_delete=models.PROTECT, related_name="uses")
+    expiry_date = models.DateField(_("expiry date when used"))
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("reagent used")
+        verbose_name_plural = _("reagents used")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "reagent"], condition=Q(voided_at__isnull=True), name="qc_reagent_use_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.reagent_id)
+
+
+def attachment_upload_to(instance: Attachment, filename: str) -> str:
+    # The stored name carries no user text; the original name is kept in the row.
+    return f"qc/raw-data/{timezone.localdate():%Y/%m}/{instance.sha256[:16]}-{timezone.now():%H%M%S%f}"
+
+
+class Attachment(Tracked):
+    """A raw-data file (chromatogram, spectrum, printout) with the SHA-256 taken on upload (R-QC-7)."""
+
+    AUDIT_LABEL_FIELD = "original_name"
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="attachments"
+    )
+    item = models.ForeignKey(
+        SpecificationItem,
+        verbose_name=_("test item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("file type"), max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    description = models.CharField(
+        _("description"), max_length=200, blank=True, help_text=_("e.g. 含量测定 供试品色谱图")
+    )
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("raw-data file")
+        verbose_name_plural = _("raw-data files")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def stored_sha256(self) -> str | None:
+        """SHA-256 of the file as stored now (None if it is missing)."""
+        return sha256_stored(self.file)
+
+    def is_intact(self) -> bool:
+        return self.stored_sha256() == self.sha256

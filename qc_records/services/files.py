@@ -1,0 +1,81 @@
+"""Raw-data files attached to a test record, with their SHA-256 (R-QC-7)."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.hashing import sha256_upload
+from core.models import User
+from core.workflow import InputError, WorkflowError, require_permission, require_reason, save_changed
+from qc_records.models import Attachment, SpecificationItem, TestRecord
+from qc_records.services.records import _locked_record, _open_for_change
+
+MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
+
+
+def attachment_add(
+    *,
+    record: TestRecord,
+    user: User,
+    upload: UploadedFile,
+    description: str = "",
+    item: SpecificationItem | None = None,
+    reason: str = "",
+) -> Attachment:
+    """Attach a raw-data file with its SHA-256 (R-QC-7). A submitted or reviewed record needs a
+    reason and goes back to draft, like any other change."""
+    require_permission(user, "qc_records.change_testrecord")
+    if upload.size is not None and upload.size > MAX_ATTACHMENT_BYTES:
+        raise InputError({"file": [_("Files larger than 50 MB cannot be attached.")]})
+    if upload.size == 0:
+        raise InputError({"file": [_("The file is empty.")]})
+    sha256 = sha256_upload(upload)
+    saved_name = ""
+    try:
+        with transaction.atomic():
+            record = _locked_record(record)
+            reason = _open_for_change(record, user, reason)
+            if item is not None and item.specification_id != record.specification_id:
+                raise InputError({"item": [_("This test item is not part of the record's specification.")]})
+            attachment = Attachment(
+                record=record,
+                item=item,
+                original_name=(upload.name or "file")[:255],
+                content_type=(getattr(upload, "content_type", "") or "")[:100],
+                size=upload.size or 0,
+                sha256=sha256,
+                description=description.strip(),
+                last_changed_by=user,
+            )
+            attachment.file.save(attachment.original_name, upload, save=False)
+            saved_name = attachment.file.name
+            attachment.save_audited(user=user, reason=reason or "attached")
+            save_changed(record, user, reason or _("file %(name)s attached") % {"name": attachment.original_name})
+    except Exception:
+        # Nothing of a refused upload stays behind, neither the row nor the stored file.
+        if saved_name:
+            Attachment._meta.get_field("file").storage.delete(saved_name)
+        raise
+    return attachment
+
+
+def attachment_remove(*, attachment: Attachment, user: User, reason: str) -> Attachment:
+    """Remove a file from a record (voided with the reason; the file is kept)."""
+    require_permission(user, "qc_records.change_testrecord")
+    with transaction.atomic():
+        record = _locked_record(attachment.record)
+        reason = require_reason(reason, _("Give a reason for removing the file."))
+        reason = _open_for_change(record, user, reason)
+        attachment = Attachment.objects.select_for_update().get(pk=attachment.pk)
+        if attachment.is_voided:
+            raise WorkflowError(_("This file was already removed."))
+        attachment.voided_at = timezone.now()
+        attachment.void_reason = reason
+        save_changed(attachment, user, reason)
+        save_changed(
+            record, user, _("file %(name)s removed: %(reason)s") % {"name": attachment.original_name, "reason": reason}
+        )
+    return attachment

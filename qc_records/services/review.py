@@ -1,0 +1,222 @@
+"""A test record's sign-off: second-person review, approval of the report, sending back,
+voiding, and destroying raw data after retention. Each "may this person do it now" rule is a
+``cannot_<verb>_record`` predicate here, read by the service, the record page and My work."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import OuterRef
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.models import Signature, User
+from core.numbering import next_number
+from core.signatures import sign, verify_signer
+from core.workflow import WorkflowError, move, require_permission, require_reason, save_changed, signs
+from qc_records.models import Attachment, TestRecord, tester_condition
+from qc_records.services.ledger import check_not_archived
+from qc_records.services.records import _back_to_draft, _locked_record
+
+
+def testers(record: TestRecord) -> set[int]:
+    """Everyone who did any of the testing, in this round or an earlier one (R-QC-4, R-SEQ-2):
+    the people ``qc_records.models.tester_condition`` finds for this record. One query."""
+    people = get_user_model().objects.filter(tester_condition(record.pk, OuterRef("pk")))
+    return set(people.values_list("pk", flat=True))
+
+
+def cannot_review_record(record: TestRecord, user: User) -> str | None:
+    """Why ``user`` may not review ``record``, or None: second-person review means the reviewer
+    did none of the testing (R-QC-4, R-SEQ-2). The service, the record page and the My-work
+    queue all read ``TestRecord.objects.tested_by`` / ``not_tested_by``."""
+    if TestRecord.objects.filter(pk=record.pk).tested_by(user).exists():
+        return _("You tested this record; a different person must review it (second-person review).")
+    return None
+
+
+def cannot_approve_record(record: TestRecord, user: User) -> str | None:
+    """Why ``user`` may not approve ``record``'s report, or None: the approver neither tested nor
+    reviewed it (R-SEQ-2; ``TestRecord.objects.not_tested_or_reviewed_by``, also the queue's)."""
+    if not TestRecord.objects.filter(pk=record.pk).not_tested_or_reviewed_by(user).exists():
+        return _("You tested or reviewed this record; another person must approve the report.")
+    return None
+
+
+def cannot_purge_record(record: TestRecord, user: User, today: date | None = None) -> str | None:
+    """Why ``record``'s raw data may not be destroyed now, or None: only a finished (approved or
+    voided) record, once, and only after its retention date (R-REC-2)."""
+    today = today or timezone.localdate()
+    if record.status not in (TestRecord.Status.APPROVED, TestRecord.Status.VOIDED):
+        return _("Only approved or voided records can be purged.")
+    if record.purged_at is not None:
+        return _("This record's raw data was already purged.")
+    keep_until = record.retention_until
+    if today <= keep_until:
+        return _("This record must be kept until %(date)s; it cannot be purged before then.") % {
+            "date": keep_until.isoformat()
+        }
+    return None
+
+
+def _check_digest(record: TestRecord) -> None:
+    if record.content_digest and record.content_digest != record.compute_content_digest():
+        raise WorkflowError(
+            _(
+                "The results of this record changed after it was signed “Tested”; it cannot be signed. Report this to QA."
+            )
+        )
+
+
+@signs(Signature.Meaning.REVIEWED)
+def record_review(
+    *, record: TestRecord, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+) -> TestRecord:
+    """Second-person review (复核): a different person checks and signs "Reviewed".
+
+    Preconditions: submitted; the reviewer did none of the testing (``testers``; R-QC-4, R-SEQ-2).
+    """
+    require_permission(user, "qc_records.review_testrecord")
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        record = _locked_record(record)
+        move(record, TestRecord.Status.REVIEWED)
+        refusal = cannot_review_record(record, user)
+        if refusal:
+            raise WorkflowError(refusal)
+        _check_digest(record)
+        record.reviewed_by = user
+        record.reviewed_at = timezone.now()
+        save_changed(record, user, comment or "reviewed")
+        sign(credential=credential, record=record, meaning=record_review.meaning, comment=comment)
+    return record
+
+
+@signs(Signature.Meaning.APPROVED)
+def record_approve(
+    *, record: TestRecord, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+) -> TestRecord:
+    """The QC head approves the test report: report number QC-YYYY-NNNN, conclusion, signature.
+
+    Preconditions: reviewed; no open OOS investigation on the record; the approver neither
+    tested nor reviewed it. The number is taken last, inside the transaction, so a refused or
+    rolled-back approval uses none (gap-free, R-QC-6). The PDF report is issued after commit.
+    """
+    require_permission(user, "qc_records.approve_testrecord")
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        record = _locked_record(record)
+        move(record, TestRecord.Status.APPROVED)
+        refusal = cannot_approve_record(record, user)
+        if refusal:
+            raise WorkflowError(refusal)
+        open_oos = list(record.oos_investigations.open().values_list("number", flat=True))
+        if open_oos:
+            raise WorkflowError(
+                _("OOS investigation %(numbers)s is still open: close it before approving the report.")
+                % {"numbers": ", ".join(open_oos)}
+            )
+        _check_digest(record)
+        blocks = record.item_blocks()
+        record.verdict = record.compute_verdict(blocks)
+        if record.verdict == TestRecord.Verdict.PENDING:
+            raise WorkflowError(_("Some results are missing; the record must go back to the analyst."))
+        year = timezone.localdate().year
+        record.report_number = f"QC-{year}-{next_number('QC', year):04d}"
+        record.approved_by = user
+        record.approved_at = timezone.now()
+        save_changed(record, user, comment or "report approved")
+        sign(credential=credential, record=record, meaning=record_approve.meaning, comment=comment)
+        record_pk, user_pk = record.pk, user.pk
+        transaction.on_commit(lambda: _issue_report_after_commit(record_pk, user_pk))
+    return record
+
+
+def _issue_report_after_commit(record_pk: int, user_pk: int) -> None:
+    from django.conf import settings
+
+    if not getattr(settings, "QC_ISSUE_REPORT_ON_APPROVAL", True):
+        return
+    from qc_records import pdf
+
+    pdf.issue_report_safely(record_pk, user_pk)
+
+
+@transaction.atomic
+def record_send_back(*, record: TestRecord, user: User, reason: str) -> TestRecord:
+    """The reviewer or QC head returns a submitted or reviewed record to the analyst, with the reason."""
+    require_permission(user, "qc_records.review_testrecord", "qc_records.approve_testrecord")
+    record = _locked_record(record)
+    reason = require_reason(reason, _("Say why the record is sent back: the analyst sees it."))
+    _back_to_draft(record, user, reason)  # TRANSITIONS: only a submitted or reviewed record goes back
+    check_not_archived(record)
+    save_changed(record, user, _("sent back: %(reason)s") % {"reason": reason})
+    return record
+
+
+@signs(Signature.Meaning.VOIDED)
+def record_void(
+    *, record: TestRecord, user: User, password: str, reason: str, request: HttpRequest | None = None
+) -> TestRecord:
+    """Void a draft record started in error (signed, with a reason); it stays readable."""
+    require_permission(user, "qc_records.change_testrecord", "qc_records.approve_testrecord")
+    reason = require_reason(reason, _("Give a reason for voiding."))
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        record = _locked_record(record)
+        move(record, TestRecord.Status.VOIDED)
+        check_not_archived(record)
+        if record.oos_investigations.exists():
+            raise WorkflowError(_("A record with an OOS investigation cannot be voided."))
+        record.voided_at = timezone.now()
+        record.void_reason = reason
+        save_changed(record, user, reason)
+        sign(credential=credential, record=record, meaning=record_void.meaning, comment=reason)
+    return record
+
+
+@signs(Signature.Meaning.PURGED)
+def record_purge(
+    *,
+    record: TestRecord,
+    user: User,
+    password: str,
+    reason: str,
+    request: HttpRequest | None = None,
+    today: date | None = None,
+) -> TestRecord:
+    """Destroy a record's raw-data files after its retention date (R-REC-2).
+
+    Refused before the retention date. The record row, its results, history and signatures stay
+    as the evidence of what was kept and when it was destroyed.
+    """
+    require_permission(user, "qc_records.purge_testrecord")
+    reason = require_reason(reason, _("Give a reason for purging."))
+    credential = verify_signer(user=user, password=password, request=request)
+    today = today or timezone.localdate()
+    files: list[str] = []
+    with transaction.atomic():
+        record = _locked_record(record)
+        refusal = cannot_purge_record(record, user, today=today)
+        if refusal:
+            raise WorkflowError(refusal)
+        record.purged_at = timezone.now()
+        save_changed(record, user, _("raw data purged: %(reason)s") % {"reason": reason})
+        sign(
+            credential=credential,
+            record=record,
+            meaning=record_purge.meaning,
+            comment=_("raw data purged: %(reason)s") % {"reason": reason},
+        )
+        files = [a.file.name for a in record.attachments.all() if a.file.name]
+        storage = Attachment._meta.get_field("file").storage
+
+        def remove_files() -> None:
+            for name in files:
+                storage.delete(name)
+
+        transaction.on_commit(remove_files)
+    return record

@@ -1,0 +1,122 @@
+"""Samples received by QC (the sampling ledger) and starting a sample's test record."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.permissions import get_object_for_user, require_perm
+from core.web import paginate, posted, query_without_page, show_refusal
+from core.workflow import WorkflowError
+from qc_records import services
+from qc_records.forms import SampleEditForm, SampleFilterForm, SampleForm
+from qc_records.models import Sample, TestRecord
+
+
+def sample_list(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "qc_records.view_sample")
+    form = SampleFilterForm(request.GET or None)
+    samples = Sample.objects.select_related("product", "specification")
+    if form.is_valid():
+        d = form.cleaned_data
+        if d["q"]:
+            samples = samples.filter(
+                Q(number__icontains=d["q"])
+                | Q(lot_number__icontains=d["q"])
+                | Q(material_name__icontains=d["q"])
+                | Q(product__name__icontains=d["q"])
+            )
+        if d["category"]:
+            samples = samples.filter(category=d["category"])
+        if d["waiting"]:
+            samples = samples.awaiting_test()
+    return render(
+        request,
+        "qc_records/sample_list.html",
+        {
+            "form": form,
+            "page_obj": paginate(request, samples.order_by("-received_date", "-pk")),
+            "query": query_without_page(request),
+        },
+    )
+
+
+def sample_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    sample = get_object_for_user(
+        request,
+        Sample.objects.select_related("product", "batch", "specification", "last_changed_by"),
+        pk,
+        "qc_records.view_sample",
+    )
+    records = sample.records.order_by("-pk")
+    return render(
+        request,
+        "qc_records/sample_detail.html",
+        {
+            "sample": sample,
+            "records": records,
+            "can_start": request.user.has_perm("qc_records.add_testrecord")
+            and not sample.is_voided
+            and not records.exclude(status=TestRecord.Status.VOIDED).exists(),
+            "can_edit": request.user.has_perm("qc_records.change_sample"),
+        },
+    )
+
+
+def sample_create(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "qc_records.add_sample")
+    form = SampleForm(posted(request))
+    if form.is_valid():
+        try:
+            sample = services.sample_create(user=request.user, data=form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Sample %(number)s registered.") % {"number": sample.number})
+            return redirect(sample)
+    return render(
+        request,
+        "qc_records/form.html",
+        {"form": form, "title": _("Register a sample"), "back": "qc_records:sample_list"},
+        status=400 if form.errors else 200,
+    )
+
+
+def sample_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    sample = get_object_for_user(request, Sample, pk, "qc_records.change_sample")
+    form = SampleEditForm(posted(request), instance=sample)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k in Sample.EDITABLE_FIELDS}
+        try:
+            services.sample_update(sample=sample, user=request.user, data=data, reason=form.cleaned_data["reason"])
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The sample registration was corrected."))
+            return redirect(sample)
+    return render(
+        request,
+        "qc_records/form.html",
+        {
+            "form": form,
+            "title": _("Correct sample %(number)s") % {"number": Sample.objects.get(pk=pk).number},
+            "cancel_url": sample.get_absolute_url(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def record_start(request: HttpRequest, pk: int) -> HttpResponse:
+    sample = get_object_for_user(request, Sample, pk, "qc_records.add_testrecord")
+    try:
+        record = services.record_create(sample=sample, user=request.user)
+    except WorkflowError as exc:
+        messages.error(request, str(exc))
+        return redirect(sample)
+    messages.success(request, _("Test record started against %(spec)s.") % {"spec": record.specification})
+    return redirect("qc_records:record_edit", pk=record.pk)

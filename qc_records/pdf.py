@@ -162,15 +162,6 @@ def issue_report(record: TestRecord, user: User) -> Document:
     )
 
 
-def issue_report_safely(record_pk: int, user_pk: int) -> None:
-    """After the approval committed: issue the report; a failure is logged, never undoes the
-    approval (the report page issues it on first download instead)."""
-    try:
-        issue_report(TestRecord.objects.get(pk=record_pk), User.objects.get(pk=user_pk))
-    except Exception:  # logged: the approval stands and the report can be issued later
-        logger.exception("Could not issue the QC test report for record %s", record_pk)
-
-
 def latest_report(record: TestRecord) -> Document | None:
     return Document.objects.for_record(record).filter(kind=KIND).order_by("-version").first()
 

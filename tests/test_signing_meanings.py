@@ -22,7 +22,7 @@ from release import services
 from tests.factories import PASSWORD, BatchFactory
 
 REPO = Path(__file__).resolve().parent.parent
-APPS = ("core", "release", "aftersales", "recalls")  # qc_records joins with its views rewrite
+APPS = ("core", "qc_records", "release", "aftersales", "recalls")
 SIGNING_FORMS = r"(SignatureForm|SignWithReasonForm|\w+SignForm)\("
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import AuditedModel
+from core.audit import ChangeTracked
 from core.hashing import sha256_json
 
 
@@ -27,17 +26,8 @@ class Category(models.TextChoices):
 PRODUCT_CATEGORIES = {Category.FINISHED_PRODUCT, Category.INTERMEDIATE}
 
 
-class Tracked(AuditedModel):
-    """Who last changed a record and when (every QC model has them)."""
-
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("last changed at"), default=timezone.now, editable=False)
-    last_changed_by = models.ForeignKey(
-        "core.User", verbose_name=_("last changed by"), on_delete=models.PROTECT, related_name="+", editable=False
-    )
-
-    class Meta(AuditedModel.Meta):
-        abstract = True
+# Every QC model shows who last changed its data, and when: core's one definition.
+Tracked = ChangeTracked
 
 
 def _digest(payload: Any) -> str:

@@ -12,7 +12,15 @@ from django.utils.translation import gettext as _
 
 from core.models import Signature, User
 from core.signatures import sign, verify_signer
-from core.workflow import InputError, WorkflowError, move, require_permission, require_reason, save_changed, signs
+from core.workflow import (
+    InputError,
+    WorkflowError,
+    move,
+    require_permission,
+    require_reason,
+    save_step,
+    signs,
+)
 from qc_records.models import Category, LedgerArchive, TestRecord
 
 
@@ -80,7 +88,7 @@ def ledger_archive(
         else:
             move(archive, LedgerArchive.Status.ARCHIVED)
             archive.record_count = count
-            save_changed(archive, user, comment or "archived again")
+            save_step(archive, user, comment or "archived again")
         sign(credential=credential, record=archive, meaning=ledger_archive.meaning, comment=comment)
     return archive
 
@@ -96,6 +104,6 @@ def ledger_reopen(
     with transaction.atomic():
         archive = LedgerArchive.objects.select_for_update().get(pk=archive.pk)
         move(archive, LedgerArchive.Status.REOPENED)
-        save_changed(archive, user, reason)
+        save_step(archive, user, reason)
         sign(credential=credential, record=archive, meaning=ledger_reopen.meaning, comment=reason)
     return archive

@@ -19,6 +19,7 @@ from core.workflow import (
     require_permission,
     require_reason,
     save_changed,
+    save_step,
     signs,
 )
 from qc_records.models import OOSInvestigation, TestRecord, TestResult
@@ -67,7 +68,7 @@ def oos_start_phase_two(*, oos: OOSInvestigation, user: User, reason: str) -> OO
             _("Phase I found an assignable laboratory cause: close the investigation as laboratory error.")
         )
     reason = require_reason(reason)
-    save_changed(oos, user, reason)
+    save_step(oos, user, reason)
     return oos
 
 
@@ -125,7 +126,7 @@ def oos_close(
         oos.summary = summary
         oos.closed_by = user
         oos.closed_at = timezone.now()
-        save_changed(oos, user, comment or _("closed: %(outcome)s") % {"outcome": oos.get_outcome_display()})
+        save_step(oos, user, comment or _("closed: %(outcome)s") % {"outcome": oos.get_outcome_display()})
         sign(credential=credential, record=oos, meaning=oos_close.meaning, comment=comment or summary)
         if outcome == OOSInvestigation.Outcome.LAB_ERROR:
             _invalidate_for_retest(record, oos, user, summary)

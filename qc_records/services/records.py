@@ -28,6 +28,7 @@ from core.workflow import (
     require_permission,
     require_reason,
     save_changed,
+    save_step,
     signs,
 )
 from qc_records.criteria import Conclusion, CriterionKind, ResultError
@@ -375,7 +376,7 @@ def record_submit(
         record.submitted_by = user
         record.submitted_at = timezone.now()
         record.content_digest = record.compute_content_digest()
-        save_changed(record, user, comment or "submitted for review")
+        save_step(record, user, comment or "submitted for review")
         sign(credential=credential, record=record, meaning=record_submit.meaning, comment=comment)
         opened = _open_oos(record, blocks, user)
     return record, opened

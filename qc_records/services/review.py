@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from core.models import Signature, User
 from core.numbering import next_number
+from core.pdf import issue_after_commit
 from core.signatures import sign, verify_signer
-from core.workflow import WorkflowError, move, require_permission, require_reason, save_changed, signs
+from core.workflow import WorkflowError, move, require_permission, require_reason, save_step, signs
 from qc_records.models import Attachment, TestRecord, tester_condition
 from qc_records.services.ledger import check_not_archived
 from qc_records.services.records import _back_to_draft, _locked_record
@@ -90,7 +91,7 @@ def record_review(
         _check_digest(record)
         record.reviewed_by = user
         record.reviewed_at = timezone.now()
-        save_changed(record, user, comment or "reviewed")
+        save_step(record, user, comment or "reviewed")
         sign(credential=credential, record=record, meaning=record_review.meaning, comment=comment)
     return record
 
@@ -128,21 +129,16 @@ def record_approve(
         record.report_number = f"QC-{year}-{next_number('QC', year):04d}"
         record.approved_by = user
         record.approved_at = timezone.now()
-        save_changed(record, user, comment or "report approved")
+        save_step(record, user, comment or "report approved")
         sign(credential=credential, record=record, meaning=record_approve.meaning, comment=comment)
-        record_pk, user_pk = record.pk, user.pk
-        transaction.on_commit(lambda: _issue_report_after_commit(record_pk, user_pk))
+        issue_after_commit(_issue_report, record_pk=record.pk, user_pk=user.pk)
     return record
 
 
-def _issue_report_after_commit(record_pk: int, user_pk: int) -> None:
-    from django.conf import settings
+def _issue_report(*, record_pk: int, user_pk: int) -> None:
+    from qc_records import pdf  # the PDF module imports the services' models; import when needed
 
-    if not getattr(settings, "QC_ISSUE_REPORT_ON_APPROVAL", True):
-        return
-    from qc_records import pdf
-
-    pdf.issue_report_safely(record_pk, user_pk)
+    pdf.issue_report(TestRecord.objects.get(pk=record_pk), User.objects.get(pk=user_pk))
 
 
 @transaction.atomic
@@ -153,7 +149,7 @@ def record_send_back(*, record: TestRecord, user: User, reason: str) -> TestReco
     reason = require_reason(reason, _("Say why the record is sent back: the analyst sees it."))
     _back_to_draft(record, user, reason)  # TRANSITIONS: only a submitted or reviewed record goes back
     check_not_archived(record)
-    save_changed(record, user, _("sent back: %(reason)s") % {"reason": reason})
+    save_step(record, user, _("sent back: %(reason)s") % {"reason": reason})
     return record
 
 
@@ -173,7 +169,7 @@ def record_void(
             raise WorkflowError(_("A record with an OOS investigation cannot be voided."))
         record.voided_at = timezone.now()
         record.void_reason = reason
-        save_changed(record, user, reason)
+        save_step(record, user, reason)
         sign(credential=credential, record=record, meaning=record_void.meaning, comment=reason)
     return record
 
@@ -204,7 +200,7 @@ def record_purge(
         if refusal:
             raise WorkflowError(refusal)
         record.purged_at = timezone.now()
-        save_changed(record, user, _("raw data purged: %(reason)s") % {"reason": reason})
+        save_step(record, user, _("raw data purged: %(reason)s") % {"reason": reason})
         sign(
             credential=credential,
             record=record,

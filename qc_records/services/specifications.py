@@ -20,6 +20,7 @@ from core.workflow import (
     require_permission,
     require_reason,
     save_changed,
+    save_step,
     signs,
 )
 from qc_records.criteria import CriterionKind
@@ -192,14 +193,14 @@ def specification_approve(
             if other.pk != spec.pk and other.status == Specification.Status.APPROVED:
                 move(other, Specification.Status.SUPERSEDED)
                 other.superseded_at = now
-                save_changed(other, user, _("superseded by version %(v)s") % {"v": spec.version})
+                save_step(other, user, _("superseded by version %(v)s") % {"v": spec.version})
         spec.approved_by = user
         spec.approved_at = now
         spec.effective_from = timezone.localdate()
         spec.content_digest = spec.compute_content_digest(items)
         try:
             with transaction.atomic():
-                save_changed(spec, user, comment or "approved")
+                save_step(spec, user, comment or "approved")
         except IntegrityError:
             raise WorkflowError(
                 _("Another version of %(code)s was approved at the same time.") % {"code": spec.code}
@@ -244,5 +245,5 @@ def specification_void(*, spec: Specification, user: User, reason: str) -> Speci
     reason = require_reason(reason, _("Give a reason for voiding."))
     spec.voided_at = timezone.now()
     spec.void_reason = reason
-    save_changed(spec, user, reason)
+    save_step(spec, user, reason)
     return spec

@@ -102,7 +102,7 @@ def reviewed_record(qc, submitted_record):
 
 @pytest.fixture
 def approved_record(qc, reviewed_record, settings):
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     return services.record_approve(record=reviewed_record, user=qc.head, password=PASSWORD)
 
 

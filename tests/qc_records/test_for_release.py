@@ -48,7 +48,7 @@ def test_confirmed_oos_fails_the_batch(qc, oos_record, batch):
 
 
 def test_invalidated_result_does_not_count_after_a_passing_retest(qc, oos_record, batch, settings):
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     oos = OOSInvestigation.objects.get()
     services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
     services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="实验室差错")

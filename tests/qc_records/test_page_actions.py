@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
 
 
 def test_specification_written_and_approved_through_the_pages(qc, client_for, approved_product):

@@ -17,7 +17,7 @@ QC_READERS = {"qc_analyst", "qc_reviewer", "qc_head", "qa_reviewer", "qualified_
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
 
 
 def test_every_page_renders_for_the_qc_head(qc, client_for, oos_record, instrument, reagent, batch):

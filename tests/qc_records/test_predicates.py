@@ -102,7 +102,7 @@ def test_a_tester_cannot_review_on_page_queue_or_service(qc, make_user, client_f
 
 def test_the_reviewer_cannot_approve_on_page_queue_or_service(qc, make_user, client_for, submitted_record, settings):
     """R-SEQ-2: one person, one stage — whoever reviewed the record does not approve its report."""
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     reviewer_and_head = make_user("qc_reviewer", "qc_head", username="reviewer_and_head")
     record = services.record_review(record=submitted_record, user=reviewer_and_head, password=PASSWORD)
     action = reverse("qc_records:record_approve", args=[record.pk])

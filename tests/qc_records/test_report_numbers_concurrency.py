@@ -77,7 +77,7 @@ def _race(calls):
 
 
 def test_many_approvals_at_once_get_unique_gap_free_numbers(qc, spec, batch, instrument, reagent, make_user, settings):
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     heads = [qc.head] + [make_user("qc_head") for _ in range(3)]
     records = _reviewed_records(qc, spec, batch, instrument, reagent, 12)
     calls = [
@@ -95,7 +95,7 @@ def test_many_approvals_at_once_get_unique_gap_free_numbers(qc, spec, batch, ins
 def test_a_second_approval_racing_the_first_is_refused_and_takes_no_number(
     qc, spec, batch, instrument, reagent, make_user, settings
 ):
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     head2 = make_user("qc_head")
     (record,) = _reviewed_records(qc, spec, batch, instrument, reagent, 1)
     outcomes = _race(

@@ -26,7 +26,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def report(qc, reviewed_record, django_capture_on_commit_callbacks, settings):
     """Approval schedules the report after commit; run that callback as a commit would."""
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = True
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = True
     with django_capture_on_commit_callbacks(execute=True):
         record = services.record_approve(record=reviewed_record, user=qc.head, password=PASSWORD)
     return record, Document.objects.for_record(record).get(kind=pdf.KIND)
@@ -137,7 +137,7 @@ def test_a_failing_individual_result_is_marked_on_the_report(
     services.oos_update(oos=oos, user=qc.analyst, data={"phase2_findings": "工艺调查确认"})
     services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="确认不合格")
     services.record_review(record=draft_record, user=qc.reviewer, password=PASSWORD)
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = True
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = True
     with django_capture_on_commit_callbacks(execute=True):
         services.record_approve(record=draft_record, user=qc.head, password=PASSWORD)
     document = Document.objects.for_record(draft_record).get(kind=pdf.KIND)

@@ -82,7 +82,7 @@ def test_record_review_shows_the_meaning_it_records(qc, client_for, submitted_re
 
 def test_record_approval_shows_the_meaning_it_records(qc, client_for, reviewed_record, settings):
     """R-SIG-2"""
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     shown, recorded = sign_through_page(
         client_for(qc.head),
         reviewed_record.get_absolute_url(),
@@ -108,7 +108,7 @@ def test_record_voiding_shows_the_meaning_it_records(qc, client_for, draft_recor
 @pytest.fixture
 def record_past_retention(qc, spec, approved_product, instrument, reagent, settings):
     """An approved record of a batch whose expiry + 1 year is already past (R-REC-2)."""
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     today = timezone.localdate()
     batch = BatchFactory(
         product=approved_product,

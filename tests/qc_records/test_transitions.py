@@ -76,7 +76,7 @@ def _run(action, record, qc):
 @pytest.mark.django_db
 @pytest.mark.parametrize("state, action", list(itertools.product(STATE_FIXTURES, ACTIONS)))
 def test_record_actions_follow_the_table(request, qc, settings, state, action):
-    settings.QC_ISSUE_REPORT_ON_APPROVAL = False
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     record = request.getfixturevalue(STATE_FIXTURES[state])
     target = ACTIONS[action]
     allowed = target in TestRecord.TRANSITIONS[state]

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from core.audit import append_only_models
-from tests.core.conftest import qn, raw_sql_refused
+from tests.core.helpers import qn, raw_sql_refused
 
 pytestmark = pytest.mark.django_db
 

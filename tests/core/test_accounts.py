@@ -18,7 +18,7 @@ from core.audit import AuditError
 from core.forms import ResetPasswordForm
 from core.models import AuthEvent, User
 from core.roles import ADMIN, ALL_ROLES, AUDITOR, QA_REVIEWER
-from tests.core.conftest import english_client, login
+from tests.core.helpers import english_client, login
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -121,10 +121,10 @@ def test_deactivated_user_cannot_sign_in(make_user, anon):
     assert not Client().login(username="wang.fang", password=PASSWORD)
 
 
-def test_deactivating_a_signed_in_user_ends_their_session(make_user, en_client_for):
+def test_deactivating_a_signed_in_user_ends_their_session(make_user, client_for):
     """R-AUTH-1: deactivation takes effect on the next request, not at the next sign-in."""
     user = make_user(QA_REVIEWER)
-    client = en_client_for(user)
+    client = client_for(user)
     assert client.get("/release/products/").status_code == 200
     user.is_active = False
     user.save()
@@ -230,10 +230,10 @@ def test_successful_sign_in_resets_the_failure_count(make_user, anon):
     assert not user.is_locked
 
 
-def test_locking_ends_the_locked_persons_open_session(make_user, en_client_for, anon):
+def test_locking_ends_the_locked_persons_open_session(make_user, client_for, anon):
     """R-AUTH-3: someone guessing the password elsewhere locks the account for every session."""
     user = make_user(QA_REVIEWER, username="qian.hui")
-    client = en_client_for(user)
+    client = client_for(user)
     assert client.get("/").status_code == 200
     _fail(anon, "qian.hui", settings.LOCKOUT_THRESHOLD)
     assert client.get("/").status_code == 302
@@ -245,11 +245,11 @@ def _lock(user: User) -> None:
     assert user.is_locked
 
 
-def test_admin_sees_locked_accounts_and_unlocks_with_audit(make_user, admin_user, en_client_for):
+def test_admin_sees_locked_accounts_and_unlocks_with_audit(make_user, admin_user, client_for):
     """R-AUTH-3: only an administrator unlocks; the unlock is audited with who did it."""
     user = make_user(QA_REVIEWER, username="feng.jie", full_name="冯杰")
     _lock(user)
-    client = en_client_for(admin_user)
+    client = client_for(admin_user)
     page = client.get(reverse("core:locked_users"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -266,21 +266,21 @@ def test_admin_sees_locked_accounts_and_unlocks_with_audit(make_user, admin_user
     assert login(english_client(), "feng.jie", PASSWORD).status_code == 302
 
 
-def test_unlock_needs_post(make_user, admin_user, en_client_for):
+def test_unlock_needs_post(make_user, admin_user, client_for):
     """R-AUTH-3: a link (GET) cannot unlock an account."""
     user = make_user(QA_REVIEWER)
     _lock(user)
-    assert en_client_for(admin_user).get(reverse("core:unlock", args=[user.pk])).status_code == 405
+    assert client_for(admin_user).get(reverse("core:unlock", args=[user.pk])).status_code == 405
     user.refresh_from_db()
     assert user.is_locked
 
 
 @pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != ADMIN])
-def test_other_roles_cannot_see_or_unlock_locked_accounts(role, users, make_user, en_client_for):
+def test_other_roles_cannot_see_or_unlock_locked_accounts(role, users, make_user, client_for):
     """R-AUTH-3: the unlock action is for administrators only; the list also for auditors."""
     victim = make_user(QA_REVIEWER, username="victim")
     _lock(victim)
-    client = en_client_for(users[role])
+    client = client_for(users[role])
     # Auditors read the lock list and security log (R-AT-5); nobody but an administrator unlocks.
     expected_view = 200 if role == AUDITOR else 403
     assert client.get(reverse("core:locked_users")).status_code == expected_view

@@ -22,12 +22,12 @@ def _staff_admin(admin_user):
     return admin_user
 
 
-def test_admin_password_reset_writes_a_security_event_and_unlocks(admin_user, qa_reviewer, en_client_for):
+def test_admin_password_reset_writes_a_security_event_and_unlocks(admin_user, qa_reviewer, client_for):
     """R-AUTH-3, R-AUTH-5: a reset is audited with who did it; a lock it clears is audited as an unlock."""
     qa_reviewer.locked_at = timezone.now()
     qa_reviewer._change_reason = "test"
     qa_reviewer.save()
-    client = en_client_for(_staff_admin(admin_user))
+    client = client_for(_staff_admin(admin_user))
     url = reverse("admin:auth_user_password_change", args=[qa_reviewer.pk])
     response = client.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
     assert response.status_code == 302, response.content[:2000]
@@ -38,9 +38,9 @@ def test_admin_password_reset_writes_a_security_event_and_unlocks(admin_user, qa
     assert AuthEvent.objects.filter(kind=AuthEvent.Kind.UNLOCKED, user=qa_reviewer, actor=admin_user).exists()
 
 
-def test_an_administrator_cannot_change_their_own_roles(admin_user, en_client_for):
+def test_an_administrator_cannot_change_their_own_roles(admin_user, client_for):
     """R-SIG-5: an administrator cannot move themselves into a signing role."""
-    client = en_client_for(_staff_admin(admin_user))
+    client = client_for(_staff_admin(admin_user))
     page = client.get(f"/admin/core/user/{admin_user.pk}/change/")
     assert page.status_code == 200
     form = page.context["adminform"].form
@@ -53,33 +53,33 @@ def test_an_administrator_cannot_change_their_own_roles(admin_user, en_client_fo
     assert not User.objects.get(pk=admin_user.pk).groups.filter(name="qa_reviewer").exists()
 
 
-def test_an_administrator_can_change_another_persons_roles(admin_user, make_user, en_client_for):
+def test_an_administrator_can_change_another_persons_roles(admin_user, make_user, client_for):
     other = make_user("qc_analyst", username="analyst9")
-    client = en_client_for(_staff_admin(admin_user))
+    client = client_for(_staff_admin(admin_user))
     form = client.get(f"/admin/core/user/{other.pk}/change/").context["adminform"].form
     assert "groups" in form.fields
 
 
-def test_auditor_reads_security_events_without_unlock_buttons(auditor, make_user, en_client_for):
+def test_auditor_reads_security_events_without_unlock_buttons(auditor, make_user, client_for):
     """R-AT-5, R-AUTH-3: failures and lockouts are visible to auditors, who cannot unlock."""
     locked = make_user("qc_analyst", username="lockedone")
     locked.locked_at = timezone.now()
     locked._change_reason = "test"
     locked.save()
     AuthEvent.objects.create(kind=AuthEvent.Kind.LOCKED, username="lockedone", user=locked)
-    page = en_client_for(auditor).get(reverse("core:locked_users"))
+    page = client_for(auditor).get(reverse("core:locked_users"))
     assert page.status_code == 200
     html = page.content.decode()
     assert "lockedone" in html and "Account locked" in html
     assert reverse("core:unlock", args=[locked.pk]) not in html
-    assert en_client_for(auditor).post(reverse("core:unlock", args=[locked.pk])).status_code == 403
+    assert client_for(auditor).post(reverse("core:unlock", args=[locked.pk])).status_code == 403
 
 
-def test_csv_export_keeps_formula_like_values_as_text(qa_reviewer, admin_user, auditor, en_client_for):
+def test_csv_export_keeps_formula_like_values_as_text(qa_reviewer, admin_user, auditor, client_for):
     """R-AT-5: a value typed as "=cmd()" cannot run as a formula when the CSV is opened."""
     product = ProductFactory(last_changed_by=admin_user)
     services.product_update(product=product, user=admin_user, data={"pack_size": '=HYPERLINK("x")'}, reason="+1 test")
-    response = en_client_for(auditor).get(reverse("core:audit_export"), {"record_type": "release.product"})
+    response = client_for(auditor).get(reverse("core:audit_export"), {"record_type": "release.product"})
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     cells = [c for row in rows for c in row]
@@ -89,12 +89,12 @@ def test_csv_export_keeps_formula_like_values_as_text(qa_reviewer, admin_user, a
     assert PASSWORD not in text
 
 
-def test_role_changes_in_admin_are_security_events_with_who_and_what(admin_user, make_user, auditor, en_client_for):
+def test_role_changes_in_admin_are_security_events_with_who_and_what(admin_user, make_user, auditor, client_for):
     """R-AT-1, R-AT-5 (Annex 11 §12.3): granting and withdrawing a role is recorded with the
     administrator who did it, and auditors read it; the user's history alone shows no difference."""
     person = make_user("qc_analyst", username="analyst10")
     qa = Group.objects.get(name="qa_reviewer")
-    client = en_client_for(_staff_admin(admin_user))
+    client = client_for(_staff_admin(admin_user))
     response = client.post(
         reverse("admin:core_user_change", args=[person.pk]),
         {
@@ -110,7 +110,7 @@ def test_role_changes_in_admin_are_security_events_with_who_and_what(admin_user,
     assert response.status_code == 302
     events = AuthEvent.objects.filter(kind=AuthEvent.Kind.ROLES_CHANGED, user=person, actor=admin_user)
     assert sorted(events.values_list("detail", flat=True)) == ["+qa_reviewer", "-qc_analyst"]
-    page = en_client_for(auditor).get(reverse("core:locked_users")).content.decode()
+    page = client_for(auditor).get(reverse("core:locked_users")).content.decode()
     assert "Roles changed" in page and "+qa_reviewer" in page and "-qc_analyst" in page
 
 
@@ -130,11 +130,11 @@ def test_role_changes_outside_the_admin_are_recorded_too(make_user):
     assert details == [("+qc_head", None), ("+qc_reviewer", None), ("-qc_head -qc_reviewer", None)]
 
 
-def test_admin_cannot_clear_the_forced_password_change_after_a_reset(admin_user, make_user, en_client_for):
+def test_admin_cannot_clear_the_forced_password_change_after_a_reset(admin_user, make_user, client_for):
     """R-AUTH-5: after a reset the person must choose their own password; the administrator cannot
     untick "must change password" and leave the person on a password the administrator knows."""
     person = make_user("qc_analyst", username="analyst12")
-    client = en_client_for(_staff_admin(admin_user))
+    client = client_for(_staff_admin(admin_user))
     reset = client.post(
         reverse("admin:auth_user_password_change", args=[person.pk]),
         {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
@@ -175,14 +175,14 @@ def test_wrong_passwords_do_not_grow_the_persons_history(qa_reviewer):
     )
 
 
-def test_audit_search_stops_paging_at_the_limit_and_says_how_to_go_on(auditor, en_client_for, monkeypatch):
+def test_audit_search_stops_paging_at_the_limit_and_says_how_to_go_on(auditor, client_for, monkeypatch):
     """R-PERF-1, R-AT-5: deep offset paging is capped; the page points to narrowing or CSV."""
     from core import views
 
     monkeypatch.setattr(views, "MAX_AUDIT_PAGE", 2)
     for n in range(3):
         ProductFactory(name=f"分页测试{n}")
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     monkeypatch.setattr("core.audit_trail.search_page.__defaults__", (1,), raising=False)
     page = client.get(reverse("core:audit_search"), {"page": "999"})
     assert page.status_code == 200

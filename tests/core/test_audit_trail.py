@@ -23,7 +23,7 @@ from core.audit_trail import record_timeline, record_types
 from core.models import AuthEvent, Signature, User
 from release import services
 from release.models import Batch, Product
-from tests.core.conftest import english_client, qn, raw_sql_refused
+from tests.core.helpers import english_client, qn, raw_sql_refused
 from tests.factories import PASSWORD, BatchFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,9 +191,9 @@ def test_batch_save_without_reason_is_refused(qa_reviewer):
         batch.save()
 
 
-def test_edit_page_without_reason_shows_the_error_and_writes_nothing(draft_product, qa_reviewer, en_client_for):
+def test_edit_page_without_reason_shows_the_error_and_writes_nothing(draft_product, qa_reviewer, client_for):
     """R-AT-2: the edit form re-renders with an error beside the reason field; nothing is saved."""
-    client = en_client_for(qa_reviewer)
+    client = client_for(qa_reviewer)
     url = reverse("release:product_edit", args=[draft_product.pk])
     before = draft_product.history.count()
     response = client.post(url, _product_form_data(draft_product, pack_size="48粒/盒", reason=""))
@@ -468,10 +468,10 @@ def changed_product(approved_product, qa_reviewer2):
 
 
 def test_timeline_shows_old_new_values_reason_and_signatures(
-    changed_product, qa_reviewer, qa_reviewer2, auditor, en_client_for
+    changed_product, qa_reviewer, qa_reviewer2, auditor, client_for
 ):
     """R-AT-5: per-record timeline — who, when, old → new, reason, signatures."""
-    response = en_client_for(auditor).get(reverse("core:record_history", args=["release.product", changed_product.pk]))
+    response = client_for(auditor).get(reverse("core:record_history", args=["release.product", changed_product.pk]))
     assert response.status_code == 200
     html = response.content.decode()
     old = changed_product.history.last().pack_size
@@ -489,9 +489,9 @@ def test_timeline_shows_old_new_values_reason_and_signatures(
     assert f"({qa_reviewer2.username})" in html and f"({qa_reviewer.username})" in html
 
 
-def test_timeline_of_unknown_record_type_is_404(auditor, en_client_for):
+def test_timeline_of_unknown_record_type_is_404(auditor, client_for):
     """R-AT-5: a malformed link is a 404, not a server error."""
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     assert client.get(reverse("core:record_history", args=["nope.model", 1])).status_code == 404
     assert client.get(reverse("core:record_history", args=["release.product", 999999])).status_code == 404
     assert client.get(reverse("core:record_history", args=["release.product", "abc"])).status_code == 404
@@ -540,23 +540,23 @@ def _search(client: Client, **params) -> list:
     return response.context["entries"]
 
 
-def test_search_filters_by_user(search_data, qa_reviewer2, auditor, en_client_for):
+def test_search_filters_by_user(search_data, qa_reviewer2, auditor, client_for):
     """R-AT-5: search all changes by user."""
-    entries = _search(en_client_for(auditor), user=qa_reviewer2.pk)
+    entries = _search(client_for(auditor), user=qa_reviewer2.pk)
     assert {e.user_id for e in entries} == {qa_reviewer2.pk}
     assert sorted(_changes(e)["pack_size"][1] for e in entries) == ["march-20-late", "march-21-early"]
 
 
-def test_search_filters_by_record_type(search_data, auditor, en_client_for):
+def test_search_filters_by_record_type(search_data, auditor, client_for):
     """R-AT-5: search by record type."""
-    entries = _search(en_client_for(auditor), record_type="release.batch")
+    entries = _search(client_for(auditor), record_type="release.batch")
     assert [e.object_id for e in entries] == [search_data["batch"].pk]
-    assert {e.model for e in _search(en_client_for(auditor), record_type="release.product")} == {Product}
+    assert {e.model for e in _search(client_for(auditor), record_type="release.product")} == {Product}
 
 
-def test_search_filters_by_date_range_in_local_days(search_data, auditor, en_client_for):
+def test_search_filters_by_date_range_in_local_days(search_data, auditor, client_for):
     """R-AT-5: the date range is in the site's days (Asia/Shanghai), the end day included."""
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     entries = _search(client, date_from="2025-03-01", date_to="2025-03-15")
     assert [(e.action, _changes(e)["pack_size"][1]) for e in entries] == [
         ("~", "march-10"),
@@ -570,10 +570,10 @@ def test_search_filters_by_date_range_in_local_days(search_data, auditor, en_cli
     assert _search(client, date_from="2025-02-01", date_to="2025-02-28") == []
 
 
-def test_search_combines_filters_newest_first(search_data, qa_reviewer2, auditor, en_client_for):
+def test_search_combines_filters_newest_first(search_data, qa_reviewer2, auditor, client_for):
     """R-AT-5: filters combine; results are newest first."""
     entries = _search(
-        en_client_for(auditor),
+        client_for(auditor),
         user=qa_reviewer2.pk,
         record_type="release.product",
         date_from="2025-03-01",
@@ -582,9 +582,9 @@ def test_search_combines_filters_newest_first(search_data, qa_reviewer2, auditor
     assert [_changes(e)["pack_size"][1] for e in entries] == ["march-21-early", "march-20-late"]
 
 
-def test_search_with_end_before_start_shows_the_error(auditor, en_client_for):
+def test_search_with_end_before_start_shows_the_error(auditor, client_for):
     """R-AT-5, R-UX-2: a reversed range is explained beside the field, not a server error."""
-    response = en_client_for(auditor).get(
+    response = client_for(auditor).get(
         reverse("core:audit_search"), {"date_from": "2025-03-10", "date_to": "2025-03-01"}
     )
     assert response.status_code == 200
@@ -597,9 +597,9 @@ def _csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body[1:])))
 
 
-def test_csv_export_has_a_header_and_the_matching_rows(search_data, qa_reviewer2, auditor, en_client_for):
+def test_csv_export_has_a_header_and_the_matching_rows(search_data, qa_reviewer2, auditor, client_for):
     """R-AT-5: CSV export of a search, one line per changed field."""
-    response = en_client_for(auditor).get(
+    response = client_for(auditor).get(
         reverse("core:audit_export"), {"user": qa_reviewer2.pk, "date_from": "2025-03-01", "date_to": "2025-03-31"}
     )
     assert response.status_code == 200
@@ -630,9 +630,9 @@ def test_csv_export_has_a_header_and_the_matching_rows(search_data, qa_reviewer2
     ]
 
 
-def test_csv_export_without_filter_lists_every_change(search_data, auditor, en_client_for):
+def test_csv_export_without_filter_lists_every_change(search_data, auditor, client_for):
     """R-AT-5: an unfiltered export covers all record types."""
-    header, *rows = _csv(en_client_for(auditor).get(reverse("core:audit_export")))
+    header, *rows = _csv(client_for(auditor).get(reverse("core:audit_export")))
     assert {"product", "batch", "user"} <= {r[4] for r in rows}
 
 
@@ -662,10 +662,10 @@ def _url(name: str, arg: str | None, data: dict) -> str:
 
 
 @pytest.mark.parametrize("name, arg", AUDITOR_READ_PAGES)
-def test_auditor_reads_every_page(name, arg, audit_rows, auditor, en_client_for):
+def test_auditor_reads_every_page(name, arg, audit_rows, auditor, client_for):
     """R-AT-5: the auditor opens every list, record, history and export."""
     data = {**audit_rows, "user": auditor}
-    assert en_client_for(auditor).get(_url(name, arg, data)).status_code == 200
+    assert client_for(auditor).get(_url(name, arg, data)).status_code == 200
 
 
 # Pages that read but take no action, whose reading by an auditor is tested with the documents:
@@ -700,7 +700,7 @@ def _action_urls(data: dict) -> list[str]:
     return urls
 
 
-def test_auditor_posts_to_every_action_url_get_403(audit_rows, auditor, qa_reviewer2, en_client_for):
+def test_auditor_posts_to_every_action_url_get_403(audit_rows, auditor, qa_reviewer2, client_for):
     """R-AT-5: the auditor changes nothing — every action URL answers 403 and nothing is written."""
     locked = User.objects.get(pk=qa_reviewer2.pk)
     locked.locked_at = timezone.now()
@@ -714,7 +714,7 @@ def test_auditor_posts_to_every_action_url_get_403(audit_rows, auditor, qa_revie
     } <= set(urls)
     history_before = {m: m.objects.count() for m in _history_models()}
     signatures_before = Signature.objects.count()
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     payload = {
         "reason": "auditor",
         "approve-password": PASSWORD,
@@ -741,12 +741,12 @@ def test_auditor_holds_no_change_permission(auditor):
 # --- R-REC-1 voided records stay readable ------------------------------------------------------
 
 
-def test_voided_records_stay_readable(audit_rows, qa_reviewer, auditor, en_client_for):
+def test_voided_records_stay_readable(audit_rows, qa_reviewer, auditor, client_for):
     """R-REC-1: a voided batch and a voided product are still there, with their reason."""
     batch = audit_rows["batch"]
     product = ProductFactory(last_changed_by=qa_reviewer)
     services.product_void(product=product, user=qa_reviewer, password=PASSWORD, reason="主数据登记错误")
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     for record, reason in ((product, "主数据登记错误"), (batch, "重复")):
         record.refresh_from_db()
         assert record.is_voided and record.void_reason == reason
@@ -776,11 +776,11 @@ TIMELINE_QUERY_BOUND = 14
 
 @pytest.mark.parametrize("n", [5, 40])
 def test_audit_search_page_query_count_does_not_grow(
-    n, approved_product, qa_reviewer, qa_reviewer2, auditor, en_client_for, django_assert_max_num_queries
+    n, approved_product, qa_reviewer, qa_reviewer2, auditor, client_for, django_assert_max_num_queries
 ):
     """R-PERF-1: the search page costs the same number of queries for 5 or 40 changes."""
     _churn(approved_product, n, qa_reviewer, qa_reviewer2)
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     with django_assert_max_num_queries(SEARCH_QUERY_BOUND):
         response = client.get(reverse("core:audit_search"))
     assert len(response.context["entries"]) == min(50, sum(m.objects.count() for m in _history_models()))
@@ -790,11 +790,11 @@ def test_audit_search_page_query_count_does_not_grow(
 
 @pytest.mark.parametrize("n", [5, 40])
 def test_record_timeline_query_count_does_not_grow(
-    n, approved_product, qa_reviewer, qa_reviewer2, auditor, en_client_for, django_assert_max_num_queries
+    n, approved_product, qa_reviewer, qa_reviewer2, auditor, client_for, django_assert_max_num_queries
 ):
     """R-PERF-1: a record's timeline costs the same number of queries for 5 or 40 changes and signatures."""
     _churn(approved_product, n, qa_reviewer, qa_reviewer2)
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     with django_assert_max_num_queries(TIMELINE_QUERY_BOUND):
         response = client.get(reverse("core:record_history", args=["release.product", approved_product.pk]))
     assert response.content.decode().count('data-testid="timeline-signature"') == n + 1
@@ -809,10 +809,10 @@ def test_record_timeline_query_count_does_not_grow(
     ],
 )
 @pytest.mark.parametrize("view", ["core:audit_search", "core:audit_export"])
-def test_search_dates_at_the_calendars_edge_are_refused_beside_the_field(view, params, auditor, en_client_for):
+def test_search_dates_at_the_calendars_edge_are_refused_beside_the_field(view, params, auditor, client_for):
     """R-AT-5, R-UX-2: a date such as 0001-01-01 or 9999-12-31 (which cannot become a UTC time in
     the site's zone) is explained beside the field, never a server error."""
-    client = en_client_for(auditor)
+    client = client_for(auditor)
     client.raise_request_exception = True
     response = client.get(reverse(view), params, follow=True)
     assert response.status_code == 200

@@ -31,6 +31,13 @@ from release.models import DosageForm
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def client_language() -> None:
+    """These pages are read in the site's default language (简体中文)."""
+    return None
+
+
 TEMPLATE = "pdf/test_document.html"
 TEST_TEMPLATES = Path(__file__).parent / "templates"
 

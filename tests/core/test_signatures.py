@@ -19,7 +19,7 @@ from core.models import AuthEvent, Signature, User
 from core.roles import ADMIN, QA_REVIEWER
 from core.signatures import SignatureError, SigningCredential, sign, signatures_for, verify_signer
 from release.models import Product
-from tests.core.conftest import login, qn, raw_sql_refused
+from tests.core.helpers import login, qn, raw_sql_refused
 from tests.factories import PASSWORD, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,9 +114,9 @@ def test_correct_signing_password_resets_the_count(qa_reviewer):
     assert qa_reviewer.failed_login_count == 0
 
 
-def test_wrong_signing_passwords_lock_the_account(qa_reviewer, draft_product, en_client_for):
+def test_wrong_signing_passwords_lock_the_account(qa_reviewer, draft_product, client_for):
     """R-SIG-1, R-AUTH-3: lockout is reached through signing too, then nothing works with the password."""
-    client = en_client_for(qa_reviewer)
+    client = client_for(qa_reviewer)
     url = reverse("release:product_approve", args=[draft_product.pk])
     for _ in range(settings.LOCKOUT_THRESHOLD - 1):
         assert client.post(url, {"approve-password": "wrong"}).status_code == 400
@@ -153,10 +153,10 @@ def test_credential_of_a_person_locked_since_is_refused(qa_reviewer, draft_produ
 # --- R-SIG-2 manifestation ------------------------------------------------------------------------
 
 
-def test_product_page_shows_printed_name_meaning_and_time_with_zone(approved_product, qa_reviewer, en_client_for):
+def test_product_page_shows_printed_name_meaning_and_time_with_zone(approved_product, qa_reviewer, client_for):
     """R-SIG-2: printed full name, meaning and local date/time with its time zone on screen."""
     sig = Signature.objects.for_record(approved_product).get()
-    page = en_client_for(qa_reviewer).get(approved_product.get_absolute_url()).content.decode()
+    page = client_for(qa_reviewer).get(approved_product.get_absolute_url()).content.decode()
     local = timezone.localtime(sig.signed_at)
     assert sig.printed_name == qa_reviewer.full_name
     assert qa_reviewer.full_name in page
@@ -168,12 +168,12 @@ def test_product_page_shows_printed_name_meaning_and_time_with_zone(approved_pro
     assert VALID in page and INVALID not in page
 
 
-def test_printed_name_is_frozen_at_signing(approved_product, qa_reviewer, en_client_for):
+def test_printed_name_is_frozen_at_signing(approved_product, qa_reviewer, client_for):
     """R-SIG-2: a later change of the person's name does not rewrite past signatures."""
     old_name = qa_reviewer.full_name
     qa_reviewer.full_name = "新名字"
     qa_reviewer.save()
-    page = en_client_for(qa_reviewer).get(approved_product.get_absolute_url()).content.decode()
+    page = client_for(qa_reviewer).get(approved_product.get_absolute_url()).content.decode()
     signature_block = page.split('data-testid="signature"', 1)[1].split("</div>", 1)[0]
     assert old_name in signature_block and "新名字" not in signature_block
 
@@ -181,7 +181,7 @@ def test_printed_name_is_frozen_at_signing(approved_product, qa_reviewer, en_cli
 # --- R-SIG-3 hash binding -----------------------------------------------------------------------
 
 
-def test_raw_sql_change_after_signing_breaks_the_signature(approved_product, qa_reviewer, en_client_for):
+def test_raw_sql_change_after_signing_breaks_the_signature(approved_product, qa_reviewer, client_for):
     """R-SIG-3: a record changed behind the application's back shows its signature as invalid."""
     sig = Signature.objects.for_record(approved_product).get()
     assert sig.is_valid()
@@ -194,7 +194,7 @@ def test_raw_sql_change_after_signing_breaks_the_signature(approved_product, qa_
     assert not sig.is_valid()
     assert not sig.is_valid(approved_product.__class__.objects.get(pk=approved_product.pk))
     assert [ok for _s, ok in signatures_for(approved_product)] == [False]
-    page = en_client_for(qa_reviewer).get(approved_product.get_absolute_url()).content.decode()
+    page = client_for(qa_reviewer).get(approved_product.get_absolute_url()).content.decode()
     assert INVALID in page
 
 
@@ -212,7 +212,7 @@ def test_any_signed_field_changed_by_raw_sql_breaks_the_signature(column, value,
     assert not Signature.objects.get(pk=sig.pk).is_valid()
 
 
-def test_signature_row_copied_to_another_record_does_not_verify(approved_product, qa_reviewer, en_client_for):
+def test_signature_row_copied_to_another_record_does_not_verify(approved_product, qa_reviewer, client_for):
     """R-SIG-3: a signature row copied onto another record (by raw SQL INSERT) is shown as invalid."""
     # Same content as the signed product except the approval number (which must be unique).
     twin = ProductFactory(
@@ -233,7 +233,7 @@ def test_signature_row_copied_to_another_record_does_not_verify(approved_product
     assert copied.record_hash == original.record_hash
     assert not copied.is_valid()
     assert original.is_valid()
-    page = en_client_for(qa_reviewer).get(twin.get_absolute_url()).content.decode()
+    page = client_for(qa_reviewer).get(twin.get_absolute_url()).content.decode()
     assert INVALID in page
 
 
@@ -310,10 +310,10 @@ def test_superuser_cannot_sign(db, draft_product):
         verify_signer(user=root, password=PASSWORD)
 
 
-def test_admin_who_also_holds_a_qa_role_cannot_approve(make_user, draft_product, en_client_for):
+def test_admin_who_also_holds_a_qa_role_cannot_approve(make_user, draft_product, client_for):
     """R-SIG-5: enforced in the signature code, not only by the role's permissions."""
     both = make_user(QA_REVIEWER, ADMIN)
-    response = en_client_for(both).post(
+    response = client_for(both).post(
         reverse("release:product_approve", args=[draft_product.pk]), {"approve-password": PASSWORD}
     )
     assert response.status_code == 400
@@ -323,10 +323,10 @@ def test_admin_who_also_holds_a_qa_role_cannot_approve(make_user, draft_product,
     assert not Signature.objects.exists()
 
 
-def test_superuser_approving_through_the_page_signs_nothing(db, draft_product, en_client_for):
+def test_superuser_approving_through_the_page_signs_nothing(db, draft_product, client_for):
     """R-SIG-5: the superuser reaches the approve action (all permissions) and is refused there."""
     root = User.objects.create_superuser(username="root", password=PASSWORD)
-    response = en_client_for(root).post(
+    response = client_for(root).post(
         reverse("release:product_approve", args=[draft_product.pk]), {"approve-password": PASSWORD}
     )
     assert response.status_code == 400
@@ -360,9 +360,9 @@ def test_another_persons_password_does_not_sign_for_them(qa_reviewer, qa_reviewe
         verify_signer(user=qa_reviewer, password="Other-Persons-Secret-31")
 
 
-def test_approve_page_signs_as_the_signed_in_person_only(draft_product, qa_reviewer, qa_reviewer2, en_client_for):
+def test_approve_page_signs_as_the_signed_in_person_only(draft_product, qa_reviewer, qa_reviewer2, client_for):
     """R-SIG-5: a form field naming another signer is ignored."""
-    response = en_client_for(qa_reviewer2).post(
+    response = client_for(qa_reviewer2).post(
         reverse("release:product_approve", args=[draft_product.pk]),
         {"approve-password": PASSWORD, "signer": qa_reviewer.pk, "user": qa_reviewer.pk},
     )

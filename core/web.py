@@ -25,6 +25,7 @@ from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, QueryDict
 
+from core.concurrency import StaleEdit
 from core.workflow import InputError, WorkflowError
 
 PAGE_SIZE = 25
@@ -54,6 +55,8 @@ def query_without_page(request: HttpRequest) -> str:
 def show_refusal(form: forms.Form, error: WorkflowError, mapping: dict[str, str] | None = None) -> None:
     """Show a service's refusal on the form: beside the field it concerns (``InputError``), or at
     the top of the form. ``mapping`` renames a service's keys to the form's field names (R-UX-2)."""
+    if isinstance(error, StaleEdit) and hasattr(form, "accept_version"):
+        form.accept_version(error)
     if isinstance(error, InputError):
         mapping = mapping or {}
         for key, msgs in error.errors.items():

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.concurrency import VersionedFormMixin
 from core.forms import Form, ModelForm, reason_field
 from release.models import Batch, DosageForm, Product, batch_value_problems
 
@@ -25,7 +26,7 @@ class ProductForm(ModelForm):
         return value
 
 
-class ProductEditForm(ProductForm):
+class ProductEditForm(VersionedFormMixin, ProductForm):
     reason = reason_field()
 
 
@@ -120,7 +121,7 @@ class BatchForm(ModelForm):
             self._update_errors(e)
 
 
-class BatchEditForm(BatchForm):
+class BatchEditForm(VersionedFormMixin, BatchForm):
     reason = reason_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

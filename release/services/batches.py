@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.concurrency import check_edit_version
 from core.dates import expiry_from
 from core.models import Signature, User
 from core.signatures import sign, verify_signer
@@ -89,12 +90,14 @@ def batch_create(*, user: User, data: dict[str, Any]) -> Batch:
 
 
 @transaction.atomic
-def batch_update(*, batch: Batch, user: User, data: dict[str, Any], reason: str) -> Batch:
-    """Correct a batch's data (e.g. the expiry date) with a reason. Only while in quarantine."""
+def batch_update(*, batch: Batch, user: User, data: dict[str, Any], reason: str, version: int | None = None) -> Batch:
+    """Correct a batch's data (e.g. the expiry date) with a reason. Only while in quarantine, and
+    only from a form read at the batch's current edit version (no lost update)."""
     require_permission(user, "release.change_batch")
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
     if refusal := cannot_change_batch(batch, user):
         raise WorkflowError(refusal)
+    check_edit_version(batch, version)
     reason = require_reason(reason)
     if "product" in data and data["product"].pk != batch.product_id:
         # A batch belongs to one product for life; a wrong product means void and re-register.

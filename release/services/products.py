@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.concurrency import check_edit_version
 from core.models import Signature, User
 from core.signatures import sign, verify_signer
 from core.workflow import (
@@ -84,13 +85,17 @@ def product_create(*, user: User, data: dict[str, Any]) -> Product:
 
 
 @transaction.atomic
-def product_update(*, product: Product, user: User, data: dict[str, Any], reason: str) -> Product:
-    """Change master data. Preconditions: not voided; a reason. An approved product goes back to
-    draft and needs QA approval again (its approval signature no longer verifies)."""
+def product_update(
+    *, product: Product, user: User, data: dict[str, Any], reason: str, version: int | None = None
+) -> Product:
+    """Change master data. Preconditions: not voided; a reason; ``version`` (the form's edit
+    version) still current, so nobody else's change is overwritten unseen. An approved product
+    goes back to draft and needs QA approval again (its approval signature no longer verifies)."""
     require_permission(user, "release.change_product")
     product = Product.objects.select_for_update().get(pk=product.pk)
     if refusal := cannot_change_product(product, user):
         raise WorkflowError(refusal)
+    check_edit_version(product, version)
     reason = require_reason(reason)
     if not apply_changes(product, data):
         raise WorkflowError(_("Nothing was changed."))

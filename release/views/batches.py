@@ -89,14 +89,22 @@ def batch_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Batch.EDITABLE_FIELDS}
         try:
-            batch = services.batch_update(batch=batch, user=request.user, data=data, reason=form.cleaned_data["reason"])
+            batch = services.batch_update(
+                batch=batch,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
+            )
         except WorkflowError as exc:
             show_refusal(form, exc)
         else:
             messages.success(request, _("The batch was changed."))
             return redirect(batch)
     return render(
-        request, "release/batch_form.html", {"form": form, "batch": Batch.objects.select_related("product").get(pk=pk)}
+        request,
+        "release/batch_form.html",
+        {"form": form, "batch": Batch.objects.select_related("product").get(pk=pk)},
     )
 
 

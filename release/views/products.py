@@ -108,7 +108,11 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = {k: v for k, v in form.cleaned_data.items() if k in Product.EDITABLE_FIELDS}
         try:
             product = services.product_update(
-                product=product, user=request.user, data=data, reason=form.cleaned_data["reason"]
+                product=product,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
             )
         except WorkflowError as exc:
             show_refusal(form, exc)
@@ -118,7 +122,11 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("The product was changed."))
             return redirect(product)
-    return render(request, "release/product_form.html", {"form": form, "product": Product.objects.get(pk=pk)})
+    return render(
+        request,
+        "release/product_form.html",
+        {"form": form, "product": Product.objects.get(pk=pk)},
+    )
 
 
 @require_POST

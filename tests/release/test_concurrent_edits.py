@@ -32,9 +32,7 @@ def _version_on_page(page: str) -> str:
     return match.group(1)
 
 
-def test_the_second_of_two_open_product_forms_is_refused_with_the_first_change_shown(
-    users, admin_user, qa_reviewer2
-):
+def test_the_second_of_two_open_product_forms_is_refused_with_the_first_change_shown(users, admin_user, qa_reviewer2):
     product = ProductFactory(last_changed_by=admin_user)
     url = reverse("release:product_edit", args=[product.pk])
     first, second = _english(users["qa_reviewer"]), _english(qa_reviewer2)
@@ -44,7 +42,9 @@ def test_the_second_of_two_open_product_forms_is_refused_with_the_first_change_s
     saved = first.post(url, product_form_data(product, pack_size="24粒/盒", reason="新包装", version=version))
     assert saved.status_code == 302
 
-    typed = product_form_data(product, storage_conditions="遮光，密封，阴凉处保存", reason="储存条件更正", version=version)
+    typed = product_form_data(
+        product, storage_conditions="遮光，密封，阴凉处保存", reason="储存条件更正", version=version
+    )
     refused = second.post(url, typed)
     page = refused.content.decode()
     assert refused.status_code == 200  # the form again, as for any refusal on the release edit pages

@@ -115,6 +115,7 @@ class Specification(Tracked):
     )
     EDITABLE_FIELDS = ("code", "title", "category", "product", "material_name", "standard_reference")
     AUDIT_LABEL_FIELD = "code"
+    REQUIRED_SIGNATURES = {Status.APPROVED: "approved", Status.SUPERSEDED: "approved"}  # core.integrity
 
     code = models.CharField(_("specification number"), max_length=50, help_text=_("e.g. ZL-BZ-CP-001"))
     version = models.PositiveSmallIntegerField(_("version"), default=1)
@@ -705,6 +706,7 @@ class TestRecord(Tracked):
     )
     EDITABLE_FIELDS = ("test_date", "temperature", "humidity", "observations", "method_notes")
     AUDIT_LABEL_FIELD = "report_number"
+    REQUIRED_SIGNATURES = {Status.APPROVED: "approved"}  # core.integrity
 
     sample = models.ForeignKey(Sample, verbose_name=_("sample"), on_delete=models.PROTECT, related_name="records")
     specification = models.ForeignKey(
@@ -1071,6 +1073,7 @@ class OOSInvestigation(Tracked):
     )
     EDITABLE_FIELDS = ("phase1_findings", "assignable_cause", "phase2_findings")
     AUDIT_LABEL_FIELD = "number"
+    REQUIRED_SIGNATURES = {Status.CLOSED: "closed"}  # core.integrity
 
     number = models.CharField(_("OOS number"), max_length=20, unique=True, editable=False)
     record = models.ForeignKey(

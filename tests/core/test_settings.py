@@ -130,3 +130,13 @@ def test_other_bad_values_are_refused_naming_the_variable(name, raw, monkeypatch
     """R-AUTH-2: bad values (here the idle timeout, DEBUG, HTTPS) fail at start-up, not later as odd behaviour."""
     with pytest.raises(ImproperlyConfigured, match=name):
         _load_settings(monkeypatch, SECRET_KEY="k" * 60, **{name: raw})
+
+
+def test_missing_or_short_signature_key_with_debug_off_is_refused(monkeypatch):
+    """R-SIG-3: a deployed instance never signs with a built-in key, nor with a short one."""
+    with pytest.raises(ImproperlyConfigured, match="SIGNATURE_KEY is not set"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="")
+    with pytest.raises(ImproperlyConfigured, match="at least 32 characters"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="short")
+    values = _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="s" * 40, SIGNATURE_KEYS_OLD="o" * 40)
+    assert values["SIGNATURE_KEY"] == "s" * 40 and values["SIGNATURE_KEYS_OLD"] == ["o" * 40]

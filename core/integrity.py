@@ -194,6 +194,8 @@ def check_signatures(report: Report) -> None:
             )
             % {"n": legacy, "id": boundary}
         )
+        if head is not None and not head.legacy_seal:
+            report.notes.append(_("No keyed signature yet: the legacy signatures are sealed at the first one."))
     if head is None:
         if previous is not None:
             report.add("chain", _("signature chain"), _("the chain head is missing"))

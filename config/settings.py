@@ -6,6 +6,7 @@ Bad values raise ImproperlyConfigured at start-up rather than surfacing later as
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,6 +53,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_date(name: str, default: date) -> date:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a date like 2005-06-30, got {raw!r}") from None
+
+
 def env_url(name: str, default: str) -> str:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -72,6 +83,22 @@ if not SECRET_KEY:
     # Only for DEBUG: never used by a deployed instance.
     SECRET_KEY = "insecure-development-key-do-not-use-in-production-0123456789"
 
+# Electronic signatures are HMAC-SHA256 with this key (core.keys; README "Signature key"). It is
+# not in the database, so someone who can write to the database cannot forge or alter a signature.
+SIGNATURE_KEY = os.environ.get("SIGNATURE_KEY", "")
+if not SIGNATURE_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SIGNATURE_KEY is not set. Set it in the environment (DEBUG is off).")
+    # Only for DEBUG and the test suite: never used by a deployed instance.
+    SIGNATURE_KEY = "insecure-development-signature-key-do-not-use-in-production"
+if len(SIGNATURE_KEY) < 32:
+    raise ImproperlyConfigured("SIGNATURE_KEY must be at least 32 characters (e.g. secrets.token_urlsafe(48)).")
+# Earlier keys, comma-separated, so signatures made before a rotation still verify.
+SIGNATURE_KEYS_OLD = env_list("SIGNATURE_KEYS_OLD", [])
+# The integrity page re-checks this many of the most recent rows of each kind while QA waits;
+# `manage.py verify_integrity` (nightly) checks everything.
+INTEGRITY_PAGE_LIMIT = env_int("INTEGRITY_PAGE_LIMIT", 1000, minimum=1)
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -86,6 +113,7 @@ INSTALLED_APPS = [
     "django.forms",
     "guardian",
     "simple_history",
+    "csp",
     "core",
     "qc_records",
     "release",
@@ -100,7 +128,10 @@ MIDDLEWARE = [
     "core.middleware.SiteLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "core.middleware.CleanUploadsMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -143,6 +174,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SQLITE_TEST_NAME", "")}
 
+# PostgreSQL least privilege (README "Database roles"): the role the web processes connect as.
+# Set it where migrations run (as the owner role): each migrate then re-grants its row rights.
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.User"
@@ -163,6 +198,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# An administrator's reset hands over a one-time link (core.auth.issue_reset_link) valid this long.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_LINK_HOURS", 24, minimum=1) * 3600
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:my_work"
@@ -188,6 +226,23 @@ if env_bool("BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp; issue 8 item 9): scripts, styles, images and fonts only from
+# this site's own static files — no inline script or style attribute runs, whatever a field holds.
+# Bootstrap's icons are data: SVGs in its CSS (img-src data:).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -222,6 +277,9 @@ DOCUMENTS_ISSUE_ON_COMMIT = env_bool("DOCUMENTS_ISSUE_ON_COMMIT", True)
 # R-REC-2: QC records not linked to a batch (materials, water, environment) are kept this many
 # years after the test date; batch-linked records until product expiry + 1 year.
 QC_RECORD_RETENTION_YEARS = env_int("QC_RECORD_RETENTION_YEARS", 5, minimum=1)
+# No GMP record is dated before this (the plant's start): earlier dates are refused as typing
+# mistakes or back-dating (core.dates.validate_plausible_date).
+EARLIEST_PLAUSIBLE_DATE = env_date("EARLIEST_PLAUSIBLE_DATE", date(2000, 1, 1))
 # Instruments and reagents "due soon" on the registers and on My work.
 QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
 

@@ -11,6 +11,15 @@ def _after_migrate(sender, using="default", **kwargs) -> None:
     from core.roles import sync_role_permissions
 
     ensure_append_only_triggers(using=using)
+    from django.conf import settings
+    from django.db import connections
+
+    if getattr(settings, "DATABASE_APP_ROLE", "") and connections[using].vendor == "postgresql":
+        from core.db_roles import grant_app_privileges
+
+        # A table a migration just added gets the application role's rights (none to UPDATE or
+        # DELETE an append-only one): core.db_roles, README "Database roles".
+        grant_app_privileges(settings.DATABASE_APP_ROLE, using=using)
     # Permissions of apps listed after core are only created by their own post_migrate call,
     # which comes later: create them all now so each role gets its full set.
     for app_config in apps.get_app_configs():

@@ -14,7 +14,9 @@ NAVIGATION = [
     (_("Batches"), "release:batch_list", "release.view_batch"),
     (_("QC"), "qc_records:index", "qc_records.view_testrecord"),
     (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
+    (_("Integrity check"), "core:integrity", "core.view_audit_trail"),
     (_("Locked accounts"), "core:locked_users", ("core.unlock_user", "core.view_authevent")),
+    (_("Password resets"), "password_resets", ("core.view_audit_trail", "core.view_authevent")),
     (_("Verify a document"), "core:document_lookup", None),
 ]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AdminPasswordChangeForm, AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, SetPasswordForm
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
@@ -124,18 +124,8 @@ class OwnPasswordChangeForm(PasswordChangeForm):
         return data
 
 
-class ResetPasswordForm(BootstrapMixin, AdminPasswordChangeForm):
-    """An administrator's reset: the person must change it at next sign-in (R-AUTH-5)."""
-
-    def save(self, commit: bool = True):
-        user = super().save(commit=False)
-        user.must_change_password = True
-        user.failed_login_count = 0
-        user.locked_at = None
-        user._change_reason = "password reset by administrator"
-        if commit:
-            user.save()
-        return user
+class LinkSetPasswordForm(BootstrapMixin, SetPasswordForm):
+    """The person's own password, chosen with the one-time link of an administrator's reset."""
 
 
 class DocumentCodeForm(Form):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -80,3 +81,54 @@ class FriendlyMethodNotAllowedMiddleware:
         if parent == path:
             return reverse("core:my_work")
         return get_script_prefix() + parent.lstrip("/")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store, private`` on every page and download served to a signed-in person
+    (issue 8 item 9): GMP records and PDFs are not kept by the browser's or a proxy's cache, where
+    the next person at a shared plant PC could open them after sign-out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store, private"
+        return response
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
+
+
+def clean_upload(upload) -> None:
+    """Remove what the client put in an uploaded file's name, type and charset that no database
+    column can hold (NUL) or that no real file type has (control characters, free text)."""
+    name = _CONTROL_CHARACTERS.sub("", upload.name or "").strip()
+    upload.name = name or "upload"
+    # What comes after a NUL or control character is not part of a media type.
+    content_type = _CONTROL_CHARACTERS.split(upload.content_type or "", maxsplit=1)[0].strip()
+    upload.content_type = content_type if _MEDIA_TYPE.fullmatch(content_type) else "application/octet-stream"
+    if upload.charset:
+        upload.charset = _CONTROL_CHARACTERS.sub("", upload.charset)[:40] or None
+
+
+class CleanUploadsMiddleware:
+    """Every uploaded file's client-supplied name and Content-Type are cleaned before any view
+    stores them (issue 8 item 8: a NUL byte in a multipart part's Content-Type reached PostgreSQL
+    as a DataError, a server error, R-UX-2). Runs after the CSRF check has read the body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        if request.method == "POST" and request.content_type == "multipart/form-data":
+            for _field, uploads in request.FILES.lists():
+                for upload in uploads:
+                    clean_upload(upload)
+        return None

@@ -128,6 +128,8 @@ AUTH_EVENT_DETAILS = {
     gettext_noop("wrong signing password"),
     gettext_noop("must be changed at next sign-in"),
     gettext_noop("unlocked by password reset"),
+    gettext_noop("one-time link issued"),
+    gettext_noop("chosen with the one-time link"),
 }
 
 
@@ -228,7 +230,11 @@ class Signature(models.Model):
     object_id = models.PositiveBigIntegerField()
     record = GenericForeignKey("content_type", "object_id")
     record_label = models.CharField(_("record"), max_length=255)
-    record_hash = models.CharField(_("SHA-256 of the signed record"), max_length=64)
+    record_hash = models.CharField(_("keyed hash of the signed record"), max_length=64)
+    # Empty on legacy rows (plain SHA-256, made before keyed signing; see core.keys and README).
+    key_id = models.CharField(_("signing key"), max_length=16, blank=True)
+    # The record_hash of the signature before this one (by id): a removed or inserted row breaks the chain.
+    previous_hash = models.CharField(_("previous signature's hash"), max_length=64, blank=True)
 
     objects = SignatureQuerySet.as_manager()
 
@@ -251,9 +257,21 @@ class Signature(models.Model):
 
     # The hash binds the signer, meaning and time to *this* record's identity and content, so a
     # signature row copied onto another record, or a record edited after signing (even by raw
-    # SQL), no longer verifies (R-SIG-3).
+    # SQL), no longer verifies (R-SIG-3). Keyed rows use HMAC-SHA256 with a key that is not in the
+    # database and also cover the printed name, comment and the previous signature's hash, so a
+    # row cannot be forged, altered or removed from the chain by someone with database access only.
     @staticmethod
-    def compute_hash(*, record: models.Model, signer_id: int, meaning: str, signed_at: datetime) -> str:
+    def compute_hash(
+        *,
+        record: models.Model,
+        signer_id: int,
+        meaning: str,
+        signed_at: datetime,
+        key_id: str = "",
+        previous_hash: str = "",
+        printed_name: str = "",
+        comment: str = "",
+    ) -> str | None:
         payload = {
             "record": record._meta.label_lower,
             "pk": record.pk,
@@ -262,7 +280,30 @@ class Signature(models.Model):
             "meaning": meaning,
             "signed_at": canonical(signed_at),
         }
-        return sha256_json(payload)
+        if not key_id:
+            # Legacy formula (before keyed signatures): kept only to verify rows made with it.
+            return sha256_json(payload)
+        from core import keys
+
+        payload.update(previous=previous_hash, printed_name=printed_name, comment=comment, key=key_id)
+        return keys.hmac_json(key_id, payload)
+
+    def expected_hash(self, record: models.Model) -> str | None:
+        return self.compute_hash(
+            record=record,
+            signer_id=self.signer_id,
+            meaning=self.meaning,
+            signed_at=self.signed_at,
+            key_id=self.key_id,
+            previous_hash=self.previous_hash,
+            printed_name=self.printed_name,
+            comment=self.comment,
+        )
+
+    @property
+    def is_legacy(self) -> bool:
+        """Made with the unkeyed formula before keyed signing was introduced."""
+        return not self.key_id
 
     def signed_model(self) -> type[models.Model] | None:
         # get_for_id() is served from ContentType's cache: checking a page of signatures must not
@@ -281,10 +322,37 @@ class Signature(models.Model):
             record = self.current_record()
         if record is None:
             return False
-        expected = self.compute_hash(
-            record=record, signer_id=self.signer_id, meaning=self.meaning, signed_at=self.signed_at
-        )
-        return expected == self.record_hash
+        if self.is_legacy and not SignatureChain.legacy_allowed(self.pk):
+            # An unkeyed row made after keyed signing began can only be a forgery.
+            return False
+        from core import keys
+
+        return keys.equal(self.expected_hash(record), self.record_hash)
+
+
+class SignatureChain(models.Model):
+    """The head of the signature chain: one row, locked while a signature is written, so that
+    concurrent signings cannot fork the chain (both would link to the same previous hash).
+
+    ``legacy_boundary_id``: the last signature made with the unkeyed formula; unkeyed rows above
+    it are forgeries. ``legacy_seal`` is an HMAC over those legacy rows (ids and hashes), taken at
+    the first keyed signature, so a legacy row inserted later (in a gap) is reported.
+    """
+
+    last_signature_id = models.PositiveBigIntegerField(null=True, blank=True)
+    last_hash = models.CharField(max_length=64, blank=True)
+    legacy_boundary_id = models.PositiveBigIntegerField(default=0)
+    legacy_seal = models.CharField(max_length=64, blank=True)
+    legacy_seal_key_id = models.CharField(max_length=16, blank=True)
+
+    HEAD_PK = 1
+
+    def __str__(self) -> str:
+        return f"signature chain head: #{self.last_signature_id} {self.last_hash[:12]}"
+
+    @classmethod
+    def legacy_allowed(cls, signature_id: int) -> bool:
+        return cls.objects.filter(pk=cls.HEAD_PK, legacy_boundary_id__gte=signature_id).exists()
 
 
 def document_upload_to(instance: Document, filename: str) -> str:

@@ -22,13 +22,14 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import keys
 from core.auth import client_ip, record_password_failure
-from core.models import AuthEvent, Signature, User
+from core.models import AuthEvent, Signature, SignatureChain, User
 from core.workflow import SignatureError
 
 # A credential is meant for the request that asked for the password, not to be kept.
@@ -86,6 +87,11 @@ def check_may_sign(user: User) -> None:
         raise SignatureError(_("This account is deactivated and cannot sign."))
     if user.is_locked:
         raise SignatureError(_("This account is locked and cannot sign. Ask a system administrator to unlock it."))
+    if user.must_change_password or not user.has_usable_password():
+        # R-AUTH-5, R-SIG-5: a password an administrator set (or could have set) signs nothing.
+        raise SignatureError(
+            _("Choose your own password before signing: a password set by an administrator cannot sign.")
+        )
     if user.is_system_admin:
         # R-SIG-5: the people who administer the system never sign GMP records.
         raise SignatureError(_("System administrators cannot sign GMP records."))
@@ -148,21 +154,77 @@ def sign(
         raise SignatureError(_("The password check has expired; sign again."))
     user = get_user_model().objects.get(pk=user_pk)
     check_may_sign(user)
-    stored = type(record)._base_manager.get(pk=record.pk)
-    signed_at = timezone.now()
-    signature = Signature(
-        signer=user,
-        printed_name=user.printed_name,
-        meaning=meaning,
-        signed_at=signed_at,
-        comment=comment.strip(),
-        content_type=ContentType.objects.get_for_model(stored, for_concrete_model=True),
-        object_id=stored.pk,
-        record_label=str(stored)[:255],
-        record_hash=Signature.compute_hash(record=stored, signer_id=user.pk, meaning=meaning, signed_at=signed_at),
-    )
-    signature.save()
+    with transaction.atomic():
+        # The chain head is locked first: signatures are written one after another, each linked to
+        # the one before, whatever the number of processes signing at the same moment.
+        head = lock_chain_head()
+        stored = type(record)._base_manager.get(pk=record.pk)
+        signed_at = timezone.now()
+        kid = keys.current_key_id()
+        signature = Signature(
+            signer=user,
+            printed_name=user.printed_name,
+            meaning=meaning,
+            signed_at=signed_at,
+            comment=comment.strip(),
+            content_type=ContentType.objects.get_for_model(stored, for_concrete_model=True),
+            object_id=stored.pk,
+            record_label=str(stored)[:255],
+            key_id=kid,
+            previous_hash=head.last_hash,
+        )
+        signature.record_hash = signature.expected_hash(stored)
+        signature.save()
+        if not head.legacy_seal:
+            head.legacy_seal_key_id = kid
+            head.legacy_seal = legacy_seal(head.legacy_boundary_id, kid) or ""
+        head.last_signature_id = signature.pk
+        head.last_hash = signature.record_hash
+        head.save()
     return signature
+
+
+def lock_chain_head() -> SignatureChain:
+    """The chain head, locked until the end of the transaction (created if missing)."""
+    head = SignatureChain.objects.select_for_update().filter(pk=SignatureChain.HEAD_PK).first()
+    if head is not None:
+        return head
+    last = Signature.objects.order_by("-id").values("id", "record_hash").first() or {}
+    legacy = Signature.objects.filter(key_id="").order_by("-id").values_list("id", flat=True).first() or 0
+    try:
+        with transaction.atomic():
+            SignatureChain.objects.create(
+                pk=SignatureChain.HEAD_PK,
+                last_signature_id=last.get("id"),
+                last_hash=last.get("record_hash", ""),
+                legacy_boundary_id=legacy,
+            )
+    except IntegrityError:
+        pass  # created by a concurrent signing: lock that one
+    return SignatureChain.objects.select_for_update().get(pk=SignatureChain.HEAD_PK)
+
+
+LEGACY_SEAL_CHUNK = 5000
+
+
+def legacy_seal(boundary_id: int, kid: str) -> str | None:
+    """HMAC over every unkeyed signature up to ``boundary_id`` (id and hash, in id order)."""
+    mac = keys.hmac_stream(kid)
+    if mac is None:
+        return None
+    mac.update(f"legacy signatures up to {boundary_id}\n".encode())
+    after = 0
+    while True:
+        rows = list(
+            Signature.objects.filter(key_id="", id__gt=after, id__lte=boundary_id)
+            .order_by("id")
+            .values_list("id", "record_hash")[:LEGACY_SEAL_CHUNK]
+        )
+        for pk, record_hash in rows:
+            mac.update(f"{pk}:{record_hash}\n".encode())
+        if len(rows) < LEGACY_SEAL_CHUNK:
+            return mac.hexdigest()
+        after = rows[-1][0]
 
 
 def signatures_for(record: models.Model) -> list[tuple[Signature, bool]]:

@@ -21,8 +21,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import audit_trail, work
-from core.auth import unlock_user
-from core.forms import DocumentCodeForm, DocumentUploadForm, Form, LoginForm, OwnPasswordChangeForm
+from core.auth import client_ip, unlock_user
+from core.forms import (
+    DocumentCodeForm,
+    DocumentUploadForm,
+    Form,
+    LinkSetPasswordForm,
+    LoginForm,
+    OwnPasswordChangeForm,
+)
 from core.models import AuthEvent, Document
 from core.pdf import check_document, normalise_code, sha256_of_upload
 from core.permissions import get_object_for_user, require_perm
@@ -65,6 +72,60 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         AuthEvent.objects.create(kind=AuthEvent.Kind.PASSWORD_CHANGED, username=user.username, user=user)
         messages.success(self.request, _("Your password has been changed."))
         return response
+
+
+class ResetLinkView(auth_views.PasswordResetConfirmView):
+    """The person chooses their password with the one-time link from an administrator's reset.
+
+    Works once (the token is bound to the unusable password it replaces) and expires after
+    PASSWORD_RESET_TIMEOUT. The event records the address it was used from, which the resets
+    page compares with the administrator's.
+    """
+
+    form_class = LinkSetPasswordForm
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        user = form.user
+        user.must_change_password = False
+        user._change_reason = "password chosen with the one-time link"
+        response = super().form_valid(form)
+        AuthEvent.objects.create(
+            kind=AuthEvent.Kind.PASSWORD_CHANGED,
+            username=user.username,
+            user=user,
+            ip_address=client_ip(self.request),
+            detail=LINK_USED,
+        )
+        messages.success(self.request, _("Your password has been set. Sign in with it."))
+        return response
+
+
+LINK_USED = "chosen with the one-time link"
+
+
+def password_resets(request: HttpRequest) -> HttpResponse:
+    """Every administrator's password reset, who used the link and from where (R-AUTH-5): QA and
+    the auditor see when an account may have been taken over by the person who reset it."""
+    if not request.user.has_perm("core.view_audit_trail"):
+        require_perm(request, "core.view_authevent")
+    page = Paginator(
+        AuthEvent.objects.filter(kind=AuthEvent.Kind.PASSWORD_RESET).select_related("user", "actor"), 50
+    ).get_page(request.GET.get("page"))
+    resets = list(page)
+    uses = list(
+        AuthEvent.objects.filter(
+            kind=AuthEvent.Kind.PASSWORD_CHANGED, detail=LINK_USED, user_id__in={r.user_id for r in resets}
+        ).order_by("at", "id")
+    )
+    rows = []
+    for reset in resets:
+        use = next((u for u in uses if u.user_id == reset.user_id and u.at >= reset.at), None)
+        same_address = bool(use and use.ip_address and use.ip_address == reset.ip_address)
+        rows.append({"reset": reset, "use": use, "same_address": same_address})
+    return render(request, "core/password_resets.html", {"rows": rows, "page_obj": page})
 
 
 # --- audit trail -------------------------------------------------------------------------------
@@ -270,6 +331,21 @@ def record_history(request: HttpRequest, model_key: str, pk: str) -> HttpRespons
             else "",
         },
     )
+
+
+# --- integrity check -------------------------------------------------------------------------
+
+
+@require_GET
+def integrity(request: HttpRequest) -> HttpResponse:
+    """The integrity check for QA and the auditor: the same report as ``manage.py verify_integrity``,
+    run now over the most recent ``INTEGRITY_PAGE_LIMIT`` rows of each kind (the nightly command
+    checks everything, with the whole chain and the legacy seal)."""
+    require_perm(request, "core.view_audit_trail")
+    from core import integrity as checks
+
+    report = checks.run(limit=settings.INTEGRITY_PAGE_LIMIT)
+    return render(request, "core/integrity.html", {"report": report, "limit": settings.INTEGRITY_PAGE_LIMIT})
 
 
 # --- accounts administration ------------------------------------------------------------------

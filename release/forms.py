@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.concurrency import VersionedFormMixin
+from core.dates import validate_plausible_date
 from core.forms import Form, ModelForm, reason_field
 from release.models import Batch, DosageForm, Product, batch_value_problems
 
@@ -38,17 +39,9 @@ class ProductFilterForm(Form):
     )
 
 
-# Dates outside this window are typing mistakes; far-future ones would also break the expiry and
-# retention arithmetic (year 9999 + shelf life overflows the calendar).
-EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
-
-
 def _plausible(value: date | None) -> date | None:
-    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise forms.ValidationError(
-            _("Enter a date between %(start)s and %(end)s.")
-            % {"start": EARLIEST_DATE.isoformat(), "end": LATEST_DATE.isoformat()}
-        )
+    # Outside core.dates.plausible_date_window(): a typing mistake or a back-dating.
+    validate_plausible_date(value)
     return value
 
 

@@ -85,6 +85,8 @@ class Product(ChangeTracked):
     )
     EDITABLE_FIELDS = SIGNED_FIELDS
     AUDIT_LABEL_FIELD = "name"
+    # A status that needs a signature to stand (core.integrity; set by SQL otherwise).
+    REQUIRED_SIGNATURES = {Status.APPROVED: "approved"}
 
     name = models.CharField(_("product name"), max_length=200)
     generic_name = models.CharField(_("generic name"), max_length=200)

@@ -49,6 +49,7 @@ class OOSInvestigation(Tracked):
     )
     EDITABLE_FIELDS = ("phase1_findings", "assignable_cause", "phase2_findings")
     AUDIT_LABEL_FIELD = "number"
+    REQUIRED_SIGNATURES = {Status.CLOSED: "closed"}  # core.integrity
 
     number = models.CharField(_("OOS number"), max_length=20, unique=True, editable=False)
     record = models.ForeignKey(

@@ -192,6 +192,7 @@ class TestRecord(Tracked):
     )
     EDITABLE_FIELDS = ("test_date", "temperature", "humidity", "observations", "method_notes")
     AUDIT_LABEL_FIELD = "report_number"
+    REQUIRED_SIGNATURES = {Status.APPROVED: "approved"}  # core.integrity
 
     sample = models.ForeignKey(Sample, verbose_name=_("sample"), on_delete=models.PROTECT, related_name="records")
     specification = models.ForeignKey(

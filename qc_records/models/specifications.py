@@ -66,6 +66,7 @@ class Specification(Tracked):
     )
     EDITABLE_FIELDS = ("code", "title", "category", "product", "material_name", "standard_reference")
     AUDIT_LABEL_FIELD = "code"
+    REQUIRED_SIGNATURES = {Status.APPROVED: "approved", Status.SUPERSEDED: "approved"}  # core.integrity
 
     code = models.CharField(_("specification number"), max_length=50, help_text=_("e.g. ZL-BZ-CP-001"))
     version = models.PositiveSmallIntegerField(_("version"), default=1)

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from core.audit import AuditError
-from core.forms import ResetPasswordForm
+from core.forms import LinkSetPasswordForm
 from core.models import AuthEvent, User
 from core.roles import ADMIN, ALL_ROLES, AUDITOR, QA_REVIEWER
 from tests.core.helpers import english_client, login
@@ -27,7 +27,7 @@ LOCKED_MESSAGE = "This account is locked after too many failed sign-ins"
 NEW_PASSWORD = "Another-Long-Passphrase-77"
 
 # Pages anyone may open without signing in; everything else in the URL configuration is GMP.
-PUBLIC_URL_NAMES = {"login", "logout", "set_language", "javascript-catalog"}
+PUBLIC_URL_NAMES = {"login", "logout", "set_language", "javascript-catalog", "password_reset_confirm"}
 
 
 def _gmp_urls() -> list[str]:
@@ -448,12 +448,12 @@ def test_a_strong_password_passes_the_validators(make_user):
     validate_password(NEW_PASSWORD, user=make_user())
 
 
-def test_reset_form_refuses_a_weak_password(make_user):
-    """R-AUTH-5: an administrator's reset obeys the same policy."""
+def test_reset_link_form_refuses_a_weak_password(make_user):
+    """R-AUTH-5: the password chosen with a reset link obeys the same policy."""
     user = make_user()
-    form = ResetPasswordForm(user, data={"password1": "12345", "password2": "12345"})
+    form = LinkSetPasswordForm(user, data={"new_password1": "12345", "new_password2": "12345"})
     assert not form.is_valid()
-    assert "password2" in form.errors or "password1" in form.errors
+    assert "new_password2" in form.errors or "new_password1" in form.errors
 
 
 @pytest.fixture
@@ -463,52 +463,38 @@ def admin_staff(make_user) -> User:
 
 
 def test_admin_reset_forces_a_password_change_at_next_sign_in(admin_staff, make_user):
-    """R-AUTH-5: after a reset the person must choose their own password before anything else."""
+    """R-AUTH-5: after a reset the person chooses their own password with the one-time link before
+    anything else; the administrator never sets one."""
     user = make_user(QA_REVIEWER, username="he.ping")
     admin = english_client()
     admin.force_login(admin_staff)
-    temporary = "Temporary-Reset-9911"
-    response = admin.post(
-        reverse("admin:auth_user_password_change", args=[user.pk]),
-        {"password1": temporary, "password2": temporary, "usable_password": "true"},
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
+    response = admin.post(reverse("admin:auth_user_password_change", args=[user.pk]))
+    assert response.status_code == 200
+    link = response.context["link"]
     user.refresh_from_db()
-    assert user.must_change_password
-    assert user.check_password(temporary)
+    assert user.must_change_password and not user.has_usable_password()
     assert user.history.first().history_change_reason == "password reset by administrator"
-
     person = english_client()
-    assert login(person, "he.ping", temporary).status_code == 302
-    for url in ["/", "/release/products/", "/audit/"]:
-        response = person.get(url)
-        assert response.status_code == 302
-        assert response["Location"] == reverse("password_change")
-    assert person.get(reverse("password_change")).status_code == 200
+    assert login(person, "he.ping", PASSWORD).status_code == 200  # the old password no longer works
 
-    response = person.post(
-        reverse("password_change"),
-        {"old_password": temporary, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-    )
+    form_url = person.get(link.removeprefix(settings.SITE_URL), follow=True).redirect_chain[-1][0]
+    response = person.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert response.status_code == 302
     user.refresh_from_db()
     assert not user.must_change_password
     assert user.check_password(NEW_PASSWORD)
     assert AuthEvent.objects.filter(user=user, kind=AuthEvent.Kind.PASSWORD_CHANGED).exists()
+    assert login(person, "he.ping", NEW_PASSWORD).status_code == 302
     assert person.get("/release/products/").status_code == 200
 
 
 def test_forced_change_refuses_keeping_the_administrators_password(make_user):
-    """R-AUTH-5: the administrator must not know the password in use: the reset one cannot be kept."""
-    temporary = "Temporary-Reset-9911"
-    user = make_user(username="luo.xin")
-    form = ResetPasswordForm(user, data={"password1": temporary, "password2": temporary})
-    assert form.is_valid(), form.errors
-    form.save()
+    """R-AUTH-5: a new account's first password was typed by the administrator: it cannot be kept."""
+    user = make_user(username="luo.xin", must_change_password=True)
     client = english_client()
     client.force_login(user)
     response = client.post(
-        reverse("password_change"), {"old_password": temporary, "new_password1": temporary, "new_password2": temporary}
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD}
     )
     assert response.status_code == 200
     assert "new_password1" in response.context["form"].errors
@@ -516,16 +502,6 @@ def test_forced_change_refuses_keeping_the_administrators_password(make_user):
     user.refresh_from_db()
     assert user.must_change_password
     assert client.get("/").status_code == 302
-
-
-def test_reset_form_sets_the_flag(make_user):
-    """R-AUTH-5: core.forms.ResetPasswordForm itself sets must_change_password."""
-    user = make_user()
-    form = ResetPasswordForm(user, data={"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
-    assert form.is_valid(), form.errors
-    form.save()
-    user.refresh_from_db()
-    assert user.must_change_password and user.check_password(NEW_PASSWORD)
 
 
 def test_forced_change_refuses_a_weak_new_password(make_user):

@@ -641,6 +641,7 @@ AUDITOR_READ_PAGES = [
     ("core:audit_search", None),
     ("core:audit_export", None),
     ("core:locked_users", None),
+    ("core:integrity", None),
     ("release:product_list", None),
     ("release:batch_list", None),
     ("release:product_detail", "product"),

@@ -20,6 +20,8 @@ SETTINGS_FILE = ROOT / "config" / "settings.py"
 _SETTINGS_VARS = [
     "DEBUG",
     "SECRET_KEY",
+    "SIGNATURE_KEY",
+    "SIGNATURE_KEYS_OLD",
     "ALLOWED_HOSTS",
     "HTTPS",
     "LOCKOUT_THRESHOLD",
@@ -39,6 +41,7 @@ def _production_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS}
     env.update(
         SECRET_KEY=secrets.token_urlsafe(64),  # 86 characters, well over check --deploy's 50
+        SIGNATURE_KEY=secrets.token_urlsafe(48),
         HTTPS="true",
         ALLOWED_HOSTS="release.example.com",
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -80,6 +83,9 @@ def _load_settings(monkeypatch, **env: str) -> dict:
     """Execute config/settings.py afresh with exactly these deployment variables set."""
     for name in _SETTINGS_VARS:
         monkeypatch.delenv(name, raising=False)
+    if "SECRET_KEY" in env:
+        # A deployment that sets its secret sets its signature key too (tests of the latter say otherwise).
+        env.setdefault("SIGNATURE_KEY", "s" * 48)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(SETTINGS_FILE))
@@ -132,3 +138,13 @@ def test_production_settings_hold_no_test_only_branches():
     text = SETTINGS_FILE.read_text()
     assert "PYTEST" not in text
     assert "MD5PasswordHasher" not in text
+
+
+def test_missing_or_short_signature_key_with_debug_off_is_refused(monkeypatch):
+    """R-SIG-3: a deployed instance never signs with a built-in key, nor with a short one."""
+    with pytest.raises(ImproperlyConfigured, match="SIGNATURE_KEY is not set"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="")
+    with pytest.raises(ImproperlyConfigured, match="at least 32 characters"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="short")
+    values = _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="s" * 40, SIGNATURE_KEYS_OLD="o" * 40)
+    assert values["SIGNATURE_KEY"] == "s" * 40 and values["SIGNATURE_KEYS_OLD"] == ["o" * 40]

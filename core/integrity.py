@@ -1,0 +1,320 @@
+"""The integrity check QA runs (``manage.py verify_integrity``, the "Integrity check" page).
+
+It re-verifies, from what is stored now:
+
+* every signature's keyed hash against its record, and the signature chain (a removed or
+  inserted row breaks it; see ``core.signatures``);
+* every issued document's file against the SHA-256 taken when it was issued;
+* every stored file of a model that has an ``is_intact()`` method (raw-data attachments…);
+* every record's state against its signatures: a model declares
+  ``REQUIRED_SIGNATURES = {status: meaning or (meanings…)}``; a record in that status without a
+  valid signature of each meaning is a finding (approved without "Approved"…);
+* whatever apps add with ``register(check)``.
+
+Everything is read in chunks in primary-key order: memory stays bounded and each chunk costs a
+fixed number of queries (one for the rows plus one per signed model), so it runs at ten-year
+volume (``benchmarks/verify_integrity.py``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import keys
+from core.models import Document, Signature, SignatureChain
+
+CHUNK = 2000
+
+
+@dataclass
+class Finding:
+    kind: str
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.subject}: {self.message}"
+
+
+@dataclass
+class Report:
+    limit: int | None = None
+    findings: list[Finding] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    started_at: object = None
+    finished_at: object = None
+    chain_head: tuple[int | None, str] = (None, "")
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def add(self, kind: str, subject: str, message: str) -> None:
+        self.findings.append(Finding(kind, subject, message))
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.checked[what] = self.checked.get(what, 0) + n
+
+
+Check = Callable[[Report], None]
+_checks: list[Check] = []
+
+
+def register(check: Check) -> Check:
+    """Add a check (a callable taking the Report); usable as a decorator. Idempotent."""
+    if check not in _checks:
+        _checks.append(check)
+    return check
+
+
+def chunks(queryset: models.QuerySet, *, limit: int | None = None, size: int = CHUNK) -> Iterator[list]:
+    """The queryset's rows in primary-key order, ``size`` at a time (keyset pagination).
+
+    With ``limit``, only the last ``limit`` rows (the most recent).
+    """
+    queryset = queryset.order_by("pk")
+    if limit is not None:
+        first = queryset.order_by("-pk").values_list("pk", flat=True)[limit - 1 : limit].first()
+        if first is not None:
+            queryset = queryset.filter(pk__gte=first)
+    after = None
+    while True:
+        page = queryset if after is None else queryset.filter(pk__gt=after)
+        rows = list(page[:size])
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = rows[-1].pk
+
+
+def _legacy_boundary() -> int:
+    return (
+        SignatureChain.objects.filter(pk=SignatureChain.HEAD_PK).values_list("legacy_boundary_id", flat=True).first()
+        or 0
+    )
+
+
+def verifies(signature: Signature, record: models.Model | None, legacy_boundary: int) -> bool:
+    """``signature.is_valid(record)`` without a query (the boundary read once per run)."""
+    if record is None:
+        return False
+    if signature.is_legacy and signature.pk > legacy_boundary:
+        return False
+    return keys.equal(signature.expected_hash(record), signature.record_hash)
+
+
+def _records_for(rows: list) -> dict[tuple[int, int], models.Model]:
+    """The records a chunk of signatures (or documents) belong to: one query per model."""
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for row in rows:
+        wanted[row.content_type_id].add(row.object_id)
+    found: dict[tuple[int, int], models.Model] = {}
+    for ct_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(ct_id).model_class()
+        if model is None:
+            continue
+        for pk, record in model._base_manager.in_bulk(ids).items():
+            found[(ct_id, pk)] = record
+    return found
+
+
+def check_signatures(report: Report) -> None:
+    """Each signature against its record as stored, and the chain from one row to the next."""
+    from core.signatures import legacy_seal
+
+    head = SignatureChain.objects.filter(pk=SignatureChain.HEAD_PK).first()
+    boundary = head.legacy_boundary_id if head else 0
+    known = keys.known_key_ids()
+    previous: Signature | None = None
+    legacy = 0
+    label = _("signatures")
+
+    def subject(sig: Signature) -> str:
+        return _("signature #%(id)s (%(sig)s on %(record)s)") % {"id": sig.pk, "sig": sig, "record": sig.record_label}
+
+    for rows in chunks(Signature.objects.all(), limit=report.limit):
+        records = _records_for(rows)
+        report.count(label, len(rows))
+        for sig in rows:
+            if sig.is_legacy:
+                legacy += 1
+                if sig.pk > boundary:
+                    report.add(
+                        "signature",
+                        subject(sig),
+                        _("unkeyed signature made after keyed signing began: not made by Release Desk (forged row)"),
+                    )
+            else:
+                if sig.key_id not in known:
+                    report.add(
+                        "signature",
+                        subject(sig),
+                        _("made with a key that is not configured (%(key)s): add it to SIGNATURE_KEYS_OLD")
+                        % {"key": sig.key_id},
+                    )
+                elif previous is not None and sig.previous_hash != previous.record_hash:
+                    report.add(
+                        "chain",
+                        subject(sig),
+                        _(
+                            "the chain is broken before this signature (the one before it is not #%(id)s): a signature was removed or inserted"
+                        )
+                        % {"id": previous.pk},
+                    )
+            record = records.get((sig.content_type_id, sig.object_id))
+            if record is None:
+                report.add("signature", subject(sig), _("the signed record no longer exists"))
+            elif sig.key_id in known or sig.is_legacy:
+                if not verifies(sig, record, boundary):
+                    report.add(
+                        "signature",
+                        subject(sig),
+                        _(
+                            "does not verify: the record was changed after signing, or the signature row was altered or forged"
+                        ),
+                    )
+            previous = sig
+    if legacy:
+        report.count(_("of them legacy, unkeyed"), legacy)
+        report.notes.append(
+            _(
+                "%(n)s signature(s) were made before keyed signing (plain SHA-256, ids up to %(id)s): "
+                "they still prove the record unchanged, and the seal taken at the first keyed signature "
+                "proves none was added or removed since."
+            )
+            % {"n": legacy, "id": boundary}
+        )
+        if head is not None and not head.legacy_seal:
+            report.notes.append(_("No keyed signature yet: the legacy signatures are sealed at the first one."))
+    if head is None:
+        if previous is not None:
+            report.add("chain", _("signature chain"), _("the chain head is missing"))
+        return
+    report.chain_head = (head.last_signature_id, head.last_hash)
+    if (
+        report.limit is None
+        and previous is not None
+        and (head.last_signature_id != previous.pk or head.last_hash != previous.record_hash)
+    ):
+        report.add(
+            "chain",
+            _("signature chain"),
+            _(
+                "the chain head names signature #%(head)s but the last signature is #%(last)s: signatures were removed at the end, or the head was altered"
+            )
+            % {"head": head.last_signature_id, "last": previous.pk},
+        )
+    if report.limit is None and head.legacy_seal:
+        if legacy_seal(boundary, head.legacy_seal_key_id) != head.legacy_seal:
+            report.add(
+                "chain",
+                _("legacy signatures"),
+                _(
+                    "the legacy (unkeyed) signatures are not those sealed at the first keyed signature: one was added, removed or changed"
+                ),
+            )
+
+
+def check_documents(report: Report) -> None:
+    """Each issued document's file against the SHA-256 taken when it was issued."""
+    for rows in chunks(Document.objects.only("id", "kind", "number", "version", "file", "sha256"), limit=report.limit):
+        for document in rows:
+            report.count(_("issued documents"))
+            stored = document.stored_file_sha256()
+            if stored is None:
+                report.add("document", str(document), _("the PDF file is missing"))
+            elif stored != document.sha256:
+                report.add("document", str(document), _("the PDF file differs from the one issued (SHA-256 changed)"))
+
+
+def _file_models() -> list[type[models.Model]]:
+    return [m for m in apps.get_models() if callable(getattr(m, "is_intact", None))]
+
+
+def check_files(report: Report) -> None:
+    """Every model with ``is_intact()`` (stored files with the hash taken on upload)."""
+    for model in _file_models():
+        label = str(model._meta.verbose_name_plural)
+        for rows in chunks(model._base_manager.all(), limit=report.limit):
+            for obj in rows:
+                report.count(label)
+                if not obj.is_intact():
+                    report.add(
+                        "file",
+                        f"{model._meta.verbose_name} #{obj.pk} ({obj})",
+                        _("the stored file is missing or changed"),
+                    )
+
+
+def required_signature_models() -> list[type[models.Model]]:
+    return [m for m in apps.get_models() if getattr(m, "REQUIRED_SIGNATURES", None)]
+
+
+def _meanings(required) -> tuple[str, ...]:
+    return (required,) if isinstance(required, str) else tuple(required)
+
+
+def missing_signatures(record: models.Model) -> list[str]:
+    """Meanings the record's status requires and that no valid signature of the record has."""
+    required = getattr(type(record), "REQUIRED_SIGNATURES", None) or {}
+    meanings = _meanings(required.get(getattr(record, "status", None), ()))
+    if not meanings:
+        return []
+    boundary = _legacy_boundary()
+    have = {
+        s.meaning
+        for s in Signature.objects.for_record(record).filter(meaning__in=meanings)
+        if verifies(s, record, boundary)
+    }
+    return [m for m in meanings if m not in have]
+
+
+def check_required_signatures(report: Report) -> None:
+    """A record whose status requires a signature it does not have (set by SQL, not by the workflow)."""
+    boundary = _legacy_boundary()
+    for model in required_signature_models():
+        ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
+        for status, required in model.REQUIRED_SIGNATURES.items():
+            meanings = _meanings(required)
+            for rows in chunks(model._base_manager.filter(status=status), limit=report.limit):
+                by_pk = {r.pk: r for r in rows}
+                valid: dict[int, set[str]] = defaultdict(set)
+                for sig in Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=meanings):
+                    if verifies(sig, by_pk.get(sig.object_id), boundary):
+                        valid[sig.object_id].add(sig.meaning)
+                for record in rows:
+                    report.count(str(model._meta.verbose_name_plural))
+                    for meaning in meanings:
+                        if meaning not in valid[record.pk]:
+                            report.add(
+                                "state",
+                                f"{model._meta.verbose_name} #{record.pk} ({record})",
+                                _("status “%(status)s” without a valid “%(meaning)s” signature")
+                                % {
+                                    "status": record.get_status_display(),
+                                    "meaning": Signature.Meaning(meaning).label,
+                                },
+                            )
+
+
+for _check in (check_signatures, check_documents, check_files, check_required_signatures):
+    register(_check)
+
+
+def run(limit: int | None = None) -> Report:
+    """Run every registered check; ``limit``: only the last ``limit`` rows of each kind."""
+    report = Report(limit=limit, started_at=timezone.now())
+    for check in list(_checks):
+        check(report)
+    report.finished_at = timezone.now()
+    return report

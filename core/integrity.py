@@ -279,6 +279,75 @@ def missing_signatures(record: models.Model) -> list[str]:
     return [m for m in meanings if m not in have]
 
 
+def _label(model: type[models.Model], path: str) -> str:
+    head, _dot, rest = path.partition(".")
+    try:
+        name = str(model._meta.get_field(head).verbose_name)
+    except Exception:  # a path the model no longer has: show it as written
+        return path
+    return f"{name} · {rest}" if rest else name
+
+
+def state_problems(record: models.Model) -> list[str]:
+    """Why the record's state is not what its signatures and audit trail say, in words a person can
+    act on; empty when it is intact (issue 8 item 3).
+
+    - its status requires a signature it has no valid one of (set by SQL, not by the workflow);
+    - what the newest such signature vouched for (``Signature.state``: status, verdict, numbers,
+      people, linked records) differs from the record now;
+    - the record differs from its newest audit-trail row: changed without the application.
+    """
+    from core.models import signed_state
+
+    problems: list[str] = []
+    model = type(record)
+    required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
+    status = getattr(record, "status", None)
+    meanings = _meanings(required.get(status, ()))
+    if meanings:
+        boundary = _legacy_boundary()
+        sigs = [
+            s for s in Signature.objects.for_record(record).filter(meaning__in=meanings).order_by("-signed_at", "-pk")
+        ]
+        valid = [s for s in sigs if verifies(s, record, boundary)]
+        for meaning in meanings:
+            if not any(s.meaning == meaning for s in valid):
+                problems.append(
+                    _("status “%(status)s” without a valid “%(meaning)s” signature")
+                    % {"status": record.get_status_display(), "meaning": Signature.Meaning(meaning).label}
+                )
+        vouching = next((s for s in valid if s.state), None)
+        if vouching is not None:
+            now = signed_state(record)
+            for path, signed in vouching.state.items():
+                if path in now and now[path] != signed:
+                    problems.append(
+                        _("%(field)s is “%(now)s” but was “%(signed)s” when signed “%(meaning)s”")
+                        % {
+                            "field": _label(model, path),
+                            "now": now[path],
+                            "signed": signed,
+                            "meaning": vouching.get_meaning_display(),
+                        }
+                    )
+    history = getattr(record, "history", None)
+    if history is not None:
+        newest = history.order_by("-history_id").first()
+        if newest is not None:
+            stored = model._base_manager.get(pk=record.pk)
+            changed = [
+                f.name
+                for f in model._meta.concrete_fields
+                if hasattr(newest, f.attname) and getattr(newest, f.attname) != getattr(stored, f.attname)
+            ]
+            if changed:
+                problems.append(
+                    _("changed without an audit-trail entry: %(fields)s")
+                    % {"fields": ", ".join(str(model._meta.get_field(n).verbose_name) for n in changed)}
+                )
+    return problems
+
+
 def check_required_signatures(report: Report) -> None:
     """A record whose status requires a signature it does not have (set by SQL, not by the workflow)."""
     boundary = _legacy_boundary()
@@ -307,7 +376,72 @@ def check_required_signatures(report: Report) -> None:
                             )
 
 
-for _check in (check_signatures, check_documents, check_files, check_required_signatures):
+def audited_models() -> list[type[models.Model]]:
+    return [m for m in apps.get_models() if hasattr(m, "history") and hasattr(m, "SIGNED_FIELDS")]
+
+
+def check_signed_state(report: Report) -> None:
+    """Each signed record as stored against (a) its newest audit-trail row — a difference means a
+    change made without the application — and (b) the state its newest vouching signature
+    recorded. Two queries per chunk for (a), one for (b), plus the links ``SIGNED_STATE`` follows."""
+    from core.models import signed_state
+
+    boundary = _legacy_boundary()
+    for model in audited_models():
+        ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
+        hm = model.history.model
+        links = sorted({p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p})
+        required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
+        queryset = model._base_manager.select_related(*links) if links else model._base_manager.all()
+        for rows in chunks(queryset, limit=report.limit):
+            by_pk = {r.pk: r for r in rows}
+            newest_ids = hm.objects.filter(id__in=list(by_pk)).values("id").annotate(last=models.Max("history_id"))
+            newest = {h.id: h for h in hm.objects.filter(history_id__in=[n["last"] for n in newest_ids])}
+            vouching: dict[int, Signature] = {}
+            wanted = {m for r in rows for m in _meanings(required.get(getattr(r, "status", None), ()))}
+            if wanted:
+                for sig in Signature.objects.filter(
+                    content_type=ct, object_id__in=list(by_pk), meaning__in=wanted
+                ).order_by("object_id", "-signed_at", "-pk"):
+                    record = by_pk[sig.object_id]
+                    if sig.object_id in vouching or not sig.state:
+                        continue
+                    if sig.meaning in _meanings(required.get(record.status, ())) and verifies(sig, record, boundary):
+                        vouching[sig.object_id] = sig
+            for record in rows:
+                subject = f"{model._meta.verbose_name} #{record.pk} ({record})"
+                row = newest.get(record.pk)
+                if row is not None:
+                    changed = [
+                        str(f.verbose_name)
+                        for f in model._meta.concrete_fields
+                        if hasattr(row, f.attname) and getattr(row, f.attname) != getattr(record, f.attname)
+                    ]
+                    if changed:
+                        report.add(
+                            "state",
+                            subject,
+                            _("changed without an audit-trail entry: %(fields)s") % {"fields": ", ".join(changed)},
+                        )
+                sig = vouching.get(record.pk)
+                if sig is not None:
+                    now = signed_state(record)
+                    for path, signed in sig.state.items():
+                        if path in now and now[path] != signed:
+                            report.add(
+                                "state",
+                                subject,
+                                _("%(field)s is “%(now)s” but was “%(signed)s” when signed “%(meaning)s”")
+                                % {
+                                    "field": _label(model, path),
+                                    "now": now[path],
+                                    "signed": signed,
+                                    "meaning": sig.get_meaning_display(),
+                                },
+                            )
+
+
+for _check in (check_signatures, check_documents, check_files, check_required_signatures, check_signed_state):
     register(_check)
 
 

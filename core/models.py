@@ -195,6 +195,28 @@ def signed_content(record: models.Model) -> dict[str, Any]:
     return content
 
 
+def _follow(record: models.Model, path: str) -> Any:
+    """The value at ``path``: a field name, or ``link.field`` through foreign keys (a missing link
+    gives None). The last part is read by its column (``batch`` → ``batch_id``)."""
+    obj: Any = record
+    parts = path.split(".")
+    for part in parts[:-1]:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    field = obj._meta.get_field(parts[-1])
+    return getattr(obj, field.attname)
+
+
+def signed_state(record: models.Model) -> dict[str, Any]:
+    """What the record *is* when signed, beyond its content: status, verdict, numbers, who did each
+    step and the identity of linked records (``SIGNED_STATE`` on the model, dotted paths follow
+    links: ``sample.batch`` is the batch of the record's sample). Stored on the signature and
+    covered by its keyed hash; ``core.integrity.state_problems`` compares it with the record now
+    (issue 8: a verdict flipped or a sample moved to another batch by SQL is reported)."""
+    return {path: canonical(_follow(record, path)) for path in getattr(type(record), "SIGNED_STATE", ())}
+
+
 class SignatureQuerySet(AuditedQuerySet):
     def for_record(self, record: models.Model) -> SignatureQuerySet:
         ct = ContentType.objects.get_for_model(record, for_concrete_model=True)
@@ -235,6 +257,8 @@ class Signature(models.Model):
     key_id = models.CharField(_("signing key"), max_length=16, blank=True)
     # The record_hash of the signature before this one (by id): a removed or inserted row breaks the chain.
     previous_hash = models.CharField(_("previous signature's hash"), max_length=64, blank=True)
+    # The record's SIGNED_STATE when signed (keyed rows only; covered by the hash).
+    state = models.JSONField(_("record state when signed"), default=dict, blank=True, null=True)
 
     objects = SignatureQuerySet.as_manager()
 
@@ -271,6 +295,7 @@ class Signature(models.Model):
         previous_hash: str = "",
         printed_name: str = "",
         comment: str = "",
+        state: dict[str, Any] | None = None,
     ) -> str | None:
         payload = {
             "record": record._meta.label_lower,
@@ -286,6 +311,8 @@ class Signature(models.Model):
         from core import keys
 
         payload.update(previous=previous_hash, printed_name=printed_name, comment=comment, key=key_id)
+        if state:
+            payload["state"] = state
         return keys.hmac_json(key_id, payload)
 
     def expected_hash(self, record: models.Model) -> str | None:
@@ -298,6 +325,7 @@ class Signature(models.Model):
             previous_hash=self.previous_hash,
             printed_name=self.printed_name,
             comment=self.comment,
+            state=self.state,
         )
 
     @property

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from core import keys
 from core.auth import client_ip, record_password_failure
-from core.models import AuthEvent, Signature, SignatureChain, User
+from core.models import AuthEvent, Signature, SignatureChain, User, signed_state
 from core.workflow import SignatureError
 
 # A credential is meant for the request that asked for the password, not to be kept.
@@ -172,6 +172,7 @@ def sign(
             record_label=str(stored)[:255],
             key_id=kid,
             previous_hash=head.last_hash,
+            state=signed_state(stored),
         )
         signature.record_hash = signature.expected_hash(stored)
         signature.save()

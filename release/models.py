@@ -87,6 +87,8 @@ class Product(ChangeTracked):
     AUDIT_LABEL_FIELD = "name"
     # A status that needs a signature to stand (core.integrity; set by SQL otherwise).
     REQUIRED_SIGNATURES = {Status.APPROVED: "approved"}
+    # What an approval or voiding vouches for beyond the content (core.models.signed_state).
+    SIGNED_STATE = ("status",)
 
     name = models.CharField(_("product name"), max_length=200)
     generic_name = models.CharField(_("generic name"), max_length=200)

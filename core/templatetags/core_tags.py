@@ -31,3 +31,12 @@ def local_dt(value, precision: str = "seconds") -> str:
     offset = local.strftime("%z") or "+0000"
     fmt = "%Y-%m-%d %H:%M" if precision == "minutes" else "%Y-%m-%d %H:%M:%S"
     return f"{local.strftime(fmt)} UTC{offset[:3]}:{offset[3:]}"
+
+
+@register.inclusion_tag("includes/integrity_banner.html")
+def integrity_banner(record):
+    """A red banner when the record's state is not what its signatures and audit trail say
+    (issue 8 item 3): e.g. set to approved by SQL, or its verdict changed after signing."""
+    from core.integrity import state_problems
+
+    return {"problems": state_problems(record) if record is not None and record.pk else []}

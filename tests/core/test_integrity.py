@@ -259,7 +259,8 @@ def test_command_exits_non_zero_on_a_finding_and_prints_it(draft_product, capsys
         call_command("verify_integrity")
     assert exc.value.code == 1
     out = capsys.readouterr().out
-    assert "FINDING" in out and "1 finding(s)" in out
+    assert "FINDING" in out and "2 finding(s)" in out  # no Approved signature; no audit-trail row for the change
+    assert "without a valid “Approved” signature" in out and "changed without an audit-trail entry: status" in out
 
 
 def test_check_reads_in_chunks_with_a_fixed_number_of_queries(qa_reviewer, monkeypatch):
@@ -292,6 +293,7 @@ def test_integrity_page_for_qa_and_auditor_only(draft_product, users, client_for
         response = client_for(users[role]).get("/integrity/")
         assert response.status_code == 200
         page = response.content.decode()
-        assert "1 finding: tell QA management." in page
+        assert "2 findings: tell QA management." in page
         assert "without a valid “Approved” signature" in page
+        assert "changed without an audit-trail entry: status" in page
     assert client_for(users["customer_service"]).get("/integrity/").status_code == 403

@@ -1,0 +1,111 @@
+"""After-sales queues on the "My work" page (R-UX-3): oldest or most urgent first, with due dates."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import ADRCase, Complaint, Customer, Feedback
+from core.work import WorkItem, WorkQueue
+
+QUEUE_LENGTH = 20
+
+
+def queues(user) -> list[WorkQueue]:
+    from aftersales.services import approval_roles_for
+
+    out: list[WorkQueue] = []
+    if user.has_perm("aftersales.change_feedback"):
+        waiting = Feedback.objects.awaiting_response().order_by("first_response_due", "pk")
+        out.append(
+            WorkQueue(
+                key="feedback_first_response",
+                title=_("Market feedback awaiting a first response"),
+                items=[
+                    WorkItem(
+                        title=f"{f.number} · {f.reporter_name}",
+                        url=f.get_absolute_url(),
+                        since=f.received_at,
+                        due=f.first_response_due,
+                        note=str(_("Overdue")) if f.response_overdue else f.get_classification_display(),
+                    )
+                    for f in waiting[:QUEUE_LENGTH]
+                ],
+                total=waiting.count(),
+                more_url=reverse("aftersales:feedback_list") + "?status=open",
+                empty_text=_("No feedback is waiting for a response."),
+            )
+        )
+    if user.has_perm("aftersales.change_complaint"):
+        open_ = Complaint.objects.open().select_related("product").order_by("reply_due", "pk")
+        out.append(
+            WorkQueue(
+                key="complaints_open",
+                title=_("Open complaints"),
+                items=[
+                    WorkItem(
+                        title=f"{c.number} · {c.product or ''}",
+                        url=c.get_absolute_url(),
+                        since=c.received_at,
+                        due=c.reply_due if c.reply_at is None else None,
+                        note=c.get_status_display(),
+                    )
+                    for c in open_[:QUEUE_LENGTH]
+                ],
+                total=open_.count(),
+                more_url=reverse("aftersales:complaint_list"),
+                empty_text=_("No open complaints."),
+            )
+        )
+    if user.has_perm("aftersales.report_adrcase"):
+        cases = ADRCase.objects.open().select_related("product").order_by("report_due", "pk")
+        out.append(
+            WorkQueue(
+                key="adr_to_report",
+                title=_("ADR cases to report"),
+                items=[
+                    WorkItem(
+                        title=f"{c.number} · {c.product}",
+                        url=c.get_absolute_url(),
+                        since=c.day0,
+                        due=c.report_due,
+                        note=str(_("Overdue"))
+                        if c.is_overdue
+                        else (str(_("Immediately")) if c.report_immediately else ""),
+                    )
+                    for c in cases[:QUEUE_LENGTH]
+                ],
+                total=cases.count(),
+                more_url=reverse("aftersales:adr_list") + "?status=open",
+                empty_text=_("No ADR case is waiting to be reported."),
+            )
+        )
+    if user.has_perm("aftersales.acknowledge_complaint"):
+        unread = Complaint.objects.unread_by_qp().select_related("product").order_by("received_at", "pk")
+        out.append(
+            WorkQueue(
+                key="complaints_for_qp",
+                title=_("Quality complaints to read (QP)"),
+                items=[
+                    WorkItem(title=f"{c.number} · {c.product or ''}", url=c.get_absolute_url(), since=c.received_at)
+                    for c in unread[:QUEUE_LENGTH]
+                ],
+                total=unread.count(),
+                more_url=reverse("aftersales:complaint_list"),
+                empty_text=_("No complaint is waiting for you to read."),
+            )
+        )
+    if any(user.has_perm(f"aftersales.approve_customer_{r}") for r in ("sales", "qa", "finance", "quality_head")):
+        candidates = Customer.objects.in_approval().order_by("updated_at", "pk")[:QUEUE_LENGTH]
+        mine = [c for c in candidates if approval_roles_for(c, user)]
+        out.append(
+            WorkQueue(
+                key="customer_approval",
+                title=_("New customers awaiting your approval"),
+                items=[WorkItem(title=c.name, url=c.get_absolute_url(), since=c.updated_at) for c in mine],
+                total=len(mine),
+                more_url=reverse("aftersales:customer_list") + "?status=in_approval",
+                empty_text=_("No customer is waiting for your approval."),
+            )
+        )
+    return out

@@ -1,0 +1,230 @@
+"""Demo customers, feedback of every class, complaints and ADR cases for ``manage.py seed_demo``
+(idempotent: each record is looked up by its natural key before it is created, through the
+same services the pages use, so history and signatures are real)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from aftersales import services
+from aftersales.models import ApprovalRole, Customer, CustomerType, Feedback, LicenceKind
+from release.models import Batch
+
+SEED_AFTER = ("release",)
+
+APPROVERS = {
+    ApprovalRole.SALES: "sales",
+    ApprovalRole.QA: "qa_reviewer",
+    ApprovalRole.FINANCE: "finance",
+    ApprovalRole.QUALITY_HEAD: "quality_head",
+}
+
+# (name, type, licences (kind, number, valid_to), approvals to give)
+CUSTOMERS = [
+    (
+        "华东医药有限公司",
+        CustomerType.DISTRIBUTOR,
+        [("drug_business", "浙AA5710001", date(2029, 12, 31)), ("business", "91330100MA0000001X", date(2099, 12, 31))],
+        4,
+    ),
+    # Qualified once, but its drug business licence has expired: sales to it are blocked.
+    (
+        "仁心大药房有限公司",
+        CustomerType.PHARMACY,
+        [("drug_business", "浙CB5710002", date(2025, 6, 30)), ("business", "91330100MA0000002X", date(2099, 12, 31))],
+        4,
+    ),
+    (
+        "杭州市第一人民医院",
+        CustomerType.HOSPITAL,
+        [("medical_institution", "PDY00001233010011A1001", date(2030, 6, 30))],
+        2,
+    ),
+    # GSP-5.3.4: an outlet of a retail chain — never supplied.
+    ("老百姓大药房连锁股份有限公司西湖店", CustomerType.CHAIN_OUTLET, [], 0),
+]
+
+
+def _customers(users, password, stdout) -> None:
+    sales = users["sales"]
+    for name, kind, licences, approvals in CUSTOMERS:
+        if Customer.objects.filter(name=name).exists():
+            continue
+        customer = services.customer_create(
+            user=sales,
+            data=dict(
+                name=name,
+                customer_type=kind,
+                registered_address="浙江省杭州市",
+                delivery_address="浙江省杭州市",
+                contact_person="采购部",
+                phone="0571-88000000",
+                seal_name=name,
+                notes="",
+            ),
+        )
+        for lkind, number, valid_to in licences:
+            services.licence_add(
+                customer=customer,
+                user=sales,
+                data=dict(
+                    kind=lkind,
+                    number=number,
+                    name_on_licence=name,
+                    seal_matches=True,
+                    scope="化学药制剂、抗生素制剂" if lkind == LicenceKind.DRUG_BUSINESS else "",
+                    scope_dosage_forms=["capsule", "tablet", "injection"] if lkind == LicenceKind.DRUG_BUSINESS else [],
+                    valid_from=date(2020, 7, 1),
+                    valid_to=valid_to,
+                ),
+            )
+        services.person_add(
+            customer=customer,
+            user=sales,
+            data=dict(
+                kind="buyer", name="王采购", id_number="", phone="13800000000", authorised_until=date(2027, 12, 31)
+            ),
+        )
+        stdout.write(f"created customer {customer}")
+        if approvals:
+            customer = services.customer_submit(customer=customer, user=sales)
+            for role, username in list(APPROVERS.items())[:approvals]:
+                customer = services.customer_approve(
+                    customer=customer, user=users[username], role=role, password=password, comment="资料齐全，审核通过"
+                )
+
+
+def _feedback(users, password, stdout) -> None:
+    cs, qa, qp = users["customer_service"], users["qa_reviewer"], users["qualified_person"]
+    if Feedback.objects.exists():
+        return
+    batch = Batch.objects.filter(batch_number="A2411002").first()
+    other = Batch.objects.filter(batch_number="B2609001").first()
+    if batch is None or other is None:
+        return
+    customer = Customer.objects.filter(name="华东医药有限公司").first()
+    now = timezone.now()
+
+    def record(**data):
+        base = dict(
+            received_at=now - timedelta(hours=3),
+            channel="phone",
+            customer=None,
+            reporter_name="",
+            reporter_type="patient",
+            reporter_contact="",
+            product=None,
+            batch=None,
+            batch_number="",
+            description="",
+            classification="enquiry",
+            sales_chain_problem="",
+            patient="",
+        )
+        base.update(data)
+        fb = services.feedback_record(user=cs, data=base)
+        stdout.write(f"recorded feedback {fb} ({fb.get_classification_display()})")
+        return fb
+
+    # A quality complaint, investigated and closed with QA's signature; the QP has read it.
+    fb = record(
+        received_at=now - timedelta(days=12),
+        channel="letter",
+        customer=customer,
+        reporter_name="华东医药有限公司质管部",
+        reporter_type="distributor",
+        batch=batch,
+        description="部分胶囊囊壳粘连，内容物结块",
+        classification="quality_complaint",
+    )
+    complaint = services.complaint_triage(complaint=fb.complaint, user=qa, triage="quality_defect", assigned_to=qa)
+    services.complaint_acknowledge(complaint=complaint, user=qp)
+    services.complaint_record(
+        complaint=complaint,
+        user=qa,
+        data=dict(
+            retained_sample_result="留样检验各项符合规定",
+            batch_record_review="批生产记录无偏差",
+            other_batches_considered="A2611003",
+            other_batches_conclusion="同期其他批次无同类投诉，留样正常",
+            root_cause="客户仓库温湿度超标导致受潮",
+            recall_needed=False,
+            recall_rationale="个案，与产品质量无关，不涉及其他批次",
+            reply_at=now - timedelta(days=11),
+            reply_content="已书面回复客户，建议改善储存条件",
+        ),
+    )
+    services.complaint_close(complaint=complaint, user=qa, password=password, comment="调查完成，结案")
+    # A fresh quality complaint waiting for triage (and for the QP to read).
+    record(reporter_name="张先生", batch=other, description="药片表面有黑点", classification="quality_complaint")
+    # An ADR reported in time, with the national report number, signed.
+    fb = record(
+        received_at=now - timedelta(days=5),
+        reporter_name="李医生",
+        reporter_type="hospital",
+        reporter_contact="杭州市第一人民医院药剂科",
+        batch=batch,
+        description="服药后全身皮疹伴瘙痒",
+        classification="possible_adr",
+        patient="W.L.，45岁，女",
+    )
+    services.adr_report(
+        case=fb.adr_case,
+        user=qa,
+        national_report_number="3301202600001",
+        reported_at=now - timedelta(days=2),
+        password=password,
+        comment="已在直报系统提交",
+    )
+    # An overdue ADR case (day 0 forty days ago, other → 30 days).
+    record(
+        received_at=now - timedelta(days=40),
+        channel="customer_visit",
+        reporter_name="患者家属",
+        batch=other,
+        description="服药后胃部不适、恶心",
+        classification="possible_adr",
+        patient="Z.，67岁，男",
+    )
+    record(
+        customer=customer,
+        reporter_name="华东医药有限公司",
+        reporter_type="distributor",
+        batch=batch,
+        description="以质量原因要求退货20盒（包装受潮）",
+        classification="return_request",
+    )
+    fb = record(
+        customer=customer,
+        reporter_name="华东医药有限公司仓储部",
+        reporter_type="distributor",
+        batch=other,
+        description="到货少2箱",
+        classification="sales_chain",
+        sales_chain_problem="quantity",
+    )
+    complaint = services.complaint_triage(complaint=fb.complaint, user=qa, triage="sales_chain", assigned_to=qa)
+    services.complaint_record(
+        complaint=complaint, user=qa, data=dict(responsibility="ours", sales_chain_action="发货复核漏装，安排补货2箱")
+    )
+    fb = record(reporter_name="王女士", description="询问儿童用量", classification="enquiry")
+    services.feedback_reply(
+        feedback=fb,
+        user=cs,
+        data=dict(reply_at=now - timedelta(hours=1), reply_method="phone", reply_content="请遵医嘱"),
+    )
+    services.feedback_close(feedback=fb, user=cs, data=dict(result="客户已了解", satisfaction="满意"))
+    # One overdue first response.
+    record(
+        received_at=now - timedelta(hours=30),
+        reporter_name="赵先生",
+        description="建议增加小包装",
+        classification="suggestion",
+    )
+
+
+def seed(*, users, password: str, stdout) -> None:
+    _customers(users, password, stdout)
+    _feedback(users, password, stdout)

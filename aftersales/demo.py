@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from aftersales import services
-from aftersales.models import ApprovalRole, Customer, CustomerType, Feedback, LicenceKind
+from aftersales.models import ApprovalRole, Customer, CustomerType, CustomerVisit, Feedback, LicenceKind
 from release.models import Batch
 
 SEED_AFTER = ("release",)
@@ -225,6 +225,74 @@ def _feedback(users, password, stdout) -> None:
     )
 
 
+def _visits(users, password, stdout) -> None:
+    from release.models import Product
+
+    customer = Customer.objects.filter(name="华东医药有限公司").first()
+    product = Product.objects.filter(approval_number="国药准字H20000001").first()
+    if CustomerVisit.objects.exists() or customer is None or product is None:
+        return
+    now = timezone.now()
+    base = dict(
+        customer=customer,
+        method="phone",
+        target="distributor_head",
+        person_visited="陈经理",
+        satisfaction="satisfied",
+        side_effect_mentioned=False,
+        side_effect_description="",
+        side_effect_patient="",
+        side_effect_product=None,
+    )
+    visit = services.visit_record(
+        user=users["customer_service"],
+        data=dict(
+            base,
+            visited_at=now - timedelta(days=150),
+            topics=["efficacy", "packaging"],
+            opinions="希望铝塑板更易撕开",
+            handling="已反馈包装车间评估，负责人：王建国；结果：下批次起改进",
+        ),
+    )
+    services.visit_approve(visit=visit, user=users["cs_manager"], password=password, comment="同意")
+    # A side effect mentioned during a visit becomes ADR intake (AS-4.2.3); waiting for approval.
+    visit = services.visit_record(
+        user=users["customer_service"],
+        data=dict(
+            base,
+            visited_at=now - timedelta(days=1),
+            target="patient",
+            person_visited="患者本人",
+            topics=["side_effects"],
+            opinions="服药后偶有口干",
+            handling="已转质量部按不良反应处理",
+            side_effect_mentioned=True,
+            side_effect_description="服药后口干",
+            side_effect_patient="S.，33岁，女",
+            side_effect_product=product,
+        ),
+    )
+    stdout.write(f"recorded visits (side effect → {visit.adr_feedback})")
+
+
+def _ledger(users, password, stdout) -> None:
+    from aftersales.models import LedgerSignoff
+
+    if LedgerSignoff.objects.exists():
+        return
+    last_month = timezone.localdate().replace(day=1) - timedelta(days=1)
+    services.ledger_sign(
+        year=last_month.year,
+        month=last_month.month,
+        user=users["cs_manager"],
+        password=password,
+        comment="月度汇总已核对",
+    )
+    stdout.write(f"signed the feedback ledger of {last_month:%Y-%m}")
+
+
 def seed(*, users, password: str, stdout) -> None:
     _customers(users, password, stdout)
     _feedback(users, password, stdout)
+    _visits(users, password, stdout)
+    _ledger(users, password, stdout)

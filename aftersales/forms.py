@@ -13,9 +13,11 @@ from aftersales.models import (
     CustomerLicence,
     CustomerPerson,
     CustomerType,
+    CustomerVisit,
     Feedback,
     FeedbackClass,
     Responsibility,
+    VisitTopic,
 )
 from aftersales.services.intake import INTAKE_FIELDS
 from core.forms import Form, ModelForm, SignatureForm, reason_field
@@ -224,3 +226,33 @@ class ADRReportSignForm(SignatureForm):
 class ADRFilterForm(Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + ADRCase.Status.choices)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+
+
+class VisitForm(ModelForm):
+    topics = forms.MultipleChoiceField(
+        label=_("Topics"), choices=VisitTopic.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = CustomerVisit
+        fields = list(CustomerVisit.EDITABLE_FIELDS)
+        widgets = {
+            "visited_at": DATETIME,
+            "opinions": forms.Textarea(attrs={"rows": 3}),
+            "handling": forms.Textarea(attrs={"rows": 3}),
+            "side_effect_description": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = Customer.objects.exclude(status=Customer.Status.VOIDED).order_by("name")
+        self.fields["side_effect_product"].queryset = Product.objects.active().order_by("name")
+
+
+class LedgerMonthForm(Form):
+    month = forms.DateField(
+        label=_("Month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        error_messages={"invalid": _("Enter a month as YYYY-MM.")},
+    )

@@ -31,4 +31,11 @@ urlpatterns = [
     path("adr/<int:pk>/", views.adr_detail, name="adr_detail"),
     path("adr/<int:pk>/assess/", views.adr_assess, name="adr_assess"),
     path("adr/<int:pk>/report/", views.adr_report, name="adr_report"),
+    path("visits/", views.visit_list, name="visit_list"),
+    path("visits/new/", views.visit_create, name="visit_create"),
+    path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),
+    path("visits/<int:pk>/approve/", views.visit_approve, name="visit_approve"),
+    path("ledger/", views.ledger, name="ledger"),
+    path("ledger/csv/", views.ledger_csv, name="ledger_csv"),
+    path("ledger/sign/", views.ledger_sign, name="ledger_sign"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import ADRCase, Complaint, Customer, Feedback
+from aftersales.models import ADRCase, Complaint, Customer, CustomerVisit, Feedback
 from core.work import WorkItem, WorkQueue
 
 QUEUE_LENGTH = 20
@@ -106,6 +106,27 @@ def queues(user) -> list[WorkQueue]:
                 total=len(mine),
                 more_url=reverse("aftersales:customer_list") + "?status=in_approval",
                 empty_text=_("No customer is waiting for your approval."),
+            )
+        )
+    if user.has_perm("aftersales.approve_customervisit"):
+        # Not their own records (the recorder does not approve, VIS-4.1.3).
+        drafts = (
+            CustomerVisit.objects.filter(status=CustomerVisit.Status.DRAFT)
+            .exclude(recorded_by=user)
+            .select_related("customer")
+            .order_by("visited_at", "pk")
+        )
+        out.append(
+            WorkQueue(
+                key="visits_to_approve",
+                title=_("Customer quality visits awaiting your approval"),
+                items=[
+                    WorkItem(title=f"{v.number} · {v.customer.name}", url=v.get_absolute_url(), since=v.visited_at)
+                    for v in drafts[:QUEUE_LENGTH]
+                ],
+                total=drafts.count(),
+                more_url=reverse("aftersales:visit_list"),
+                empty_text=_("No visit record is waiting for your approval."),
             )
         )
     return out

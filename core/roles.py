@@ -57,6 +57,7 @@ _READ_QC = [
 # After-sales (aftersales/README.md has the table): who reads customers, feedback, complaints, ADR.
 _READ_CUSTOMERS = ["aftersales.view_customer", "aftersales.view_customerlicence"]
 _READ_AFTERSALES = _READ_CUSTOMERS + [
+    "aftersales.view_customervisit",
     "aftersales.view_feedback",
     "aftersales.view_complaint",
     "aftersales.view_adrcase",
@@ -132,8 +133,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + ["core.view_audit_trail"]
     + _READ_AFTERSALES
     + ["aftersales.acknowledge_complaint"],
-    CUSTOMER_SERVICE: _READ_MASTER + _READ_AFTERSALES + _LOG_FEEDBACK + ["aftersales.add_customer"],
-    CS_MANAGER: _READ_MASTER + _READ_AFTERSALES + _LOG_FEEDBACK + ["aftersales.add_customer"],
+    CUSTOMER_SERVICE: _READ_MASTER
+    + _READ_AFTERSALES
+    + _LOG_FEEDBACK
+    + ["aftersales.add_customer", "aftersales.add_customervisit"],
+    # VIS-4.1.3: approves visit records; AS-4.2.6: signs the monthly feedback ledger.
+    CS_MANAGER: _READ_MASTER
+    + _READ_AFTERSALES
+    + _LOG_FEEDBACK
+    + [
+        "aftersales.add_customer",
+        "aftersales.add_customervisit",
+        "aftersales.approve_customervisit",
+        "aftersales.sign_ledger",
+    ],
     # GSP-5.5: the customer qualification form is approved by sales, QA, finance and the quality head.
     QUALITY_HEAD: _READ_MASTER
     + _READ_AFTERSALES

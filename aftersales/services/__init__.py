@@ -32,6 +32,15 @@ from aftersales.services.intake import (
     feedback_record,
     feedback_reply,
 )
+from aftersales.services.visits import (
+    cannot_approve_visit,
+    cannot_sign_ledger,
+    ledger_figures,
+    ledger_sign,
+    visit_approve,
+    visit_record,
+    visits_due,
+)
 from core.workflow import InputError, WorkflowError
 
 __all__ = [
@@ -66,4 +75,11 @@ __all__ = [
     "feedback_reply",
     "licence_add",
     "person_add",
+    "cannot_approve_visit",
+    "cannot_sign_ledger",
+    "ledger_figures",
+    "ledger_sign",
+    "visit_approve",
+    "visit_record",
+    "visits_due",
 ]

@@ -23,6 +23,15 @@ from aftersales.views.customers import (
     person_add,
 )
 from aftersales.views.feedback import feedback_close, feedback_create, feedback_detail, feedback_list, feedback_reply
+from aftersales.views.visits import (
+    ledger,
+    ledger_csv,
+    ledger_sign,
+    visit_approve,
+    visit_create,
+    visit_detail,
+    visit_list,
+)
 
 __all__ = [
     "adr_assess",
@@ -51,4 +60,11 @@ __all__ = [
     "feedback_reply",
     "licence_add",
     "person_add",
+    "ledger",
+    "ledger_csv",
+    "ledger_sign",
+    "visit_approve",
+    "visit_create",
+    "visit_detail",
+    "visit_list",
 ]

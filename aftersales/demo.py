@@ -215,7 +215,7 @@ def _feedback(users, password, stdout) -> None:
         user=cs,
         data=dict(reply_at=now - timedelta(hours=1), reply_method="phone", reply_content="请遵医嘱"),
     )
-    services.feedback_close(feedback=fb, user=cs, data=dict(result="客户已了解", satisfaction="满意"))
+    services.feedback_close(feedback=fb, user=cs, data=dict(result="客户已了解", satisfaction="satisfied"))
     # One overdue first response.
     record(
         received_at=now - timedelta(hours=30),

@@ -289,6 +289,12 @@ class SalesChainProblem(models.TextChoices):
     TRANSPORT_DAMAGE = "transport_damage", _("Transport damage")
 
 
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    FAIRLY = "fairly", _("Fairly satisfied")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")
+
+
 class FeedbackQuerySet(AuditedQuerySet):
     def awaiting_response(self) -> FeedbackQuerySet:
         return self.filter(status=Feedback.Status.OPEN)
@@ -366,7 +372,7 @@ class Feedback(ChangeTracked):
     reply_method = models.CharField(_("reply method"), max_length=16, choices=Channel.choices, blank=True)
     reply_content = models.TextField(_("reply"), blank=True)
     result = models.TextField(_("handling result"), blank=True)
-    satisfaction = models.CharField(_("customer satisfaction"), max_length=16, blank=True)
+    satisfaction = models.CharField(_("customer satisfaction"), max_length=16, choices=Satisfaction.choices, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
 
     objects = FeedbackQuerySet.as_manager()
@@ -762,12 +768,6 @@ class VisitTopic(models.TextChoices):
     PRICE = "price", _("Price")
     PACKAGING = "packaging", _("Packaging (portability, storage, use)")
     OTHER = "other", _("Other opinions or suggestions")
-
-
-class Satisfaction(models.TextChoices):
-    SATISFIED = "satisfied", _("Satisfied")
-    FAIRLY = "fairly", _("Fairly satisfied")
-    DISSATISFIED = "dissatisfied", _("Dissatisfied")
 
 
 # VIS-4.1.3.4: 回访周期：半年.

@@ -20,6 +20,7 @@ from aftersales.views.customers import (
     customer_submit,
     customer_void,
     licence_add,
+    licences_expiring,
     person_add,
 )
 from aftersales.views.feedback import feedback_close, feedback_create, feedback_detail, feedback_list, feedback_reply
@@ -59,6 +60,7 @@ __all__ = [
     "feedback_list",
     "feedback_reply",
     "licence_add",
+    "licences_expiring",
     "person_add",
     "ledger",
     "ledger_csv",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +22,7 @@ from aftersales.forms import (
     LicenceForm,
     PersonForm,
 )
-from aftersales.models import APPROVAL_PERMISSIONS, ApprovalRole, Customer
+from aftersales.models import APPROVAL_PERMISSIONS, ApprovalRole, Customer, CustomerLicence
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_any_perm, require_perm
 from core.signatures import signatures_for
@@ -47,6 +49,32 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page_obj": paginate(request, customers.order_by("name", "pk")),
             "query": query_without_page(request),
+        },
+    )
+
+
+EXPIRY_WARNING_DAYS = 30
+
+
+def licences_expiring(request: HttpRequest) -> HttpResponse:
+    """Licences of customers in the file that expire within 30 days or have expired (GSP-5.3.1: a
+    licence out of date blocks the sale, so renewals are asked for ahead)."""
+    require_perm(request, "aftersales.view_customerlicence")
+    today = timezone.localdate()
+    licences = (
+        CustomerLicence.objects.filter(valid_to__lte=today + timedelta(days=EXPIRY_WARNING_DAYS))
+        .exclude(customer__status=Customer.Status.VOIDED)
+        .select_related("customer")
+        .order_by("valid_to", "pk")
+    )
+    return render(
+        request,
+        "aftersales/licence_expiring.html",
+        {
+            "page_obj": paginate(request, licences),
+            "query": query_without_page(request),
+            "today": today,
+            "days": EXPIRY_WARNING_DAYS,
         },
     )
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales import services
 from aftersales.forms import LedgerMonthForm, VisitForm
-from aftersales.models import CustomerVisit, Feedback, FeedbackClass, LedgerSignoff, VisitTopic
+from aftersales.models import CustomerVisit, Feedback, FeedbackClass, LedgerSignoff, Satisfaction, VisitTopic
 from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
@@ -140,6 +140,10 @@ def ledger(request: HttpRequest, sign_form=None, status: int = 200) -> HttpRespo
             "figures": figures,
             "by_class": by_class,
             "by_status": [(statuses.get(k, k), v) for k, v in sorted(figures["by_status"].items())],
+            "satisfaction": [
+                (Satisfaction(k).label if k in Satisfaction.values else k, v)
+                for k, v in sorted(figures["satisfaction"].items())
+            ],
             "signoff": signoff,
             "signatures": signatures_for(signoff) if signoff else [],
             "can_sign": refusal is None,

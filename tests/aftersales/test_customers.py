@@ -229,3 +229,66 @@ def test_a_hospital_needs_its_practice_licence_not_a_drug_business_licence(users
     for role, username in APPROVERS.items():
         customer = services.customer_approve(customer=customer, user=users[username], role=role, password=PASSWORD)
     assert customer_may_buy(customer, approved_product, TODAY) == []
+
+
+CUSTOMER_WRITERS = {
+    "aftersales:customer_create": {"customer_service", "cs_manager", "sales"},
+    "aftersales:customer_edit": {"sales", "qa_reviewer"},
+    "aftersales:licence_add": {"sales", "qa_reviewer"},
+    "aftersales:person_add": {"customer_service", "cs_manager", "sales", "qa_reviewer"},
+}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("name", list(CUSTOMER_WRITERS))
+def test_customer_forms_open_only_for_their_roles(name, role, draft_customer, users):
+    args = [] if name == "aftersales:customer_create" else [draft_customer.pk]
+    response = english_client(users[role]).get(reverse(name, args=args))
+    assert response.status_code == (200 if role in CUSTOMER_WRITERS[name] else 403)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_void_and_submit_urls_refuse_other_roles(role, draft_customer, users):
+    client = english_client(users[role])
+    void = client.post(reverse("aftersales:customer_void", args=[draft_customer.pk]), {})
+    assert (void.status_code == 403) == (role not in {"sales", "qa_reviewer"})
+    submit = client.post(reverse("aftersales:customer_submit", args=[draft_customer.pk]))
+    assert (submit.status_code == 403) == (role not in {"customer_service", "cs_manager", "sales", "qa_reviewer"})
+
+
+@pytest.mark.parametrize("role", [r for r in ALL_ROLES if r not in {"sales", "customer_service", "cs_manager"}])
+def test_services_refuse_creating_customers_for_other_roles(role, users):
+    with pytest.raises(WorkflowError, match="permission"):
+        services.customer_create(user=users[role], data=customer_data())
+
+
+def test_void_page_shows_the_meaning_it_records(draft_customer, users):
+    """R-SIG-2, R-REC-1: voided with a reason and a signature; still readable."""
+    client = english_client(users["qa_reviewer"])
+    url = reverse("aftersales:customer_void", args=[draft_customer.pk])
+    shown = shown_meaning(client.get(draft_customer.get_absolute_url()).content.decode(), url)
+    assert client.post(url, {"void-reason": "重复建档", "void-password": PASSWORD}).status_code == 302
+    draft_customer.refresh_from_db()
+    assert draft_customer.status == Customer.Status.VOIDED and draft_customer.void_reason == "重复建档"
+    sig = Signature.objects.for_record(draft_customer).get()
+    assert shown == Signature.Meaning(sig.meaning).label == "Voided"
+    assert client.get(draft_customer.get_absolute_url()).status_code == 200
+
+
+def test_licences_expiring_within_30_days(users, draft_customer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = timezone.localdate() + timedelta(days=10)
+    services.licence_add(
+        customer=draft_customer, user=users["sales"], data=licence_data(number="SOON-1", valid_to=soon)
+    )
+    page = english_client(users["qa_reviewer"]).get(reverse("aftersales:licences_expiring")).content.decode()
+    assert "SOON-1" in page and "浙AAdru0001" not in page
+
+
+def test_the_submit_page_refusal_names_missing_licences(users):
+    customer = services.customer_create(user=users["sales"], data=customer_data())
+    page = english_client(users["sales"]).get(customer.get_absolute_url()).content.decode()
+    assert "Record these licences first" in page

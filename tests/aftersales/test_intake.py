@@ -91,7 +91,7 @@ def test_reply_then_filed_result(users):
     with pytest.raises(WorkflowError):
         services.feedback_reply(feedback=fb, user=users["customer_service"], data={"reply_at": timezone.now()})
     fb = services.feedback_close(
-        feedback=fb, user=users["customer_service"], data={"result": "客户满意", "satisfaction": "满意"}
+        feedback=fb, user=users["customer_service"], data={"result": "客户满意", "satisfaction": "satisfied"}
     )
     assert fb.status == Feedback.Status.CLOSED
     assert fb.history.count() == 3

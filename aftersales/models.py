@@ -55,6 +55,19 @@ class CustomerQuerySet(AuditedQuerySet):
     def in_approval(self) -> CustomerQuerySet:
         return self.filter(status=Customer.Status.IN_APPROVAL)
 
+    def awaiting_approval_by(self, user, roles: list[str]) -> CustomerQuerySet:
+        """In approval, not yet approved by ``user`` this round, and some department of ``roles``
+        still to approve: the SQL form of ``cannot_approve_customer`` for the My-work queue."""
+        from django.db.models import Exists, OuterRef
+
+        if not roles:
+            return self.none()
+        this_round = CustomerApproval.objects.filter(customer=OuterRef("pk"), approval_round=OuterRef("approval_round"))
+        pending = Q()
+        for role in roles:
+            pending |= ~Q(Exists(this_round.filter(role=role)))
+        return self.in_approval().exclude(Exists(this_round.filter(approver=user))).filter(pending)
+
 
 class Customer(ChangeTracked):
     """A purchaser (购货单位) in the qualified-customer file (合格客户档案, GSP-5.5)."""

@@ -5,15 +5,13 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import ADRCase, Complaint, Customer, CustomerVisit, Feedback
+from aftersales.models import APPROVAL_PERMISSIONS, ADRCase, Complaint, Customer, CustomerVisit, Feedback
 from core.work import WorkItem, WorkQueue
 
 QUEUE_LENGTH = 20
 
 
 def queues(user) -> list[WorkQueue]:
-    from aftersales.services import approval_roles_for
-
     out: list[WorkQueue] = []
     if user.has_perm("aftersales.change_feedback"):
         waiting = Feedback.objects.awaiting_response().order_by("first_response_due", "pk")
@@ -95,15 +93,17 @@ def queues(user) -> list[WorkQueue]:
                 empty_text=_("No complaint is waiting for you to read."),
             )
         )
-    if any(user.has_perm(f"aftersales.approve_customer_{r}") for r in ("sales", "qa", "finance", "quality_head")):
-        candidates = Customer.objects.in_approval().order_by("updated_at", "pk")[:QUEUE_LENGTH]
-        mine = [c for c in candidates if approval_roles_for(c, user)]
+    roles = [role for role, perm in APPROVAL_PERMISSIONS.items() if user.has_perm(perm)]
+    if roles:
+        waiting = Customer.objects.awaiting_approval_by(user, roles).order_by("updated_at", "pk")
         out.append(
             WorkQueue(
                 key="customer_approval",
                 title=_("New customers awaiting your approval"),
-                items=[WorkItem(title=c.name, url=c.get_absolute_url(), since=c.updated_at) for c in mine],
-                total=len(mine),
+                items=[
+                    WorkItem(title=c.name, url=c.get_absolute_url(), since=c.updated_at) for c in waiting[:QUEUE_LENGTH]
+                ],
+                total=waiting.count(),
                 more_url=reverse("aftersales:customer_list") + "?status=in_approval",
                 empty_text=_("No customer is waiting for your approval."),
             )

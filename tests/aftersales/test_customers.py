@@ -292,3 +292,23 @@ def test_the_submit_page_refusal_names_missing_licences(users):
     customer = services.customer_create(user=users["sales"], data=customer_data())
     page = english_client(users["sales"]).get(customer.get_absolute_url()).content.decode()
     assert "Record these licences first" in page
+
+
+def test_the_approval_queue_matches_the_predicate(submitted_customer, users, make_user):
+    """The My-work SQL and cannot_approve_customer agree (one rule, two forms)."""
+    both = make_user("sales", "finance", username="sales_and_finance")
+    people = [users[u] for u in ("sales", "qa_reviewer", "finance", "quality_head", "customer_service")] + [both]
+
+    def agree():
+        for person in people:
+            roles = [r for r in ApprovalRole.values if person.has_perm(f"aftersales.approve_customer_{r}")]
+            in_queue = Customer.objects.awaiting_approval_by(person, roles).filter(pk=submitted_customer.pk).exists()
+            assert in_queue == bool(services.approval_roles_for(submitted_customer, person)), person.username
+
+    agree()
+    services.customer_approve(customer=submitted_customer, user=both, role=ApprovalRole.SALES, password=PASSWORD)
+    agree()
+    services.customer_approve(
+        customer=submitted_customer, user=users["finance"], role=ApprovalRole.FINANCE, password=PASSWORD
+    )
+    agree()

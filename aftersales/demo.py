@@ -275,6 +275,58 @@ def _visits(users, password, stdout) -> None:
     stdout.write(f"recorded visits (side effect → {visit.adr_feedback})")
 
 
+def _death_case(users, password, stdout) -> None:
+    """A death: reported immediately; its investigation report (第二十二条, 15 days) recorded."""
+    from aftersales.models import ADRInvestigationReport
+    from release.models import Product
+
+    product = Product.objects.filter(approval_number="国药准字H20000002").first()
+    if ADRInvestigationReport.objects.exists() or product is None:
+        return
+    now = timezone.now()
+    fb = services.feedback_record(
+        user=users["customer_service"],
+        data=dict(
+            received_at=now - timedelta(days=9),
+            channel="phone",
+            customer=None,
+            reporter_name="某县人民医院药剂科",
+            reporter_type="hospital",
+            reporter_contact="",
+            product=product,
+            batch=None,
+            batch_number="B2609001",
+            description="患者服药后出现过敏性休克，抢救无效死亡",
+            classification="possible_adr",
+            sales_chain_problem="",
+            patient="L.，72岁，男",
+        ),
+    )
+    qa = users["qa_reviewer"]
+    case = services.adr_assess(
+        case=fb.adr_case,
+        user=qa,
+        data=dict(serious_death=True, outcome="death", causality="possible"),
+        reason="医院确认患者死亡",
+    )
+    services.adr_report(
+        case=case,
+        user=qa,
+        national_report_number="3301202600002",
+        reported_at=now - timedelta(days=9) + timedelta(hours=2),
+        password=password,
+    )
+    services.adr_record_investigation(
+        case=case,
+        user=qa,
+        submitted_at=now - timedelta(days=1),
+        reference="DC-2026-001",
+        summary="调查批记录及留样，未发现质量问题；死亡与用药的关联性评价为可能",
+        password=password,
+    )
+    stdout.write(f"recorded a death case with its investigation report: {case}")
+
+
 def _ledger(users, password, stdout) -> None:
     from aftersales.models import LedgerSignoff
 
@@ -295,4 +347,5 @@ def seed(*, users, password: str, stdout) -> None:
     _customers(users, password, stdout)
     _feedback(users, password, stdout)
     _visits(users, password, stdout)
+    _death_case(users, password, stdout)
     _ledger(users, password, stdout)

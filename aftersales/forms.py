@@ -223,6 +223,13 @@ class ADRReportSignForm(SignatureForm):
     field_order = ["national_report_number", "reported_at", "password", "comment"]
 
 
+class ADRInvestigationSignForm(SignatureForm):
+    reference = forms.CharField(label=_("Reference"), max_length=64)
+    submitted_at = forms.DateTimeField(label=_("Submitted at"), widget=DATETIME)
+    summary = forms.CharField(label=_("Summary of the investigation"), widget=forms.Textarea(attrs={"rows": 3}))
+    field_order = ["reference", "submitted_at", "summary", "password", "comment"]
+
+
 class ADRFilterForm(Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + ADRCase.Status.choices)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)

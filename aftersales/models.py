@@ -617,9 +617,22 @@ class ADRCaseQuerySet(AuditedQuerySet):
     def open(self) -> ADRCaseQuerySet:
         return self.filter(status=ADRCase.Status.OPEN)
 
+    def awaiting_action(self) -> ADRCaseQuerySet:
+        """Not yet reported, or reported with an investigation report (death, group event) still due.
+        Annotated with ``next_due``: the date the next step is due."""
+        from django.db.models import Case, When
+
+        return self.filter(
+            Q(status=ADRCase.Status.OPEN) | Q(investigation_due__isnull=False, investigation_report__isnull=True)
+        ).annotate(next_due=Case(When(status=ADRCase.Status.OPEN, then="report_due"), default="investigation_due"))
+
     def overdue(self, today: date | None = None) -> ADRCaseQuerySet:
+        """The report or the investigation report is past its due date (R-ADR-1)."""
         today = today or timezone.localdate()
-        return self.open().filter(report_due__lt=today)
+        return self.filter(
+            Q(status=ADRCase.Status.OPEN, report_due__lt=today)
+            | Q(investigation_due__lt=today, investigation_report__isnull=True)
+        )
 
 
 class ADRCase(ChangeTracked):
@@ -744,8 +757,49 @@ class ADRCase(ChangeTracked):
         return any(getattr(self, f) for f in self.SERIOUSNESS_FIELDS)
 
     @property
-    def is_overdue(self) -> bool:
+    def report_overdue(self) -> bool:
         return self.status == self.Status.OPEN and timezone.localdate() > self.report_due
+
+    @property
+    def investigation_pending(self) -> bool:
+        return self.investigation_due is not None and not hasattr(self, "investigation_report")
+
+    @property
+    def investigation_overdue(self) -> bool:
+        return self.investigation_pending and timezone.localdate() > self.investigation_due
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.report_overdue or self.investigation_overdue
+
+
+class ADRInvestigationReport(ChangeTracked):
+    """The investigation report a death (第二十二条) or a group event (第二十七、二十八条) requires,
+    as submitted to the ADR monitoring centre. Signed on its own, so the case's report signature
+    keeps verifying."""
+
+    SIGNED_FIELDS = ("case", "submitted_at", "reference", "summary")
+    AUDIT_LABEL_FIELD = "reference"
+
+    case = models.OneToOneField(ADRCase, on_delete=models.PROTECT, related_name="investigation_report")
+    submitted_at = models.DateTimeField(_("submitted at"))
+    reference = models.CharField(_("reference"), max_length=64)
+    summary = models.TextField(_("summary of the investigation"))
+    submitted_by = models.ForeignKey(
+        "core.User", verbose_name=_("submitted by"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("ADR investigation report")
+        verbose_name_plural = _("ADR investigation reports")
+
+    def __str__(self) -> str:
+        return f"{self.case.number} · {self.reference}"
+
+    def get_absolute_url(self) -> str:
+        return self.case.get_absolute_url()
 
 
 def local_date(moment: datetime) -> date:

@@ -32,6 +32,7 @@ urlpatterns = [
     path("adr/<int:pk>/", views.adr_detail, name="adr_detail"),
     path("adr/<int:pk>/assess/", views.adr_assess, name="adr_assess"),
     path("adr/<int:pk>/report/", views.adr_report, name="adr_report"),
+    path("adr/<int:pk>/investigation/", views.adr_investigation, name="adr_investigation"),
     path("visits/", views.visit_list, name="visit_list"),
     path("visits/new/", views.visit_create, name="visit_create"),
     path("visits/<int:pk>/", views.visit_detail, name="visit_detail"),

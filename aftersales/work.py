@@ -56,7 +56,12 @@ def queues(user) -> list[WorkQueue]:
             )
         )
     if user.has_perm("aftersales.report_adrcase"):
-        cases = ADRCase.objects.open().select_related("product").order_by("report_due", "pk")
+        # Reports not yet made, and investigation reports (death, group event) still due.
+        cases = (
+            ADRCase.objects.awaiting_action()
+            .select_related("product", "investigation_report")
+            .order_by("next_due", "pk")
+        )
         out.append(
             WorkQueue(
                 key="adr_to_report",
@@ -66,10 +71,16 @@ def queues(user) -> list[WorkQueue]:
                         title=f"{c.number} · {c.product}",
                         url=c.get_absolute_url(),
                         since=c.day0,
-                        due=c.report_due,
-                        note=str(_("Overdue"))
-                        if c.is_overdue
-                        else (str(_("Immediately")) if c.report_immediately else ""),
+                        due=c.next_due,
+                        note=" ".join(
+                            str(text)
+                            for text, shown in (
+                                (_("Investigation report"), c.status == ADRCase.Status.REPORTED),
+                                (_("Immediately"), c.status == ADRCase.Status.OPEN and c.report_immediately),
+                                (_("Overdue"), c.is_overdue),
+                            )
+                            if shown
+                        ),
                     )
                     for c in cases[:QUEUE_LENGTH]
                 ],

@@ -1,6 +1,13 @@
 """Workflow actions of the after-sales app, one module per subject; every public name is here too."""
 
-from aftersales.services.adr import adr_assess, adr_report, cannot_assess_adr, cannot_report_adr
+from aftersales.services.adr import (
+    adr_assess,
+    adr_record_investigation,
+    adr_report,
+    cannot_assess_adr,
+    cannot_record_adr_investigation,
+    cannot_report_adr,
+)
 from aftersales.services.complaints import (
     cannot_acknowledge_complaint,
     cannot_close_complaint,
@@ -47,6 +54,8 @@ __all__ = [
     "InputError",
     "WorkflowError",
     "adr_assess",
+    "adr_record_investigation",
+    "cannot_record_adr_investigation",
     "adr_report",
     "approval_roles_for",
     "cannot_acknowledge_complaint",

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.deadlines import Rule, due_dates
-from aftersales.models import ADRCase, ADRRuleSet, Feedback, local_date
+from aftersales.models import ADRCase, ADRInvestigationReport, ADRRuleSet, Feedback, local_date
 from core.models import Signature, User
 from core.numbering import formatted_number
 from core.signatures import sign, verify_signer
@@ -164,3 +164,56 @@ def adr_report(
         save_step(case, user, comment or "reported to the national ADR monitoring system")
         sign(credential=credential, record=case, meaning=adr_report.meaning, comment=comment)
     return case
+
+
+def cannot_record_adr_investigation(case: ADRCase, user: User) -> str | None:
+    if not user.has_perm("aftersales.report_adrcase"):
+        return _("You do not have permission to do this.")
+    if case.investigation_due is None:
+        return _("This case needs no investigation report (only deaths and group events do).")
+    if ADRInvestigationReport.objects.filter(case=case).exists():
+        return _("The investigation report has already been recorded.")
+    return None
+
+
+@signs(Signature.Meaning.VERIFIED)
+def adr_record_investigation(
+    *,
+    case: ADRCase,
+    user: User,
+    submitted_at,
+    reference: str,
+    summary: str,
+    password: str,
+    comment: str = "",
+    request: HttpRequest | None = None,
+) -> ADRInvestigationReport:
+    """QA records the investigation report of a death or group event as submitted, signed
+    (第二十二条: 15 days; 第二十七、二十八条: 7 days [S]). Records: the report row, its history and
+    a Signature on it."""
+    require_permission(user, "aftersales.report_adrcase")
+    problems: dict[str, list[str]] = {}
+    if not (reference or "").strip():
+        problems["reference"] = [_("Enter the reference of the investigation report.")]
+    if not (summary or "").strip():
+        problems["summary"] = [_("Summarise the investigation.")]
+    if problems:
+        raise InputError(problems)
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        case = ADRCase.objects.select_for_update().get(pk=case.pk)
+        if refusal := cannot_record_adr_investigation(case, user):
+            raise WorkflowError(refusal)
+        if submitted_at is None or submitted_at < case.day0 or submitted_at > timezone.now() + timedelta(minutes=5):
+            raise InputError({"submitted_at": [_("The report time must lie between day 0 and now.")]})
+        report = ADRInvestigationReport(
+            case=case,
+            submitted_at=submitted_at,
+            reference=reference.strip(),
+            summary=summary.strip(),
+            submitted_by=user,
+            last_changed_by=user,
+        )
+        save_changed(report, user, comment or "investigation report submitted")
+        sign(credential=credential, record=report, meaning=adr_record_investigation.meaning, comment=comment)
+    return report

@@ -1,6 +1,6 @@
 """After-sales pages, one module per subject."""
 
-from aftersales.views.adr import adr_assess, adr_detail, adr_list, adr_report
+from aftersales.views.adr import adr_assess, adr_detail, adr_investigation, adr_list, adr_report
 from aftersales.views.complaints import (
     complaint_acknowledge,
     complaint_close,
@@ -37,6 +37,7 @@ from aftersales.views.visits import (
 __all__ = [
     "adr_assess",
     "adr_detail",
+    "adr_investigation",
     "adr_list",
     "adr_report",
     "complaint_acknowledge",

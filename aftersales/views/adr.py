@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales import services
-from aftersales.forms import ADRAssessForm, ADRFilterForm, ADRReportSignForm
+from aftersales.forms import ADRAssessForm, ADRFilterForm, ADRInvestigationSignForm, ADRReportSignForm
 from aftersales.models import ADRCase
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
@@ -21,7 +21,7 @@ from core.workflow import WorkflowError
 def adr_list(request: HttpRequest) -> HttpResponse:
     require_perm(request, "aftersales.view_adrcase")
     form = ADRFilterForm(request.GET or None)
-    cases = ADRCase.objects.select_related("product", "batch")
+    cases = ADRCase.objects.select_related("product", "batch", "investigation_report")
     if form.is_valid():
         d = form.cleaned_data
         if d["status"]:
@@ -43,8 +43,11 @@ def adr_list(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, case: ADRCase, **forms) -> dict:
     user = request.user
     report_form = forms.get("report_form")
+    investigation_form = forms.get("investigation_form")
     can_report = services.cannot_report_adr(case, user) is None
+    can_investigate = services.cannot_record_adr_investigation(case, user) is None
     explain_hidden_form(request, report_form, can_report)
+    explain_hidden_form(request, investigation_form, can_investigate)
     return {
         "case": case,
         "rules": case.ruleset.rules.order_by("report_within_days", "applies_to"),
@@ -54,12 +57,24 @@ def _detail_context(request: HttpRequest, case: ADRCase, **forms) -> dict:
         "can_report": can_report,
         "assess_form": forms.get("assess_form") or ADRAssessForm(prefix="assess", instance=case),
         "report_form": report_form or ADRReportSignForm(meaning=services.adr_report.meaning, prefix="report"),
+        "can_investigate": can_investigate,
+        "investigation": getattr(case, "investigation_report", None),
+        "investigation_signatures": signatures_for(case.investigation_report)
+        if hasattr(case, "investigation_report")
+        else [],
+        "investigation_form": investigation_form
+        or ADRInvestigationSignForm(meaning=services.adr_record_investigation.meaning, prefix="investigation"),
     }
 
 
 def _get(request: HttpRequest, pk: int, perm: str) -> ADRCase:
     return get_object_for_user(
-        request, ADRCase.objects.select_related("product", "batch", "ruleset", "feedback", "reported_by"), pk, perm
+        request,
+        ADRCase.objects.select_related(
+            "product", "batch", "ruleset", "feedback", "reported_by", "investigation_report__submitted_by"
+        ),
+        pk,
+        perm,
     )
 
 
@@ -99,3 +114,23 @@ def adr_report(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(case)
     case = _get(request, pk, "aftersales.view_adrcase")
     return render(request, "aftersales/adr_detail.html", _detail_context(request, case, report_form=form), status=400)
+
+
+@require_POST
+def adr_investigation(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _get(request, pk, "aftersales.report_adrcase")
+    form = ADRInvestigationSignForm(
+        posted(request), meaning=services.adr_record_investigation.meaning, prefix="investigation"
+    )
+    if form.is_valid():
+        try:
+            services.adr_record_investigation(case=case, user=request.user, request=request, **form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Investigation report recorded and signed."))
+            return redirect(case)
+    case = _get(request, pk, "aftersales.view_adrcase")
+    return render(
+        request, "aftersales/adr_detail.html", _detail_context(request, case, investigation_form=form), status=400
+    )

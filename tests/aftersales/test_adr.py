@@ -191,7 +191,7 @@ def test_report_before_day0_is_refused(adr_case, users):
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
-@pytest.mark.parametrize("action", ["adr_assess", "adr_report"])
+@pytest.mark.parametrize("action", ["adr_assess", "adr_report", "adr_investigation"])
 def test_adr_actions_are_403_for_other_roles(role, action, adr_case, users):
     response = english_client(users[role]).post(reverse(f"aftersales:{action}", args=[adr_case.pk]), {})
     assert (response.status_code == 403) == (role != "qa_reviewer")
@@ -204,3 +204,83 @@ def test_adr_actions_are_403_for_other_roles(role, action, adr_case, users):
                 reported_at=timezone.now(),
                 password=PASSWORD,
             )
+
+
+@pytest.fixture
+def death_case(adr_case, users):
+    return services.adr_assess(
+        case=adr_case, user=users["qa_reviewer"], data={"serious_death": True, "outcome": "death"}, reason="患者死亡"
+    )
+
+
+def test_death_investigation_report_is_recorded_with_its_own_signature(death_case, users):
+    """R-ADR-1 (第二十二条): after the immediate report, the 15-day investigation report, signed;
+    the report's signature keeps verifying."""
+    qa = users["qa_reviewer"]
+    services.adr_report(
+        case=death_case, user=qa, national_report_number="N1", reported_at=timezone.now(), password=PASSWORD
+    )
+    assert ADRCase.objects.awaiting_action().filter(pk=death_case.pk).exists()
+    client = english_client(qa)
+    url = reverse("aftersales:adr_investigation", args=[death_case.pk])
+    shown = shown_meaning(client.get(death_case.get_absolute_url()).content.decode(), url)
+    response = client.post(
+        url,
+        {
+            "investigation-reference": "DC-1",
+            "investigation-submitted_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "investigation-summary": "调查完成",
+            "investigation-password": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    death_case.refresh_from_db()
+    report = death_case.investigation_report
+    sig = Signature.objects.for_record(report).get()
+    assert sig.is_valid() and shown == Signature.Meaning(sig.meaning).label
+    assert all(s.is_valid() for s in Signature.objects.for_record(death_case))
+    assert not ADRCase.objects.awaiting_action().filter(pk=death_case.pk).exists()
+    assert report.history.count() == 1
+
+
+def test_a_case_without_death_or_group_event_needs_no_investigation_report(adr_case, users):
+    with pytest.raises(WorkflowError, match="needs no investigation report"):
+        services.adr_record_investigation(
+            case=adr_case,
+            user=users["qa_reviewer"],
+            submitted_at=timezone.now(),
+            reference="X",
+            summary="Y",
+            password=PASSWORD,
+        )
+
+
+def test_an_overdue_investigation_report_is_flagged(users, batch):
+    case = services.feedback_record(
+        user=users["customer_service"],
+        data=feedback_data(
+            batch=batch, classification="possible_adr", patient="D", received_at=timezone.now() - timedelta(days=20)
+        ),
+    ).adr_case
+    case = services.adr_assess(case=case, user=users["qa_reviewer"], data={"group_event": True}, reason="群体事件")
+    services.adr_report(
+        case=case, user=users["qa_reviewer"], national_report_number="G1", reported_at=timezone.now(), password=PASSWORD
+    )
+    case.refresh_from_db()
+    assert case.status == ADRCase.Status.REPORTED and case.investigation_overdue
+    assert ADRCase.objects.overdue().filter(pk=case.pk).exists()
+    page = english_client(users["qa_reviewer"]).get(reverse("core:my_work")).content.decode()
+    assert case.number in page and "Investigation report" in page
+
+
+def test_investigation_report_needs_a_reference_and_summary(death_case, users):
+    with pytest.raises(InputError) as exc:
+        services.adr_record_investigation(
+            case=death_case,
+            user=users["qa_reviewer"],
+            submitted_at=timezone.now(),
+            reference="",
+            summary="",
+            password=PASSWORD,
+        )
+    assert set(exc.value.errors) == {"reference", "summary"}

@@ -21,6 +21,7 @@ urlpatterns = [
     path("feedback/<int:pk>/reply/", views.feedback_reply, name="feedback_reply"),
     path("feedback/<int:pk>/close/", views.feedback_close, name="feedback_close"),
     path("complaints/", views.complaint_list, name="complaint_list"),
+    path("complaints/trend/", views.complaint_trend, name="complaint_trend"),
     path("complaints/<int:pk>/", views.complaint_detail, name="complaint_detail"),
     path("complaints/<int:pk>/triage/", views.complaint_triage, name="complaint_triage"),
     path("complaints/<int:pk>/investigation/", views.complaint_investigate, name="complaint_investigate"),

@@ -9,6 +9,7 @@ from aftersales.views.complaints import (
     complaint_investigate,
     complaint_list,
     complaint_reply,
+    complaint_trend,
     complaint_triage,
 )
 from aftersales.views.customers import (
@@ -47,6 +48,7 @@ __all__ = [
     "complaint_investigate",
     "complaint_list",
     "complaint_reply",
+    "complaint_trend",
     "complaint_triage",
     "customer_approve",
     "customer_create",

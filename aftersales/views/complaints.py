@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +22,7 @@ from aftersales.forms import (
     ComplaintTriageForm,
 )
 from aftersales.models import Complaint
+from core.dates import add_months
 from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
@@ -191,3 +195,45 @@ def complaint_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Complaint closed and signed."))
             return redirect(complaint)
     return _refused(request, complaint, close_form=form)
+
+
+TREND_MONTHS = 12
+
+
+def complaint_trend(request: HttpRequest) -> HttpResponse:
+    """Complaints per product and month over the last year (GMP 第二百七十五条 periodic review;
+    B.2.3 trend review): one grouped query, whatever the number of complaints."""
+    require_perm(request, "aftersales.view_complaint")
+    today = timezone.localdate()
+    first = add_months(today.replace(day=1), -(TREND_MONTHS - 1))
+    since = timezone.make_aware(datetime.combine(first, time.min))
+    rows = (
+        Complaint.objects.filter(received_at__gte=since)
+        .annotate(month=TruncMonth("received_at", tzinfo=timezone.get_current_timezone()))
+        .values("product__name", "product__strength", "triage", "month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    months = [add_months(first, i) for i in range(TREND_MONTHS)]
+    table: dict[str, dict[date, int]] = {}
+    by_triage: dict[str, int] = {}
+    triages = dict(Complaint.Triage.choices)
+    for row in rows:
+        name = f"{row['product__name']} {row['product__strength']}" if row["product__name"] else "—"
+        month = timezone.localtime(row["month"]).date() if isinstance(row["month"], datetime) else row["month"]
+        table.setdefault(name, {})
+        table[name][month] = table[name].get(month, 0) + row["n"]
+        label = str(triages.get(row["triage"], row["triage"]))
+        by_triage[label] = by_triage.get(label, 0) + row["n"]
+    return render(
+        request,
+        "aftersales/complaint_trend.html",
+        {
+            "months": months,
+            "table": [
+                (name, [counts.get(m, 0) for m in months], sum(counts.values()))
+                for name, counts in sorted(table.items())
+            ],
+            "by_triage": sorted(by_triage.items()),
+        },
+    )

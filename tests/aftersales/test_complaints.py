@@ -249,3 +249,17 @@ def test_services_refuse_other_roles(role, ready_to_close, users):
 def test_only_the_qp_acknowledges(role, complaint, users):
     response = english_client(users[role]).post(reverse("aftersales:complaint_acknowledge", args=[complaint.pk]))
     assert response.status_code == 403
+
+
+def test_trend_counts_per_product_and_month(users, batch, client_for, django_assert_max_num_queries):
+    """B.2.3 periodic trend review: complaints per product per month, in a fixed number of queries."""
+    for _ in range(3):
+        # Received now: the current local month (two hours ago may be last month in Asia/Shanghai).
+        services.feedback_record(
+            user=users["customer_service"], data=feedback_data(batch=batch, received_at=timezone.now())
+        )
+    client = client_for(users["qa_reviewer"])
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("aftersales:complaint_trend"))
+    ((name, counts, total),) = response.context["table"]
+    assert total == 3 and counts[-1] == 3 and str(batch.product.name) in name

@@ -280,6 +280,9 @@ QC_RECORD_RETENTION_YEARS = env_int("QC_RECORD_RETENTION_YEARS", 5, minimum=1)
 # No GMP record is dated before this (the plant's start): earlier dates are refused as typing
 # mistakes or back-dating (core.dates.validate_plausible_date).
 EARLIEST_PLAUSIBLE_DATE = env_date("EARLIEST_PLAUSIBLE_DATE", date(2000, 1, 1))
+# After-sales: the company's first-response target for market feedback and complaints, in hours
+# (a company setting, not an SOP rule; shown as due / overdue on the feedback and on My work).
+AFTERSALES_FIRST_RESPONSE_HOURS = env_int("AFTERSALES_FIRST_RESPONSE_HOURS", 24, minimum=1)
 # Instruments and reagents "due soon" on the registers and on My work.
 QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("release/", include("release.urls")),
     path("qc/", include("qc_records.urls")),
+    path("aftersales/", include("aftersales.urls")),
 ]
 
 admin.site.site_header = settings.SITE_NAME

@@ -13,6 +13,8 @@ NAVIGATION = [
     (_("Products"), "release:product_list", "release.view_product"),
     (_("Batches"), "release:batch_list", "release.view_batch"),
     (_("QC"), "qc_records:index", "qc_records.view_testrecord"),
+    (_("After-sales"), "aftersales:feedback_list", "aftersales.view_feedback"),
+    (_("Customers"), "aftersales:customer_list", "aftersales.view_customer"),
     (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
     (_("Integrity check"), "core:integrity", "core.view_audit_trail"),
     (_("Locked accounts"), "core:locked_users", ("core.unlock_user", "core.view_authevent")),

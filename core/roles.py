@@ -16,6 +16,10 @@ QC_HEAD = "qc_head"
 QA_REVIEWER = "qa_reviewer"
 QUALIFIED_PERSON = "qualified_person"
 CUSTOMER_SERVICE = "customer_service"
+CS_MANAGER = "cs_manager"
+QUALITY_HEAD = "quality_head"
+SALES = "sales"
+FINANCE = "finance"
 AUDITOR = "auditor"
 ADMIN = "admin"
 
@@ -27,6 +31,10 @@ ROLE_LABELS = {
     QA_REVIEWER: _("QA reviewer"),
     QUALIFIED_PERSON: _("Qualified person"),
     CUSTOMER_SERVICE: _("Customer service"),
+    CS_MANAGER: _("Customer-service manager"),
+    QUALITY_HEAD: _("Quality head"),
+    SALES: _("Sales"),
+    FINANCE: _("Finance"),
     AUDITOR: _("Auditor"),
     ADMIN: _("System administrator"),
 }
@@ -45,6 +53,16 @@ _READ_QC = [
     "qc_records.view_testrecord",
     "qc_records.view_oosinvestigation",
 ]
+
+# After-sales (aftersales/README.md has the table): who reads customers, feedback, complaints, ADR.
+_READ_CUSTOMERS = ["aftersales.view_customer", "aftersales.view_customerlicence"]
+_READ_AFTERSALES = _READ_CUSTOMERS + [
+    "aftersales.view_customervisit",
+    "aftersales.view_feedback",
+    "aftersales.view_complaint",
+    "aftersales.view_adrcase",
+]
+_LOG_FEEDBACK = ["aftersales.add_feedback", "aftersales.change_feedback"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     PRODUCTION_REVIEWER: _READ_MASTER + ["release.add_batch", "release.change_batch"],
@@ -97,12 +115,55 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "release.change_batch",
         "release.void_batch",
         "core.view_audit_trail",
+    ]
+    + _READ_AFTERSALES
+    + [
+        # GSP-5.5: QA (质管部) reviews the purchaser's documents and approves new customers.
+        "aftersales.change_customer",
+        "aftersales.add_customerlicence",
+        "aftersales.approve_customer_qa",
+        "aftersales.change_complaint",
+        "aftersales.close_complaint",
+        "aftersales.change_adrcase",
+        "aftersales.report_adrcase",
     ],
-    QUALIFIED_PERSON: _READ_MASTER + _READ_QC + ["core.view_audit_trail"],
-    CUSTOMER_SERVICE: _READ_MASTER,
+    # GMP 第二百七十二条: the QP is told of every quality complaint.
+    QUALIFIED_PERSON: _READ_MASTER
+    + _READ_QC
+    + ["core.view_audit_trail"]
+    + _READ_AFTERSALES
+    + ["aftersales.acknowledge_complaint"],
+    CUSTOMER_SERVICE: _READ_MASTER
+    + _READ_AFTERSALES
+    + _LOG_FEEDBACK
+    + ["aftersales.add_customer", "aftersales.add_customervisit"],
+    # VIS-4.1.3: approves visit records; AS-4.2.6: signs the monthly feedback ledger.
+    CS_MANAGER: _READ_MASTER
+    + _READ_AFTERSALES
+    + _LOG_FEEDBACK
+    + [
+        "aftersales.add_customer",
+        "aftersales.add_customervisit",
+        "aftersales.approve_customervisit",
+        "aftersales.sign_ledger",
+    ],
+    # GSP-5.5: the customer qualification form is approved by sales, QA, finance and the quality head.
+    QUALITY_HEAD: _READ_MASTER
+    + _READ_AFTERSALES
+    + ["aftersales.approve_customer_quality_head", "core.view_audit_trail"],
+    SALES: _READ_MASTER
+    + _READ_CUSTOMERS
+    + [
+        "aftersales.add_customer",
+        "aftersales.change_customer",
+        "aftersales.add_customerlicence",
+        "aftersales.approve_customer_sales",
+    ],
+    FINANCE: _READ_MASTER + _READ_CUSTOMERS + ["aftersales.approve_customer_finance"],
     # R-AT-5: auditors read everything, including history, and change nothing.
     AUDITOR: _READ_MASTER
     + _READ_QC
+    + _READ_AFTERSALES
     + ["core.view_audit_trail", "core.view_user", "core.view_authevent", "core.view_signature"],
     # Users and master data; never signs (enforced in core.signatures, not only by permissions).
     ADMIN: _READ_MASTER

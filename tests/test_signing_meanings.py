@@ -48,7 +48,7 @@ def test_no_view_types_its_own_signature_meaning():
 
 def _shown_meaning(page: str, action: str) -> str:
     """The meaning printed in the signing form that posts to ``action`` (as a person reads it)."""
-    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'".*?</form>', page, re.S)
+    form = re.search(r'<form[^>]*action="' + re.escape(action) + r'(?:\?[^"]*)?".*?</form>', page, re.S)
     assert form, f"no signing form posting to {action}"
     shown = re.search(r"with the meaning <strong>(.*?)</strong>", form.group(0))
     assert shown, "the form does not say which meaning the signature will have"

@@ -26,6 +26,10 @@ PEOPLE = {
     "qa_reviewer": "刘芳",
     "qualified_person": "张伟",
     "customer_service": "周丽",
+    "cs_manager": "吴海燕",
+    "quality_head": "郑国华",
+    "sales": "钱明",
+    "finance": "冯雪",
     "auditor": "孙审计",
     "admin": "系统管理员",
 }

@@ -1,0 +1,265 @@
+"""Input validation for the after-sales pages (rules live in the services; these check shapes)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.models import (
+    ADRCase,
+    ApprovalRole,
+    Complaint,
+    Customer,
+    CustomerLicence,
+    CustomerPerson,
+    CustomerType,
+    CustomerVisit,
+    Feedback,
+    FeedbackClass,
+    Responsibility,
+    VisitTopic,
+)
+from aftersales.services.intake import INTAKE_FIELDS
+from core.forms import Form, ModelForm, SignatureForm, reason_field
+from core.models import User
+from release.models import Batch, DosageForm, Product
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class CustomerForm(ModelForm):
+    class Meta:
+        model = Customer
+        fields = list(Customer.EDITABLE_FIELDS)
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+
+class CustomerEditForm(CustomerForm):
+    reason = reason_field()
+
+
+class CustomerFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + Customer.Status.choices)
+    customer_type = forms.ChoiceField(
+        label=_("Customer type"), required=False, choices=[("", _("All"))] + CustomerType.choices
+    )
+
+
+class LicenceForm(ModelForm):
+    scope_dosage_forms = forms.MultipleChoiceField(
+        label=_("Dosage forms covered"),
+        required=False,
+        choices=DosageForm.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The dosage forms the licence's business scope covers (GSP-5.3.3)."),
+    )
+
+    class Meta:
+        model = CustomerLicence
+        fields = list(CustomerLicence.EDITABLE_FIELDS)
+        widgets = {"valid_from": DATE, "valid_to": DATE, "scope": forms.Textarea(attrs={"rows": 2})}
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_to")
+        if start and end and end < start:
+            self.add_error("valid_to", _("The licence cannot end before it starts."))
+        return data
+
+
+class PersonForm(ModelForm):
+    class Meta:
+        model = CustomerPerson
+        fields = list(CustomerPerson.EDITABLE_FIELDS)
+        widgets = {"authorised_until": DATE}
+
+
+class CustomerApproveSignForm(SignatureForm):
+    role = forms.ChoiceField(label=_("Approving for"), choices=ApprovalRole.choices)
+    field_order = ["role", "password", "comment"]
+
+    def __init__(self, *args, roles: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if roles is not None:
+            self.fields["role"].choices = [(r, ApprovalRole(r).label) for r in roles]
+
+
+class FeedbackForm(ModelForm):
+    class Meta:
+        model = Feedback
+        fields = list(INTAKE_FIELDS)
+        widgets = {"received_at": DATETIME, "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = Customer.objects.exclude(status=Customer.Status.VOIDED).order_by("name")
+        self.fields["product"].queryset = Product.objects.active().order_by("name")
+        self.fields["batch"].queryset = Batch.objects.exclude(status=Batch.Status.VOIDED).select_related("product")
+
+
+class FeedbackFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    classification = forms.ChoiceField(
+        label=_("Classification"), required=False, choices=[("", _("All"))] + FeedbackClass.choices
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + Feedback.Status.choices)
+
+
+class FeedbackReplyForm(ModelForm):
+    class Meta:
+        model = Feedback
+        fields = ["reply_at", "reply_method", "reply_content"]
+        widgets = {"reply_at": DATETIME, "reply_content": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.fields:
+            self.fields[name].required = True
+
+
+class FeedbackCloseForm(ModelForm):
+    class Meta:
+        model = Feedback
+        fields = ["result", "satisfaction"]
+        widgets = {"result": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["result"].required = True
+
+
+def qa_reviewers():
+    return (
+        User.objects.filter(is_active=True, groups__permissions__codename="change_complaint")
+        .distinct()
+        .order_by("full_name", "username")
+    )
+
+
+class ComplaintTriageForm(Form):
+    triage = forms.ChoiceField(label=_("Triage"), choices=Complaint.Triage.choices)
+    assigned_to = forms.ModelChoiceField(label=_("Investigator (QA)"), queryset=User.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = qa_reviewers()
+        self.fields["assigned_to"].label_from_instance = lambda u: u.printed_name
+
+
+class ComplaintInvestigationForm(ModelForm):
+    reason = reason_field(required=False)
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "retained_sample_result",
+            "batch_record_review",
+            "other_batches_considered",
+            "other_batches_conclusion",
+            "root_cause",
+            "capa_reference",
+            "responsibility",
+            "sales_chain_action",
+        ]
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 2})
+            for name in (
+                "retained_sample_result",
+                "batch_record_review",
+                "other_batches_considered",
+                "other_batches_conclusion",
+                "root_cause",
+                "sales_chain_action",
+            )
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["responsibility"].choices = [("", "—")] + Responsibility.choices
+
+
+class ComplaintDecisionForm(Form):
+    recall_needed = forms.TypedChoiceField(
+        label=_("Recall needed?"),
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Decide whether a recall is needed.")},
+    )
+    recall_rationale = forms.CharField(label=_("Rationale"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = reason_field(required=False)
+
+
+class ComplaintReplyForm(Form):
+    reply_at = forms.DateTimeField(label=_("Replied to the complainant at"), widget=DATETIME)
+    reply_content = forms.CharField(label=_("Reply to the complainant"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = reason_field(required=False)
+
+
+class ComplaintFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + Complaint.Status.choices)
+    triage = forms.ChoiceField(label=_("Triage"), required=False, choices=[("", _("All"))] + Complaint.Triage.choices)
+
+
+class ADRAssessForm(ModelForm):
+    reason = reason_field()
+
+    class Meta:
+        model = ADRCase
+        fields = list(ADRCase.EDITABLE_FIELDS)
+        widgets = {
+            "onset_date": DATE,
+            "reaction": forms.Textarea(attrs={"rows": 2}),
+            "concomitant_drugs": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class ADRReportSignForm(SignatureForm):
+    national_report_number = forms.CharField(label=_("National system report number"), max_length=64)
+    reported_at = forms.DateTimeField(label=_("Reported at"), widget=DATETIME)
+    field_order = ["national_report_number", "reported_at", "password", "comment"]
+
+
+class ADRInvestigationSignForm(SignatureForm):
+    reference = forms.CharField(label=_("Reference"), max_length=64)
+    submitted_at = forms.DateTimeField(label=_("Submitted at"), widget=DATETIME)
+    summary = forms.CharField(label=_("Summary of the investigation"), widget=forms.Textarea(attrs={"rows": 3}))
+    field_order = ["reference", "submitted_at", "summary", "password", "comment"]
+
+
+class ADRFilterForm(Form):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + ADRCase.Status.choices)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+
+
+class VisitForm(ModelForm):
+    topics = forms.MultipleChoiceField(
+        label=_("Topics"), choices=VisitTopic.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = CustomerVisit
+        fields = list(CustomerVisit.EDITABLE_FIELDS)
+        widgets = {
+            "visited_at": DATETIME,
+            "opinions": forms.Textarea(attrs={"rows": 3}),
+            "handling": forms.Textarea(attrs={"rows": 3}),
+            "side_effect_description": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = Customer.objects.exclude(status=Customer.Status.VOIDED).order_by("name")
+        self.fields["side_effect_product"].queryset = Product.objects.active().order_by("name")
+
+
+class LedgerMonthForm(Form):
+    month = forms.DateField(
+        label=_("Month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        error_messages={"invalid": _("Enter a month as YYYY-MM.")},
+    )

@@ -1,0 +1,225 @@
+"""Customer quality visits (VIS-4.1.3, R-VIS-1) and the monthly feedback ledger (AS-4.2.6, R-VIS-2).
+
+A visit record is written by customer service and approved by the customer-service manager with a
+signature (报客服部经理批准). A side effect mentioned during a visit is ADR information: recording
+the visit records a "possible ADR" feedback in the same transaction, so its ADR case opens with
+day 0 = the visit (AS-4.2.3). The monthly ledger's figures are computed from the feedback records
+and frozen when the manager signs them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.models import (
+    VISIT_CYCLE_MONTHS,
+    Complaint,
+    Customer,
+    CustomerVisit,
+    Feedback,
+    LedgerSignoff,
+    VisitTopic,
+)
+from core.dates import add_months
+from core.models import Signature, User
+from core.numbering import formatted_number
+from core.signatures import sign, verify_signer
+from core.workflow import (
+    InputError,
+    WorkflowError,
+    apply_changes,
+    move,
+    require_permission,
+    save_changed,
+    save_step,
+    signs,
+)
+
+
+def visit_problems(data: dict[str, Any]) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if not data.get("topics"):
+        problems["topics"] = [_("Choose at least one topic.")]
+    elif any(t not in VisitTopic.values for t in data["topics"]):
+        problems["topics"] = [_("Choose topics from the list.")]
+    if data.get("visited_at") and data["visited_at"] > timezone.now():
+        problems["visited_at"] = [_("The visit cannot be in the future.")]
+    if data.get("side_effect_mentioned"):
+        if not (data.get("side_effect_description") or "").strip():
+            problems["side_effect_description"] = [_("Describe the side effect: it is reported as a possible ADR.")]
+        if not (data.get("side_effect_patient") or "").strip():
+            problems["side_effect_patient"] = [
+                _("An adverse reaction report needs an identifiable patient (initials, age or sex).")
+            ]
+        if data.get("side_effect_product") is None:
+            problems["side_effect_product"] = [_("An adverse reaction report needs the suspected drug.")]
+    return problems
+
+
+@transaction.atomic
+def visit_record(*, user: User, data: dict[str, Any]) -> CustomerVisit:
+    """Record a visit (draft). A side effect mentioned opens an ADR intake at once (AS-4.2.3)."""
+    require_permission(user, "aftersales.add_customervisit")
+    if problems := visit_problems(data):
+        raise InputError(problems)
+    visit = CustomerVisit(recorded_by=user, last_changed_by=user)
+    apply_changes(visit, data)
+    visit.number = formatted_number("VIS", timezone.localtime(visit.visited_at).year, width=4)
+    if visit.side_effect_mentioned:
+        from aftersales.services.intake import feedback_record
+
+        visit.adr_feedback = feedback_record(
+            user=user,
+            data=dict(
+                received_at=visit.visited_at,
+                channel="customer_visit",
+                customer=visit.customer,
+                reporter_name=visit.person_visited,
+                reporter_type="patient"
+                if visit.target == "patient"
+                else "pharmacy"
+                if visit.target == "pharmacy_head"
+                else "distributor",
+                reporter_contact="",
+                product=visit.side_effect_product,
+                batch=None,
+                batch_number="",
+                description=visit.side_effect_description,
+                classification="possible_adr",
+                sales_chain_problem="",
+                patient=visit.side_effect_patient,
+            ),
+        )
+    save_changed(visit, user, "created")
+    return visit
+
+
+def cannot_approve_visit(visit: CustomerVisit, user: User) -> str | None:
+    if not user.has_perm("aftersales.approve_customervisit"):
+        return _("You do not have permission to do this.")
+    if visit.status != CustomerVisit.Status.DRAFT:
+        return _("This visit record has already been approved.")
+    if visit.opinions.strip() and not visit.handling.strip():
+        return _("Record how the opinions were handled before approval.")
+    if visit.recorded_by_id == user.pk:
+        return _("You recorded this visit; another manager must approve it.")
+    return None
+
+
+@signs(Signature.Meaning.APPROVED)
+def visit_approve(
+    *, visit: CustomerVisit, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+) -> CustomerVisit:
+    """The customer-service manager approves the visit record, signed (VIS-4.1.3)."""
+    require_permission(user, "aftersales.approve_customervisit")
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        visit = CustomerVisit.objects.select_for_update().get(pk=visit.pk)
+        if visit.status != CustomerVisit.Status.DRAFT:
+            move(visit, CustomerVisit.Status.APPROVED)
+        if refusal := cannot_approve_visit(visit, user):
+            raise WorkflowError(refusal)
+        move(visit, CustomerVisit.Status.APPROVED)
+        visit.approved_by, visit.approved_at = user, timezone.now()
+        save_step(visit, user, comment or "approved")
+        sign(credential=credential, record=visit, meaning=visit_approve.meaning, comment=comment)
+    return visit
+
+
+def visits_due(on: date) -> list[tuple[Customer, date | None, date]]:
+    """Qualified customers with their last approved visit and the next due date (half-year cycle,
+    VIS-4.1.3.4), most overdue first; a customer never visited is due now."""
+    from django.db.models import Max, Q
+
+    customers = Customer.objects.qualified().annotate(
+        last_visit=Max("visits__visited_at", filter=Q(visits__status=CustomerVisit.Status.APPROVED))
+    )
+    rows = []
+    for c in customers.order_by("name", "pk"):
+        last = timezone.localtime(c.last_visit).date() if c.last_visit else None
+        due = add_months(last, VISIT_CYCLE_MONTHS) if last else on
+        rows.append((c, last, due))
+    return sorted(rows, key=lambda r: (r[2], r[0].name))
+
+
+# --- the monthly ledger ---------------------------------------------------------------------------
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(date(year, month, 1), time.min))
+    end = timezone.make_aware(datetime.combine(add_months(date(year, month, 1), 1), time.min))
+    return start, end
+
+
+def ledger_figures(year: int, month: int) -> dict[str, Any]:
+    """The month's figures (AS-4.2.6, R-VIS-2) from the feedback received in it (local time)."""
+    start, end = month_bounds(year, month)
+    rows = list(
+        Feedback.objects.filter(received_at__gte=start, received_at__lt=end)
+        .order_by("received_at", "pk")
+        .values(
+            "number",
+            "classification",
+            "status",
+            "product__name",
+            "product__strength",
+            "reply_at",
+            "first_response_due",
+            "satisfaction",
+        )
+    )
+    answered = [r for r in rows if r["reply_at"] is not None]
+    on_time = sum(1 for r in answered if r["reply_at"] <= r["first_response_due"])
+    complaints = Complaint.objects.filter(received_at__gte=start, received_at__lt=end).count()
+    return {
+        "total": len(rows),
+        "by_class": dict(Counter(r["classification"] for r in rows)),
+        "by_status": dict(Counter(r["status"] for r in rows)),
+        "by_product": dict(
+            Counter(f"{r['product__name']} {r['product__strength']}" if r["product__name"] else "—" for r in rows)
+        ),
+        "answered": len(answered),
+        "answered_on_time": on_time,
+        "timeliness_percent": round(100 * on_time / len(answered), 1) if answered else None,
+        "satisfaction": dict(Counter(r["satisfaction"] for r in rows if r["satisfaction"])),
+        "complaints": complaints,
+        "numbers": [r["number"] for r in rows],
+    }
+
+
+def cannot_sign_ledger(year: int, month: int, user: User) -> str | None:
+    if not user.has_perm("aftersales.sign_ledger"):
+        return _("You do not have permission to do this.")
+    if LedgerSignoff.objects.filter(year=year, month=month).exists():
+        return _("This month's ledger has already been signed.")
+    if date(year, month, 1) > timezone.localdate().replace(day=1):
+        return _("A month can be signed only once it has begun.")
+    return None
+
+
+@signs(Signature.Meaning.APPROVED)
+def ledger_sign(
+    *, year: int, month: int, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+) -> LedgerSignoff:
+    """The customer-service manager signs the month's feedback summary and ledger; the figures are frozen."""
+    require_permission(user, "aftersales.sign_ledger")
+    credential = verify_signer(user=user, password=password, request=request)
+    try:
+        with transaction.atomic():
+            if refusal := cannot_sign_ledger(year, month, user):
+                raise WorkflowError(refusal)
+            signoff = LedgerSignoff(
+                year=year, month=month, figures=ledger_figures(year, month), signed_by=user, last_changed_by=user
+            )
+            save_changed(signoff, user, comment or "monthly ledger signed")
+            sign(credential=credential, record=signoff, meaning=ledger_sign.meaning, comment=comment)
+    except IntegrityError:
+        raise WorkflowError(_("This month's ledger has already been signed.")) from None
+    return signoff

@@ -1,0 +1,82 @@
+"""List pages: filters, database pagination and a query count that does not grow with rows (R-PERF-1);
+who may open which page (R-AUTH-1)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from aftersales import services
+from core.roles import ALL_ROLES
+from tests.aftersales.conftest import customer_data, feedback_data
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 14
+LISTS = ["aftersales:feedback_list", "aftersales:complaint_list", "aftersales:adr_list", "aftersales:customer_list"]
+
+
+def _fill(users, batch, n: int) -> None:
+    for i in range(n):
+        services.feedback_record(
+            user=users["customer_service"], data=feedback_data(batch=batch, reporter_name=f"客户{i}")
+        )
+        services.feedback_record(
+            user=users["customer_service"],
+            data=feedback_data(batch=batch, classification="possible_adr", patient=f"P{i}"),
+        )
+        services.customer_create(user=users["sales"], data=customer_data(name=f"医药公司{i}", seal_name=f"医药公司{i}"))
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_list_query_count_does_not_grow_with_rows(name, users, batch, client_for, django_assert_max_num_queries):
+    client = client_for(users["qa_reviewer"])
+    _fill(users, batch, 2)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        assert client.get(reverse(name)).status_code == 200
+    _fill(users, batch, 30)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert len(response.context["page_obj"].object_list) == 25
+
+
+def test_my_work_query_count_is_bounded(users, batch, client_for, django_assert_max_num_queries):
+    _fill(users, batch, 25)
+    for role in ("customer_service", "qa_reviewer", "qualified_person"):
+        with django_assert_max_num_queries(40):
+            assert client_for(users[role]).get(reverse("core:my_work")).status_code == 200
+
+
+def test_feedback_filter_by_class(users, batch, client_for):
+    _fill(users, batch, 1)
+    response = client_for(users["qa_reviewer"]).get(
+        reverse("aftersales:feedback_list") + "?classification=possible_adr"
+    )
+    assert [f.classification for f in response.context["page_obj"]] == ["possible_adr"]
+
+
+AFTERSALES_READERS = {"customer_service", "cs_manager", "qa_reviewer", "qualified_person", "quality_head", "auditor"}
+CUSTOMER_READERS = AFTERSALES_READERS | {"sales", "finance"}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("name", LISTS)
+def test_who_may_open_each_list(role, name, users, client_for):
+    readers = CUSTOMER_READERS if name == "aftersales:customer_list" else AFTERSALES_READERS
+    response = client_for(users[role]).get(reverse(name))
+    assert response.status_code == (200 if role in readers else 403)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_detail_pages_for_each_role(role, users, client_for, complaint, adr_case, draft_customer):
+    client = client_for(users[role])
+    for obj in (complaint, adr_case, complaint.feedback):
+        assert client.get(obj.get_absolute_url()).status_code == (200 if role in AFTERSALES_READERS else 403)
+    assert client.get(draft_customer.get_absolute_url()).status_code == (200 if role in CUSTOMER_READERS else 403)
+
+
+def test_anonymous_gets_the_login_page(client):
+    """R-AUTH-1."""
+    response = client.get(reverse("aftersales:feedback_list"))
+    assert response.status_code == 302 and "login" in response["Location"]

@@ -34,7 +34,7 @@ ROLE_LABELS = {
 ALL_ROLES = list(ROLE_LABELS)
 
 # Everyone who works with GMP records may read products and batches.
-_READ_MASTER = ["release.view_product", "release.view_batch"]
+_READ_MASTER = ["release.view_product", "release.view_batch", "release.view_batchhold"]
 
 # QC records: read by the QC roles, QA, the QP (evidence for release) and auditors.
 _READ_QC = [
@@ -96,9 +96,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "release.add_batch",
         "release.change_batch",
         "release.void_batch",
+        "release.add_batchhold",
+        "release.lift_batchhold",
         "core.view_audit_trail",
     ],
-    QUALIFIED_PERSON: _READ_MASTER + _READ_QC + ["core.view_audit_trail"],
+    QUALIFIED_PERSON: _READ_MASTER + _READ_QC + ["release.add_batchhold", "core.view_audit_trail"],
     CUSTOMER_SERVICE: _READ_MASTER,
     # R-AT-5: auditors read everything, including history, and change nothing.
     AUDITOR: _READ_MASTER

@@ -99,3 +99,18 @@ def seed(*, users, password: str, stdout) -> None:
             )
         if number == "A2410001":
             services.batch_void(batch=batch, user=qa, password=password, reason="批号登记错误，重复登记")
+    seed_holds(users=users)
+
+
+def seed_holds(*, users) -> None:
+    """One active hold, so the batch page shows the shipping gate's refusal."""
+    from release.models import BatchHold
+
+    batch = Batch.objects.get(product__approval_number="国药准字H20000002", batch_number="B2610002")
+    if not BatchHold.objects.filter(batch=batch).exists():
+        services.hold_place(
+            batch=batch,
+            user=users["qa_reviewer"],
+            reason="包装车间环境监测超标，待调查",
+            source_text="EM-2026-118",
+        )

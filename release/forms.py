@@ -134,3 +134,18 @@ class BatchFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False)
     product = forms.ModelChoiceField(label=_("Product"), required=False, queryset=Product.objects.order_by("name"))
     status = forms.ChoiceField(label=_("Disposition"), required=False, choices=[("", _("All"))] + Batch.Status.choices)
+
+
+class HoldForm(Form):
+    reason = forms.CharField(
+        label=_("Reason for the hold"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": _("Give the reason for the hold.")},
+    )
+    source_text = forms.CharField(
+        label=_("Source"),
+        required=False,
+        max_length=200,
+        help_text=_("e.g. a complaint number or a regulator's notice"),
+    )

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Subquery
@@ -166,16 +168,37 @@ class BatchQuerySet(AuditedQuerySet):
     def in_quarantine(self) -> BatchQuerySet:
         return self.filter(status=Batch.Status.QUARANTINE)
 
+    def shippable(self, on: date | None = None) -> BatchQuerySet:
+        """The batches ``release.gate.may_ship`` lets ship on ``on`` (default today), in SQL: for
+        pick lists. The gate itself decides (and says why not) when a shipment is recorded."""
+        on = on or timezone.localdate()
+        return self.filter(status=Batch.Status.RELEASED, expiry_date__gte=on).exclude(
+            Exists(BatchHold.objects.filter(batch=OuterRef("pk"), status=BatchHold.Status.ACTIVE))
+        )
+
 
 class Batch(ChangeTracked):
-    """One batch (批) of a product. Starts in quarantine (待验); release comes later."""
+    """One batch (批) of a product. Starts in quarantine (待验); the release review
+    (``ReleaseReview``) moves it to under review, then released or rejected by the QP."""
 
     class Status(models.TextChoices):
         QUARANTINE = "quarantine", _("Quarantine")
+        UNDER_REVIEW = "under_review", _("Under release review")
+        # Two-stage products (MAH ≠ manufacturer, 药品管理法 第三十三、四十七条): the manufacturer's QP
+        # released it from the factory; the MAH's QP has not yet released it to the market.
+        FACTORY_RELEASED = "factory_released", _("Factory released")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", _("Rejected")
         VOIDED = "voided", _("Voided")
 
     TRANSITIONS = {
-        Status.QUARANTINE: {Status.VOIDED},
+        Status.QUARANTINE: {Status.UNDER_REVIEW, Status.VOIDED},
+        Status.UNDER_REVIEW: {Status.FACTORY_RELEASED, Status.RELEASED, Status.REJECTED},
+        Status.FACTORY_RELEASED: {Status.RELEASED, Status.REJECTED},
+        # Final: a released batch found defective is held (BatchHold) and recalled, not un-released;
+        # a rejected batch is rejected for ever (ZL-086 4.4.5).
+        Status.RELEASED: set(),
+        Status.REJECTED: set(),
         Status.VOIDED: set(),
     }
     SIGNED_FIELDS = (
@@ -238,3 +261,78 @@ class Batch(ChangeTracked):
     @property
     def is_expired(self) -> bool:
         return self.expiry_date < timezone.localdate()
+
+
+class BatchHold(ChangeTracked):
+    """A hold (冻结/暂停发运) on a batch: while active, the batch cannot ship (release.gate).
+
+    Placed by QA or the QP (or by recalls and complaints through ``hold_place``), naming its source
+    — a linked record or a text such as a regulator's notice; lifted only with a signature and a
+    reason (DESIGN.md "The shipping gate").
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LIFTED = "lifted", _("Lifted")
+
+    TRANSITIONS = {Status.ACTIVE: {Status.LIFTED}, Status.LIFTED: set()}
+    SIGNED_FIELDS = (
+        "batch",
+        "reason",
+        "source_type",
+        "source_id",
+        "source_text",
+        "placed_by",
+        "placed_at",
+        "status",
+        "lifted_by",
+        "lifted_at",
+        "lift_reason",
+    )
+    AUDIT_LABEL_FIELD = "reason"
+
+    batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="holds")
+    reason = models.TextField(_("reason for the hold"))
+    source_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("source record type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source_id = models.PositiveBigIntegerField(_("source record id"), null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+    source_text = models.CharField(
+        _("source"), max_length=200, blank=True, help_text=_("e.g. a complaint number or a regulator's notice")
+    )
+    placed_by = models.ForeignKey("core.User", verbose_name=_("placed by"), on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    lifted_by = models.ForeignKey(
+        "core.User", verbose_name=_("lifted by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.TextField(_("reason for lifting"), blank=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("batch hold")
+        verbose_name_plural = _("batch holds")
+        ordering = ["-placed_at", "-id"]
+        indexes = [models.Index(fields=["batch", "status"])]
+        permissions = [("lift_batchhold", _("Can lift batch holds (signed)"))]
+
+    def __str__(self) -> str:
+        return f"{self.batch.batch_number}: {self.reason[:60]}"
+
+    @property
+    def source_label(self) -> str:
+        """What the hold names as its source: the linked record, else the text."""
+        if self.source_type_id and self.source_id:
+            record = self.source
+            if record is not None:
+                return str(record)
+        return self.source_text

@@ -16,4 +16,6 @@ urlpatterns = [
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/edit/", views.batch_edit, name="batch_edit"),
     path("batches/<int:pk>/void/", views.batch_void, name="batch_void"),
+    path("batches/<int:pk>/holds/new/", views.batch_hold_place, name="batch_hold_place"),
+    path("holds/<int:pk>/lift/", views.hold_lift, name="hold_lift"),
 ]

@@ -8,6 +8,7 @@ from release.services.batches import (
     cannot_change_batch,
     cannot_void_batch,
 )
+from release.services.holds import cannot_lift_hold, cannot_place_hold, hold_lift, hold_place
 from release.services.products import (
     cannot_approve_product,
     cannot_change_product,
@@ -25,6 +26,10 @@ __all__ = [
     "batch_update",
     "batch_void",
     "cannot_approve_product",
+    "cannot_lift_hold",
+    "cannot_place_hold",
+    "hold_lift",
+    "hold_place",
     "cannot_change_batch",
     "cannot_change_product",
     "cannot_void_batch",

@@ -13,7 +13,15 @@ from release.models import Batch, Product
 P, B = Product.Status, Batch.Status
 ALLOWED = {
     Product: {(P.DRAFT, P.APPROVED), (P.DRAFT, P.VOIDED), (P.APPROVED, P.DRAFT), (P.APPROVED, P.VOIDED)},
-    Batch: {(B.QUARANTINE, B.VOIDED)},
+    Batch: {
+        (B.QUARANTINE, B.VOIDED),
+        (B.QUARANTINE, B.UNDER_REVIEW),
+        (B.UNDER_REVIEW, B.RELEASED),
+        (B.UNDER_REVIEW, B.FACTORY_RELEASED),
+        (B.UNDER_REVIEW, B.REJECTED),
+        (B.FACTORY_RELEASED, B.RELEASED),
+        (B.FACTORY_RELEASED, B.REJECTED),
+    },
 }
 MATRIX = [
     pytest.param(

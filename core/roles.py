@@ -34,7 +34,20 @@ ROLE_LABELS = {
 ALL_ROLES = list(ROLE_LABELS)
 
 # Everyone who works with GMP records may read products and batches.
-_READ_MASTER = ["release.view_product", "release.view_batch", "release.view_batchhold"]
+_READ_MASTER = [
+    "release.view_product",
+    "release.view_batch",
+    "release.view_batchhold",
+    "release.view_deviation",
+    "release.view_changecontrol",
+]
+# Raising and investigating deviations and change controls (closing them is QA's, signed).
+_RAISE_EVENTS = [
+    "release.add_deviation",
+    "release.change_deviation",
+    "release.add_changecontrol",
+    "release.change_changecontrol",
+]
 
 # QC records: read by the QC roles, QA, the QP (evidence for release) and auditors.
 _READ_QC = [
@@ -47,7 +60,7 @@ _READ_QC = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    PRODUCTION_REVIEWER: _READ_MASTER + ["release.add_batch", "release.change_batch"],
+    PRODUCTION_REVIEWER: _READ_MASTER + _RAISE_EVENTS + ["release.add_batch", "release.change_batch"],
     # Registers samples, writes test records, keeps the reagent log, takes part in phase I.
     QC_ANALYST: _READ_MASTER
     + _READ_QC
@@ -61,7 +74,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "qc_records.change_oosinvestigation",
     ],
     # Second-person review (never of their own records: enforced in the service).
-    QC_REVIEWER: _READ_MASTER + _READ_QC + ["qc_records.review_testrecord"],
+    QC_REVIEWER: _READ_MASTER + _READ_QC + _RAISE_EVENTS + ["qc_records.review_testrecord"],
     # Specifications, the instrument register, report approval, OOS, monthly archive.
     QC_HEAD: _READ_MASTER
     + _READ_QC
@@ -98,6 +111,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "release.void_batch",
         "release.add_batchhold",
         "release.lift_batchhold",
+        *_RAISE_EVENTS,
+        "release.close_deviation",
+        "release.close_changecontrol",
         "core.view_audit_trail",
     ],
     QUALIFIED_PERSON: _READ_MASTER + _READ_QC + ["release.add_batchhold", "core.view_audit_trail"],

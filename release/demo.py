@@ -100,6 +100,7 @@ def seed(*, users, password: str, stdout) -> None:
         if number == "A2410001":
             services.batch_void(batch=batch, user=qa, password=password, reason="批号登记错误，重复登记")
     seed_holds(users=users)
+    seed_quality_events(users=users, password=password)
 
 
 def seed_holds(*, users) -> None:
@@ -114,3 +115,37 @@ def seed_holds(*, users) -> None:
             reason="包装车间环境监测超标，待调查",
             source_text="EM-2026-118",
         )
+
+
+def seed_quality_events(*, users, password: str) -> None:
+    """An open deviation (it blocks A2611003's release) and a closed change control."""
+    from release.models import ChangeControl, Deviation
+
+    production, qa = users["production_reviewer"], users["qa_reviewer"]
+    batch = Batch.objects.get(product__approval_number="国药准字H20000001", batch_number="A2611003")
+    if not Deviation.objects.filter(title="制粒工序干燥温度偏离").exists():
+        services.deviation_create(
+            user=production,
+            data={
+                "title": "制粒工序干燥温度偏离",
+                "description": "流化床干燥温度记录最高 68℃，超出工艺规程 55–65℃。",
+                "classification": "major",
+            },
+            batches=[batch],
+        )
+    if not ChangeControl.objects.filter(title="更换胶囊壳供应商").exists():
+        cc = services.change_control_create(
+            user=production,
+            data={
+                "title": "更换胶囊壳供应商",
+                "description": "新增胶囊壳供应商，已完成供应商审计与三批样品检验。",
+                "classification": "minor",
+            },
+        )
+        services.change_control_update(
+            change_control=cc,
+            user=production,
+            data={"investigation": "对已生产批次无影响。", "conclusion": "变更可实施。"},
+            reason="评估完成",
+        )
+        services.change_control_close(change_control=cc, user=qa, password=password, comment="同意关闭")

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import Form, ModelForm, reason_field
-from release.models import Batch, DosageForm, Product, batch_value_problems
+from release.models import Batch, DosageForm, EventClass, Product, QualityEvent, batch_value_problems
 
 
 class ProductForm(ModelForm):
@@ -148,4 +148,64 @@ class HoldForm(Form):
         required=False,
         max_length=200,
         help_text=_("e.g. a complaint number or a regulator's notice"),
+    )
+
+
+class QualityEventForm(Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}))
+    classification = forms.ChoiceField(label=_("Classification"), choices=EventClass.choices)
+    batch_numbers = forms.CharField(
+        label=_("Batches affected"),
+        required=False,
+        help_text=_("Batch numbers separated by commas, e.g. A2411002, B2609001"),
+    )
+    investigation = forms.CharField(
+        label=_("Investigation (including other batches)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    conclusion = forms.CharField(label=_("Conclusion"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, instance: Any = None, **kwargs: Any) -> None:
+        if instance is not None:
+            initial = {
+                name: getattr(instance, name)
+                for name in ("title", "description", "classification", "investigation", "conclusion")
+            }
+            initial.update(kwargs.pop("initial", None) or {})
+            kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+
+    def clean_batch_numbers(self) -> list[Batch]:
+        numbers = [n.strip() for n in self.cleaned_data["batch_numbers"].replace("，", ",").split(",") if n.strip()]
+        found: list[Batch] = []
+        unknown, ambiguous = [], []
+        for number in dict.fromkeys(numbers):
+            matches = list(Batch.objects.filter(batch_number__iexact=number)[:2])
+            if not matches:
+                unknown.append(number)
+            elif len(matches) > 1:
+                ambiguous.append(number)
+            else:
+                found.append(matches[0])
+        if unknown:
+            raise forms.ValidationError(_("No batch with the number: %(numbers)s.") % {"numbers": ", ".join(unknown)})
+        if ambiguous:
+            raise forms.ValidationError(
+                _("Several products have a batch numbered %(numbers)s; raise it from the batch's page.")
+                % {"numbers": ", ".join(ambiguous)}
+            )
+        return found
+
+
+class QualityEventEditForm(QualityEventForm):
+    reason = reason_field()
+
+
+class QualityEventFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All"))] + QualityEvent.Status.choices
+    )
+    classification = forms.ChoiceField(
+        label=_("Classification"), required=False, choices=[("", _("All"))] + EventClass.choices
     )

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from release import views
+from release.models import ChangeControl, Deviation
+from release.views import quality_events as events
 
 app_name = "release"
 
@@ -19,3 +21,14 @@ urlpatterns = [
     path("batches/<int:pk>/holds/new/", views.batch_hold_place, name="batch_hold_place"),
     path("holds/<int:pk>/lift/", views.hold_lift, name="hold_lift"),
 ]
+
+for _model, _prefix in ((Deviation, "deviations"), (ChangeControl, "change-controls")):
+    _name = _model._meta.model_name
+    _kw = {"model": _model}
+    urlpatterns += [
+        path(f"{_prefix}/", events.event_list, _kw, name=f"{_name}_list"),
+        path(f"{_prefix}/new/", events.event_create, _kw, name=f"{_name}_create"),
+        path(f"{_prefix}/<int:pk>/", events.event_detail, _kw, name=f"{_name}_detail"),
+        path(f"{_prefix}/<int:pk>/edit/", events.event_edit, _kw, name=f"{_name}_edit"),
+        path(f"{_prefix}/<int:pk>/close/", events.event_close, _kw, name=f"{_name}_close"),
+    ]

@@ -18,6 +18,16 @@ from release.services.products import (
     product_update,
     product_void,
 )
+from release.services.quality_events import (
+    cannot_change_event,
+    cannot_close_event,
+    change_control_close,
+    change_control_create,
+    change_control_update,
+    deviation_close,
+    deviation_create,
+    deviation_update,
+)
 
 __all__ = [
     "InputError",
@@ -26,6 +36,14 @@ __all__ = [
     "batch_update",
     "batch_void",
     "cannot_approve_product",
+    "cannot_change_event",
+    "cannot_close_event",
+    "change_control_close",
+    "change_control_create",
+    "change_control_update",
+    "deviation_close",
+    "deviation_create",
+    "deviation_update",
     "cannot_lift_hold",
     "cannot_place_hold",
     "hold_lift",

@@ -60,6 +60,8 @@ def _detail_context(request: HttpRequest, batch: Batch, **forms) -> dict:
     return {
         "batch": batch,
         "holds": holds,
+        "deviations": batch.deviations.order_by("-raised_at", "-pk"),
+        "change_controls": batch.change_controls.order_by("-raised_at", "-pk"),
         "ship_refusals": may_ship(batch),
         "can_hold": services.cannot_place_hold(batch, user) is None,
         "hold_form": forms.get("hold_form") or HoldForm(prefix="hold"),

@@ -40,6 +40,8 @@ _READ_MASTER = [
     "release.view_batchhold",
     "release.view_deviation",
     "release.view_changecontrol",
+    "release.view_releasereview",
+    "release.view_qpdesignation",
 ]
 # Raising and investigating deviations and change controls (closing them is QA's, signed).
 _RAISE_EVENTS = [
@@ -60,7 +62,9 @@ _READ_QC = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    PRODUCTION_REVIEWER: _READ_MASTER + _RAISE_EVENTS + ["release.add_batch", "release.change_batch"],
+    PRODUCTION_REVIEWER: _READ_MASTER
+    + _RAISE_EVENTS
+    + ["release.add_batch", "release.change_batch", "release.review_production"],
     # Registers samples, writes test records, keeps the reagent log, takes part in phase I.
     QC_ANALYST: _READ_MASTER
     + _READ_QC
@@ -74,7 +78,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "qc_records.change_oosinvestigation",
     ],
     # Second-person review (never of their own records: enforced in the service).
-    QC_REVIEWER: _READ_MASTER + _READ_QC + _RAISE_EVENTS + ["qc_records.review_testrecord"],
+    QC_REVIEWER: _READ_MASTER + _READ_QC + _RAISE_EVENTS + ["qc_records.review_testrecord", "release.review_qc"],
     # Specifications, the instrument register, report approval, OOS, monthly archive.
     QC_HEAD: _READ_MASTER
     + _READ_QC
@@ -114,9 +118,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_RAISE_EVENTS,
         "release.close_deviation",
         "release.close_changecontrol",
+        "release.review_qa",
+        "release.stamp_release",
         "core.view_audit_trail",
     ],
-    QUALIFIED_PERSON: _READ_MASTER + _READ_QC + ["release.add_batchhold", "core.view_audit_trail"],
+    # Decides only where designated (QPDesignation → guardian object permission on the product).
+    QUALIFIED_PERSON: _READ_MASTER
+    + _READ_QC
+    + ["release.add_batchhold", "release.decide_release", "core.view_audit_trail"],
     CUSTOMER_SERVICE: _READ_MASTER,
     # R-AT-5: auditors read everything, including history, and change nothing.
     AUDITOR: _READ_MASTER
@@ -134,6 +143,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_authevent",
         "core.view_audit_trail",
         "auth.view_group",
+        # QP designations from the company's authorisation letter (ZL-086 4.4.4; never a QP).
+        "release.add_qpdesignation",
+        "release.change_qpdesignation",
     ],
 }
 

@@ -8,6 +8,7 @@ from release.services.batches import (
     cannot_change_batch,
     cannot_void_batch,
 )
+from release.services.designations import cannot_designate, designation_create, designation_revoke
 from release.services.holds import cannot_lift_hold, cannot_place_hold, hold_lift, hold_place
 from release.services.products import (
     cannot_approve_product,
@@ -28,8 +29,41 @@ from release.services.quality_events import (
     deviation_create,
     deviation_update,
 )
+from release.services.reviews import (
+    ItemAnswer,
+    cannot_send_back,
+    cannot_sign_stage,
+    cannot_start_review,
+    review_decide_other,
+    review_market_release,
+    review_production,
+    review_qa,
+    review_qc,
+    review_reject,
+    review_release,
+    review_send_back,
+    review_stamp,
+    review_start,
+)
 
 __all__ = [
+    "cannot_designate",
+    "designation_create",
+    "designation_revoke",
+    "ItemAnswer",
+    "cannot_send_back",
+    "cannot_sign_stage",
+    "cannot_start_review",
+    "review_decide_other",
+    "review_market_release",
+    "review_production",
+    "review_qa",
+    "review_qc",
+    "review_reject",
+    "review_release",
+    "review_send_back",
+    "review_stamp",
+    "review_start",
     "InputError",
     "WorkflowError",
     "batch_create",

@@ -12,10 +12,12 @@ NAVIGATION = [
     (_("My work"), "core:my_work", None),
     (_("Products"), "release:product_list", "release.view_product"),
     (_("Batches"), "release:batch_list", "release.view_batch"),
+    (_("Release register"), "release:register", "release.view_releasereview"),
     (_("Deviations"), "release:deviation_list", "release.view_deviation"),
     (_("Change controls"), "release:changecontrol_list", "release.view_changecontrol"),
     (_("QC"), "qc_records:index", "qc_records.view_testrecord"),
     (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
+    (_("QP designations"), "release:designation_list", "release.add_qpdesignation"),
     (_("Locked accounts"), "core:locked_users", ("core.unlock_user", "core.view_authevent")),
     (_("Verify a document"), "core:document_lookup", None),
 ]

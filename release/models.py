@@ -336,7 +336,7 @@ class BatchHold(ChangeTracked):
         permissions = [("lift_batchhold", _("Can lift batch holds (signed)"))]
 
     def __str__(self) -> str:
-        return f"{self.batch.batch_number}: {self.reason[:60]}"
+        return f"{self.batch.batch_number if self.batch_id else '—'}: {self.reason[:60]}"
 
     @property
     def source_label(self) -> str:
@@ -791,4 +791,4 @@ class QPDesignation(ChangeTracked):
         ]
 
     def __str__(self) -> str:
-        return f"{self.letter_number} · {self.product}"
+        return f"{self.letter_number} · {self.product if self.product_id else '—'}"

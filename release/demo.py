@@ -60,8 +60,9 @@ BATCHES = [
     ("国药准字H20000001", "A2611003", Decimal("300000"), "capsules", date(2026, 11, 3), "固体制剂车间一"),
     ("国药准字H20000002", "B2609001", Decimal("500000"), "tablets", date(2026, 9, 21), "固体制剂车间二"),
     ("国药准字H20000002", "B2610002", Decimal("500000"), "tablets", date(2026, 10, 19), "固体制剂车间二"),
-    # Waits for its production review in the release demo.
+    # Release demo: waiting for production review; waiting for the QP (testing 不合格: no QC record).
     ("国药准字H20000001", "A2611004", Decimal("300000"), "capsules", date(2026, 11, 20), "固体制剂车间一"),
+    ("国药准字H20000001", "A2610006", Decimal("300000"), "capsules", date(2026, 10, 26), "固体制剂车间一"),
 ]
 
 
@@ -256,6 +257,10 @@ def seed_late(*, users, password: str, stdout) -> None:
     b = batch("A2611003")
     if start(b):
         through(b, Stage.QC)
+    # Evaluated nonconforming (no test record: 不合格, never pending), waiting for the QP to reject.
+    b = batch("A2610006")
+    if start(b):
+        through(b, Stage.QA, testing="fail")
     # Released by the QP, with its certificate.
     b = batch("A2411002")
     if start(b):

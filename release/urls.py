@@ -31,6 +31,7 @@ urlpatterns = [
     path("batches/<int:pk>/review/reject/", reviews.batch_review_reject, name="batch_review_reject"),
     path("batches/<int:pk>/review/other/", reviews.batch_review_other, name="batch_review_other"),
     path("batches/<int:pk>/review/send-back/", reviews.batch_review_send_back, name="batch_review_send_back"),
+    path("batches/<int:pk>/dossier.json", register.batch_dossier, name="batch_dossier"),
     path("register/", register.register, name="register"),
     path("register.csv", register.register_csv, name="register_csv"),
     path("qp-designations/", register.designation_list, name="designation_list"),

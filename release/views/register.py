@@ -101,6 +101,23 @@ def register_csv(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+def batch_dossier(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every release record of the batch as one JSON file (R-REC-3)."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from release.dossier import batch_dossier as build
+    from release.models import Batch
+
+    require_perm(request, "release.view_releasereview")
+    batch = get_object_for_user(request, Batch.objects.select_related("product"), pk, "release.view_batch")
+    body = json.dumps(build(batch), cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-dossier.json"'
+    return response
+
+
 def designation_list(request: HttpRequest) -> HttpResponse:
     require_perm(request, "release.view_qpdesignation")
     rows = QPDesignation.objects.select_related("person", "product").order_by("product__name", "-valid_to", "-pk")

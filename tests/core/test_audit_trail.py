@@ -653,6 +653,7 @@ AUDITOR_READ_PAGES = [
     ("release:deviation_detail", "deviation"),
     ("release:changecontrol_detail", "change_control"),
     ("release:batch_review", "batch"),
+    ("release:batch_dossier", "batch"),
     ("release:register", None),
     ("release:register_csv", None),
     ("release:designation_list", None),

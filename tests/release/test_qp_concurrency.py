@@ -11,6 +11,7 @@ import threading
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import translation
 
 from core.models import Signature
 from core.workflow import WorkflowError
@@ -35,7 +36,8 @@ def _race(calls):
     def run(i, fn):
         try:
             barrier.wait(timeout=10)
-            outcomes[i] = fn()
+            with translation.override("en"):  # each thread has its own active language
+                outcomes[i] = fn()
         except Exception as exc:  # collected and asserted on by the test
             outcomes[i] = exc
         finally:

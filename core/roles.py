@@ -42,7 +42,22 @@ ROLE_LABELS = {
 ALL_ROLES = list(ROLE_LABELS)
 
 # Everyone who works with GMP records may read products and batches.
-_READ_MASTER = ["release.view_product", "release.view_batch"]
+_READ_MASTER = [
+    "release.view_product",
+    "release.view_batch",
+    "release.view_batchhold",
+    "release.view_deviation",
+    "release.view_changecontrol",
+    "release.view_releasereview",
+    "release.view_qpdesignation",
+]
+# Raising and investigating deviations and change controls (closing them is QA's, signed).
+_RAISE_EVENTS = [
+    "release.add_deviation",
+    "release.change_deviation",
+    "release.add_changecontrol",
+    "release.change_changecontrol",
+]
 
 # QC records: read by the QC roles, QA, the QP (evidence for release) and auditors.
 _READ_QC = [
@@ -65,7 +80,9 @@ _READ_AFTERSALES = _READ_CUSTOMERS + [
 _LOG_FEEDBACK = ["aftersales.add_feedback", "aftersales.change_feedback"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    PRODUCTION_REVIEWER: _READ_MASTER + ["release.add_batch", "release.change_batch"],
+    PRODUCTION_REVIEWER: _READ_MASTER
+    + _RAISE_EVENTS
+    + ["release.add_batch", "release.change_batch", "release.review_production"],
     # Registers samples, writes test records, keeps the reagent log, takes part in phase I.
     QC_ANALYST: _READ_MASTER
     + _READ_QC
@@ -79,7 +96,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "qc_records.change_oosinvestigation",
     ],
     # Second-person review (never of their own records: enforced in the service).
-    QC_REVIEWER: _READ_MASTER + _READ_QC + ["qc_records.review_testrecord"],
+    QC_REVIEWER: _READ_MASTER + _READ_QC + _RAISE_EVENTS + ["qc_records.review_testrecord", "release.review_qc"],
     # Specifications, the instrument register, report approval, OOS, monthly archive.
     QC_HEAD: _READ_MASTER
     + _READ_QC
@@ -114,6 +131,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "release.add_batch",
         "release.change_batch",
         "release.void_batch",
+        "release.add_batchhold",
+        "release.lift_batchhold",
+        *_RAISE_EVENTS,
+        "release.close_deviation",
+        "release.close_changecontrol",
+        "release.review_qa",
+        "release.stamp_release",
         "core.view_audit_trail",
     ]
     + _READ_AFTERSALES
@@ -127,10 +151,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.change_adrcase",
         "aftersales.report_adrcase",
     ],
+    # Decides only where designated (QPDesignation → guardian object permission on the product).
     # GMP 第二百七十二条: the QP is told of every quality complaint.
     QUALIFIED_PERSON: _READ_MASTER
     + _READ_QC
-    + ["core.view_audit_trail"]
+    + ["release.add_batchhold", "release.decide_release", "core.view_audit_trail"]
     + _READ_AFTERSALES
     + ["aftersales.acknowledge_complaint"],
     CUSTOMER_SERVICE: _READ_MASTER
@@ -177,6 +202,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_authevent",
         "core.view_audit_trail",
         "auth.view_group",
+        # QP designations from the company's authorisation letter (ZL-086 4.4.4; never a QP).
+        "release.add_qpdesignation",
+        "release.change_qpdesignation",
     ],
 }
 

@@ -60,6 +60,9 @@ BATCHES = [
     ("国药准字H20000001", "A2611003", Decimal("300000"), "capsules", date(2026, 11, 3), "固体制剂车间一"),
     ("国药准字H20000002", "B2609001", Decimal("500000"), "tablets", date(2026, 9, 21), "固体制剂车间二"),
     ("国药准字H20000002", "B2610002", Decimal("500000"), "tablets", date(2026, 10, 19), "固体制剂车间二"),
+    # Release demo: waiting for production review; waiting for the QP (testing 不合格: no QC record).
+    ("国药准字H20000001", "A2611004", Decimal("300000"), "capsules", date(2026, 11, 20), "固体制剂车间一"),
+    ("国药准字H20000001", "A2610006", Decimal("300000"), "capsules", date(2026, 10, 26), "固体制剂车间一"),
 ]
 
 
@@ -99,3 +102,179 @@ def seed(*, users, password: str, stdout) -> None:
             )
         if number == "A2410001":
             services.batch_void(batch=batch, user=qa, password=password, reason="批号登记错误，重复登记")
+    seed_holds(users=users)
+    seed_quality_events(users=users, password=password)
+
+
+def seed_holds(*, users) -> None:
+    """One active hold, so the batch page shows the shipping gate's refusal."""
+    from release.models import BatchHold
+
+    batch = Batch.objects.get(product__approval_number="国药准字H20000002", batch_number="B2610002")
+    if not BatchHold.objects.filter(batch=batch).exists():
+        services.hold_place(
+            batch=batch,
+            user=users["qa_reviewer"],
+            reason="包装车间环境监测超标，待调查",
+            source_text="EM-2026-118",
+        )
+
+
+def seed_quality_events(*, users, password: str) -> None:
+    """An open deviation (it blocks A2611003's release) and a closed change control."""
+    from release.models import ChangeControl, Deviation
+
+    production, qa = users["production_reviewer"], users["qa_reviewer"]
+    batch = Batch.objects.get(product__approval_number="国药准字H20000001", batch_number="A2611003")
+    if not Deviation.objects.filter(title="制粒工序干燥温度偏离").exists():
+        services.deviation_create(
+            user=production,
+            data={
+                "title": "制粒工序干燥温度偏离",
+                "description": "流化床干燥温度记录最高 68℃，超出工艺规程 55–65℃。",
+                "classification": "major",
+            },
+            batches=[batch],
+        )
+    if not ChangeControl.objects.filter(title="更换胶囊壳供应商").exists():
+        cc = services.change_control_create(
+            user=production,
+            data={
+                "title": "更换胶囊壳供应商",
+                "description": "新增胶囊壳供应商，已完成供应商审计与三批样品检验。",
+                "classification": "minor",
+            },
+        )
+        services.change_control_update(
+            change_control=cc,
+            user=production,
+            data={"investigation": "对已生产批次无影响。", "conclusion": "变更可实施。"},
+            reason="评估完成",
+        )
+        services.change_control_close(change_control=cc, user=qa, password=password, comment="同意关闭")
+
+
+# --- the release review (after QC's demo: a release needs an approved test report) -------------------
+
+
+def _answers(stage: str):
+    from release.models import ChecklistTemplate
+
+    template = ChecklistTemplate.objects.current(stage)
+    return {
+        item.key: services.ItemAnswer(
+            answer="conforms", justification="已逐项核对批记录原件" if item.system_check else ""
+        )
+        for item in template.items.all()
+    }
+
+
+def _second_qa(password: str):
+    """The release stamp is its own act by another QA person (R-SEQ-2): a second QA reviewer."""
+    from django.contrib.auth.models import Group
+
+    from core.models import User
+
+    user = User.objects.filter(username="qa_reviewer2").first()
+    if user is None:
+        user = User(username="qa_reviewer2", full_name="马丽", email="qa_reviewer2@example.com")
+        user.set_password(password)
+        user._change_reason = "demo data"
+        user.save()
+        user.groups.add(Group.objects.get(name="qa_reviewer"))
+    return user
+
+
+def seed_late(*, users, password: str, stdout) -> None:
+    """Batches waiting at each stage, one blocked by an open deviation, one released with its
+    certificate and one rejected with its nonconforming-product report (idempotent)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from release import pdf
+    from release.models import QPDesignation, ReleaseReview, Stage
+
+    production, qc, qa, qp, admin = (
+        users["production_reviewer"],
+        users["qc_reviewer"],
+        users["qa_reviewer"],
+        users["qualified_person"],
+        users["admin"],
+    )
+    stamp = _second_qa(password)
+    today = timezone.localdate()
+    for approval_number, scope in (("国药准字H20000001", {}), ("国药准字H20000002", {"market_release": False})):
+        product = Product.objects.get(approval_number=approval_number)
+        if not QPDesignation.objects.filter(person=qp, product=product).exists():
+            services.designation_create(
+                user=admin,
+                person=qp,
+                products=[product],
+                letter_number="示例制药〔2026〕质授字第1号",
+                valid_from=today - timedelta(days=180),
+                valid_to=today + timedelta(days=550),
+                **scope,
+            )
+
+    def batch(number: str) -> Batch:
+        return Batch.objects.select_related("product").get(batch_number=number)
+
+    def start(b: Batch) -> bool:
+        if ReleaseReview.objects.filter(batch=b).exists() or b.status != Batch.Status.QUARANTINE:
+            return False
+        services.review_start(batch=b, user=production)
+        return True
+
+    def through(b: Batch, last: str, *, testing: str = "pass") -> None:
+        order = [Stage.PRODUCTION, Stage.QC, Stage.QA, Stage.STAMP]
+        for stage in order[: order.index(last) + 1]:
+            if stage == Stage.PRODUCTION:
+                services.review_production(batch=b, user=production, password=password, answers=_answers(stage))
+            elif stage == Stage.QC:
+                services.review_qc(batch=b, user=qc, password=password, answers=_answers(stage))
+            elif stage == Stage.QA:
+                services.review_qa(
+                    batch=b,
+                    user=qa,
+                    password=password,
+                    answers=_answers(stage),
+                    production_verdict="pass",
+                    testing_verdict=testing,
+                    audit_trail_reviewed=True,
+                )
+            elif stage == Stage.STAMP:
+                services.review_stamp(batch=b, user=stamp, password=password)
+
+    # Waiting for production review.
+    if start(batch("A2611004")):
+        stdout.write("release review started: A2611004")
+    # Waiting for QC review.
+    b = batch("B2609001")
+    if start(b):
+        through(b, Stage.PRODUCTION)
+    # Waiting for QA, blocked by the open deviation raised on it.
+    b = batch("A2611003")
+    if start(b):
+        through(b, Stage.QC)
+    # Evaluated nonconforming (no test record: 不合格, never pending), waiting for the QP to reject.
+    b = batch("A2610006")
+    if start(b):
+        through(b, Stage.QA, testing="fail")
+    # Released by the QP, with its certificate.
+    b = batch("A2411002")
+    if start(b):
+        through(b, Stage.STAMP)
+        services.review_release(batch=b, user=qp, password=password, comment="审核资料真实完整，同意放行")
+        stdout.write("released A2411002")
+    # Rejected: the assay is out of specification (OOS open); testing 不合格.
+    b = batch("B2610002")
+    if start(b):
+        through(b, Stage.QA, testing="fail")
+        services.review_reject(
+            batch=b, user=qp, password=password, reason="含量测定结果超出标准规定（OOS），检验不合格"
+        )
+        stdout.write("rejected B2610002")
+    # Issued after commit; inside an outer transaction (tests) that has not happened yet.
+    for review in ReleaseReview.objects.decided().select_related("batch"):
+        pdf.ensure_documents(review)

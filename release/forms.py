@@ -8,8 +8,19 @@ from django.utils.translation import gettext_lazy as _
 
 from core.concurrency import VersionedFormMixin
 from core.dates import validate_plausible_date
-from core.forms import Form, ModelForm, reason_field
-from release.models import Batch, DosageForm, Product, batch_value_problems
+from core.forms import Form, ModelForm, SignatureForm, reason_field
+from core.models import User
+from release.models import (
+    Answer,
+    Batch,
+    Decision,
+    DosageForm,
+    EventClass,
+    Product,
+    QualityEvent,
+    Verdict,
+    batch_value_problems,
+)
 
 
 class ProductForm(ModelForm):
@@ -128,3 +139,218 @@ class BatchFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False)
     product = forms.ModelChoiceField(label=_("Product"), required=False, queryset=Product.objects.order_by("name"))
     status = forms.ChoiceField(label=_("Disposition"), required=False, choices=[("", _("All"))] + Batch.Status.choices)
+
+
+class HoldForm(Form):
+    reason = forms.CharField(
+        label=_("Reason for the hold"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": _("Give the reason for the hold.")},
+    )
+    source_text = forms.CharField(
+        label=_("Source"),
+        required=False,
+        max_length=200,
+        help_text=_("e.g. a complaint number or a regulator's notice"),
+    )
+
+
+class QualityEventForm(Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}))
+    classification = forms.ChoiceField(label=_("Classification"), choices=EventClass.choices)
+    batch_numbers = forms.CharField(
+        label=_("Batches affected"),
+        required=False,
+        help_text=_("Batch numbers separated by commas, e.g. A2411002, B2609001"),
+    )
+    investigation = forms.CharField(
+        label=_("Investigation (including other batches)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    conclusion = forms.CharField(label=_("Conclusion"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, instance: Any = None, **kwargs: Any) -> None:
+        if instance is not None:
+            initial = {
+                name: getattr(instance, name)
+                for name in ("title", "description", "classification", "investigation", "conclusion")
+            }
+            initial.update(kwargs.pop("initial", None) or {})
+            kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+
+    def clean_batch_numbers(self) -> list[Batch]:
+        numbers = [n.strip() for n in self.cleaned_data["batch_numbers"].replace("，", ",").split(",") if n.strip()]
+        found: list[Batch] = []
+        unknown, ambiguous = [], []
+        for number in dict.fromkeys(numbers):
+            matches = list(Batch.objects.filter(batch_number__iexact=number)[:2])
+            if not matches:
+                unknown.append(number)
+            elif len(matches) > 1:
+                ambiguous.append(number)
+            else:
+                found.append(matches[0])
+        if unknown:
+            raise forms.ValidationError(_("No batch with the number: %(numbers)s.") % {"numbers": ", ".join(unknown)})
+        if ambiguous:
+            raise forms.ValidationError(
+                _("Several products have a batch numbered %(numbers)s; raise it from the batch's page.")
+                % {"numbers": ", ".join(ambiguous)}
+            )
+        return found
+
+
+class QualityEventEditForm(QualityEventForm):
+    reason = reason_field()
+
+
+class QualityEventFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All"))] + QualityEvent.Status.choices
+    )
+    classification = forms.ChoiceField(
+        label=_("Classification"), required=False, choices=[("", _("All"))] + EventClass.choices
+    )
+
+
+class ChecklistForm(SignatureForm):
+    """A stage's checklist: per item 符合 / 不符合 / 不适用, a comment (the reason for 不适用), a
+    justification (required against a system finding) and the deviation that covers a 不符合 —
+    then the signing password. The service decides; this form only shapes the input."""
+
+    def __init__(self, *args: Any, template=None, found: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        found = found or {}
+        self.rows = []
+        self.key_fields: dict[str, str] = {}
+        for item in template.items.order_by("position"):
+            n = item.position
+            self.fields[f"i{n}_answer"] = forms.ChoiceField(
+                label=item.key,
+                choices=Answer.choices,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Answer this item.")},
+            )
+            self.fields[f"i{n}_comment"] = forms.CharField(label=_("Comment / reason"), required=False, max_length=2000)
+            self.fields[f"i{n}_justification"] = forms.CharField(
+                label=_("Justification"), required=False, max_length=2000
+            )
+            self.fields[f"i{n}_deviation"] = forms.CharField(label=_("Deviation no."), required=False, max_length=32)
+            self.key_fields[f"item:{item.key}"] = f"i{n}_answer"
+            self.rows.append(
+                {
+                    "item": item,
+                    "check": found.get(item.system_check) if item.system_check else None,
+                    "answer": self[f"i{n}_answer"],
+                    "comment": self[f"i{n}_comment"],
+                    "justification": self[f"i{n}_justification"],
+                    "deviation": self[f"i{n}_deviation"],
+                }
+            )
+        # The password last: people answer, then sign.
+        self.order_fields(
+            [name for name in self.fields if name not in ("password", "comment")] + ["comment", "password"]
+        )
+
+    def answers(self) -> dict:
+        from release.services import ItemAnswer
+
+        out = {}
+        for row in self.rows:
+            n = row["item"].position
+            out[row["item"].key] = ItemAnswer(
+                answer=self.cleaned_data.get(f"i{n}_answer") or "",
+                comment=self.cleaned_data.get(f"i{n}_comment") or "",
+                justification=self.cleaned_data.get(f"i{n}_justification") or "",
+                deviation=self.cleaned_data.get(f"i{n}_deviation") or "",
+            )
+        return out
+
+
+class QAChecklistForm(ChecklistForm):
+    production_verdict = forms.ChoiceField(
+        label=_("Production evaluation"), choices=Verdict.choices, widget=forms.RadioSelect
+    )
+    testing_verdict = forms.ChoiceField(
+        label=_("Testing evaluation"), choices=Verdict.choices, widget=forms.RadioSelect
+    )
+    audit_trail_reviewed = forms.BooleanField(
+        label=_("I have read the batch's critical-data changes listed on this page."),
+        error_messages={"required": _("Confirm that you read the batch's critical-data changes (R-AT-6).")},
+    )
+    lot_release_number = forms.CharField(
+        label=_("Lot release certificate number (批签发)"), required=False, max_length=64
+    )
+
+
+class DecisionForm(SignatureForm):
+    """The QP's release: the responsibility statement is shown beside the password."""
+
+
+class RejectForm(SignatureForm):
+    reason = forms.CharField(
+        label=_("Reason for rejection"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": _("Give the reason for the rejection: it is printed on the nonconforming-product report.")
+        },
+    )
+    field_order = ["reason", "password", "comment"]
+
+
+class OtherDecisionForm(SignatureForm):
+    text = forms.CharField(
+        label=_("What must happen"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say what must happen before the batch can be decided.")},
+    )
+    field_order = ["text", "password", "comment"]
+
+
+class SendBackForm(Form):
+    reason = forms.CharField(
+        label=_("Reason for sending back"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give the reason for sending the review back.")},
+    )
+
+
+class RegisterFilterForm(Form):
+    product = forms.ModelChoiceField(label=_("Product"), required=False, queryset=Product.objects.order_by("name"))
+    decision = forms.ChoiceField(label=_("Decision"), required=False, choices=[("", _("All"))] + Decision.choices)
+    decided_from = forms.DateField(
+        label=_("Decided from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    decided_to = forms.DateField(
+        label=_("Decided until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    batch = forms.CharField(label=_("Batch number"), required=False)
+
+
+class DesignationForm(Form):
+    person = forms.ModelChoiceField(label=_("Qualified person"), queryset=User.objects.none())
+    products = forms.ModelMultipleChoiceField(
+        label=_("Products"), queryset=Product.objects.filter(status=Product.Status.APPROVED).order_by("name")
+    )
+    letter_number = forms.CharField(label=_("Authorisation letter number"), max_length=64)
+    factory_release = forms.BooleanField(label=_("Factory release (出厂放行)"), required=False, initial=True)
+    market_release = forms.BooleanField(label=_("Market release (上市放行)"), required=False, initial=True)
+    deputy = forms.BooleanField(label=_("Deputy qualified person"), required=False)
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
+    valid_to = forms.DateField(label=_("Valid to"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from core.roles import QUALIFIED_PERSON
+
+        self.fields["person"].queryset = User.objects.filter(groups__name=QUALIFIED_PERSON, is_active=True).order_by(
+            "username"
+        )
+        self.fields["person"].label_from_instance = lambda u: f"{u.printed_name} ({u.username})"
+
+
+class RevokeForm(Form):
+    reason = reason_field()

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.audit import AuditedModel, AuditedQuerySet, AuditError, ChangeTracked, audited_history
 from core.dates import add_months, expiry_from
 
 
@@ -123,6 +127,8 @@ class Product(ChangeTracked):
         permissions = [
             ("approve_product", _("Can approve product master records")),
             ("void_product", _("Can void product master records")),
+            # Held per product as a django-guardian object permission, mirrored from QPDesignation.
+            ("decide_batch", _("Can decide the release of this product's batches (designated QP)")),
         ]
 
     def __str__(self) -> str:
@@ -130,6 +136,12 @@ class Product(ChangeTracked):
 
     def get_absolute_url(self) -> str:
         return reverse("release:product_detail", args=[self.pk])
+
+    @property
+    def needs_two_stage_release(self) -> bool:
+        """Factory release, then market release, whenever the MAH is not the manufacturer (药品管理法
+        第三十三、四十七条; R-REL-7): derived, the flag can only add it, never take it away."""
+        return self.requires_two_stage_release or self.mah.strip() != self.manufacturer.strip()
 
 
 class BatchSizeUnit(models.TextChoices):
@@ -170,16 +182,37 @@ class BatchQuerySet(AuditedQuerySet):
     def in_quarantine(self) -> BatchQuerySet:
         return self.filter(status=Batch.Status.QUARANTINE)
 
+    def shippable(self, on: date | None = None) -> BatchQuerySet:
+        """The batches ``release.gate.may_ship`` lets ship on ``on`` (default today), in SQL: for
+        pick lists. The gate itself decides (and says why not) when a shipment is recorded."""
+        on = on or timezone.localdate()
+        return self.filter(status=Batch.Status.RELEASED, expiry_date__gte=on).exclude(
+            Exists(BatchHold.objects.filter(batch=OuterRef("pk"), status=BatchHold.Status.ACTIVE))
+        )
+
 
 class Batch(ChangeTracked):
-    """One batch (批) of a product. Starts in quarantine (待验); release comes later."""
+    """One batch (批) of a product. Starts in quarantine (待验); the release review
+    (``ReleaseReview``) moves it to under review, then released or rejected by the QP."""
 
     class Status(models.TextChoices):
         QUARANTINE = "quarantine", _("Quarantine")
+        UNDER_REVIEW = "under_review", _("Under release review")
+        # Two-stage products (MAH ≠ manufacturer, 药品管理法 第三十三、四十七条): the manufacturer's QP
+        # released it from the factory; the MAH's QP has not yet released it to the market.
+        FACTORY_RELEASED = "factory_released", _("Factory released")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", pgettext_lazy("batch", "Rejected")
         VOIDED = "voided", _("Voided")
 
     TRANSITIONS = {
-        Status.QUARANTINE: {Status.VOIDED},
+        Status.QUARANTINE: {Status.UNDER_REVIEW, Status.VOIDED},
+        Status.UNDER_REVIEW: {Status.FACTORY_RELEASED, Status.RELEASED, Status.REJECTED},
+        Status.FACTORY_RELEASED: {Status.RELEASED, Status.REJECTED},
+        # Final: a released batch found defective is held (BatchHold) and recalled, not un-released;
+        # a rejected batch is rejected for ever (ZL-086 4.4.5).
+        Status.RELEASED: set(),
+        Status.REJECTED: set(),
         Status.VOIDED: set(),
     }
     SIGNED_FIELDS = (
@@ -242,3 +275,524 @@ class Batch(ChangeTracked):
     @property
     def is_expired(self) -> bool:
         return self.expiry_date < timezone.localdate()
+
+
+class BatchHold(ChangeTracked):
+    """A hold (冻结/暂停发运) on a batch: while active, the batch cannot ship (release.gate).
+
+    Placed by QA or the QP (or by recalls and complaints through ``hold_place``), naming its source
+    — a linked record or a text such as a regulator's notice; lifted only with a signature and a
+    reason (DESIGN.md "The shipping gate").
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LIFTED = "lifted", _("Lifted")
+
+    TRANSITIONS = {Status.ACTIVE: {Status.LIFTED}, Status.LIFTED: set()}
+    SIGNED_FIELDS = (
+        "batch",
+        "reason",
+        "source_type",
+        "source_id",
+        "source_text",
+        "placed_by",
+        "placed_at",
+        "status",
+        "lifted_by",
+        "lifted_at",
+        "lift_reason",
+    )
+    AUDIT_LABEL_FIELD = "reason"
+
+    batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="holds")
+    reason = models.TextField(_("reason for the hold"))
+    source_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("source record type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source_id = models.PositiveBigIntegerField(_("source record id"), null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+    source_text = models.CharField(
+        _("source"), max_length=200, blank=True, help_text=_("e.g. a complaint number or a regulator's notice")
+    )
+    placed_by = models.ForeignKey("core.User", verbose_name=_("placed by"), on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    lifted_by = models.ForeignKey(
+        "core.User", verbose_name=_("lifted by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.TextField(_("reason for lifting"), blank=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("batch hold")
+        verbose_name_plural = _("batch holds")
+        ordering = ["-placed_at", "-id"]
+        indexes = [models.Index(fields=["batch", "status"])]
+        permissions = [("lift_batchhold", _("Can lift batch holds (signed)"))]
+
+    def __str__(self) -> str:
+        return f"{self.batch.batch_number if self.batch_id else '—'}: {self.reason[:60]}"
+
+    @property
+    def source_label(self) -> str:
+        """What the hold names as its source: the linked record, else the text."""
+        if self.source_type_id and self.source_id:
+            record = self.source
+            if record is not None:
+                return str(record)
+        return self.source_text
+
+
+class EventClass(models.TextChoices):
+    MINOR = "minor", _("Minor")
+    MAJOR = "major", _("Major")
+    CRITICAL = "critical", _("Critical")
+
+
+class QualityEventQuerySet(AuditedQuerySet):
+    def open(self) -> QualityEventQuerySet:
+        return self.filter(status=QualityEvent.Status.OPEN)
+
+    def affecting(self, batch: Batch | int) -> QualityEventQuerySet:
+        return self.filter(batches=batch)
+
+
+class QualityEvent(ChangeTracked):
+    """What deviations (偏差) and change controls (变更控制) share: enough to block a release and to be
+    cited on the certificate (light; full CAPA is later work). Open → closed with QA's signature."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    TRANSITIONS = {Status.OPEN: {Status.CLOSED}, Status.CLOSED: set()}
+    EDITABLE_FIELDS = ("title", "description", "classification", "investigation", "conclusion")
+    # ``batch_ids``: the batches affected, frozen as a sorted list of ids so the closure signature
+    # covers them (a many-to-many cannot be hashed from the row itself).
+    SIGNED_FIELDS = (
+        "number",
+        "title",
+        "description",
+        "classification",
+        "batch_ids",
+        "investigation",
+        "conclusion",
+        "status",
+        "raised_by",
+        "raised_at",
+        "closed_by",
+        "closed_at",
+    )
+    AUDIT_LABEL_FIELD = "number"
+    NUMBER_SERIES = ""
+
+    number = models.CharField(_("number"), max_length=32, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"))
+    classification = models.CharField(_("classification"), max_length=16, choices=EventClass.choices)
+    batch_ids = models.JSONField(_("batches affected (ids)"), default=list, editable=False)
+    investigation = models.TextField(
+        _("investigation (including other batches)"),
+        blank=True,
+        help_text=_("Root cause, impact on quality, and whether other batches are affected."),
+    )
+    conclusion = models.TextField(_("conclusion"), blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    raised_by = models.ForeignKey("core.User", verbose_name=_("raised by"), on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
+    closed_by = models.ForeignKey(
+        "core.User", verbose_name=_("closed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = QualityEventQuerySet.as_manager()
+
+    class Meta(AuditedModel.Meta):
+        abstract = True
+        ordering = ["-raised_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Deviation(QualityEvent):
+    NUMBER_SERIES = "DEV"
+    batches = models.ManyToManyField(Batch, verbose_name=_("batches affected"), related_name="deviations", blank=True)
+    history = audited_history()
+
+    class Meta(QualityEvent.Meta):
+        verbose_name = _("deviation")
+        verbose_name_plural = _("deviations")
+        permissions = [("close_deviation", _("Can close deviations (QA, signed)"))]
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:deviation_detail", args=[self.pk])
+
+
+class ChangeControl(QualityEvent):
+    NUMBER_SERIES = "CC"
+    batches = models.ManyToManyField(
+        Batch, verbose_name=_("batches affected"), related_name="change_controls", blank=True
+    )
+    history = audited_history()
+
+    class Meta(QualityEvent.Meta):
+        verbose_name = _("change control")
+        verbose_name_plural = _("change controls")
+        permissions = [("close_changecontrol", _("Can close change controls (QA, signed)"))]
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:changecontrol_detail", args=[self.pk])
+
+
+# --- the release review (ZL-086; GMP 第二百二十九–二百三十条; R-REL-1…6) --------------------------------
+
+
+class Stage(models.TextChoices):
+    """The stages of a batch's release review, in order (ZL-086 4.1–4.4, B.1.1)."""
+
+    PRODUCTION = "production", _("Production review")
+    QC = "qc", _("QC review")
+    QA = "qa", _("QA review and evaluation")
+    STAMP = "stamp", _("Release stamp")
+    QP = "qp", _("Qualified person's decision")
+    MARKET = "market", _("Market release")
+
+
+# The stages that answer a checklist (the stamp and the decisions do not).
+CHECKLIST_STAGES = (Stage.PRODUCTION, Stage.QC, Stage.QA)
+
+
+class Answer(models.TextChoices):
+    CONFORMS = "conforms", _("Conforms")
+    DOES_NOT_CONFORM = "does_not_conform", _("Does not conform")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+class Verdict(models.TextChoices):
+    PASS = "pass", _("Pass")
+    FAIL = "fail", _("Fail")
+
+
+class Decision(models.TextChoices):
+    RELEASE = "release", _("Release")
+    REJECT = "reject", _("Reject")
+    OTHER = "other", _("Other")
+
+
+class ImmutableQuerySet(AuditedQuerySet):
+    """Reference data written once by a data migration and never changed (a change is a new version)."""
+
+
+class ImmutableModel(models.Model):
+    APPEND_ONLY = True
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "objects"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditError(f"{type(self).__name__} rows are never changed: add a new version.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise AuditError(f"{type(self).__name__} rows are never deleted.")
+
+
+class ChecklistTemplateQuerySet(ImmutableQuerySet):
+    def current(self, stage: str) -> ChecklistTemplate | None:
+        """The version a review started now uses (the highest one of the stage)."""
+        return self.filter(stage=stage).order_by("-version").first()
+
+
+class ChecklistTemplate(ImmutableModel):
+    """One version of a stage's checklist (R-REL-2). A new version applies to reviews started after
+    it; a review keeps the versions it started with."""
+
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices)
+    version = models.PositiveSmallIntegerField(_("version"))
+    title_zh = models.CharField(_("title (Chinese)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    source = models.CharField(_("source"), max_length=200)
+    effective_at = models.DateTimeField(_("in force from"), default=timezone.now)
+
+    objects = ChecklistTemplateQuerySet.as_manager()
+
+    class Meta(ImmutableModel.Meta):
+        verbose_name = _("checklist template")
+        verbose_name_plural = _("checklist templates")
+        constraints = [models.UniqueConstraint(fields=["stage", "version"], name="release_checklist_stage_version")]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    @property
+    def title(self) -> str:
+        return self.title_zh if (get_language() or "").startswith("zh") else self.title_en
+
+
+class ChecklistItem(ImmutableModel):
+    """One item of a checklist template, with its stable key (B.1: P-4.2.1, QC-4.3.2.6, QA-4.1.1a …)
+    and, for items the system can check, the check that pre-fills it (release.checks)."""
+
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="items")
+    position = models.PositiveSmallIntegerField(_("position"))
+    key = models.CharField(_("key"), max_length=32)
+    text_zh = models.TextField(_("text (Chinese)"))
+    text_en = models.TextField(_("text (English)"))
+    source = models.CharField(_("source"), max_length=100)
+    system_check = models.CharField(_("system check"), max_length=32, blank=True)
+
+    class Meta(ImmutableModel.Meta):
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["template", "position"]
+        constraints = [models.UniqueConstraint(fields=["template", "key"], name="release_checklist_item_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def text(self) -> str:
+        return self.text_zh if (get_language() or "").startswith("zh") else self.text_en
+
+
+class ReleaseReviewQuerySet(AuditedQuerySet):
+    def decided(self) -> ReleaseReviewQuerySet:
+        return self.exclude(decision="")
+
+
+class ReleaseReview(ChangeTracked):
+    """The release review of one batch (放行审核): production → QC → QA → QA stamp → QP (→ market
+    release for a two-stage product). Each stage is a signed ``ReviewStep``; this row holds where
+    the review stands, the checklist versions it uses and, once decided, the decision for the
+    register (R-REL-1, R-REL-2, R-REL-9)."""
+
+    class Status(models.TextChoices):
+        PRODUCTION = "production", _("Awaiting production review")
+        QC = "qc", _("Awaiting QC review")
+        QA = "qa", _("Awaiting QA evaluation")
+        STAMP = "stamp", _("Awaiting the release stamp")
+        QP = "qp", _("Awaiting the qualified person")
+        MARKET = "market", _("Awaiting market release")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", pgettext_lazy("batch", "Rejected")
+
+    TRANSITIONS = {
+        Status.PRODUCTION: {Status.QC},
+        # Each stage may send the review back to the one before it (with a reason).
+        Status.QC: {Status.QA, Status.PRODUCTION},
+        # Conforming → the stamp; nonconforming → straight to the QP, who can only reject (4.4.5).
+        Status.QA: {Status.STAMP, Status.QP, Status.QC},
+        Status.STAMP: {Status.QP, Status.QA},
+        # "Other" (GMP 第二百三十条(二)) returns the review to QA's evaluation.
+        Status.QP: {Status.RELEASED, Status.REJECTED, Status.MARKET, Status.STAMP, Status.QA},
+        Status.MARKET: {Status.RELEASED, Status.REJECTED},
+        Status.RELEASED: set(),
+        Status.REJECTED: set(),
+    }
+    # The stage each status waits for.
+    STAGE_OF = {
+        Status.PRODUCTION: Stage.PRODUCTION,
+        Status.QC: Stage.QC,
+        Status.QA: Stage.QA,
+        Status.STAMP: Stage.STAMP,
+        Status.QP: Stage.QP,
+        Status.MARKET: Stage.MARKET,
+    }
+    AUDIT_LABEL_FIELD = "status"
+
+    batch = models.OneToOneField(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="review")
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PRODUCTION, db_index=True
+    )
+    production_template = models.ForeignKey(
+        ChecklistTemplate, verbose_name=_("production checklist"), on_delete=models.PROTECT, related_name="+"
+    )
+    qc_template = models.ForeignKey(
+        ChecklistTemplate, verbose_name=_("QC checklist"), on_delete=models.PROTECT, related_name="+"
+    )
+    qa_template = models.ForeignKey(
+        ChecklistTemplate, verbose_name=_("QA checklist"), on_delete=models.PROTECT, related_name="+"
+    )
+    two_stage = models.BooleanField(_("two-stage release (factory, then market)"), default=False)
+    started_by = models.ForeignKey(
+        "core.User", verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices, blank=True, db_index=True)
+    decided_by = models.ForeignKey(
+        "core.User", verbose_name=_("decided by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    objects = ReleaseReviewQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("release review")
+        verbose_name_plural = _("release reviews")
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["decided_at", "id"], name="release_review_register")]
+        permissions = [
+            ("review_production", _("Can sign the production review of a batch")),
+            ("review_qc", _("Can sign the QC review of a batch")),
+            ("review_qa", _("Can sign the QA review and evaluation of a batch")),
+            ("stamp_release", _("Can apply the release stamp")),
+            ("decide_release", _("Can act as qualified person (where designated)")),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.batch.batch_number) if self.batch_id else "—"
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:batch_review", args=[self.batch_id])
+
+    def template_for(self, stage: str) -> ChecklistTemplate | None:
+        return {
+            Stage.PRODUCTION: self.production_template,
+            Stage.QC: self.qc_template,
+            Stage.QA: self.qa_template,
+        }.get(stage)
+
+    @property
+    def waiting_for(self) -> str | None:
+        return self.STAGE_OF.get(self.status)
+
+
+class ReviewStepQuerySet(AuditedQuerySet):
+    def active(self) -> ReviewStepQuerySet:
+        return self.filter(withdrawn_at__isnull=True)
+
+
+class ReviewStep(AuditedModel):
+    """One signed stage of a release review: the checklist answers as signed (with the system's
+    finding for each), QA's conclusions, the stamp, or the QP's decision.
+
+    Written once and signed; a send-back marks it withdrawn (fields outside the signature) and the
+    stage is signed again. R-SEQ-2: one person signs at most one stage of a batch.
+    """
+
+    SIGNED_FIELDS = (
+        "review",
+        "stage",
+        "template",
+        "answers",
+        "production_verdict",
+        "testing_verdict",
+        "overall_verdict",
+        "lot_release_number",
+        "audit_trail_reviewed",
+        "decision",
+        "decision_text",
+        "statement",
+        "signed_by",
+        "signed_at",
+    )
+    AUDIT_LABEL_FIELD = "stage"
+
+    review = models.ForeignKey(
+        ReleaseReview, verbose_name=_("release review"), on_delete=models.PROTECT, related_name="steps"
+    )
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices)
+    template = models.ForeignKey(
+        ChecklistTemplate,
+        verbose_name=_("checklist"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    answers = models.JSONField(_("checklist answers"), default=list, blank=True)
+    production_verdict = models.CharField(_("production evaluation"), max_length=8, choices=Verdict.choices, blank=True)
+    testing_verdict = models.CharField(_("testing evaluation"), max_length=8, choices=Verdict.choices, blank=True)
+    overall_verdict = models.CharField(_("overall conclusion"), max_length=8, choices=Verdict.choices, blank=True)
+    lot_release_number = models.CharField(_("lot release certificate number (批签发)"), max_length=64, blank=True)
+    audit_trail_reviewed = models.BooleanField(_("critical-data audit trail reviewed"), default=False)
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices, blank=True)
+    decision_text = models.TextField(_("decision text"), blank=True)
+    statement = models.TextField(_("statement signed"), blank=True)
+    signed_by = models.ForeignKey("core.User", verbose_name=_("signed by"), on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("sent back at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        "core.User", verbose_name=_("sent back by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdraw_reason = models.TextField(_("reason for sending back"), blank=True)
+
+    objects = ReviewStepQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("release review step")
+        verbose_name_plural = _("release review steps")
+        ordering = ["signed_at", "id"]
+        indexes = [models.Index(fields=["review", "stage"])]
+
+    def __str__(self) -> str:
+        return f"{self.review} · {self.get_stage_display()}"
+
+
+class QPDesignationQuerySet(AuditedQuerySet):
+    def valid(self, on: date | None = None) -> QPDesignationQuerySet:
+        on = on or timezone.localdate()
+        return self.filter(status=QPDesignation.Status.ACTIVE, valid_from__lte=on, valid_to__gte=on)
+
+
+class QPDesignation(ChangeTracked):
+    """The company's designation of a qualified person (or a deputy) for a product, from its
+    authorisation letter (授权书): entered by an administrator, never by a QP (ZL-086 4.4.4: no
+    delegation), and mirrored as the django-guardian object permission ``release.decide_batch`` on
+    the product (R-REL-5)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+
+    TRANSITIONS = {Status.ACTIVE: {Status.REVOKED}, Status.REVOKED: set()}
+    AUDIT_LABEL_FIELD = "letter_number"
+
+    person = models.ForeignKey(
+        "core.User", verbose_name=_("qualified person"), on_delete=models.PROTECT, related_name="qp_designations"
+    )
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="qp_designations"
+    )
+    letter_number = models.CharField(_("authorisation letter number"), max_length=64)
+    factory_release = models.BooleanField(_("factory release (出厂放行)"), default=True)
+    market_release = models.BooleanField(_("market release (上市放行)"), default=True)
+    deputy = models.BooleanField(_("deputy qualified person"), default=False)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    revoke_reason = models.TextField(_("reason for revoking"), blank=True)
+
+    objects = QPDesignationQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("QP designation")
+        verbose_name_plural = _("QP designations")
+        ordering = ["product", "-valid_to", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_to__gte=F("valid_from")), name="release_qp_designation_dates"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter_number} · {self.product if self.product_id else '—'}"

@@ -1,6 +1,9 @@
 from django.urls import path
 
 from release import views
+from release.models import ChangeControl, Deviation
+from release.views import quality_events as events
+from release.views import register, reviews
 
 app_name = "release"
 
@@ -16,4 +19,33 @@ urlpatterns = [
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/edit/", views.batch_edit, name="batch_edit"),
     path("batches/<int:pk>/void/", views.batch_void, name="batch_void"),
+    path("batches/<int:pk>/holds/new/", views.batch_hold_place, name="batch_hold_place"),
+    path("holds/<int:pk>/lift/", views.hold_lift, name="hold_lift"),
+    path("batches/<int:pk>/review/", reviews.batch_review, name="batch_review"),
+    path("batches/<int:pk>/review/start/", reviews.batch_review_start, name="batch_review_start"),
+    path("batches/<int:pk>/review/production/", reviews.batch_review_production, name="batch_review_production"),
+    path("batches/<int:pk>/review/qc/", reviews.batch_review_qc, name="batch_review_qc"),
+    path("batches/<int:pk>/review/qa/", reviews.batch_review_qa, name="batch_review_qa"),
+    path("batches/<int:pk>/review/stamp/", reviews.batch_review_stamp, name="batch_review_stamp"),
+    path("batches/<int:pk>/review/release/", reviews.batch_review_release, name="batch_review_release"),
+    path("batches/<int:pk>/review/reject/", reviews.batch_review_reject, name="batch_review_reject"),
+    path("batches/<int:pk>/review/other/", reviews.batch_review_other, name="batch_review_other"),
+    path("batches/<int:pk>/review/send-back/", reviews.batch_review_send_back, name="batch_review_send_back"),
+    path("batches/<int:pk>/dossier.json", register.batch_dossier, name="batch_dossier"),
+    path("register/", register.register, name="register"),
+    path("register.csv", register.register_csv, name="register_csv"),
+    path("qp-designations/", register.designation_list, name="designation_list"),
+    path("qp-designations/new/", register.designation_create, name="designation_create"),
+    path("qp-designations/<int:pk>/revoke/", register.designation_revoke, name="designation_revoke"),
 ]
+
+for _model, _prefix in ((Deviation, "deviations"), (ChangeControl, "change-controls")):
+    _name = _model._meta.model_name
+    _kw = {"model": _model}
+    urlpatterns += [
+        path(f"{_prefix}/", events.event_list, _kw, name=f"{_name}_list"),
+        path(f"{_prefix}/new/", events.event_create, _kw, name=f"{_name}_create"),
+        path(f"{_prefix}/<int:pk>/", events.event_detail, _kw, name=f"{_name}_detail"),
+        path(f"{_prefix}/<int:pk>/edit/", events.event_edit, _kw, name=f"{_name}_edit"),
+        path(f"{_prefix}/<int:pk>/close/", events.event_close, _kw, name=f"{_name}_close"),
+    ]

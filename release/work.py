@@ -43,4 +43,75 @@ def queues(user) -> list[WorkQueue]:
                     total=mine.count(),
                 )
             )
+    out.extend(_review_queues(user))
+    return out
+
+
+def _review_queues(user) -> list[WorkQueue]:
+    """One queue per stage the person may sign: reviews waiting for it, minus those where this person
+    signed another stage (R-SEQ-2), and for the QP only the products they are designated for."""
+    from django.db.models import Exists, OuterRef
+
+    from release.models import Batch, QPDesignation, ReleaseReview, ReviewStep, Stage
+    from release.services.reviews import STAGE_PERMISSIONS
+
+    out: list[WorkQueue] = []
+    if user.has_perm("release.review_production"):
+        waiting = Batch.objects.in_quarantine().select_related("product").order_by("created_at", "pk")
+        out.append(
+            WorkQueue(
+                key="release_to_start",
+                title=_("Batches in quarantine: start the release review"),
+                items=[
+                    WorkItem(
+                        title=f"{b.batch_number} · {b.product}",
+                        url=reverse("release:batch_review", args=[b.pk]),
+                        since=b.created_at,
+                    )
+                    for b in waiting[:QUEUE_LENGTH]
+                ],
+                total=waiting.count(),
+                empty_text=_("No batch is waiting."),
+            )
+        )
+    titles = {
+        Stage.PRODUCTION: _("Release review: production review"),
+        Stage.QC: _("Release review: QC review"),
+        Stage.QA: _("Release review: QA evaluation"),
+        Stage.STAMP: _("Release review: release stamp"),
+        Stage.QP: _("Release review: qualified person's decision"),
+        Stage.MARKET: _("Release review: market release"),
+    }
+    status_of = {stage: status for status, stage in ReleaseReview.STAGE_OF.items()}
+    for stage, title in titles.items():
+        if not user.has_perm(STAGE_PERMISSIONS[stage]):
+            continue
+        signed_other = ReviewStep.objects.filter(review=OuterRef("pk"), signed_by=user).exclude(stage=stage)
+        reviews = (
+            ReleaseReview.objects.filter(status=status_of[stage])
+            .exclude(Exists(signed_other))
+            .select_related("batch", "batch__product")
+            .order_by("updated_at", "pk")
+        )
+        if stage in (Stage.QP, Stage.MARKET):
+            scope = {"market_release": True} if stage == Stage.MARKET else {"factory_release": True}
+            reviews = reviews.filter(
+                Exists(QPDesignation.objects.valid().filter(person=user, product=OuterRef("batch__product"), **scope))
+            )
+        out.append(
+            WorkQueue(
+                key=f"release_{stage}",
+                title=title,
+                items=[
+                    WorkItem(
+                        title=f"{r.batch.batch_number} · {r.batch.product}",
+                        url=r.get_absolute_url(),
+                        since=r.updated_at,
+                    )
+                    for r in reviews[:QUEUE_LENGTH]
+                ],
+                total=reviews.count(),
+                empty_text=_("Nothing is waiting for you at this stage."),
+            )
+        )
     return out

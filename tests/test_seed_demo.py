@@ -91,3 +91,16 @@ def test_the_demo_users_can_sign_in_with_the_announced_password(seeded):
 
     assert Client().login(username="qa_reviewer", password=DEFAULT_PASSWORD)
     assert DEFAULT_PASSWORD in seed()
+
+
+def test_release_demo_has_batches_at_each_stage_a_blocked_one_and_decided_ones(seeded):
+    """Issue 9 demo: waiting at each stage, one blocked by an open deviation, released and rejected."""
+    from release.models import ReleaseReview
+
+    statuses = {r.batch.batch_number: r.status for r in ReleaseReview.objects.select_related("batch")}
+    # (No batch waits for the stamp: that needs a second approved QC report, and QC's demo has one.)
+    assert {"production", "qc", "qa", "qp", "released", "rejected"} <= set(statuses.values()), statuses
+    blocked = Batch.objects.get(batch_number="A2611003")
+    assert blocked.deviations.filter(status="open").exists() and statuses["A2611003"] == "qa"
+    assert Batch.objects.get(batch_number="A2411002").status == Batch.Status.RELEASED
+    assert Batch.objects.get(batch_number="B2610002").status == Batch.Status.REJECTED

@@ -15,8 +15,9 @@ from core.signatures import signatures_for
 from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 from release import services
-from release.forms import BatchEditForm, BatchFilterForm, BatchForm
-from release.models import Batch
+from release.forms import BatchEditForm, BatchFilterForm, BatchForm, HoldForm
+from release.gate import may_ship
+from release.models import Batch, BatchHold
 
 
 def batch_list(request: HttpRequest) -> HttpResponse:
@@ -47,8 +48,23 @@ def _detail_context(request: HttpRequest, batch: Batch, **forms) -> dict:
     can_void = services.cannot_void_batch(batch, user) is None
     void_form = forms.get("void_form")
     explain_hidden_form(request, void_form, can_void)
+    holds = list(batch.holds.select_related("placed_by", "lifted_by").order_by("-placed_at", "-pk"))
+    lift_forms = forms.get("lift_forms") or {}
+    may_lift = user.has_perm("release.lift_batchhold")
+    for hold in holds:
+        hold.lift_form = (
+            lift_forms.get(hold.pk) or SignWithReasonForm(meaning=services.hold_lift.meaning, prefix=f"lift{hold.pk}")
+            if may_lift and hold.status == BatchHold.Status.ACTIVE
+            else None
+        )
     return {
         "batch": batch,
+        "holds": holds,
+        "deviations": batch.deviations.order_by("-raised_at", "-pk"),
+        "change_controls": batch.change_controls.order_by("-raised_at", "-pk"),
+        "ship_refusals": may_ship(batch),
+        "can_hold": services.cannot_place_hold(batch, user) is None,
+        "hold_form": forms.get("hold_form") or HoldForm(prefix="hold"),
         "signatures": signatures_for(batch),
         "can_edit": services.cannot_change_batch(batch, user) is None,
         "can_void": can_void,

@@ -231,7 +231,10 @@ def audit_rows(approved_product, qa_reviewer, production_reviewer, qa_reviewer2)
     )
     services.batch_void(batch=batch, user=qa_reviewer2, password=PASSWORD, reason="重复")
     english_client().post("/accounts/login/", {"username": qa_reviewer.username, "password": "wrong"})
-    return {"product": approved_product, "batch": batch}
+    event = {"title": "偏差", "description": "描述", "classification": "minor"}
+    deviation = services.deviation_create(user=production_reviewer, data=event, batches=[batch])
+    change_control = services.change_control_create(user=production_reviewer, data=event)
+    return {"product": approved_product, "batch": batch, "deviation": deviation, "change_control": change_control}
 
 
 def test_every_audit_table_is_known_to_core():
@@ -646,6 +649,15 @@ AUDITOR_READ_PAGES = [
     ("release:batch_list", None),
     ("release:product_detail", "product"),
     ("release:batch_detail", "batch"),
+    ("release:deviation_list", None),
+    ("release:changecontrol_list", None),
+    ("release:deviation_detail", "deviation"),
+    ("release:changecontrol_detail", "change_control"),
+    ("release:batch_review", "batch"),
+    ("release:batch_dossier", "batch"),
+    ("release:register", None),
+    ("release:register_csv", None),
+    ("release:designation_list", None),
     ("core:record_history", "history_product"),
     ("core:record_history", "history_batch"),
     ("core:record_history", "history_user"),

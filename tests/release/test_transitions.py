@@ -6,20 +6,52 @@ import pytest
 from core.models import Signature
 from core.workflow import WorkflowError, check_transition
 from release import services
-from release.models import Batch, Product
+from release.models import Batch, BatchHold, Deviation, Product, QPDesignation, ReleaseReview
 
 # The state tables as the design states them, written out independently of the models so that a
 # change to a model's TRANSITIONS has to be a deliberate change here too (R-SEQ-1).
-P, B = Product.Status, Batch.Status
+P, B, R = Product.Status, Batch.Status, ReleaseReview.Status
+H, D, Q = BatchHold.Status, Deviation.Status, QPDesignation.Status
 ALLOWED = {
     Product: {(P.DRAFT, P.APPROVED), (P.DRAFT, P.VOIDED), (P.APPROVED, P.DRAFT), (P.APPROVED, P.VOIDED)},
-    Batch: {(B.QUARANTINE, B.VOIDED)},
+    Batch: {
+        (B.QUARANTINE, B.VOIDED),
+        (B.QUARANTINE, B.UNDER_REVIEW),
+        (B.UNDER_REVIEW, B.RELEASED),
+        (B.UNDER_REVIEW, B.FACTORY_RELEASED),
+        (B.UNDER_REVIEW, B.REJECTED),
+        (B.FACTORY_RELEASED, B.RELEASED),
+        (B.FACTORY_RELEASED, B.REJECTED),
+    },
+    # ZL-086 4.1–4.4: each stage in order; each may send back to the one before; nonconforming QA goes
+    # straight to the QP (rejection only); "other" returns to QA; market release for two-stage products.
+    ReleaseReview: {
+        (R.PRODUCTION, R.QC),
+        (R.QC, R.QA),
+        (R.QC, R.PRODUCTION),
+        (R.QA, R.STAMP),
+        (R.QA, R.QP),
+        (R.QA, R.QC),
+        (R.STAMP, R.QP),
+        (R.STAMP, R.QA),
+        (R.QP, R.RELEASED),
+        (R.QP, R.REJECTED),
+        (R.QP, R.MARKET),
+        (R.QP, R.STAMP),
+        (R.QP, R.QA),
+        (R.MARKET, R.RELEASED),
+        (R.MARKET, R.REJECTED),
+    },
+    BatchHold: {(H.ACTIVE, H.LIFTED)},
+    Deviation: {(D.OPEN, D.CLOSED)},
+    QPDesignation: {(Q.ACTIVE, Q.REVOKED)},
 }
+MODELS = (Product, Batch, ReleaseReview, BatchHold, Deviation, QPDesignation)
 MATRIX = [
     pytest.param(
         model, current, target, (current, target) in ALLOWED[model], id=f"{model.__name__}:{current}->{target}"
     )
-    for model in (Product, Batch)
+    for model in MODELS
     for current, target in pairs(model.Status.values, repeat=2)
 ]
 
@@ -35,7 +67,7 @@ def test_transition_matrix(model, current, target, allowed):
             check_transition(obj, target)
 
 
-@pytest.mark.parametrize("model", [Product, Batch])
+@pytest.mark.parametrize("model", MODELS)
 def test_every_status_has_a_row_and_every_target_is_a_status(model):
     assert set(model.TRANSITIONS) == set(model.Status.values)
     for targets in model.TRANSITIONS.values():

@@ -69,6 +69,8 @@ class Command(BaseCommand):
 
         A demo module may name the apps whose demo data it builds on in ``SEED_AFTER`` (e.g. QC
         samples need release's batches); those run first, otherwise INSTALLED_APPS order holds.
+        A module may also offer ``seed_late(...)``, run after every app's ``seed`` (e.g. release
+        reviews that need QC's approved reports, which need release's batches).
         """
         import importlib
 
@@ -92,7 +94,10 @@ class Command(BaseCommand):
 
         for label in modules:
             visit(label)
-        return [(label, modules[label].seed) for label in ordered]
+        late = [
+            (f"{label}:late", modules[label].seed_late) for label in ordered if hasattr(modules[label], "seed_late")
+        ]
+        return [(label, modules[label].seed) for label in ordered] + late
 
 
 __all__ = ["Command", "DEFAULT_PASSWORD"]

@@ -1,0 +1,217 @@
+"""What the system can tell the release review about a batch (R-REL-3, R-REL-4, R-AT-6).
+
+``evidence_for(batch)`` gathers everything once (QC's summary through ``qc_records.for_release``,
+deviations, change controls, holds, the batch's critical-data changes) in a fixed number of
+queries. From it, ``checks(evidence)`` answers each system check a checklist item may name —
+"ok", "problem" or "unknown" (no evidence is never "ok") — and ``blockers(...)`` lists what stops a
+conforming conclusion and a release (R-REL-4). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.audit_trail import AuditEntry, record_timeline
+from qc_records.for_release import BatchQCSummary, Evidence, batch_qc_summary
+from release.models import (
+    Answer,
+    Batch,
+    BatchHold,
+    ChangeControl,
+    Deviation,
+    ReleaseReview,
+    ReviewStep,
+    Stage,
+)
+
+OK, PROBLEM, UNKNOWN = "ok", "problem", "unknown"
+STATUS_LABELS = {OK: gettext_lazy("ok"), PROBLEM: gettext_lazy("problem"), UNKNOWN: gettext_lazy("unknown")}
+
+# Which system check each QC finding feeds. A finding code qc_records adds later lands on the
+# test-report item, so no finding is ever dropped.
+QC_FINDING_CHECKS = {
+    BatchQCSummary.REQUIRED_TESTS: ("qc_report",),
+    BatchQCSummary.FAILING_RESULTS: ("qc_report", "intermediates"),
+    BatchQCSummary.CONFIRMED_OOS: ("qc_report", "intermediates"),
+    BatchQCSummary.OPEN_OOS: ("qc_oos", "events"),
+    BatchQCSummary.INSTRUMENTS: ("qc_instruments",),
+    BatchQCSummary.REAGENTS: ("qc_reagents",),
+}
+DEFAULT_QC_CHECK = "qc_report"
+
+
+@dataclass
+class Check:
+    status: str
+    messages: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.messages)
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+    def add(self, status: str, message: str, evidence: list[Evidence] | None = None) -> None:
+        # The worst status wins: a problem beats unknown, unknown beats ok.
+        order = {OK: 0, UNKNOWN: 1, PROBLEM: 2}
+        if order[status] > order[self.status]:
+            self.status = status
+        self.messages.append(message)
+        self.evidence.extend(evidence or [])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "message": self.message,
+            "evidence": [{"label": e.label, "url": e.url} for e in self.evidence],
+        }
+
+
+@dataclass
+class BatchEvidence:
+    batch: Batch
+    qc: BatchQCSummary
+    deviations: list[Deviation]
+    change_controls: list[ChangeControl]
+    holds: list[BatchHold]
+    critical_changes: list[AuditEntry]
+
+    @property
+    def open_deviations(self) -> list[Deviation]:
+        return [d for d in self.deviations if d.is_open]
+
+    @property
+    def open_change_controls(self) -> list[ChangeControl]:
+        return [c for c in self.change_controls if c.is_open]
+
+
+def critical_changes(batch: Batch) -> list[AuditEntry]:
+    """The batch's data changes after it was registered (R-AT-6): who changed what, old → new, why."""
+    return [
+        e
+        for e in record_timeline(Batch, batch.pk)
+        if e.action == "~" and any(c.name in Batch.SIGNED_FIELDS for c in e.changes)
+    ]
+
+
+def evidence_for(batch: Batch) -> BatchEvidence:
+    return BatchEvidence(
+        batch=batch,
+        qc=batch_qc_summary(batch),
+        deviations=list(Deviation.objects.filter(batches=batch).order_by("raised_at", "pk")),
+        change_controls=list(ChangeControl.objects.filter(batches=batch).order_by("raised_at", "pk")),
+        holds=list(batch.holds.filter(status=BatchHold.Status.ACTIVE).select_related("placed_by")),
+        critical_changes=critical_changes(batch),
+    )
+
+
+def _event_evidence(events) -> list[Evidence]:
+    return [Evidence(f"{e.number} · {e.get_status_display()}", e.get_absolute_url()) for e in events]
+
+
+def checks(ev: BatchEvidence) -> dict[str, Check]:
+    """The answer of each system check (keys as in ChecklistItem.system_check)."""
+    out: dict[str, Check] = {}
+    has_qc_records = bool(ev.qc.records)
+    for finding in ev.qc.findings:
+        for code in QC_FINDING_CHECKS.get(finding.code, (DEFAULT_QC_CHECK,)):
+            check = out.setdefault(code, Check(OK))
+            if not finding.ok:
+                check.add(PROBLEM, finding.message, finding.evidence)
+            elif not has_qc_records or not finding.evidence and finding.code == BatchQCSummary.REQUIRED_TESTS:
+                # "Nothing failed" about no records at all is no evidence of anything.
+                check.add(UNKNOWN, _("No QC record of this batch yet: %(finding)s") % {"finding": finding.message})
+            else:
+                check.add(OK, finding.message, finding.evidence)
+
+    deviations = out.setdefault("deviations", Check(OK))
+    if ev.open_deviations:
+        deviations.add(
+            PROBLEM,
+            _("Open deviation: %(list)s.") % {"list": ", ".join(d.number for d in ev.open_deviations)},
+            _event_evidence(ev.open_deviations),
+        )
+    else:
+        closed = [d for d in ev.deviations if not d.is_open]
+        deviations.add(
+            OK,
+            _("No open deviation; %(n)s closed.") % {"n": len(closed)},
+            _event_evidence(closed),
+        )
+    change_controls = out.setdefault("change_controls", Check(OK))
+    if ev.open_change_controls:
+        change_controls.add(
+            PROBLEM,
+            _("Open change control: %(list)s.") % {"list": ", ".join(c.number for c in ev.open_change_controls)},
+            _event_evidence(ev.open_change_controls),
+        )
+    else:
+        closed = [c for c in ev.change_controls if not c.is_open]
+        change_controls.add(
+            OK, _("No open change control; %(n)s closed.") % {"n": len(closed)}, _event_evidence(closed)
+        )
+    # P-4.2.14: deviations, changes and OOS together.
+    events = out.setdefault("events", Check(OK))
+    for source in (deviations, change_controls):
+        events.add(source.status, source.message, source.evidence)
+
+    if ev.critical_changes:
+        out["audit_trail"] = Check(
+            UNKNOWN,
+            [
+                _("%(n)s change(s) to the batch's data after registration: read them below.")
+                % {"n": len(ev.critical_changes)}
+            ],
+        )
+    else:
+        out["audit_trail"] = Check(OK, [_("The batch's data was not changed after registration.")])
+
+    not_recorded = _("Not recorded in the system yet: check the batch record.")
+    for code in ("materials", "material_balance", "printed_data"):
+        out[code] = Check(UNKNOWN, [not_recorded])
+    return out
+
+
+def step_findings(steps: list[ReviewStep]) -> list[tuple[ReviewStep, dict]]:
+    """Every "does not conform" answer of the active steps, with its step."""
+    return [(s, a) for s in steps for a in s.answers if a.get("answer") == Answer.DOES_NOT_CONFORM]
+
+
+def blockers(ev: BatchEvidence, review: ReleaseReview | None, steps: list[ReviewStep]) -> list[str]:
+    """What stops a conforming QA conclusion and a release decision (R-REL-4). Rejection is never blocked."""
+    out: list[str] = []
+    for d in ev.open_deviations:
+        out.append(_("Open deviation %(number)s: %(title)s.") % {"number": d.number, "title": d.title})
+    for c in ev.open_change_controls:
+        out.append(_("Open change control %(number)s: %(title)s.") % {"number": c.number, "title": c.title})
+    for code in (BatchQCSummary.OPEN_OOS, BatchQCSummary.REQUIRED_TESTS):
+        finding = next((f for f in ev.qc.findings if f.code == code), None)
+        if finding is not None and not finding.ok:
+            out.append(finding.message)
+    for hold in ev.holds:
+        out.append(
+            _("Active hold since %(date)s: %(reason)s.")
+            % {"date": formats.date_format(timezone.localtime(hold.placed_at), "Y-m-d"), "reason": hold.reason}
+        )
+    closed_deviations = {d.number for d in ev.deviations if not d.is_open}
+    for step, answer in step_findings(steps):
+        cited = (answer.get("deviation") or "").strip()
+        if cited.upper() not in {n.upper() for n in closed_deviations}:
+            out.append(
+                _("%(key)s does not conform (%(stage)s) and is not covered by a closed deviation.")
+                % {"key": answer["key"], "stage": step.get_stage_display()}
+            )
+    product = ev.batch.product
+    if product.requires_lot_release_certificate:
+        qa = next((s for s in steps if s.stage == Stage.QA), None)
+        if qa is None or not qa.lot_release_number.strip():
+            out.append(_("The product needs a lot release certificate (批签发); its number is not recorded."))
+    return out

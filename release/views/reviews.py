@@ -1,0 +1,321 @@
+"""The batch's release review page and its actions (one POST view per stage; R-REL-1…6).
+
+Every action view: the role first (403), then the batch, then — for the QP — the designation as a
+django-guardian object permission on the product (403), then the form and one service call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.forms import SignatureForm
+from core.permissions import get_object_for_user, require_perm
+from core.signatures import signatures_for
+from core.web import posted, show_refusal
+from core.workflow import WorkflowError
+from release import checks as system
+from release import services
+from release.forms import ChecklistForm, OtherDecisionForm, QAChecklistForm, RejectForm, SendBackForm
+from release.models import Answer, Batch, ReleaseReview, Stage
+from release.services.reviews import QP_STATEMENT, STAGE_PERMISSIONS, STAMP_WORDING
+
+CHECKLIST_SERVICES = {
+    Stage.PRODUCTION: services.review_production,
+    Stage.QC: services.review_qc,
+    Stage.QA: services.review_qa,
+}
+
+
+def _batch(request: HttpRequest, pk: int) -> Batch:
+    return get_object_for_user(request, Batch.objects.select_related("product"), pk, "release.view_batch")
+
+
+def _review(batch: Batch) -> ReleaseReview | None:
+    return (
+        ReleaseReview.objects.select_related(
+            "production_template", "qc_template", "qa_template", "started_by", "decided_by"
+        )
+        .filter(batch=batch)
+        .first()
+    )
+
+
+def _checklist_form(stage: str, review: ReleaseReview, found: dict, data=None) -> ChecklistForm:
+    cls = QAChecklistForm if stage == Stage.QA else ChecklistForm
+    return cls(
+        data, template=review.template_for(stage), found=found, meaning=CHECKLIST_SERVICES[stage].meaning, prefix=stage
+    )
+
+
+def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    forms = forms or {}
+    user = request.user
+    review = _review(batch)
+    ev = system.evidence_for(batch)
+    found = system.checks(ev)
+    ctx: dict[str, Any] = {
+        "batch": batch,
+        "review": review,
+        "evidence": ev,
+        "found": found,
+        "can_start": services.cannot_start_review(batch, user) is None,
+        "stamp_wording": STAMP_WORDING,
+        "qp_statement": QP_STATEMENT,
+    }
+    if review is None:
+        ctx["blockers"] = system.blockers(ev, None, [])
+        return ctx
+    review.batch = batch
+    steps = list(review.steps.select_related("signed_by", "withdrawn_by", "template").order_by("signed_at", "pk"))
+    active = [s for s in steps if s.withdrawn_at is None]
+    for step in steps:
+        step.signature_rows = signatures_for(step)
+        step.items = _answered_items(step)
+    ctx.update(steps=steps, blockers=system.blockers(ev, review, active))
+    if review.decision:
+        from release.pdf import ensure_documents
+
+        # Issued after commit; a document that failed then is issued on the first visit.
+        ctx["documents"] = ensure_documents(review)
+    stage = review.waiting_for
+    refusal = services.cannot_sign_stage(review, user, stage) if stage else None
+    ctx["stage"] = stage
+    ctx["can_act"] = stage is not None and refusal is None
+    # People with the stage's role see why they may not sign it (another stage signed, no designation).
+    ctx["refusal"] = refusal if stage and user.has_perm(STAGE_PERMISSIONS[stage]) else None
+    if ctx["can_act"]:
+        if stage in CHECKLIST_SERVICES:
+            ctx["checklist_form"] = forms.get("checklist") or _checklist_form(stage, review, found)
+        elif stage == Stage.STAMP:
+            ctx["stamp_form"] = forms.get("stamp") or SignatureForm(
+                meaning=services.review_stamp.meaning, prefix="stamp"
+            )
+        else:
+            release_service = services.review_market_release if stage == Stage.MARKET else services.review_release
+            ctx["release_form"] = forms.get("release") or SignatureForm(
+                meaning=release_service.meaning, prefix="release"
+            )
+            ctx["reject_form"] = forms.get("reject") or RejectForm(
+                meaning=services.review_reject.meaning, prefix="reject"
+            )
+            if stage == Stage.QP:
+                ctx["other_form"] = forms.get("other") or OtherDecisionForm(
+                    meaning=services.review_decide_other.meaning, prefix="other"
+                )
+        ctx["can_send_back"] = services.cannot_send_back(review, user) is None
+        ctx["send_back_form"] = forms.get("send_back") or SendBackForm(prefix="back")
+    for form in forms.values():
+        # A refused form that is no longer offered (someone else acted first) says why.
+        if form.is_bound and not any(ctx.get(k) is form for k in ctx):
+            for error in form.non_field_errors():
+                messages.error(request, error)
+    return ctx
+
+
+def _answered_items(step) -> list[dict[str, Any]]:
+    if step.template is None:
+        return []
+    items = {i.key: i for i in step.template.items.all()}
+    return [
+        {
+            "item": items.get(a["key"]),
+            "answer_label": Answer(a["answer"]).label,
+            "system_label": system.STATUS_LABELS.get((a.get("system") or {}).get("status"), ""),
+            **a,
+        }
+        for a in step.answers
+    ]
+
+
+def batch_review(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "release.view_releasereview")
+    batch = _batch(request, pk)
+    return render(request, "release/review_detail.html", _context(request, batch))
+
+
+def _refused_page(request: HttpRequest, batch: Batch, **forms: Any) -> HttpResponse:
+    return render(request, "release/review_detail.html", _context(request, batch, forms), status=400)
+
+
+@require_POST
+def batch_review_start(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "release.review_production")
+    batch = _batch(request, pk)
+    try:
+        services.review_start(batch=batch, user=request.user)
+    except WorkflowError as exc:
+        messages.error(request, str(exc))
+        return _refused_page(request, batch)
+    messages.success(request, _("The release review of batch %(number)s has started.") % {"number": batch.batch_number})
+    return redirect("release:batch_review", pk=batch.pk)
+
+
+def _checklist_action(request: HttpRequest, pk: int, stage: str) -> HttpResponse:
+    require_perm(request, STAGE_PERMISSIONS[stage])
+    batch = _batch(request, pk)
+    review = _review(batch)
+    if review is None:
+        messages.error(request, _("The release review of this batch has not been started."))
+        return _refused_page(request, batch)
+    review.batch = batch
+    if refusal := services.cannot_sign_stage(review, request.user, stage):
+        # Say why before judging a form this person is not offered (a skipped stage, R-SEQ-1).
+        messages.error(request, refusal)
+        return _refused_page(request, batch)
+    form = _checklist_form(stage, review, system.checks(system.evidence_for(batch)), posted(request))
+    if form.is_valid():
+        kwargs: dict[str, Any] = dict(
+            batch=batch,
+            user=request.user,
+            password=form.cleaned_data["password"],
+            answers=form.answers(),
+            request=request,
+        )
+        if stage == Stage.QA:
+            kwargs.update(
+                production_verdict=form.cleaned_data["production_verdict"],
+                testing_verdict=form.cleaned_data["testing_verdict"],
+                audit_trail_reviewed=form.cleaned_data["audit_trail_reviewed"],
+                lot_release_number=form.cleaned_data["lot_release_number"],
+                comment=form.cleaned_data["comment"],
+            )
+        try:
+            CHECKLIST_SERVICES[stage](**kwargs)
+        except WorkflowError as exc:
+            show_refusal(form, exc, form.key_fields)
+        else:
+            messages.success(request, _("%(stage)s signed.") % {"stage": Stage(stage).label})
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, checklist=form)
+
+
+@require_POST
+def batch_review_production(request: HttpRequest, pk: int) -> HttpResponse:
+    return _checklist_action(request, pk, Stage.PRODUCTION)
+
+
+@require_POST
+def batch_review_qc(request: HttpRequest, pk: int) -> HttpResponse:
+    return _checklist_action(request, pk, Stage.QC)
+
+
+@require_POST
+def batch_review_qa(request: HttpRequest, pk: int) -> HttpResponse:
+    return _checklist_action(request, pk, Stage.QA)
+
+
+@require_POST
+def batch_review_stamp(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, STAGE_PERMISSIONS[Stage.STAMP])
+    batch = _batch(request, pk)
+    form = SignatureForm(posted(request), meaning=services.review_stamp.meaning, prefix="stamp")
+    if form.is_valid():
+        try:
+            services.review_stamp(
+                batch=batch, user=request.user, password=form.cleaned_data["password"], request=request
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The release stamp was applied and signed."))
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, stamp=form)
+
+
+def _qp_batch(request: HttpRequest, pk: int) -> Batch:
+    """The QP's role, then the designation for this product (a guardian object permission): 403."""
+    require_perm(request, "release.decide_release")
+    batch = _batch(request, pk)
+    if not request.user.has_perm("release.decide_batch", batch.product):
+        raise PermissionDenied
+    return batch
+
+
+@require_POST
+def batch_review_release(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _qp_batch(request, pk)
+    review = _review(batch)
+    market = review is not None and review.status == ReleaseReview.Status.MARKET
+    service = services.review_market_release if market else services.review_release
+    form = SignatureForm(posted(request), meaning=service.meaning, prefix="release")
+    if form.is_valid():
+        try:
+            service(
+                batch=batch,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Batch %(number)s was released and signed.") % {"number": batch.batch_number})
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, release=form)
+
+
+@require_POST
+def batch_review_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _qp_batch(request, pk)
+    form = RejectForm(posted(request), meaning=services.review_reject.meaning, prefix="reject")
+    if form.is_valid():
+        try:
+            services.review_reject(
+                batch=batch,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.warning(request, _("Batch %(number)s was rejected.") % {"number": batch.batch_number})
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, reject=form)
+
+
+@require_POST
+def batch_review_other(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _qp_batch(request, pk)
+    form = OtherDecisionForm(posted(request), meaning=services.review_decide_other.meaning, prefix="other")
+    if form.is_valid():
+        try:
+            services.review_decide_other(
+                batch=batch,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                text=form.cleaned_data["text"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.info(request, _("The review went back to QA's evaluation."))
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, other=form)
+
+
+@require_POST
+def batch_review_send_back(request: HttpRequest, pk: int) -> HttpResponse:
+    if not any(request.user.has_perm(p) for p in set(STAGE_PERMISSIONS.values())):
+        raise PermissionDenied
+    batch = _batch(request, pk)
+    form = SendBackForm(posted(request), prefix="back")
+    if form.is_valid():
+        try:
+            services.review_send_back(batch=batch, user=request.user, reason=form.cleaned_data["reason"])
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.info(request, _("The review was sent back to the previous stage."))
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, send_back=form)

@@ -1,0 +1,249 @@
+"""The release review page and its action URLs (R-REL-1…5, R-SEQ-1/2, R-SIG-1/2, R-UX-2, R-PERF-1, R-AT-6)."""
+
+import pytest
+from django.urls import reverse
+
+from core.models import Signature
+from core.roles import ALL_ROLES
+from release import services
+from release.models import ChecklistTemplate, ReleaseReview, ReviewStep, Stage
+from tests.factories import PASSWORD
+from tests.release.review_helpers import JUSTIFIED, to_stage
+
+pytestmark = pytest.mark.django_db
+
+ACTIONS = {
+    "production": "release.review_production",
+    "qc": "release.review_qc",
+    "qa": "release.review_qa",
+    "stamp": "release.stamp_release",
+    "release": "release.decide_release",
+    "reject": "release.decide_release",
+    "other": "release.decide_release",
+}
+ROLE_OF = {
+    "production": {"production_reviewer"},
+    "qc": {"qc_reviewer"},
+    "qa": {"qa_reviewer"},
+    "stamp": {"qa_reviewer"},
+    "release": {"qualified_person"},
+    "reject": {"qualified_person"},
+    "other": {"qualified_person"},
+}
+
+
+def url(action: str, batch) -> str:
+    return reverse(f"release:batch_review_{action}", args=[batch.pk])
+
+
+def checklist_post(stage: str, **extra) -> dict:
+    template = ChecklistTemplate.objects.current(stage)
+    data = {f"{stage}-password": PASSWORD}
+    for item in template.items.all():
+        data[f"{stage}-i{item.position}_answer"] = "conforms"
+        data[f"{stage}-i{item.position}_justification"] = JUSTIFIED
+    data.update({f"{stage}-{k}": v for k, v in extra.items()})
+    return data
+
+
+@pytest.fixture
+def en(client_for):
+    def make(user):
+        client = client_for(user)
+        client.cookies["django_language"] = "en"
+        return client
+
+    return make
+
+
+def test_production_reviewer_signs_the_checklist_on_the_page(review_batch, p, en):
+    """R-REL-1, R-SIG-2: the meaning shown on the form is the meaning stored."""
+    client = en(p.production)
+    assert client.post(url("start", review_batch)).status_code == 302
+    page = client.get(reverse("release:batch_review", args=[review_batch.pk]))
+    form = page.context["checklist_form"]
+    assert len(form.rows) == 14 and "P-4.2.14" in page.content.decode()
+    response = client.post(url("production", review_batch), checklist_post("production"))
+    assert response.status_code == 302
+    step = ReviewStep.objects.get(stage="production")
+    (sig,) = Signature.objects.for_record(step)
+    assert sig.meaning == form.meaning == services.review_production.meaning
+    assert sig.signer == p.production and sig.is_valid()
+    assert ReleaseReview.objects.get().status == ReleaseReview.Status.QC
+    assert ReleaseReview.objects.get().history.first().history_user == p.production
+
+
+def test_missing_answers_are_shown_beside_the_items_and_nothing_is_written(review_batch, p, en):
+    """R-UX-2: a clear message, nothing written, no 500."""
+    services.review_start(batch=review_batch, user=p.production)
+    data = checklist_post("production")
+    del data["production-i3_answer"]
+    data["production-i4_answer"] = "not_applicable"
+    data["production-i5_answer"] = "garbage"
+    response = en(p.production).post(url("production", review_batch), data)
+    assert response.status_code == 400
+    errors = response.context["checklist_form"].errors
+    assert {"i3_answer", "i5_answer"} <= set(errors)
+    assert not ReviewStep.objects.exists()
+    data["production-i3_answer"] = "conforms"
+    data["production-i5_answer"] = "conforms"
+    response = en(p.production).post(url("production", review_batch), data)
+    assert response.status_code == 400
+    assert "does not apply" in str(response.context["checklist_form"].errors["i4_answer"])
+    assert not ReviewStep.objects.exists()
+
+
+def test_a_wrong_password_on_the_page_signs_nothing(review_batch, p, en):
+    services.review_start(batch=review_batch, user=p.production)
+    response = en(p.production).post(url("production", review_batch), checklist_post("production", password="nope"))
+    assert response.status_code == 400 and "Wrong password" in response.content.decode()
+    assert not ReviewStep.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["qc", "qa", "stamp"])
+def test_posting_a_later_stage_url_is_refused(action, review_batch, p, en, users):
+    """R-SEQ-1: skipping a stage by posting its URL is refused with the reason."""
+    services.review_start(batch=review_batch, user=p.production)
+    user = {"qc": p.qc, "qa": p.qa, "stamp": p.stamp}[action]
+    data = checklist_post(action) if action in ("qc", "qa") else {"stamp-password": PASSWORD}
+    response = en(user).post(url(action, review_batch), data)
+    assert response.status_code == 400
+    assert "not waiting for" in response.content.decode()
+    assert not ReviewStep.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "action, role",
+    [(a, r) for a in ACTIONS for r in ALL_ROLES if r not in ROLE_OF[a]],
+)
+def test_each_wrong_role_gets_403_on_each_action(action, role, users, review_batch, client_for):
+    """Every role without the stage's permission gets 403 and nothing is written."""
+    response = client_for(users[role]).post(url(action, review_batch), {f"{action}-password": PASSWORD})
+    assert response.status_code == 403
+    assert not ReviewStep.objects.exists()
+
+
+def test_a_qp_not_designated_for_the_product_gets_403_and_no_decide_button(review_batch, p, en):
+    """R-REL-5: no designation → no form on the page, 403 on the URL."""
+    to_stage(review_batch, p, Stage.QP)
+    page = en(p.qp).get(reverse("release:batch_review", args=[review_batch.pk]))
+    assert "release_form" not in page.context
+    assert "not designated" in page.content.decode()
+    assert en(p.qp).post(url("release", review_batch), {"release-password": PASSWORD}).status_code == 403
+
+
+def test_the_designated_qp_releases_on_the_page(review_batch, p, en, designation):
+    to_stage(review_batch, p, Stage.QP)
+    page = en(p.qp).get(reverse("release:batch_review", args=[review_batch.pk]))
+    shown = page.context["release_form"].meaning
+    assert "真实性、完整性" in page.content.decode()
+    response = en(p.qp).post(url("release", review_batch), {"release-password": PASSWORD})
+    assert response.status_code == 302
+    step = ReviewStep.objects.get(stage="qp")
+    assert Signature.objects.for_record(step).get().meaning == shown == Signature.Meaning.RELEASED
+
+
+def test_a_second_qp_is_told_who_decided(review_batch, p, en, designation, make_user):
+    """A stale page: the batch was decided meanwhile; the message names who."""
+    from tests.release.review_helpers import designate
+
+    qp2 = make_user("qualified_person", username="qp2")
+    designate(p.admin, qp2, review_batch.product)
+    to_stage(review_batch, p, Stage.QP)
+    services.review_release(batch=review_batch, user=p.qp, password=PASSWORD)
+    response = en(qp2).post(url("reject", review_batch), {"reject-password": PASSWORD, "reject-reason": "x"})
+    assert response.status_code == 400
+    assert p.qp.printed_name in response.content.decode() and "already decided" in response.content.decode()
+
+
+def test_rejecting_without_a_reason_says_so(review_batch, p, en, designation):
+    to_stage(review_batch, p, Stage.QP)
+    response = en(p.qp).post(url("reject", review_batch), {"reject-password": PASSWORD})
+    assert response.status_code == 400
+    assert "Give the reason for the rejection" in response.content.decode()
+
+
+def test_qa_page_lists_critical_data_changes(review_batch, p, en):
+    """R-AT-6: the batch's critical-data changes are listed for QA."""
+    services.batch_update(batch=review_batch, user=p.qa, data={"site": "固体制剂车间三"}, reason="核对批记录")
+    to_stage(review_batch, p, Stage.QA)
+    page = en(p.qa).get(reverse("release:batch_review", args=[review_batch.pk]))
+    assert page.context["evidence"].critical_changes
+    html = page.content.decode()
+    assert "固体制剂车间三" in html and "核对批记录" in html
+    assert "audit_trail_reviewed" in page.context["checklist_form"].fields
+
+
+def test_open_deviation_is_listed_as_a_blocker(review_batch, p, en):
+    services.deviation_create(
+        user=p.production,
+        data={"title": "温度偏离", "description": "d", "classification": "major"},
+        batches=[review_batch],
+    )
+    page = en(p.production).get(reverse("release:batch_review", args=[review_batch.pk]))
+    assert any("温度偏离" in b for b in page.context["blockers"])
+
+
+def test_send_back_on_the_page(review_batch, p, en):
+    to_stage(review_batch, p, Stage.QA)
+    response = en(p.qa).post(reverse("release:batch_review_send_back", args=[review_batch.pk]), {"back-reason": ""})
+    assert response.status_code == 400
+    response = en(p.qa).post(
+        reverse("release:batch_review_send_back", args=[review_batch.pk]), {"back-reason": "QC 记录缺页"}
+    )
+    assert response.status_code == 302
+    assert ReleaseReview.objects.get().status == ReleaseReview.Status.QC
+
+
+def test_review_page_queries_are_bounded(review_batch, p, en, designation, django_assert_max_num_queries):
+    """R-PERF-1: the page costs a fixed number of queries (a handful of steps, however many batches)."""
+    to_stage(review_batch, p, Stage.QP)
+    client = en(p.qp)
+    client.get(reverse("release:batch_review", args=[review_batch.pk]))
+    with django_assert_max_num_queries(80):
+        assert client.get(reverse("release:batch_review", args=[review_batch.pk])).status_code == 200
+
+
+def test_register_lists_decisions_filters_and_exports(
+    review_batch, p, en, designation, auditor, django_assert_max_num_queries
+):
+    """R-REL-9: batch, product, decision, QP, date; filters; CSV."""
+    to_stage(review_batch, p, Stage.QP)
+    services.review_release(batch=review_batch, user=p.qp, password=PASSWORD)
+    client = en(auditor)
+    with django_assert_max_num_queries(10):
+        page = client.get(reverse("release:register"))
+    assert [r.batch for r in page.context["rows"]] == [review_batch]
+    assert client.get(reverse("release:register"), {"decision": "reject"}).context["rows"] == []
+    csv = b"".join(client.get(reverse("release:register_csv")).streaming_content).decode("utf-8-sig")
+    assert "R2611001" in csv and p.qp.printed_name in csv and "Release" in csv
+
+
+def test_my_work_offers_each_stage_to_its_people_only(review_batch, p, en, django_assert_max_num_queries):
+    """R-UX-3, R-SEQ-2: the QC queue does not offer a batch to someone who signed production."""
+    to_stage(review_batch, p, Stage.QC)
+    client = en(p.qc)
+    with django_assert_max_num_queries(40):
+        queues = {q.key: q for q in client.get(reverse("core:my_work")).context["queues"]}
+    assert queues["release_qc"].total == 1
+    queues = {q.key: q for q in en(p.production).get(reverse("core:my_work")).context["queues"]}
+    assert "release_qc" not in queues and queues["release_production"].total == 0
+
+
+def test_admin_records_a_designation_on_the_page_and_a_qp_cannot(p, en, approved_product):
+    """R-REL-5: entered by an administrator; a QP gets 403."""
+    data = {
+        "person": p.qp.pk,
+        "products": [approved_product.pk],
+        "letter_number": "授权书01",
+        "factory_release": "on",
+        "market_release": "on",
+        "valid_from": "2026-01-01",
+        "valid_to": "2027-12-31",
+    }
+    assert en(p.qp).post(reverse("release:designation_create"), data).status_code == 403
+    response = en(p.admin).post(reverse("release:designation_create"), data)
+    assert response.status_code == 302
+    assert p.qp.has_perm("release.decide_batch", approved_product)
+    bad = en(p.admin).post(reverse("release:designation_create"), {**data, "valid_to": "2025-01-01"})
+    assert bad.status_code == 200 and "cannot be before" in bad.content.decode()

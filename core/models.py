@@ -240,6 +240,11 @@ class Signature(models.Model):
         VOIDED = "voided", _("Voided")
         UNLOCKED = "unlocked", _("Unlocked")
         PURGED = "purged", _("Raw data destroyed after retention")
+        # ZL-086 4.1: QA applies the release stamp "药品经质量受权人批准准予放行" as its own act.
+        STAMPED = "stamped", _("Release stamp applied")
+        # 药品不良反应报告和监测管理办法: the case was reported to the national system.
+        REPORTED = "reported", _("Reported to the authority")
+        LIFTED = "lifted", _("Hold lifted")
 
     signer = models.ForeignKey(
         "core.User", verbose_name=_("signer"), on_delete=models.PROTECT, related_name="signatures"

@@ -130,7 +130,7 @@ def adr_assess(*, case: ADRCase, user: User, data: dict[str, Any], reason: str) 
     return case
 
 
-@signs(Signature.Meaning.VERIFIED)
+@signs(Signature.Meaning.REPORTED)
 def adr_report(
     *,
     case: ADRCase,
@@ -176,7 +176,7 @@ def cannot_record_adr_investigation(case: ADRCase, user: User) -> str | None:
     return None
 
 
-@signs(Signature.Meaning.VERIFIED)
+@signs(Signature.Meaning.AUTHORED)
 def adr_record_investigation(
     *,
     case: ADRCase,

@@ -69,7 +69,7 @@ def hold_place(
     return hold
 
 
-@signs(Signature.Meaning.CLOSED)
+@signs(Signature.Meaning.LIFTED)
 def hold_lift(
     *, hold: BatchHold, user: User, password: str, reason: str, request: HttpRequest | None = None
 ) -> BatchHold:

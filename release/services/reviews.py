@@ -404,7 +404,7 @@ def review_qa(
     )
 
 
-@signs(Signature.Meaning.APPROVED)
+@signs(Signature.Meaning.STAMPED)
 def review_stamp(*, batch: Batch, user: User, password: str, request: HttpRequest | None = None) -> ReleaseReview:
     """QA applies the release stamp "药品经质量受权人批准准予放行" (ZL-086 4.4.1) — its own signed act,
     by a QA person who signed no other stage. Only after a conforming evaluation."""

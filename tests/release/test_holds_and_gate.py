@@ -131,7 +131,7 @@ def test_qa_lifts_a_hold_with_reason_and_signature(hold, qa_reviewer, client_for
     hold.refresh_from_db()
     assert hold.status == BatchHold.Status.LIFTED and hold.lifted_by == qa_reviewer
     sig = Signature.objects.for_record(hold).get()
-    assert sig.meaning == form.meaning == Signature.Meaning.CLOSED and sig.is_valid()
+    assert sig.meaning == form.meaning == Signature.Meaning.LIFTED and sig.is_valid()
     last = hold.history.first()
     assert last.history_change_reason == "调查结论：数据有效" and last.history_user == qa_reviewer
     assert not any("on hold" in r for r in _en(may_ship, hold.batch))

@@ -55,7 +55,7 @@ def test_release_issues_the_certificate_with_every_signature_and_the_stamp(certi
     for person in (p.production, p.qc, p.qa, p.stamp, p.qp):
         assert person.printed_name in text
     assert len(certificate.context["signatures"]) == 5
-    assert {s["meaning"] for s in certificate.context["signatures"]} >= {"reviewed", "approved", "released"}
+    assert {s["meaning"] for s in certificate.context["signatures"]} >= {"reviewed", "verified", "stamped", "released"}
 
 
 def test_certificate_fonts_are_embedded(certificate):

@@ -94,6 +94,13 @@ class Customer(ChangeTracked):
         "seal_name",
         "approval_round",
     )
+    REQUIRED_SIGNATURES = {Status.QUALIFIED: "approved"}  # core.integrity: the status stands only with this signature
+    SIGNED_STATE = ("status",)
+    UNSIGNED_FIELDS = {
+        "contact_person": "contact details change without requalification (GSP-5.3: licences, names, seal, scope)",
+        "phone": "as contact_person",
+        "notes": "free notes, not part of the qualification",
+    }
     EDITABLE_FIELDS = (
         "name",
         "customer_type",
@@ -477,6 +484,26 @@ class Complaint(ChangeTracked):
         "reply_at",
         "reply_content",
     )
+    # What QA's closing signature vouches for beyond the complaint's data (core.models.signed_state).
+    REQUIRED_SIGNATURES = {Status.CLOSED: "closed"}  # core.integrity: the status stands only with this signature
+    SIGNED_STATE = (
+        "status",
+        "feedback",
+        "received_at",
+        "description",
+        "return_expected",
+        "sales_chain_problem",
+        "assigned_to",
+        "retained_sample_result",
+        "batch_record_review",
+        "other_batches_considered",
+        "capa_reference",
+        "reply_due",
+        "qp_acknowledged_at",
+        "qp_acknowledged_by",
+        "closed_at",
+        "closed_by",
+    )
     AUDIT_LABEL_FIELD = "number"
 
     number = models.CharField(_("number"), max_length=32, unique=True)
@@ -694,6 +721,21 @@ class ADRCase(ChangeTracked):
         "reported_at",
         "status",
     )
+    REQUIRED_SIGNATURES = {Status.REPORTED: "reported"}  # core.integrity: the status stands only with this signature
+    SIGNED_STATE = (
+        "status",
+        "feedback",
+        "patient",
+        "reporter",
+        "onset_date",
+        "outcome",
+        "dose_and_indication",
+        "concomitant_drugs",
+        "causality",
+        "report_immediately",
+        "investigation_due",
+        "reported_by",
+    )
     AUDIT_LABEL_FIELD = "number"
 
     number = models.CharField(_("number"), max_length=32, unique=True)
@@ -779,6 +821,7 @@ class ADRInvestigationReport(ChangeTracked):
     keeps verifying."""
 
     SIGNED_FIELDS = ("case", "submitted_at", "reference", "summary")
+    SIGNED_STATE = ("submitted_by",)
     AUDIT_LABEL_FIELD = "reference"
 
     case = models.OneToOneField(ADRCase, on_delete=models.PROTECT, related_name="investigation_report")
@@ -878,6 +921,17 @@ class CustomerVisit(ChangeTracked):
         "side_effect_mentioned",
         "adr_feedback",
     )
+    REQUIRED_SIGNATURES = {Status.APPROVED: "approved"}  # core.integrity: the status stands only with this signature
+    SIGNED_STATE = (
+        "status",
+        "person_visited",
+        "side_effect_description",
+        "side_effect_patient",
+        "side_effect_product",
+        "recorded_by",
+        "approved_by",
+        "approved_at",
+    )
     AUDIT_LABEL_FIELD = "number"
 
     number = models.CharField(_("number"), max_length=32, unique=True)
@@ -938,6 +992,7 @@ class LedgerSignoff(ChangeTracked):
     what was signed; the signature hashes the snapshot)."""
 
     SIGNED_FIELDS = ("year", "month", "figures")
+    SIGNED_STATE = ("signed_by",)
     AUDIT_LABEL_FIELD = "month"
 
     year = models.PositiveSmallIntegerField(_("year"))

@@ -224,6 +224,8 @@ class Batch(ChangeTracked):
         "expiry_date",
         "site",
     )
+    # What a signature on the batch (voiding) vouches for beyond its data (core.models.signed_state).
+    SIGNED_STATE = ("status",)
     EDITABLE_FIELDS = SIGNED_FIELDS
     AUDIT_LABEL_FIELD = "batch_number"
 
@@ -705,6 +707,11 @@ class ReviewStep(AuditedModel):
         "signed_by",
         "signed_at",
     )
+    UNSIGNED_FIELDS = {
+        "withdrawn_at": "sending a stage back is its own step with a reason; the signature stays as history",
+        "withdrawn_by": "as withdrawn_at",
+        "withdraw_reason": "as withdrawn_at",
+    }
     AUDIT_LABEL_FIELD = "stage"
 
     review = models.ForeignKey(

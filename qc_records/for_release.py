@@ -59,6 +59,12 @@ class BatchQCSummary:
     CONFIRMED_OOS = "confirmed_oos"
     INSTRUMENTS = "instruments_in_calibration"
     REAGENTS = "reagents_in_date"
+    VOIDED_WITH_RESULTS = "voided_records_with_results"
+
+    # Findings release must see and judge itself (R-REL-4: "voided QC records with results not
+    # reviewed"): they are not ok until release reviews them, but they do not make QC's own answer
+    # ``status`` pending — QC has finished with them.
+    FOR_RELEASE_REVIEW = frozenset({VOIDED_WITH_RESULTS})
 
     @property
     def ok(self) -> bool:
@@ -92,7 +98,8 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     * no failing individual result in the batch's records (finished product and intermediates);
     * no open OOS investigation; no confirmed OOS (the batch then fails QC);
     * every instrument was in calibration, and every reagent / reference standard in date, on the
-      test date of the record that used it (as recorded when it was chosen).
+      test date of the record that used it (as recorded when it was chosen);
+    * voided records that held results, with their values (R-QC-9), for release to review.
     """
     from django.apps import apps
 
@@ -103,12 +110,13 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     # Every live record of the batch (finished product and intermediates sampled from it): an OOS,
     # a failing result or an instrument out of calibration on any of them is the batch's business.
     # Required tests are the finished-product specifications.
-    all_records = list(
-        TestRecord.objects.live()
-        .filter(sample__batch_id=batch.pk)
+    every_record = list(
+        TestRecord.objects.filter(sample__batch_id=batch.pk)
         .select_related("sample", "specification")
         .order_by("test_date", "pk")
     )
+    all_records = [r for r in every_record if r.status != TestRecord.Status.VOIDED]
+    voided = [r for r in every_record if r.status == TestRecord.Status.VOIDED]
     records = [r for r in all_records if r.category == Category.FINISHED_PRODUCT]
     record_ids = [r.pk for r in all_records]
     by_id = {r.pk: r for r in all_records}
@@ -250,12 +258,47 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
         )
     )
 
+    # 5. Voided records that held results (R-QC-9): a failing value in a voided draft is still a
+    # failing value release must see (检验记录书写规程 4.2.4 e).
+    voided_results = list(
+        TestResult.objects.filter(record_id__in=[r.pk for r in voided])
+        .filter(~Q(value_text="") | Q(complies__isnull=False))
+        .select_related("item")
+        .order_by("record_id", "item__position", "replicate", "attempt")
+    )
+    by_voided = {r.pk: r for r in voided}
+    with_results = sorted({r.record_id for r in voided_results})
+    findings.append(
+        Finding(
+            BatchQCSummary.VOIDED_WITH_RESULTS,
+            not with_results,
+            _("%(n)s voided test record(s) held results: review them.") % {"n": len(with_results)}
+            if with_results
+            else _("No voided test record held results."),
+            [
+                Evidence(
+                    _("%(record)s voided (%(reason)s): %(item)s #%(replicate)s %(value)s — %(conclusion)s")
+                    % {
+                        "record": _record_evidence(by_voided[r.record_id]).label,
+                        "reason": by_voided[r.record_id].void_reason,
+                        "item": r.item.name,
+                        "replicate": r.replicate,
+                        "value": r.display_value,
+                        "conclusion": r.get_conclusion_display(),
+                    },
+                    by_voided[r.record_id].get_absolute_url(),
+                )
+                for r in voided_results
+            ],
+        )
+    )
+
     verdict_fail = any(
         r.status == TestRecord.Status.APPROVED and r.verdict == TestRecord.Verdict.DOES_NOT_COMPLY for r in records
     )
     if confirmed or verdict_fail:
         status = "failed"
-    elif all(f.ok for f in findings):
+    elif all(f.ok for f in findings if f.code not in BatchQCSummary.FOR_RELEASE_REVIEW):
         status = "passed"
     else:
         status = "pending"

@@ -270,6 +270,16 @@ class TestRecord(Tracked):
     )
     content_digest = models.CharField(_("SHA-256 of the results"), max_length=64, blank=True, editable=False)
     purged_at = models.DateTimeField(_("raw data purged at"), null=True, blank=True, editable=False)
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("replaces voided record"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        editable=False,
+        help_text=_("The voided record of the same sample this record was started to replace (R-QC-9)."),
+    )
 
     objects = TestRecordQuerySet.as_manager()
     history = audited_history()
@@ -304,6 +314,11 @@ class TestRecord(Tracked):
         if batch is not None:
             return add_years(batch.expiry_date, 1)
         return add_years(self.test_date, settings.QC_RECORD_RETENTION_YEARS)
+
+    def recorded_results(self) -> models.QuerySet:
+        """Every result with a value ever recorded, current or invalidated: what makes voiding the
+        record a QC head's decision (R-QC-9)."""
+        return self.results.filter(~Q(value_text="") | Q(complies__isnull=False))
 
     def item_blocks(self) -> list[ItemBlock]:
         """Items of the record's specification with their results, in order (two queries)."""

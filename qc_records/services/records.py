@@ -79,8 +79,11 @@ def record_create(*, sample: Sample, user: User) -> TestRecord:
                 _("No version of specification %(code)s is in force; a QC head must approve one first.")
                 % {"code": sample.specification.code}
             )
+        # The voided record this one replaces, if any (R-QC-9): the two stay linked both ways.
+        replaces = sample.records.filter(status=TestRecord.Status.VOIDED).order_by("-voided_at", "-pk").first()
         record = TestRecord(
             sample=sample,
+            replaces=replaces,
             specification=spec,
             category=sample.category,
             created_by=user,
@@ -151,7 +154,8 @@ def record_update(
 ) -> TestRecord:
     """Save what the analyst entered: header fields, individual results, instruments and reagents.
 
-    Each result is judged against its specification item as it is saved (R-QC-2). Correcting a
+    Each result is judged against its specification item as it is saved (R-QC-2); a failing one
+    opens its OOS investigation at once, so it can never be corrected away (R-QC-5). Correcting a
     result already recorded needs a reason (检验原始记录管理规程 4.1.4); a result under an OOS
     investigation cannot be changed at all (R-QC-5). A reason is also needed for any change to a
     submitted or reviewed record, which then goes back to draft (R-QC-4). An instrument past its
@@ -249,6 +253,10 @@ def record_update(
         for apply_use in uses_changed:
             apply_use()
         save_changed(record, user, reason or ("results recorded" if to_save else "record changed"))
+        if to_save:
+            # A failing value is an OOS the moment it is recorded (R-QC-5; GMP 第一百六十一条): from
+            # now on only the investigation can invalidate it, never a "correction".
+            _open_oos(record, record.item_blocks(), user, when_recorded=True)
     return record
 
 
@@ -345,8 +353,9 @@ def record_submit(
 
     Preconditions: draft; every individual result entered; temperature and humidity recorded
     (R-QC-1); every instrument and reagent valid on the test date (R-QC-3).
-    Effects: submitted; results' SHA-256 frozen into the record; Signature "Tested"; each item
-    with a failing result not yet investigated opens an OOS investigation (R-QC-5).
+    Effects: submitted; results' SHA-256 frozen into the record; Signature "Tested". A failing
+    result opened its OOS investigation when it was recorded (``record_update``); any item with a
+    failing result not yet investigated opens one here too (R-QC-5).
     Returns the record and the OOS investigations opened.
     """
     require_permission(user, "qc_records.change_testrecord")
@@ -382,7 +391,10 @@ def record_submit(
     return record, opened
 
 
-def _open_oos(record: TestRecord, blocks: list, user: User) -> list[OOSInvestigation]:
+def _open_oos(record: TestRecord, blocks: list, user: User, *, when_recorded: bool = False) -> list[OOSInvestigation]:
+    """Open an OOS investigation for each item with a failing current result not yet investigated.
+
+    Called when results are saved (``record_update``) and again at submission as a safety net."""
     opened = []
     year = timezone.localdate().year
     for block in blocks:
@@ -395,7 +407,12 @@ def _open_oos(record: TestRecord, blocks: list, user: User) -> list[OOSInvestiga
             item=block.item,
             last_changed_by=user,
         )
-        oos.save_audited(user=user, reason=_("opened: result out of specification on submission"))
+        oos.save_audited(
+            user=user,
+            reason=_("opened: result out of specification when recorded")
+            if when_recorded
+            else _("opened: result out of specification on submission"),
+        )
         for r in failing:
             r.oos = oos
             save_changed(r, user, _("out of specification: %(oos)s opened") % {"oos": oos.number})

@@ -17,7 +17,7 @@ from core.models import Signature, User
 from core.numbering import next_number
 from core.pdf import issue_after_commit
 from core.signatures import sign, verify_signer
-from core.workflow import WorkflowError, move, require_permission, require_reason, save_step, signs
+from core.workflow import WorkflowError, check_transition, move, require_permission, require_reason, save_step, signs
 from qc_records.models import Attachment, TestRecord, tester_condition
 from qc_records.services.ledger import check_not_archived
 from qc_records.services.records import _back_to_draft, _locked_record
@@ -60,6 +60,32 @@ def cannot_purge_record(record: TestRecord, user: User, today: date | None = Non
         return _("This record must be kept until %(date)s; it cannot be purged before then.") % {
             "date": keep_until.isoformat()
         }
+    return None
+
+
+def cannot_void_record(record: TestRecord, user: User) -> str | None:
+    """Why ``user`` may not void ``record`` now, or None (R-QC-9, R-REC-1).
+
+    A draft with no result recorded may be voided by the analyst who started it in error. Once any
+    value was recorded (even one later invalidated) the record is evidence: only the QC head may
+    void it, with a signed reason, and not a QC head who tested it — an analyst can no longer void
+    a failing result away and start again (检验记录书写规程 4.2.4 e)."""
+    if record.status != TestRecord.Status.DRAFT:
+        return _("Only a draft record can be voided; this one is %(status)s.") % {"status": record.get_status_display()}
+    if record.oos_investigations.exists():
+        return _("A record with an OOS investigation cannot be voided.")
+    recorded = list(record.recorded_results().select_related("item").order_by("item__position", "replicate"))
+    if recorded:
+        if not user.has_perm("qc_records.approve_testrecord"):
+            values = ", ".join(f"{r.item.name} {r.display_value}" for r in recorded[:5])
+            return _(
+                "This record holds recorded results (%(values)s): only the QC head can void it, with a signed "
+                "reason. Ask the QC head, or record an invalidated run with its cause instead."
+            ) % {"values": values}
+        if TestRecord.objects.filter(pk=record.pk).tested_by(user).exists():
+            return _("You tested this record; another QC head must approve voiding it.")
+    elif not (user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")):
+        return _("You do not have permission to do this.")
     return None
 
 
@@ -157,16 +183,22 @@ def record_send_back(*, record: TestRecord, user: User, reason: str) -> TestReco
 def record_void(
     *, record: TestRecord, user: User, password: str, reason: str, request: HttpRequest | None = None
 ) -> TestRecord:
-    """Void a draft record started in error (signed, with a reason); it stays readable."""
+    """Void a draft record (signed, with a reason); it stays readable (R-REC-1).
+
+    A record holding any recorded result is voided only by the QC head's signature
+    (``cannot_void_record``; R-QC-9); the record started next for the sample links to it and
+    ``batch_qc_summary`` lists it with its values for release.
+    """
     require_permission(user, "qc_records.change_testrecord", "qc_records.approve_testrecord")
     reason = require_reason(reason, _("Give a reason for voiding."))
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         record = _locked_record(record)
-        move(record, TestRecord.Status.VOIDED)
+        check_transition(record, TestRecord.Status.VOIDED)
         check_not_archived(record)
-        if record.oos_investigations.exists():
-            raise WorkflowError(_("A record with an OOS investigation cannot be voided."))
+        if refusal := cannot_void_record(record, user):
+            raise WorkflowError(refusal)
+        move(record, TestRecord.Status.VOIDED)
         record.voided_at = timezone.now()
         record.void_reason = reason
         save_step(record, user, reason)

@@ -29,6 +29,7 @@ RECORD_RELATED = (
     "sample__product",
     "sample__batch",
     "specification",
+    "replaces",
     "created_by",
     "submitted_by",
     "reviewed_by",
@@ -68,6 +69,11 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
     approve_refusal = services.cannot_approve_record(record, user) if approver_role else None
     can_review = reviewer_role and review_refusal is None
     can_approve = approver_role and approve_refusal is None
+    void_role = record.status == s.DRAFT and (
+        user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")
+    )
+    void_refusal = services.cannot_void_record(record, user) if void_role else None
+    can_void = void_role and void_refusal is None
     can_purge = user.has_perm("qc_records.purge_testrecord") and services.cannot_purge_record(record, user) is None
     return {
         "record": record,
@@ -87,8 +93,12 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "approve_refusal": approve_refusal,
         "can_send_back": record.status in (s.SUBMITTED, s.REVIEWED)
         and (user.has_perm("qc_records.review_testrecord") or user.has_perm("qc_records.approve_testrecord")),
-        "can_void": record.status == s.DRAFT
-        and (user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")),
+        "can_void": can_void,
+        "void_refusal": void_refusal,
+        "replaced_by": list(record.replaced_by.order_by("pk")),
+        "recorded_results": list(record.recorded_results().select_related("item").order_by("item__position", "pk"))
+        if record.status == s.VOIDED
+        else [],
         "can_purge": can_purge,
         "submit_form": forms.get("submit_form")
         or SignatureForm(meaning=services.record_submit.meaning, prefix="submit"),
@@ -129,6 +139,7 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
     uses = _uses(record)
     form = TestRecordForm(posted(request), record=record, blocks=blocks, uses=uses)
     if form.is_valid():
+        investigated_before = set(record.oos_investigations.values_list("pk", flat=True))
         try:
             services.record_update(
                 record=record,
@@ -142,7 +153,18 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except WorkflowError as exc:
             show_refusal(form, exc, form.error_key_map())
         else:
-            messages.success(request, _("Saved. Failing results are marked; submit when every result is entered."))
+            opened = record.oos_investigations.exclude(pk__in=investigated_before).order_by("pk")
+            if opened:
+                messages.warning(
+                    request,
+                    _(
+                        "Saved. Out of specification: %(list)s opened. The failing value stands; only the "
+                        "investigation can invalidate it."
+                    )
+                    % {"list": ", ".join(o.number for o in opened)},
+                )
+            else:
+                messages.success(request, _("Saved. Failing results are marked; submit when every result is entered."))
             return redirect(record)
     return render(
         request,

@@ -108,8 +108,12 @@ def approved_record(qc, reviewed_record, settings):
 
 @pytest.fixture
 def oos_record(qc, draft_record, instrument, reagent):
-    """A submitted record whose assay (含量测定) failed: one OOS investigation open."""
+    """A submitted record whose assay (含量测定) failed: one OOS investigation open, opened when the
+    failing value was saved (R-QC-5), none more at submission."""
+    from qc_records.models import OOSInvestigation
+
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"含量测定": "93.2"})
+    assert OOSInvestigation.objects.filter(record=draft_record).count() == 1
     record, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
-    assert len(opened) == 1
+    assert opened == [] and OOSInvestigation.objects.filter(record=record).count() == 1
     return record

@@ -1,4 +1,4 @@
-"""OOS investigations (R-QC-5): opened on submission, phase I → phase II → closed with a signature."""
+"""OOS investigations (R-QC-5): opened when a failing value is recorded, phase I → phase II → closed with a signature."""
 
 import pytest
 from django.utils import timezone
@@ -12,7 +12,7 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def test_failing_result_opens_an_oos_on_submission(qc, oos_record):
+def test_failing_result_opens_an_oos(qc, oos_record):
     oos = OOSInvestigation.objects.get()
     assert oos.record == oos_record and oos.item.name == "含量测定"
     assert oos.number == f"OOS-{timezone.localdate().year}-001"
@@ -68,8 +68,11 @@ def test_failing_retest_opens_a_new_oos(qc, oos_record):
     services.record_update(
         record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="93.0")}
     )
+    # Opened when the failing retest value was saved (R-QC-5), not only at submission.
+    second = OOSInvestigation.objects.open().get()
+    assert second.number.endswith("-002") and list(second.results.all()) == [retest]
     _record, opened = services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
-    assert len(opened) == 1 and opened[0].number.endswith("-002")
+    assert opened == [] and OOSInvestigation.objects.open().get() == second
 
 
 def test_confirmed_oos_needs_phase_two_and_then_the_report_says_fails(qc, oos_record):

@@ -136,7 +136,9 @@ def test_a_tester_cannot_close_the_oos_investigation_on_page_or_service(
     have no personal queue: the open-OOS list serves investigators and closers alike)."""
     tester_and_closer = make_user("qc_analyst", "qc_head", username="tester_and_closer")
     fill(draft_record, tester_and_closer, instrument=instrument, reagent=reagent, overrides={"含量测定": "93.2"})
-    record, (oos,) = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
+    (oos,) = draft_record.oos_investigations.all()  # opened when the failing value was saved (R-QC-5)
+    record, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
+    assert opened == []
     services.oos_update(oos=oos, user=qc.head, data={"phase1_findings": "稀释倍数计算错误", "assignable_cause": True})
     action = reverse("qc_records:oos_close", args=[oos.pk])
     reason = services.cannot_close_oos(oos, tester_and_closer)

@@ -57,7 +57,8 @@ ACTIONS = {
 
 @pytest.fixture
 def voided_record(qc, filled_record):
-    return services.record_void(record=filled_record, user=qc.analyst, password=PASSWORD, reason="登记错误")
+    # It holds results: only the QC head may void it (R-QC-9).
+    return services.record_void(record=filled_record, user=qc.head, password=PASSWORD, reason="登记错误")
 
 
 def _run(action, record, qc):
@@ -70,7 +71,7 @@ def _run(action, record, qc):
     elif action == "send_back":
         services.record_send_back(record=record, user=qc.head, reason="退回")
     elif action == "void":
-        services.record_void(record=record, user=qc.analyst, password=PASSWORD, reason="作废")
+        services.record_void(record=record, user=qc.head, password=PASSWORD, reason="作废")
 
 
 @pytest.mark.django_db

@@ -224,6 +224,13 @@ DOCUMENTS_ISSUE_ON_COMMIT = env_bool("DOCUMENTS_ISSUE_ON_COMMIT", True)
 QC_RECORD_RETENTION_YEARS = env_int("QC_RECORD_RETENTION_YEARS", 5, minimum=1)
 # Instruments and reagents "due soon" on the registers and on My work.
 QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
+# R-QC-5 (FDA OOS guidance; company SOP): days allowed for the phase I laboratory investigation
+# (from the OOS result) and for phase II (from its start); an overdue one is flagged on My work.
+QC_OOS_PHASE_1_DAYS = env_int("QC_OOS_PHASE_1_DAYS", 5, minimum=1)
+QC_OOS_PHASE_2_DAYS = env_int("QC_OOS_PHASE_2_DAYS", 30, minimum=1)
+# 检验记录书写规程 4.2.4 c: results entered more than this many days after their test date are
+# flagged to the reviewer as possible back-filling (事后补记).
+QC_BACKFILL_DAYS = env_int("QC_BACKFILL_DAYS", 1, minimum=0)
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

@@ -363,6 +363,14 @@ def seed(*, users, password: str, stdout) -> None:
     sample = product_sample("ZL-BZ-CP-001", "A2411002", today - timedelta(days=16), "粒")
     if sample is not None:
         record = record_for(sample, instruments_used=amox, reagents_used=amox_r, test_date=today - timedelta(days=14))
+        # An invalidated run recorded with its cause (检验记录书写规程 4.2.4 e; R-QC-9).
+        services.discarded_run_add(
+            record=record,
+            user=analyst,
+            item=record.specification.items.get(name="含量测定"),
+            data="第1次进样：系统适用性试验理论板数 1850（要求不低于2000），该序列数据弃用。",
+            cause="色谱柱柱效下降；更换色谱柱后重新进样。",
+        )
         services.record_submit(record=record, user=analyst, password=password, comment="检验完成")
         services.record_review(record=record, user=reviewer, password=password, comment="复核无误")
         services.record_approve(record=record, user=head, password=password, comment="同意签发")
@@ -390,10 +398,9 @@ def seed(*, users, password: str, stdout) -> None:
             reagents_used=ibu_r,
             overrides={"含量测定": "93.2"},
         )
-        _record, opened = services.record_submit(
-            record=record, user=analyst, password=password, comment="含量测定结果超标，已报告QC主管"
-        )
-        for oos in opened:
+        services.record_submit(record=record, user=analyst, password=password, comment="含量测定结果超标，已报告QC主管")
+        # The OOS opened when the failing value was saved (R-QC-5).
+        for oos in record.oos_investigations.order_by("pk"):
             services.oos_update(
                 oos=oos,
                 user=analyst,

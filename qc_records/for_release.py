@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from qc_records.criteria import Conclusion
 from qc_records.models import (
     Category,
+    DiscardedRun,
     InstrumentUse,
     OOSInvestigation,
     ReagentUse,
@@ -60,11 +61,12 @@ class BatchQCSummary:
     INSTRUMENTS = "instruments_in_calibration"
     REAGENTS = "reagents_in_date"
     VOIDED_WITH_RESULTS = "voided_records_with_results"
+    DISCARDED_DATA = "discarded_data"
 
     # Findings release must see and judge itself (R-REL-4: "voided QC records with results not
     # reviewed"): they are not ok until release reviews them, but they do not make QC's own answer
     # ``status`` pending — QC has finished with them.
-    FOR_RELEASE_REVIEW = frozenset({VOIDED_WITH_RESULTS})
+    FOR_RELEASE_REVIEW = frozenset({VOIDED_WITH_RESULTS, DISCARDED_DATA})
 
     @property
     def ok(self) -> bool:
@@ -99,7 +101,8 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     * no open OOS investigation; no confirmed OOS (the batch then fails QC);
     * every instrument was in calibration, and every reagent / reference standard in date, on the
       test date of the record that used it (as recorded when it was chosen);
-    * voided records that held results, with their values (R-QC-9), for release to review.
+    * voided records that held results, with their values, and invalidated runs / discarded data
+      with their causes (R-QC-9), for release to review.
     """
     from django.apps import apps
 
@@ -165,11 +168,17 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
         )
 
     # 2. Failing individual results (invalidated ones do not count: they were replaced by a retest).
-    failing = list(
-        TestResult.objects.filter(record_id__in=record_ids, conclusion=Conclusion.FAIL, voided_at__isnull=True)
+    # One query for the failing results of live records and every recorded result of voided ones.
+    voided_ids = [r.pk for r in voided]
+    result_rows = list(
+        TestResult.objects.filter(
+            Q(record_id__in=record_ids, conclusion=Conclusion.FAIL, voided_at__isnull=True)
+            | (Q(record_id__in=voided_ids) & (~Q(value_text="") | Q(complies__isnull=False)))
+        )
         .select_related("item")
-        .order_by("record_id", "item__position", "replicate")
+        .order_by("record_id", "item__position", "replicate", "attempt")
     )
+    failing = [r for r in result_rows if r.record_id in by_id]
     findings.append(
         Finding(
             BatchQCSummary.FAILING_RESULTS,
@@ -260,12 +269,7 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
 
     # 5. Voided records that held results (R-QC-9): a failing value in a voided draft is still a
     # failing value release must see (检验记录书写规程 4.2.4 e).
-    voided_results = list(
-        TestResult.objects.filter(record_id__in=[r.pk for r in voided])
-        .filter(~Q(value_text="") | Q(complies__isnull=False))
-        .select_related("item")
-        .order_by("record_id", "item__position", "replicate", "attempt")
-    )
+    voided_results = [r for r in result_rows if r.record_id not in by_id]
     by_voided = {r.pk: r for r in voided}
     with_results = sorted({r.record_id for r in voided_results})
     findings.append(
@@ -289,6 +293,36 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
                     by_voided[r.record_id].get_absolute_url(),
                 )
                 for r in voided_results
+            ],
+        )
+    )
+
+    # 6. Invalidated runs and discarded data with their cause (检验记录书写规程 4.2.4 e; R-QC-9).
+    discarded = list(
+        DiscardedRun.objects.filter(record_id__in=[r.pk for r in every_record])
+        .select_related("item")
+        .order_by("record_id", "pk")
+    )
+    every_by_id = {r.pk: r for r in every_record}
+    findings.append(
+        Finding(
+            BatchQCSummary.DISCARDED_DATA,
+            not discarded,
+            _("%(n)s invalidated run(s) / discarded data recorded: review their causes.") % {"n": len(discarded)}
+            if discarded
+            else _("No invalidated run or discarded data recorded."),
+            [
+                Evidence(
+                    _("%(record)s: %(item)s — %(data)s; cause: %(cause)s")
+                    % {
+                        "record": _record_evidence(every_by_id[d.record_id]).label,
+                        "item": d.item.name,
+                        "data": d.data,
+                        "cause": d.cause,
+                    },
+                    every_by_id[d.record_id].get_absolute_url(),
+                )
+                for d in discarded
             ],
         )
     )

@@ -376,6 +376,29 @@ class AttachmentForm(Form):
         self.fields["item"].queryset = record.specification.items.filter(voided_at__isnull=True).order_by("position")
 
 
+class DiscardedRunForm(Form):
+    """An invalidated run or discarded data with its cause (检验记录书写规程 4.2.4 e)."""
+
+    item = forms.ModelChoiceField(label=gettext_lazy("Test item"), queryset=SpecificationItem.objects.none())
+    data = forms.CharField(
+        label=gettext_lazy("Data discarded"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "What was discarded, with its values (e.g. injection 1: 93.1 %, system suitability failed)."
+        ),
+    )
+    cause = forms.CharField(label=gettext_lazy("Cause"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for change"),
+        required=False,
+        help_text=gettext_lazy("Needed when the record has been submitted (it goes back to draft)."),
+    )
+
+    def __init__(self, *args: Any, record: TestRecord, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = record.specification.items.filter(voided_at__isnull=True).order_by("position")
+
+
 # --- OOS ----------------------------------------------------------------------------------------
 
 YES_NO = [("", "—"), ("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Document, Signature, User
 from qc_records.criteria import Conclusion
-from qc_records.models import Category, Reagent, TestRecord
+from qc_records.models import Category, OOSInvestigation, Reagent, TestRecord
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,26 @@ def report_context(record: TestRecord) -> dict[str, Any]:
         .select_related("reagent")
         .order_by("reagent__name", "pk")
     ]
+    # 检验记录书写规程 4.2.4 e: invalidated runs and discarded data, with their cause, are part of
+    # what the report states (R-QC-9); the OOS investigations of the record with their conclusion
+    # (R-QC-5; issue 7 deliverable 8).
+    discarded = [
+        {"item": d.item.name, "data": d.data, "cause": d.cause, "by": d.recorded_by.printed_name}
+        for d in record.discarded_runs.select_related("item", "recorded_by").order_by("pk")
+    ]
+    oos = [
+        {
+            "number": o.number,
+            "item": o.item.name,
+            "status": OOSInvestigation.Status(o.status).label,
+            "outcome": OOSInvestigation.Outcome(o.outcome).label if o.outcome else "",
+            "summary": o.summary,
+        }
+        for o in record.oos_investigations.select_related("item").order_by("pk")
+    ]
     return {
+        "discarded": discarded,
+        "oos": oos,
         "report": {
             "number": record.report_number,
             "verdict": TestRecord.Verdict(record.verdict).label,

@@ -109,11 +109,15 @@ def queues(user) -> list[WorkQueue]:
                 "qc_open_oos",
                 _("Open OOS investigations"),
                 open_oos,
+                # Each phase has its deadline (QC_OOS_PHASE_1_DAYS / _2_DAYS); overdue is said (R-QC-5).
                 lambda o: WorkItem(
                     title=f"{o.number} · {o.record.sample.number} · {o.item.name}",
                     url=o.get_absolute_url(),
                     since=o.created_at,
-                    note=o.get_status_display(),
+                    due=o.due_date,
+                    note=_("%(status)s — OVERDUE") % {"status": o.get_status_display()}
+                    if o.is_overdue
+                    else o.get_status_display(),
                 ),
                 reverse("qc_records:oos_list"),
                 _("No OOS investigation is open."),

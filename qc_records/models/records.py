@@ -123,6 +123,7 @@ def tester_condition(record: Any, user: Any) -> Q:
         | models.Exists(InstrumentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
         | models.Exists(ReagentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
         | models.Exists(Attachment.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(DiscardedRun.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
         | models.Exists(header_changes)
     )
 
@@ -356,14 +357,18 @@ class TestRecord(Tracked):
             .values_list("reagent_id", "expiry_date")
         )
         files = self.attachments.filter(voided_at__isnull=True).order_by("pk").values_list("pk", "sha256")
-        return _digest(
-            {
-                "results": [list(r) for r in results],
-                "instruments": [list(r) for r in instruments],
-                "reagents": [list(r) for r in reagents],
-                "files": [list(r) for r in files],
-            }
-        )
+        payload: dict[str, Any] = {
+            "results": [list(r) for r in results],
+            "instruments": [list(r) for r in instruments],
+            "reagents": [list(r) for r in reagents],
+            "files": [list(r) for r in files],
+        }
+        # Discarded runs are raw data too (检验记录书写规程 4.2.4 e). Added only when there are any,
+        # so the digests frozen before they existed still verify.
+        discarded = self.discarded_runs.order_by("pk").values_list("pk", "item_id", "data", "cause")
+        if discarded:
+            payload["discarded"] = [list(r) for r in discarded]
+        return _digest(payload)
 
 
 class TestResult(Tracked):
@@ -531,3 +536,47 @@ class Attachment(Tracked):
 
     def is_intact(self) -> bool:
         return self.stored_sha256() == self.sha256
+
+
+class DiscardedRun(Tracked):
+    """An invalidated run or discarded data (无效试验 / 弃用数据) with its cause, recorded on the raw
+    record (检验记录书写规程 4.2.4 e; R-QC-9): item, what was discarded, why, who and when. Reviewed
+    by the second person (``record_review`` stamps it), printed on the report and listed for
+    release. Never deleted or edited: a wrong entry is voided with a reason and stays visible."""
+
+    AUDIT_LABEL_FIELD = "data"
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="discarded_runs"
+    )
+    item = models.ForeignKey(SpecificationItem, verbose_name=_("test item"), on_delete=models.PROTECT, related_name="+")
+    data = models.TextField(
+        _("data discarded"),
+        help_text=_("What was discarded, with its values (e.g. injection 1: 93.1 %, system suitability failed)."),
+    )
+    cause = models.TextField(_("cause"), help_text=_("Why the run or data is invalid, as analysed."))
+    recorded_by = models.ForeignKey(
+        "core.User", verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), editable=False)
+    reviewed_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, editable=False)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("invalidated run / discarded data")
+        verbose_name_plural = _("invalidated runs / discarded data")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.data[:60]

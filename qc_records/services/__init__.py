@@ -15,7 +15,7 @@ package re-exports every public name.
 
 from core.numbering import next_number
 from core.workflow import InputError, WorkflowError
-from qc_records.services.files import MAX_ATTACHMENT_BYTES, attachment_add, attachment_remove
+from qc_records.services.files import MAX_ATTACHMENT_BYTES, attachment_add, attachment_remove, discarded_run_add
 from qc_records.services.ledger import ledger_archive, ledger_reopen, month_is_archived
 from qc_records.services.oos import cannot_close_oos, oos_close, oos_start_phase_two, oos_update
 from qc_records.services.records import (
@@ -87,6 +87,7 @@ __all__ = [
     "MAX_ATTACHMENT_BYTES",
     "attachment_add",
     "attachment_remove",
+    "discarded_run_add",
     "oos_update",
     "oos_start_phase_two",
     "cannot_close_oos",

@@ -118,6 +118,10 @@ def record_review(
         record.reviewed_by = user
         record.reviewed_at = timezone.now()
         save_step(record, user, comment or "reviewed")
+        # The second person has seen every invalidated run / discarded data entry (R-QC-9).
+        for run in record.discarded_runs.select_for_update().filter(reviewed_by__isnull=True):
+            run.reviewed_by, run.reviewed_at = user, record.reviewed_at
+            save_step(run, user, "reviewed")
         sign(credential=credential, record=record, meaning=record_review.meaning, comment=comment)
     return record
 

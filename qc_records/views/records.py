@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,8 +20,9 @@ from core.signatures import signatures_for
 from core.web import posted, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.forms import AttachmentForm, TestRecordForm
+from qc_records.forms import AttachmentForm, DiscardedRunForm, TestRecordForm
 from qc_records.models import Attachment, TestRecord
+from qc_records.timeline import attach_corrections, record_timeline
 
 # --- test records -------------------------------------------------------------------------------
 
@@ -55,9 +57,11 @@ def _uses(record: TestRecord) -> tuple[list, list]:
 
 def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
     """The record page; each signing form shows its service's meaning (R-SIG-2) and each button
-    is offered by its service's predicate (the page explains a refusal instead)."""
+    is offered by its service's predicate (the page explains a refusal instead). Every correction
+    is shown beside its value (R-QC-4; 检验原始记录管理规程 4.1.4)."""
     user = request.user
     blocks = record.item_blocks()
+    correction_count = attach_corrections(record, blocks)
     instrument_uses, reagent_uses = _uses(record)
     attachments = list(record.attachments.select_related("item", "last_changed_by").order_by("pk"))
     for att in attachments:
@@ -79,6 +83,7 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "record": record,
         "sample": record.sample,
         "blocks": blocks,
+        "correction_count": correction_count,
         "instrument_uses": instrument_uses,
         "reagent_uses": reagent_uses,
         "attachments": attachments,
@@ -111,6 +116,10 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "purge_form": forms.get("purge_form")
         or SignWithReasonForm(meaning=services.record_purge.meaning, prefix="purge"),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(record=record, prefix="file"),
+        "discarded_runs": list(
+            record.discarded_runs.select_related("item", "recorded_by", "reviewed_by").order_by("pk")
+        ),
+        "discarded_form": forms.get("discarded_form") or DiscardedRunForm(record=record, prefix="discard"),
     }
 
 
@@ -123,6 +132,42 @@ def _refused(request: HttpRequest, pk: int, **forms) -> HttpResponse:
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = _record(request, pk, "qc_records.view_testrecord")
     return render(request, "qc_records/record_detail.html", _detail_context(request, record))
+
+
+def record_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The record's whole timeline: its own changes and its results', instruments', reagents',
+    files' and OOS investigations', with every signature (R-AT-5; PIC/S PI 041 §9.8). Read by
+    every role that may read the record — the reviewer and the QC head above all."""
+    record = _record(request, pk, "qc_records.view_testrecord")
+    return render(request, "qc_records/record_history.html", {"record": record, "timeline": record_timeline(record)})
+
+
+def record_raw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable raw record (检验原始记录): header, conditions, instruments, reagents, every
+    result with its corrections beside it and the invalidated ones struck through, files, OOS and
+    signatures (检验记录书写规程 4.2.4 d; 检验原始记录管理规程 4.1.4)."""
+    record = _record(request, pk, "qc_records.view_testrecord")
+    blocks = record.item_blocks()
+    attach_corrections(record, blocks)
+    instrument_uses, reagent_uses = _uses(record)
+    return render(
+        request,
+        "qc_records/record_raw.html",
+        {
+            "record": record,
+            "sample": record.sample,
+            "blocks": blocks,
+            "instrument_uses": instrument_uses,
+            "reagent_uses": reagent_uses,
+            "attachments": list(record.attachments.select_related("item").order_by("pk")),
+            "discarded_runs": list(
+                record.discarded_runs.select_related("item", "recorded_by", "reviewed_by").order_by("pk")
+            ),
+            "oos_list": list(record.oos_investigations.select_related("item").order_by("pk")),
+            "signatures": signatures_for(record),
+            "printed_at": timezone.now(),
+        },
+    )
 
 
 def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -335,6 +380,22 @@ def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect(record)
     return _refused(request, pk, attachment_form=form)
+
+
+@require_POST
+def discarded_run_add(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.change_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = DiscardedRunForm(posted(request), record=record, prefix="discard")
+    if form.is_valid():
+        try:
+            services.discarded_run_add(record=record, user=request.user, **form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The invalidated run / discarded data was recorded with its cause."))
+            return redirect(record)
+    return _refused(request, pk, discarded_form=form)
 
 
 @require_POST

@@ -94,14 +94,17 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     choose(page, "Instruments and volumetric glassware used", "QC-BAL-01", "QC-HPLC-01")
     page.get_by_label("水分 #1", exact=True).fill("13.1")
     page.get_by_role("button", name="Save results", exact=True).click()
-    expect(page.get_by_role("alert")).to_contain_text("Saved.")
+    # The failing assay opens its OOS the moment it is saved (R-QC-5; issue 7).
+    expect(page.get_by_role("alert").first).to_contain_text("Saved.")
+    expect(page.get_by_role("alert").first).to_contain_text(re.compile(r"Out of specification: OOS-\d{4}-\d{3} opened"))
+    oos_number = re.search(r"OOS-\d{4}-\d{3}", page.get_by_role("alert").first.inner_text()).group(0)
     results = page.get_by_test_id("results")
     expect(results.locator("tr", has_text="含量测定")).to_contain_text("Does not comply")
     expect(results.locator("tr", has_text="水分")).to_contain_text("Complies")
 
     sign(page, "Sign “Tested” and submit for review", comment="含量测定结果超标，已报告")
-    expect(page.get_by_role("alert").first).to_contain_text(re.compile(r"Out of specification: OOS-\d{4}-\d{3} opened"))
-    oos_number = re.search(r"OOS-\d{4}-\d{3}", page.get_by_role("alert").first.inner_text()).group(0)
+    expect(page.get_by_role("alert").first).to_contain_text("Signed “Tested”")
+    expect(page.get_by_test_id("open-oos")).to_contain_text(oos_number)
     record_url = page.url
     expect(page.get_by_role("heading", level=1)).to_contain_text("Submitted for review")
     shot("02-analyst-submitted-oos")
@@ -137,14 +140,23 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     expect(page.get_by_role("heading", level=1)).to_contain_text("Phase II")
     page.get_by_label("Phase II findings").fill("供应商批次含量偏低，供应商调查确认。")
     page.get_by_role("button", name="Save findings", exact=True).click()
+    expect(page.get_by_test_id("close-by-qa")).to_be_visible()  # the QC head alone does not conclude
+    oos_url = page.url
+    sign_out(page)
+
+    # --- QA approves the conclusion by closing the investigation with a signature (R-QC-5) --------
+    sign_in_english(page, app_url, "qa_reviewer")
+    page.goto(oos_url)
     close = page.locator("form").filter(has=page.get_by_role("button", name="Close and sign"))
     close.get_by_label("Conclusion", exact=True).select_option(label="OOS confirmed — batch fails")
     close.get_by_label("Conclusion and justification").fill("OOS成立，该批原料不合格")
     sign(page, "Close and sign")
     expect(page.get_by_role("alert")).to_contain_text("The OOS investigation is closed.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("OOS confirmed")
-    shot("03-head-oos-closed")
+    shot("03-qa-oos-closed")
+    sign_out(page)
 
+    sign_in_english(page, app_url, "qc_head")
     page.goto(record_url)
     sign(page, "Approve and sign", comment="同意签发")
     expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Report QC-\d{4}-\d{4} approved."))

@@ -51,7 +51,7 @@ def test_invalidated_result_does_not_count_after_a_passing_retest(qc, oos_record
     settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     oos = OOSInvestigation.objects.get()
     services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="实验室差错")
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="实验室差错")
     retest = oos_record.results.get(item=oos.item, attempt=2)
     services.record_update(
         record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.0")}

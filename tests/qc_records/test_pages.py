@@ -109,8 +109,9 @@ def test_only_analysts_may_post_submit_or_edit(role, users, client_for, filled_r
     assert client.get(reverse("qc_records:record_edit", args=[filled_record.pk])).status_code == 403
 
 
-@pytest.mark.parametrize("role", _post_roles({"qc_head", "qa_reviewer"}))
-def test_only_qc_head_and_qa_may_close_oos(role, users, client_for, oos_record):
+@pytest.mark.parametrize("role", _post_roles({"qa_reviewer"}))
+def test_only_qa_may_close_oos(role, users, client_for, oos_record):
+    """R-QC-5 (issue 7): the QC head alone no longer concludes an OOS; QA approves by closing."""
     oos = OOSInvestigation.objects.get()
     response = client_for(users[role]).post(
         reverse("qc_records:oos_close", args=[oos.pk]),

@@ -134,7 +134,7 @@ def test_a_tester_cannot_close_the_oos_investigation_on_page_or_service(
 ):
     """R-QC-5, R-SEQ-2: whoever entered the failing result does not judge it (OOS investigations
     have no personal queue: the open-OOS list serves investigators and closers alike)."""
-    tester_and_closer = make_user("qc_analyst", "qc_head", username="tester_and_closer")
+    tester_and_closer = make_user("qc_analyst", "qa_reviewer", username="tester_and_closer")
     fill(draft_record, tester_and_closer, instrument=instrument, reagent=reagent, overrides={"含量测定": "93.2"})
     (oos,) = draft_record.oos_investigations.all()  # opened when the failing value was saved (R-QC-5)
     record, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
@@ -150,7 +150,7 @@ def test_a_tester_cannot_close_the_oos_investigation_on_page_or_service(
         )
     assert str(refused.value) == reason
 
-    assert services.cannot_close_oos(oos, qc.head) is None
-    html = page(client_for(qc.head), oos.get_absolute_url())
+    assert services.cannot_close_oos(oos, qc.qa) is None
+    html = page(client_for(qc.qa), oos.get_absolute_url())
     assert f'action="{action}"' in html and 'data-testid="close-refusal"' not in html
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="实验室差错，复测")
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="实验室差错，复测")

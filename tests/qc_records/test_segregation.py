@@ -96,7 +96,7 @@ def test_whose_result_was_invalidated_by_an_oos_cannot_review_the_retest(qc, dra
     _submit(draft_record, qc)
     oos = OOSInvestigation.objects.get()
     services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="稀释错误")
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="稀释错误")
     retest = draft_record.results.get(item=assay.item, attempt=2)
     services.record_update(
         record=draft_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.4")}

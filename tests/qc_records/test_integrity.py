@@ -427,4 +427,3 @@ def test_the_report_names_the_oos_and_its_conclusion(qc, oos_record, settings):
             "summary": "OOS成立，批不合格",
         }
     ]
-

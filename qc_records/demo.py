@@ -296,6 +296,8 @@ def seed(*, users, password: str, stdout) -> None:
                         unit=unit,
                         text_criterion=text,
                         replicates=reps,
+                        # contents, counts, conductivity, TOC: never below zero (issue 7)
+                        physical_min=D("0") if kind != "text" else None,
                     ),
                 )
             spec = services.specification_approve(spec=spec, user=qa, password=password, comment="质量标准审核无误")

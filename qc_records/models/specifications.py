@@ -163,7 +163,12 @@ class SpecificationItem(Tracked):
         "unit",
         "text_criterion",
         "replicates",
+        "physical_min",
+        "physical_max",
     )
+    # Added after specifications were first signed: left out of the signed payload while empty,
+    # so the digests of versions approved before they existed still verify.
+    OPTIONAL_SIGNED_FIELDS = ("physical_min", "physical_max")
 
     specification = models.ForeignKey(
         Specification, verbose_name=_("specification"), on_delete=models.PROTECT, related_name="items"
@@ -200,6 +205,26 @@ class SpecificationItem(Tracked):
         help_text=_("How many individual results are judged (e.g. 6 units for dissolution)."),
     )
 
+    physical_min = models.DecimalField(
+        _("lowest possible value"),
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_(
+            "The smallest value the quantity can physically take (e.g. 0 for a content, a count or a "
+            "concentration); a value below it is refused as a typing error. Empty: no limit."
+        ),
+    )
+    physical_max = models.DecimalField(
+        _("highest possible value"),
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_("The largest value the quantity can physically take (e.g. 14 for pH). Empty: no limit."),
+    )
+
     objects = AuditedQuerySet.as_manager()
     history = audited_history()
 
@@ -231,6 +256,8 @@ class SpecificationItem(Tracked):
             decimals=self.decimals,
             unit=self.unit,
             text=self.text_criterion,
+            physical_min=self.physical_min,
+            physical_max=self.physical_max,
         )
 
     @property
@@ -242,4 +269,8 @@ class SpecificationItem(Tracked):
         return f"{self.name} {self.name_en}".strip()
 
     def signed_payload(self) -> dict[str, Any]:
-        return {f: (str(getattr(self, f)) if getattr(self, f) is not None else None) for f in self.EDITABLE_FIELDS}
+        return {
+            f: (str(getattr(self, f)) if getattr(self, f) is not None else None)
+            for f in self.EDITABLE_FIELDS
+            if not (f in self.OPTIONAL_SIGNED_FIELDS and getattr(self, f) is None)
+        }

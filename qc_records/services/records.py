@@ -31,7 +31,7 @@ from core.workflow import (
     save_step,
     signs,
 )
-from qc_records.criteria import Conclusion, CriterionKind, ResultError
+from qc_records.criteria import Conclusion, CriterionKind, ResultError, normalise
 from qc_records.models import (
     Instrument,
     InstrumentUse,
@@ -193,6 +193,8 @@ def record_update(
                 )
                 continue
             value_text = (entry.value_text or "").strip()
+            if row.item.criterion_kind != CriterionKind.TEXT:
+                value_text = normalise(value_text)  # "１２．５" typed with a Chinese IME is 12.5
             complies = entry.complies if row.item.criterion_kind == CriterionKind.TEXT else None
             calculation = (entry.calculation or "").strip()
             if (value_text, complies, calculation) == (row.value_text, row.complies, row.calculation):

@@ -4,6 +4,8 @@ failed before the fix (../shared/reference/sop-checklists.md §A.7 P1–P6; GMP 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from core.workflow import InputError, WorkflowError
@@ -427,3 +429,87 @@ def test_the_report_names_the_oos_and_its_conclusion(qc, oos_record, settings):
             "summary": "OOS成立，批不合格",
         }
     ]
+
+
+# --- (9) numbers a result can take ---------------------------------------------------------------
+
+
+def test_impossible_values_are_refused_naming_the_item_and_what_to_do(qc, draft_record):
+    """Hole 7: TOC −1.00 mg/L and a microbial count of −5 cfu/ml were saved and judged 符合规定.
+    A count or a content cannot be negative; the item's own physical range refuses it too."""
+    from qc_records.criteria import Criterion, ResultError
+
+    toc = Criterion(kind="numeric", upper=Decimal("0.50"), decimals=2, unit="mg/L", physical_min=Decimal("0"))
+    with pytest.raises(ResultError, match="not a possible value"):
+        toc.judge("-1.00")
+    assert Criterion(kind="numeric", upper=Decimal("0.50"), decimals=2, unit="mg/L").judge("-1.00")[1] == "pass"
+    count = Criterion(kind="report", unit="cfu/ml", physical_min=Decimal("0"))
+    with pytest.raises(ResultError, match="≥ 0cfu/ml"):
+        count.judge("-5")
+    ph = Criterion(kind="numeric", lower=Decimal("5.0"), physical_min=0, physical_max=14)
+    with pytest.raises(ResultError, match="0～14"):
+        ph.judge("15")
+    rotation = Criterion(kind="numeric", lower=Decimal("-15"), upper=Decimal("-10"), unit="°")
+    assert rotation.judge("-12")[1] == "pass"  # a negative quantity stays possible where it is
+    # Through the service on an item with its range: refused beside the result, nothing written.
+    micro = draft_record.results.get(item__name="微生物限度")
+    micro_item = micro.item
+    micro_item.physical_min = Decimal("0")
+    micro_item.save_audited(user=qc.head, reason="test setup: range ≥ 0")
+    with pytest.raises(InputError) as refused:
+        services.record_update(
+            record=draft_record, user=qc.analyst, results={micro.pk: services.ResultEntry(value_text="-5")}
+        )
+    assert "not a possible value" in refused.value.errors[f"result:{micro.pk}"][0]
+    micro.refresh_from_db()
+    assert micro.value_text == ""
+
+
+def test_full_width_digits_and_the_chinese_decimal_point_are_normalised(qc, draft_record):
+    """Hole 7: "１２．５" typed with a Chinese IME was "not a number"; so was "99。6"."""
+    from qc_records.criteria import Criterion
+
+    assert Criterion(kind="numeric", decimals=1).judge("１２．５")[0] == Decimal("12.5")
+    assay = _assay(draft_record)
+    services.record_update(
+        record=draft_record, user=qc.analyst, results={assay.pk: services.ResultEntry(value_text="９９。６")}
+    )
+    assay.refresh_from_db()
+    assert assay.value_text == "99.6" and assay.conclusion == "pass"
+
+
+def test_gb_8170_rounding_is_offered_where_more_decimals_are_typed(qc, draft_record):
+    """GB/T 8170 四舍六入五成双: 99.45 → 99.4, 99.55 → 99.6, 99.451 → 99.5; offered, never silent."""
+    from qc_records.criteria import Criterion, ResultError, round_gb8170
+
+    assert [round_gb8170(Decimal(v), 1) for v in ("99.45", "99.55", "99.451", "99.35")] == [
+        Decimal("99.4"),
+        Decimal("99.6"),
+        Decimal("99.5"),
+        Decimal("99.4"),
+    ]
+    with pytest.raises(ResultError) as refused:
+        Criterion(kind="numeric", decimals=1).judge("99.45")
+    assert "GB/T 8170" in str(refused.value) and "enter 99.4" in str(refused.value)
+    with pytest.raises(ResultError) as fewer:
+        Criterion(kind="numeric", decimals=1).judge("99")
+    assert "GB/T 8170" not in str(fewer.value)
+
+
+def test_a_physical_range_on_the_item_is_part_of_the_signed_specification(qc, approved_product):
+    """The range is specification content: a version approved before the field existed still
+    verifies (the empty range is not in its payload); a range set changes the digest."""
+    from tests.qc_records.helpers import make_spec
+
+    spec = make_spec(author=qc.head, approver=None, product=approved_product, code="ZL-BZ-PHYS-1")
+    item = spec.items.get(name="含量测定")
+    assert "physical_min" not in item.signed_payload()
+    before = spec.compute_content_digest() if hasattr(spec, "compute_content_digest") else None
+    services.specification_item_update(
+        item=item, user=qc.head, data={"physical_min": Decimal("0")}, reason="含量不能为负"
+    )
+    item.refresh_from_db()
+    assert item.signed_payload()["physical_min"] == "0.000000"
+    if before is not None:
+        spec.refresh_from_db()
+        assert spec.compute_content_digest() != before

@@ -303,6 +303,22 @@ class TestRecordForm(Form):
                     ),
                 )
         for block in blocks:
+            if block.current:
+                # The item's own test date (检验记录书写规程 4.2.4 a), the record's when the same.
+                first = block.current[0]
+                self.fields[f"i{block.item.pk}_date"] = forms.DateField(
+                    label=_("%(item)s test date") % {"item": block.item.name},
+                    required=False,
+                    initial=first.tested_on or record.test_date,
+                    widget=forms.DateInput(
+                        attrs={
+                            "type": "date",
+                            "class": "form-control form-control-sm",
+                            "aria-label": _("%(item)s test date") % {"item": block.item.name},
+                        }
+                    ),
+                )
+                block.date_field = self[f"i{block.item.pk}_date"]
             self.rows.append((block, [ResultRow(self, r) for r in block.current]))
 
     def clean(self) -> dict[str, Any]:
@@ -343,6 +359,7 @@ class TestRecordForm(Form):
                     value_text=self.cleaned_data.get(f"r{result.pk}_value", "") or "",
                     complies={"yes": True, "no": False}.get(complies_raw),
                     calculation=self.cleaned_data.get(f"r{result.pk}_calc", "") or "",
+                    tested_on=self.cleaned_data.get(f"i{block.item.pk}_date"),
                 )
         return entries
 

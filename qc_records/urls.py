@@ -38,6 +38,7 @@ urlpatterns = [
     path("records/<int:pk>/raw/", records.record_raw, name="record_raw"),
     path("records/<int:pk>/submit/", records.record_submit, name="record_submit"),
     path("records/<int:pk>/review/", records.record_review, name="record_review"),
+    path("records/<int:pk>/sign-tested/", records.record_sign_tested, name="record_sign_tested"),
     path("records/<int:pk>/approve/", records.record_approve, name="record_approve"),
     path("records/<int:pk>/send-back/", records.record_send_back, name="record_send_back"),
     path("records/<int:pk>/void/", records.record_void, name="record_void"),

@@ -325,7 +325,8 @@ class TestRecord(Tracked):
         """Items of the record's specification with their results, in order (two queries)."""
         items = list(self.specification.items.filter(voided_at__isnull=True).order_by("position", "pk"))
         blocks = {it.pk: ItemBlock(item=it) for it in items}
-        for result in self.results.select_related("oos").order_by("replicate", "attempt", "pk"):
+        for result in self.results.select_related("oos", "entered_by").order_by("replicate", "attempt", "pk"):
+            result.record = self  # the record's test date without a query per result
             block = blocks.get(result.item_id)
             if block is not None:
                 result.item = block.item  # already loaded: no query per result
@@ -368,6 +369,9 @@ class TestRecord(Tracked):
         discarded = self.discarded_runs.order_by("pk").values_list("pk", "item_id", "data", "cause")
         if discarded:
             payload["discarded"] = [list(r) for r in discarded]
+        tested_on = self.results.filter(tested_on__isnull=False).order_by("pk").values_list("pk", "tested_on")
+        if tested_on:
+            payload["tested_on"] = [[pk, day.isoformat()] for pk, day in tested_on]
         return _digest(payload)
 
 
@@ -400,6 +404,12 @@ class TestResult(Tracked):
         "core.User", verbose_name=_("entered by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
+    tested_on = models.DateField(
+        _("test date of the item"),
+        null=True,
+        blank=True,
+        help_text=_("When this item was tested, if not on the record's test date (e.g. microbial limits)."),
+    )
     oos = models.ForeignKey(
         "qc_records.OOSInvestigation",
         verbose_name=_("OOS investigation"),
@@ -426,6 +436,19 @@ class TestResult(Tracked):
     @property
     def is_invalidated(self) -> bool:
         return self.voided_at is not None
+
+    @property
+    def test_day(self) -> date:
+        return self.tested_on or self.record.test_date
+
+    @property
+    def entered_days_late(self) -> int:
+        """Days between the item's test date and when the value was typed in, when more than
+        ``QC_BACKFILL_DAYS`` (检验记录书写规程 4.2.4 c: 事后补记 is forbidden): shown to the reviewer."""
+        if self.entered_at is None:
+            return 0
+        late = (timezone.localdate(self.entered_at) - self.test_day).days
+        return late if late > settings.QC_BACKFILL_DAYS else 0
 
     @property
     def display_value(self) -> str:

@@ -145,6 +145,11 @@ class Specification(Tracked):
         return _digest([it.signed_payload() for it in items if not it.is_voided])
 
 
+def _unset(value: Any) -> bool:
+    """None, False or "": a field's empty default (0 is a value: ``0 == False`` must not hide it)."""
+    return value is None or value is False or (isinstance(value, str) and value == "")
+
+
 class SpecificationItem(Tracked):
     """One test item (检验项目) of a specification: method, criterion, unit, replicates."""
 
@@ -165,10 +170,21 @@ class SpecificationItem(Tracked):
         "replicates",
         "physical_min",
         "physical_max",
+        "required_instrument",
+        "requires_reference_standard",
+        "requires_raw_data_file",
+        "requires_calculation",
     )
-    # Added after specifications were first signed: left out of the signed payload while empty,
-    # so the digests of versions approved before they existed still verify.
-    OPTIONAL_SIGNED_FIELDS = ("physical_min", "physical_max")
+    # Added after specifications were first signed: left out of the signed payload while empty
+    # (None, False, ""), so the digests of versions approved before they existed still verify.
+    OPTIONAL_SIGNED_FIELDS = (
+        "physical_min",
+        "physical_max",
+        "required_instrument",
+        "requires_reference_standard",
+        "requires_raw_data_file",
+        "requires_calculation",
+    )
 
     specification = models.ForeignKey(
         Specification, verbose_name=_("specification"), on_delete=models.PROTECT, related_name="items"
@@ -225,6 +241,27 @@ class SpecificationItem(Tracked):
         help_text=_("The largest value the quantity can physically take (e.g. 14 for pH). Empty: no limit."),
     )
 
+    # The evidence this item needs on every test record (R-QC-1; 检验记录书写规程 4.2.1, 4.2.4 a;
+    # 检验记录和检验报告管理规程 1.2′.3/.4/.7): "Tested" is refused without it, naming the item.
+    required_instrument = models.CharField(
+        _("instrument type required"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "An instrument whose name or model contains this must be recorded (e.g. 高效液相色谱仪, HPLC). "
+            "Empty: none required."
+        ),
+    )
+    requires_reference_standard = models.BooleanField(_("reference standard required"), default=False)
+    requires_raw_data_file = models.BooleanField(
+        _("raw-data file required"),
+        default=False,
+        help_text=_("A chromatogram, spectrum or printout attached to this item."),
+    )
+    requires_calculation = models.BooleanField(
+        _("calculation required"), default=False, help_text=_("Every result of the item carries its calculation.")
+    )
+
     objects = AuditedQuerySet.as_manager()
     history = audited_history()
 
@@ -272,5 +309,5 @@ class SpecificationItem(Tracked):
         return {
             f: (str(getattr(self, f)) if getattr(self, f) is not None else None)
             for f in self.EDITABLE_FIELDS
-            if not (f in self.OPTIONAL_SIGNED_FIELDS and getattr(self, f) is None)
+            if not (f in self.OPTIONAL_SIGNED_FIELDS and _unset(getattr(self, f)))
         }

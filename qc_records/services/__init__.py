@@ -20,7 +20,10 @@ from qc_records.services.ledger import ledger_archive, ledger_reopen, month_is_a
 from qc_records.services.oos import cannot_close_oos, oos_close, oos_start_phase_two, oos_update
 from qc_records.services.records import (
     ResultEntry,
+    cannot_sign_tested,
+    missing_evidence,
     record_create,
+    record_sign_tested,
     record_submit,
     record_update,
     test_date_problem,
@@ -75,6 +78,9 @@ __all__ = [
     "record_update",
     "test_date_problem",
     "record_submit",
+    "record_sign_tested",
+    "cannot_sign_tested",
+    "missing_evidence",
     "cannot_review_record",
     "cannot_void_record",
     "record_review",

@@ -53,6 +53,7 @@ class ResultEntry:
     value_text: str = ""
     complies: bool | None = None
     calculation: str = ""
+    tested_on: date | None = None  # the item's own test date when not the record's
 
 
 def _locked_record(record: TestRecord) -> TestRecord:
@@ -197,7 +198,25 @@ def record_update(
                 value_text = normalise(value_text)  # "１２．５" typed with a Chinese IME is 12.5
             complies = entry.complies if row.item.criterion_kind == CriterionKind.TEXT else None
             calculation = (entry.calculation or "").strip()
+            # None: the item's date stays as it is; the record's own date: no separate date.
+            if entry.tested_on is None:
+                tested_on = row.tested_on
+            else:
+                tested_on = entry.tested_on if entry.tested_on != record.test_date else None
+            if (
+                tested_on is not None
+                and tested_on != row.tested_on
+                and (tested_on > timezone.localdate() or tested_on < record.sample.received_date)
+            ):
+                errors[f"result:{row.pk}"].append(
+                    _("%(item)s: the test date %(date)s is in the future or before the sample was received.")
+                    % {"item": row.item.name, "date": tested_on.isoformat()}
+                )
+                continue
             if (value_text, complies, calculation) == (row.value_text, row.complies, row.calculation):
+                if tested_on != row.tested_on and row.oos_id is None:
+                    row.tested_on = tested_on
+                    to_save.append((row, reason or "test date of the item recorded"))
                 continue
             if row.oos_id is not None:
                 # An OOS result is never overwritten (testing into compliance): it stands until its
@@ -234,6 +253,7 @@ def record_update(
                     errors["reason"].append(_("Give a reason for correcting results already recorded."))
                 continue
             row.value_text, row.complies, row.calculation = value_text, complies, calculation
+            row.tested_on = tested_on
             row.value_numeric, row.conclusion = numeric, conclusion
             row.entered_by, row.entered_at = user, timezone.now()
             to_save.append((row, reason or ("calculation recorded" if was_recorded else "result recorded")))
@@ -381,6 +401,8 @@ def record_submit(
         if date_problem:
             problems.append(date_problem)
         problems += _invalid_uses(record, record.test_date)
+        problems += missing_evidence(record, blocks)
+        problems += unsigned_analysts(record, blocks, submitter=user)
         if problems:
             raise WorkflowError(_("The record cannot be submitted yet:") + " " + " ".join(problems))
 
@@ -391,6 +413,98 @@ def record_submit(
         sign(credential=credential, record=record, meaning=record_submit.meaning, comment=comment)
         opened = _open_oos(record, blocks, user)
     return record, opened
+
+
+def missing_evidence(record: TestRecord, blocks: list) -> list[str]:
+    """What each specification item requires and the record lacks, one message per item naming it
+    and what to do (R-QC-1, R-QC-7; 检验记录书写规程 4.2.1, 4.2.4 a): an instrument of the type, a
+    reference standard, a raw-data file attached to the item, a calculation for every result."""
+    instruments = [
+        u.instrument for u in record.instrument_uses.filter(voided_at__isnull=True).select_related("instrument")
+    ]
+    has_standard = record.reagent_uses.filter(
+        voided_at__isnull=True, reagent__kind=Reagent.Kind.REFERENCE_STANDARD
+    ).exists()
+    filed_items = set(
+        record.attachments.filter(voided_at__isnull=True, item__isnull=False).values_list("item_id", flat=True)
+    )
+    problems = []
+    for block in blocks:
+        item = block.item
+        lacking = []
+        wanted = item.required_instrument.strip().lower()
+        if wanted and not any(wanted in f"{i.name} {i.model}".lower() for i in instruments):
+            lacking.append(_("an instrument “%(type)s” in the instruments used") % {"type": item.required_instrument})
+        if item.requires_reference_standard and not has_standard:
+            lacking.append(_("a reference standard in the reagents used"))
+        if item.requires_raw_data_file and item.pk not in filed_items:
+            lacking.append(_("a raw-data file attached to this item"))
+        if item.requires_calculation and any(not r.calculation.strip() for r in block.current):
+            lacking.append(_("the calculation of every result"))
+        if lacking:
+            problems.append(
+                _("%(item)s needs %(what)s (specification %(spec)s).")
+                % {"item": item.name, "what": "; ".join(str(x) for x in lacking), "spec": record.specification}
+            )
+    return problems
+
+
+def unsigned_analysts(record: TestRecord, blocks: list, *, submitter: User) -> list[str]:
+    """Every analyst who entered a current result signs "Tested" (检验记录和检验报告管理规程
+    1.2′.9): the submitter by submitting, the others with ``record_sign_tested`` after their last
+    entry. One message naming those who have not."""
+    last_entry: dict[int, Any] = {}
+    for block in blocks:
+        for r in block.current:
+            if r.entered_by_id and r.entered_by_id != submitter.pk and r.entered_at:
+                last_entry[r.entered_by_id] = max(last_entry.get(r.entered_by_id, r.entered_at), r.entered_at)
+    missing = []
+    for uid, last in sorted(last_entry.items()):
+        if (
+            not Signature.objects.for_record(record)
+            .filter(meaning=Signature.Meaning.TESTED, signer_id=uid, signed_at__gte=last)
+            .exists()
+        ):
+            missing.append(User.objects.get(pk=uid).printed_name)
+    if missing:
+        return [
+            _("%(names)s entered results and must sign “Tested” for them first (Sign as co-analyst).")
+            % {"names": ", ".join(missing)}
+        ]
+    return []
+
+
+def cannot_sign_tested(record: TestRecord, user: User) -> str | None:
+    """Why ``user`` may not sign "Tested" as a co-analyst now, or None: a draft where they entered a
+    current result."""
+    if record.status != TestRecord.Status.DRAFT:
+        return _("Only a draft record is signed by its co-analysts.")
+    if not record.results.filter(voided_at__isnull=True, entered_by=user).exists():
+        return _("You entered no result of this record.")
+    return None
+
+
+@signs(Signature.Meaning.TESTED)
+def record_sign_tested(
+    *, record: TestRecord, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+) -> TestRecord:
+    """An analyst who entered some of the results signs "Tested" (检验) for them before the record
+    is submitted by another analyst (检验记录和检验报告管理规程 1.2′.9). The record stays in draft."""
+    require_permission(user, "qc_records.change_testrecord")
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        record = _locked_record(record)
+        if refusal := cannot_sign_tested(record, user):
+            raise WorkflowError(refusal)
+        items = ", ".join(
+            sorted(
+                set(record.results.filter(voided_at__isnull=True, entered_by=user).values_list("item__name", flat=True))
+            )
+        )
+        text = comment or _("tested: %(items)s") % {"items": items}
+        save_step(record, user, text)
+        sign(credential=credential, record=record, meaning=record_sign_tested.meaning, comment=text)
+    return record
 
 
 def _open_oos(record: TestRecord, blocks: list, user: User, *, when_recorded: bool = False) -> list[OOSInvestigation]:

@@ -105,6 +105,11 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         if record.status == s.VOIDED
         else [],
         "can_purge": can_purge,
+        "can_sign_tested": record.status == s.DRAFT
+        and user.has_perm("qc_records.change_testrecord")
+        and services.cannot_sign_tested(record, user) is None,
+        "cosign_form": forms.get("cosign_form")
+        or SignatureForm(meaning=services.record_sign_tested.meaning, prefix="cosign"),
         "submit_form": forms.get("submit_form")
         or SignatureForm(meaning=services.record_submit.meaning, prefix="submit"),
         "review_form": forms.get("review_form")
@@ -246,6 +251,28 @@ def record_submit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Signed “Tested” and sent for second-person review."))
             return redirect(record)
     return _refused(request, pk, submit_form=form)
+
+
+@require_POST
+def record_sign_tested(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.change_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignatureForm(posted(request), meaning=services.record_sign_tested.meaning, prefix="cosign")
+    if form.is_valid():
+        try:
+            services.record_sign_tested(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Signed “Tested” for the results you entered."))
+            return redirect(record)
+    return _refused(request, pk, cosign_form=form)
 
 
 @require_POST

@@ -513,3 +513,167 @@ def test_a_physical_range_on_the_item_is_part_of_the_signed_specification(qc, ap
     if before is not None:
         spec.refresh_from_db()
         assert spec.compute_content_digest() != before
+
+
+# --- (6) evidence the specification requires; per-item date and analyst; co-analysts sign; back-filling
+
+
+def _require_evidence(qc, spec, **flags):
+    """A new version of ``spec`` whose assay requires ``flags``, approved by QA (test setup)."""
+    new = services.specification_new_version(spec=spec, user=qc.head)
+    assay = new.items.get(name="含量测定")
+    services.specification_item_update(item=assay, user=qc.head, data=flags, reason="证据要求")
+    return services.specification_approve(spec=new, user=qc.qa, password=PASSWORD)
+
+
+def test_p4_submission_without_the_evidence_the_item_requires_is_refused_naming_it(
+    qc, spec, sample, instrument, reagent, settings, tmp_path
+):
+    """R-QC-1, R-QC-7, P4: a record with no HPLC, no reference standard, no chromatogram and no
+    calculation passed submit, review and approval. Now "Tested" is refused, naming the item and
+    each missing piece; with them it passes."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qc_records.models import Reagent
+
+    settings.MEDIA_ROOT = tmp_path
+    _require_evidence(
+        qc,
+        spec,
+        required_instrument="高效液相色谱仪",
+        requires_reference_standard=True,
+        requires_raw_data_file=True,
+        requires_calculation=True,
+    )
+    record = services.record_create(sample=sample, user=qc.analyst)
+    services.record_update(
+        record=record,
+        user=qc.analyst,
+        header=dict(temperature=Decimal("22.5"), humidity=Decimal("55.0")),
+        results={
+            k: services.ResultEntry(value_text=v.value_text, complies=v.complies, calculation="")
+            for k, v in __import__("tests.qc_records.helpers", fromlist=["entries_for"]).entries_for(record).items()
+        },
+    )
+    with pytest.raises(WorkflowError) as refused:
+        services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    message = str(refused.value)
+    assert "含量测定 needs" in message and "高效液相色谱仪" in message and "reference standard" in message
+    assert "raw-data file attached to this item" in message and "calculation of every result" in message
+    record.refresh_from_db()
+    assert record.status == TestRecord.Status.DRAFT
+    # With the evidence: an HPLC, a reference standard, the chromatogram, the calculation.
+    reagent.kind = Reagent.Kind.REFERENCE_STANDARD
+    reagent.save_audited(user=qc.head, reason="test setup")
+    instrument.name = "高效液相色谱仪"
+    instrument.save_audited(user=qc.head, reason="test setup")
+    assay = _assay(record)
+    services.record_update(
+        record=record,
+        user=qc.analyst,
+        instruments=[instrument],
+        reagents=[reagent],
+        results={assay.pk: services.ResultEntry(value_text=assay.value_text, calculation="外标法")},
+    )
+    services.attachment_add(
+        record=record, user=qc.analyst, upload=SimpleUploadedFile("assay.cdf", b"chromatogram"), item=assay.item
+    )
+    record, _ = services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    assert record.status == TestRecord.Status.SUBMITTED
+
+
+def test_every_analyst_who_entered_results_signs_tested(qc, make_user, client_for, filled_record):
+    """检验记录和检验报告管理规程 1.2′.9: only the submitter signed "Tested"; a second analyst's results
+    carried no signature. Now submission is refused naming them until they sign."""
+    from django.urls import reverse
+
+    from core.models import Signature
+
+    second = make_user("qc_analyst", username="second_analyst", full_name="王二")
+    micro = filled_record.results.get(item__name="微生物限度")
+    services.record_update(
+        record=filled_record,
+        user=second,
+        reason="微生物限度由王二检验",
+        results={micro.pk: services.ResultEntry(value_text="<20")},
+    )
+    with pytest.raises(WorkflowError, match="王二 entered results and must sign"):
+        services.record_submit(record=filled_record, user=qc.analyst, password=PASSWORD)
+    assert services.cannot_sign_tested(filled_record, qc.reviewer)
+    page = client_for(second).get(filled_record.get_absolute_url()).content.decode()
+    assert reverse("qc_records:record_sign_tested", args=[filled_record.pk]) in page
+    services.record_sign_tested(record=filled_record, user=second, password=PASSWORD)
+    record, _ = services.record_submit(record=filled_record, user=qc.analyst, password=PASSWORD)
+    tested = Signature.objects.for_record(record).filter(meaning="tested")
+    assert {s.signer for s in tested} == {second, qc.analyst}
+    assert "微生物限度" in tested.get(signer=second).comment
+
+
+def test_per_item_test_date_and_analyst_are_recorded_and_shown(qc, client_for, filled_record):
+    """R-QC-1, SOP-W 4.2.4 a: microbial limits finish days after the assay."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    micro = filled_record.results.get(item__name="微生物限度")
+    day = timezone.localdate()
+    services.record_update(
+        record=filled_record,
+        user=qc.analyst,
+        results={
+            micro.pk: services.ResultEntry(value_text=micro.value_text, calculation=micro.calculation, tested_on=day)
+        },
+        header={"test_date": day - timedelta(days=1)},
+    )
+    micro.refresh_from_db()
+    assert micro.tested_on == day and micro.test_day == day
+    html = client_for(qc.reviewer).get(filled_record.get_absolute_url()).content.decode()
+    row = html.split('data-item="微生物限度"')[1].split("</tr>")[0]
+    assert day.isoformat() in row and qc.analyst.printed_name in row
+    with pytest.raises(InputError):
+        services.record_update(
+            record=filled_record,
+            user=qc.analyst,
+            results={
+                micro.pk: services.ResultEntry(
+                    value_text=micro.value_text, calculation=micro.calculation, tested_on=day + timedelta(days=3)
+                )
+            },
+        )
+
+
+def test_p5_results_entered_long_after_their_test_date_are_flagged_to_the_reviewer(
+    qc, client_for, spec, batch, settings
+):
+    """SOP-W 4.2.4 c (事后补记), P5: sample received 45 days ago, test date 40 days ago, results typed
+    today: accepted before with nothing shown. Now flagged beside each value on the review screen."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qc_records.models import Category
+
+    settings.QC_BACKFILL_DAYS = 1
+    today = timezone.localdate()
+    sample = services.sample_create(
+        user=qc.analyst,
+        data=dict(
+            category=Category.FINISHED_PRODUCT,
+            specification=spec,
+            batch=batch,
+            quantity=Decimal("60"),
+            quantity_unit="粒",
+            received_date=today - timedelta(days=45),
+        ),
+    )
+    record = services.record_create(sample=sample, user=qc.analyst)
+    services.record_update(record=record, user=qc.analyst, header={"test_date": today - timedelta(days=40)})
+    fill(record, qc.analyst)
+    record.refresh_from_db()
+    assay = _assay(record)
+    assert (assay.test_day, timezone.localdate(assay.entered_at)) == (today - timedelta(days=40), today)
+    assert assay.entered_days_late == 40
+    html = client_for(qc.reviewer).get(record.get_absolute_url()).content.decode()
+    assert 'data-testid="backfilled"' in html and "entered 40 days after its test date" in html
+    settings.QC_BACKFILL_DAYS = 60
+    assert _assay(record).entered_days_late == 0

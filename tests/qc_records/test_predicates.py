@@ -75,6 +75,8 @@ def test_a_tester_cannot_review_on_page_queue_or_service(qc, make_user, client_f
     tester too; the review queue used to list the record to them while the service refused them."""
     helper = make_user("qc_analyst", "qc_reviewer", username="helper")
     fill(draft_record, helper, instrument=instrument, reagent=reagent)
+    # Every analyst who entered results signs "Tested" for them (issue 7 deliverable 6).
+    services.record_sign_tested(record=draft_record, user=helper, password=PASSWORD)
     record, _opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
     action = reverse("qc_records:record_review", args=[record.pk])
     url = record.get_absolute_url()
@@ -137,6 +139,7 @@ def test_a_tester_cannot_close_the_oos_investigation_on_page_or_service(
     tester_and_closer = make_user("qc_analyst", "qa_reviewer", username="tester_and_closer")
     fill(draft_record, tester_and_closer, instrument=instrument, reagent=reagent, overrides={"含量测定": "93.2"})
     (oos,) = draft_record.oos_investigations.all()  # opened when the failing value was saved (R-QC-5)
+    services.record_sign_tested(record=draft_record, user=tester_and_closer, password=PASSWORD)
     record, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
     assert opened == []
     services.oos_update(oos=oos, user=qc.head, data={"phase1_findings": "稀释倍数计算错误", "assignable_cause": True})

@@ -271,6 +271,8 @@ def test_someone_who_entered_a_result_cannot_review_it(qc, filled_record, make_u
         results={assay.pk: services.ResultEntry(value_text="99.9")},
         reason="第二次进样",
     )
+    # Every analyst who entered results signs "Tested" for them (issue 7 deliverable 6).
+    services.record_sign_tested(record=filled_record, user=helper, password=password)
     services.record_submit(record=filled_record, user=qc.analyst, password=password)
     with pytest.raises(WorkflowError, match="different person"):
         services.record_review(record=filled_record, user=helper, password=password)

@@ -32,6 +32,14 @@ def helper(make_user):
 
 
 def _submit(record, qc):
+    # Every other analyst with a current result signs "Tested" for it first (issue 7 deliverable 6).
+    others = (
+        record.results.filter(voided_at__isnull=True, entered_by__isnull=False)
+        .exclude(entered_by=qc.analyst)
+        .values_list("entered_by", flat=True)
+    )
+    for uid in sorted(set(others)):
+        services.record_sign_tested(record=record, user=type(qc.analyst).objects.get(pk=uid), password=PASSWORD)
     services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
 
 

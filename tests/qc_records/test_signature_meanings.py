@@ -68,6 +68,26 @@ def test_record_submission_shows_the_meaning_it_records(qc, client_for, filled_r
     assert shown == recorded == str(Signature.Meaning.TESTED.label)
 
 
+def test_co_analyst_signature_shows_the_meaning_it_records(qc, client_for, make_user, filled_record):
+    """R-SIG-2; 检验记录和检验报告管理规程 1.2′.9: a second analyst signs "Tested" for their results."""
+    second = make_user("qc_analyst", username="co_analyst", full_name="王二")
+    micro = filled_record.results.get(item__name="微生物限度")
+    services.record_update(
+        record=filled_record,
+        user=second,
+        reason="微生物限度由王二检验",
+        results={micro.pk: services.ResultEntry(value_text="<20", calculation=micro.calculation)},
+    )
+    shown, recorded = sign_through_page(
+        client_for(second),
+        filled_record.get_absolute_url(),
+        reverse("qc_records:record_sign_tested", args=[filled_record.pk]),
+        {"cosign-password": PASSWORD},
+        filled_record,
+    )
+    assert shown == recorded == str(Signature.Meaning.TESTED.label)
+
+
 def test_record_review_shows_the_meaning_it_records(qc, client_for, submitted_record):
     """R-SIG-2"""
     shown, recorded = sign_through_page(
@@ -189,6 +209,7 @@ def test_every_signing_service_declares_its_meaning():
     signing = {
         services.specification_approve: Signature.Meaning.APPROVED,
         services.record_submit: Signature.Meaning.TESTED,
+        services.record_sign_tested: Signature.Meaning.TESTED,
         services.record_review: Signature.Meaning.REVIEWED,
         services.record_approve: Signature.Meaning.APPROVED,
         services.record_void: Signature.Meaning.VOIDED,

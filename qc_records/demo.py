@@ -374,7 +374,13 @@ def seed(*, users, password: str, stdout) -> None:
             cause="色谱柱柱效下降；更换色谱柱后重新进样。",
         )
         services.record_submit(record=record, user=analyst, password=password, comment="检验完成")
-        services.record_review(record=record, user=reviewer, password=password, comment="复核无误")
+        services.record_review(
+            checklist=dict.fromkeys((k for k, _label in services.REVIEW_CHECKLIST), True),
+            record=record,
+            user=reviewer,
+            password=password,
+            comment="复核无误",
+        )
         services.record_approve(record=record, user=head, password=password, comment="同意签发")
         # Issued after commit; inside an outer transaction (tests) that has not happened yet.
         if pdf.latest_report(record) is None:
@@ -390,7 +396,12 @@ def seed(*, users, password: str, stdout) -> None:
     if sample is not None:
         record = record_for(sample, instruments_used=["QC-HPLC-02", "QC-DIS-01", "QC-BAL-01"], reagents_used=ibu_r)
         services.record_submit(record=record, user=analyst, password=password)
-        services.record_review(record=record, user=reviewer, password=password)
+        services.record_review(
+            checklist=dict.fromkeys((k for k, _label in services.REVIEW_CHECKLIST), True),
+            record=record,
+            user=reviewer,
+            password=password,
+        )
     # Assay out of specification: OOS open in phase I.
     sample = product_sample("ZL-BZ-CP-002", "B2610002", today - timedelta(days=2), "片")
     if sample is not None:

@@ -24,7 +24,7 @@ from qc_records.models import (
     SpecificationItem,
     TestRecord,
 )
-from qc_records.services import ResultEntry
+from qc_records.services import REVIEW_CHECKLIST, ResultEntry
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -391,6 +391,29 @@ class AttachmentForm(Form):
     def __init__(self, *args: Any, record: TestRecord, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["item"].queryset = record.specification.items.filter(voided_at__isnull=True).order_by("position")
+
+
+class ReviewSignatureForm(SignatureForm):
+    """The "Reviewed" signature with the review checklist (检验原始记录管理规程 4.2.1 ①–⑥ + the
+    record's audit trail): each item is ticked before the password signs (R-QC-4)."""
+
+    field_order = [key for key, _label in REVIEW_CHECKLIST] + ["password", "comment"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in REVIEW_CHECKLIST:
+            self.fields[key] = forms.BooleanField(
+                label=label,
+                required=True,
+                error_messages={"required": _("Confirm this item, or send the record back saying what is wrong.")},
+            )
+        self.order_fields(self.field_order)
+
+    def checklist(self) -> dict[str, bool]:
+        return {key: bool(self.cleaned_data.get(key)) for key, _label in REVIEW_CHECKLIST}
+
+    def signing_data(self) -> dict[str, Any]:
+        return {"password": self.cleaned_data["password"], "comment": self.cleaned_data["comment"]}
 
 
 class DiscardedRunForm(Form):

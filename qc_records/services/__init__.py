@@ -30,6 +30,7 @@ from qc_records.services.records import (
 )
 from qc_records.services.registers import instrument_create, instrument_update, reagent_create, reagent_update
 from qc_records.services.review import (
+    REVIEW_CHECKLIST,
     cannot_approve_record,
     cannot_purge_record,
     cannot_review_record,
@@ -84,6 +85,7 @@ __all__ = [
     "cannot_review_record",
     "cannot_void_record",
     "record_review",
+    "REVIEW_CHECKLIST",
     "cannot_approve_record",
     "record_approve",
     "record_send_back",

@@ -12,12 +12,22 @@ from django.db.models import OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.models import Signature, User
 from core.numbering import next_number
 from core.pdf import issue_after_commit
 from core.signatures import sign, verify_signer
-from core.workflow import WorkflowError, check_transition, move, require_permission, require_reason, save_step, signs
+from core.workflow import (
+    InputError,
+    WorkflowError,
+    check_transition,
+    move,
+    require_permission,
+    require_reason,
+    save_step,
+    signs,
+)
 from qc_records.models import Attachment, TestRecord, tester_condition
 from qc_records.services.ledger import check_not_archived
 from qc_records.services.records import _back_to_draft, _locked_record
@@ -98,15 +108,45 @@ def _check_digest(record: TestRecord) -> None:
         )
 
 
+# 检验原始记录管理规程 4.2.1 ①–⑥ and PIC/S PI 041 §9.8: what the reviewer checks and, by signing
+# "Reviewed", attests. Every item is answered before the signature; one that cannot be confirmed
+# means the record is sent back, not reviewed (R-QC-4).
+REVIEW_CHECKLIST: tuple[tuple[str, str], ...] = (
+    ("procedure", gettext_lazy("① The test followed the pharmacopoeia or the approved procedure.")),
+    ("complete_items", gettext_lazy("② Every item was tested; none is missing.")),
+    ("record_complete", gettext_lazy("③ The record is complete and correct.")),
+    ("corrections", gettext_lazy("④ Writing and every correction (shown beside its value) are correct.")),
+    ("calculations", gettext_lazy("⑤ Formulas and calculated values are correct.")),
+    ("tester_signatures", gettext_lazy("⑥ The testers' signatures are correct.")),
+    ("audit_trail", gettext_lazy("⑦ The audit trail of this record (its History) was reviewed.")),
+)
+
+
 @signs(Signature.Meaning.REVIEWED)
 def record_review(
-    *, record: TestRecord, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+    *,
+    record: TestRecord,
+    user: User,
+    password: str,
+    checklist: dict[str, bool],
+    comment: str = "",
+    request: HttpRequest | None = None,
 ) -> TestRecord:
-    """Second-person review (复核): a different person checks and signs "Reviewed".
+    """Second-person review (复核): a different person answers the review checklist
+    (``REVIEW_CHECKLIST``, 检验原始记录管理规程 4.2.1 ①–⑥ + the record's audit trail) and signs
+    "Reviewed"; the signature's comment records what was attested.
 
-    Preconditions: submitted; the reviewer did none of the testing (``testers``; R-QC-4, R-SEQ-2).
+    Preconditions: submitted; every checklist item confirmed (one that cannot be is a reason to
+    send the record back); the reviewer did none of the testing (``testers``; R-QC-4, R-SEQ-2).
     """
     require_permission(user, "qc_records.review_testrecord")
+    unanswered = {
+        key: [_("Confirm “%(item)s” before signing, or send the record back saying what is wrong.") % {"item": label}]
+        for key, label in REVIEW_CHECKLIST
+        if not (checklist or {}).get(key)
+    }
+    if unanswered:
+        raise InputError(unanswered)
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         record = _locked_record(record)
@@ -122,7 +162,15 @@ def record_review(
         for run in record.discarded_runs.select_for_update().filter(reviewed_by__isnull=True):
             run.reviewed_by, run.reviewed_at = user, record.reviewed_at
             save_step(run, user, "reviewed")
-        sign(credential=credential, record=record, meaning=record_review.meaning, comment=comment)
+        attested = _("Review checklist confirmed: %(items)s") % {
+            "items": " ".join(str(label) for _key, label in REVIEW_CHECKLIST)
+        }
+        sign(
+            credential=credential,
+            record=record,
+            meaning=record_review.meaning,
+            comment=f"{comment}\n{attested}" if comment else attested,
+        )
     return record
 
 

@@ -20,7 +20,7 @@ from core.signatures import signatures_for
 from core.web import posted, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.forms import AttachmentForm, DiscardedRunForm, TestRecordForm
+from qc_records.forms import AttachmentForm, DiscardedRunForm, ReviewSignatureForm, TestRecordForm
 from qc_records.models import Attachment, TestRecord
 from qc_records.timeline import attach_corrections, record_timeline
 
@@ -113,7 +113,7 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "submit_form": forms.get("submit_form")
         or SignatureForm(meaning=services.record_submit.meaning, prefix="submit"),
         "review_form": forms.get("review_form")
-        or SignatureForm(meaning=services.record_review.meaning, prefix="review"),
+        or ReviewSignatureForm(meaning=services.record_review.meaning, prefix="review"),
         "approve_form": forms.get("approve_form")
         or SignatureForm(meaning=services.record_approve.meaning, prefix="approve"),
         "send_back_form": forms.get("send_back_form") or ReasonForm(prefix="back"),
@@ -279,13 +279,14 @@ def record_sign_tested(request: HttpRequest, pk: int) -> HttpResponse:
 def record_review(request: HttpRequest, pk: int) -> HttpResponse:
     require_perm(request, "qc_records.review_testrecord")
     record = _record(request, pk, "qc_records.view_testrecord")
-    form = SignatureForm(posted(request), meaning=services.record_review.meaning, prefix="review")
+    form = ReviewSignatureForm(posted(request), meaning=services.record_review.meaning, prefix="review")
     if form.is_valid():
         try:
             services.record_review(
                 record=record,
                 user=request.user,
                 password=form.cleaned_data["password"],
+                checklist=form.checklist(),
                 comment=form.cleaned_data["comment"],
                 request=request,
             )

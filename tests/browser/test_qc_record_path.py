@@ -116,6 +116,10 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
         has=page.get_by_role("heading", name="Test records waiting for second-person review")
     )
     queue.get_by_role("link", name=re.compile(re.escape(SAMPLE_NAME))).click()
+    # The review checklist (检验原始记录管理规程 4.2.1 ①–⑥ + audit trail) is answered before signing.
+    review = page.locator("form").filter(has=page.get_by_role("button", name="Sign “Reviewed”"))
+    for box in review.get_by_role("checkbox").all():
+        box.check()
     sign(page, "Sign “Reviewed”", comment="复核计算无误")
     expect(page.get_by_role("alert")).to_contain_text("Signed “Reviewed”")
     expect(page.get_by_test_id("signature")).to_have_count(2)

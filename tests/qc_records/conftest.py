@@ -12,7 +12,7 @@ from django.utils import timezone
 from qc_records import services
 from qc_records.models import Category, TestRecord
 from tests.factories import PASSWORD, BatchFactory, InstrumentFactory, ReagentFactory
-from tests.qc_records.helpers import fill, make_spec
+from tests.qc_records.helpers import ALL_CONFIRMED, fill, make_spec
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +97,7 @@ def submitted_record(qc, filled_record):
 
 @pytest.fixture
 def reviewed_record(qc, submitted_record):
-    return services.record_review(record=submitted_record, user=qc.reviewer, password=PASSWORD)
+    return services.record_review(checklist=ALL_CONFIRMED, record=submitted_record, user=qc.reviewer, password=PASSWORD)
 
 
 @pytest.fixture

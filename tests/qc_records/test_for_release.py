@@ -8,6 +8,7 @@ from qc_records import services
 from qc_records.for_release import BatchQCSummary, batch_has_open_oos, batch_qc_summary
 from qc_records.models import OOSInvestigation
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_invalidated_result_does_not_count_after_a_passing_retest(qc, oos_record
         record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.0")}
     )
     services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
-    services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=oos_record, user=qc.reviewer, password=PASSWORD)
     services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
     assert batch_qc_summary(batch).status == "passed"
 

@@ -12,7 +12,7 @@ from core.workflow import InputError, WorkflowError
 from qc_records import services
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD
-from tests.qc_records.helpers import fill
+from tests.qc_records.helpers import ALL_CONFIRMED, fill
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_p1_a_failing_value_opens_an_oos_the_moment_it_is_saved(qc, draft_record
     assert assay.value_text == "93.0" and assay.conclusion == "fail"
     record, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
     assert opened == []
-    services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
     with pytest.raises(WorkflowError, match=oos.number):
         services.record_approve(record=record, user=qc.head, password=PASSWORD)
 
@@ -285,7 +285,7 @@ def test_a_discarded_run_is_recorded_reviewed_reported_and_seen_by_release(
     page = client_for(qc.reviewer).get(filled_record.get_absolute_url()).content.decode()
     assert "第1针进样：93.1%" in page and "系统适用性不符合要求" in page and "not reviewed yet" in page
     record, _ = services.record_submit(record=filled_record, user=qc.analyst, password=PASSWORD)
-    services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
     run.refresh_from_db()
     assert run.reviewed_by == qc.reviewer and run.reviewed_at
     settings.DOCUMENTS_ISSUE_ON_COMMIT = False
@@ -416,7 +416,7 @@ def test_the_report_names_the_oos_and_its_conclusion(qc, oos_record, settings):
     services.oos_start_phase_two(oos=oos, user=qc.head, reason="无实验室原因")
     services.oos_update(oos=oos, user=qc.head, data={"phase2_findings": "投料偏差"})
     services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="OOS成立，批不合格")
-    services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=oos_record, user=qc.reviewer, password=PASSWORD)
     settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     record = services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
     context = pdf.report_context(record)
@@ -677,3 +677,38 @@ def test_p5_results_entered_long_after_their_test_date_are_flagged_to_the_review
     assert 'data-testid="backfilled"' in html and "entered 40 days after its test date" in html
     settings.QC_BACKFILL_DAYS = 60
     assert _assay(record).entered_days_late == 0
+
+
+# --- (7) the second-person review checklist ------------------------------------------------------
+
+
+def test_the_review_signature_needs_every_checklist_item_answered(qc, client_for, submitted_record):
+    """R-QC-4; 检验原始记录管理规程 4.2.1 ①–⑥ + PIC/S PI 041 §9.8 (audit trail reviewed): nothing made
+    the reviewer check corrections, calculations or the audit trail. Each item is now answered
+    before "Reviewed" is signed, and the signature says what was attested."""
+    from django.urls import reverse
+
+    from core.models import Signature
+    from tests.qc_records.helpers import ALL_CONFIRMED, REVIEW_POST
+
+    partial = {**ALL_CONFIRMED, "audit_trail": False, "calculations": False}
+    with pytest.raises(InputError) as refused:
+        services.record_review(record=submitted_record, user=qc.reviewer, password=PASSWORD, checklist=partial)
+    assert set(refused.value.errors) == {"audit_trail", "calculations"}
+    assert "audit trail" in refused.value.errors["audit_trail"][0] and "send the record back" in str(refused.value)
+    submitted_record.refresh_from_db()
+    assert submitted_record.status == TestRecord.Status.SUBMITTED
+    assert not Signature.objects.for_record(submitted_record).filter(meaning="reviewed").exists()
+
+    client = client_for(qc.reviewer)
+    page = client.get(submitted_record.get_absolute_url()).content.decode()
+    from django.utils.html import escape
+
+    for _key, label in services.REVIEW_CHECKLIST:
+        assert escape(str(label)) in page
+    url = reverse("qc_records:record_review", args=[submitted_record.pk])
+    missing = client.post(url, {"review-password": PASSWORD})
+    assert missing.status_code == 400 and "Confirm this item" in missing.content.decode()
+    assert client.post(url, {"review-password": PASSWORD, **REVIEW_POST}).status_code == 302
+    signature = Signature.objects.for_record(submitted_record).get(meaning="reviewed")
+    assert signature.signer == qc.reviewer and "④" in signature.comment and "⑦" in signature.comment

@@ -8,6 +8,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def test_failing_result_opens_an_oos(qc, oos_record):
 
 
 def test_an_open_oos_blocks_approval(qc, oos_record):
-    services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=oos_record, user=qc.reviewer, password=PASSWORD)
     with pytest.raises(WorkflowError, match="OOS-.* is still open"):
         services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
     oos_record.refresh_from_db()
@@ -87,7 +88,7 @@ def test_confirmed_oos_needs_phase_two_and_then_the_report_says_fails(qc, oos_re
         services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="确认")
     services.oos_update(oos=oos, user=qc.qa, data={"phase2_findings": "生产过程调查：投料偏差"})
     services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="OOS成立，批不合格")
-    services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=oos_record, user=qc.reviewer, password=PASSWORD)
     record = services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
     assert record.verdict == TestRecord.Verdict.DOES_NOT_COMPLY and record.report_number
 

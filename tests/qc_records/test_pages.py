@@ -8,6 +8,7 @@ from django.urls import reverse
 from core.roles import ALL_ROLES
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import REVIEW_POST
 
 pytestmark = pytest.mark.django_db
 
@@ -200,7 +201,7 @@ def test_reviewing_your_own_record_shows_the_refusal(qc, client_for, submitted_r
 
     qc.analyst.groups.add(Group.objects.get(name="qc_reviewer"))
     response = client_for(qc.analyst).post(
-        reverse("qc_records:record_review", args=[submitted_record.pk]), {"review-password": PASSWORD}
+        reverse("qc_records:record_review", args=[submitted_record.pk]), {"review-password": PASSWORD, **REVIEW_POST}
     )
     assert response.status_code == 400
     assert "different person" in response.content.decode()

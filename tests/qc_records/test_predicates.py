@@ -15,7 +15,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.work import queues
 from tests.factories import PASSWORD
-from tests.qc_records.helpers import fill, make_spec
+from tests.qc_records.helpers import ALL_CONFIRMED, fill, make_spec
 
 
 def queued_urls(user, key: str) -> set[str]:
@@ -88,7 +88,7 @@ def test_a_tester_cannot_review_on_page_queue_or_service(qc, make_user, client_f
         refusal_testid="review-refusal",
         queue_urls=queued_urls(helper, "qc_to_review"),
         url=url,
-        call=lambda: services.record_review(record=record, user=helper, password=PASSWORD),
+        call=lambda: services.record_review(checklist=ALL_CONFIRMED, record=record, user=helper, password=PASSWORD),
     )
     assert_allowed_everywhere(
         reason=services.cannot_review_record(record, qc.reviewer),
@@ -99,14 +99,16 @@ def test_a_tester_cannot_review_on_page_queue_or_service(qc, make_user, client_f
         queue_urls=queued_urls(qc.reviewer, "qc_to_review"),
         url=url,
     )
-    services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
 
 
 def test_the_reviewer_cannot_approve_on_page_queue_or_service(qc, make_user, client_for, submitted_record, settings):
     """R-SEQ-2: one person, one stage — whoever reviewed the record does not approve its report."""
     settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     reviewer_and_head = make_user("qc_reviewer", "qc_head", username="reviewer_and_head")
-    record = services.record_review(record=submitted_record, user=reviewer_and_head, password=PASSWORD)
+    record = services.record_review(
+        checklist=ALL_CONFIRMED, record=submitted_record, user=reviewer_and_head, password=PASSWORD
+    )
     action = reverse("qc_records:record_approve", args=[record.pk])
     url = record.get_absolute_url()
     assert_refused_everywhere(

@@ -14,7 +14,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD, InstrumentFactory
-from tests.qc_records.helpers import fill
+from tests.qc_records.helpers import ALL_CONFIRMED, fill
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def _submit(record, qc):
 
 def _refused_review(record, user):
     with pytest.raises(WorkflowError, match="different person"):
-        services.record_review(record=record, user=user, password=PASSWORD)
+        services.record_review(checklist=ALL_CONFIRMED, record=record, user=user, password=PASSWORD)
     record.refresh_from_db()
     assert record.status == TestRecord.Status.SUBMITTED
 
@@ -63,7 +63,7 @@ def test_who_only_chose_the_instruments_and_wrote_the_conditions_cannot_review(
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent)
     _submit(draft_record, qc)
     _refused_review(draft_record, helper)
-    services.record_review(record=draft_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=draft_record, user=qc.reviewer, password=PASSWORD)
 
 
 def test_who_attached_a_chromatogram_cannot_review(qc, filled_record, helper):
@@ -112,7 +112,7 @@ def test_whose_result_was_invalidated_by_an_oos_cannot_review_the_retest(qc, dra
     _submit(draft_record, qc)
     _refused_review(draft_record, helper)
     # The QC head who closed the OOS (and so wrote the invalidation) may still approve.
-    services.record_review(record=draft_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=draft_record, user=qc.reviewer, password=PASSWORD)
     services.record_approve(record=draft_record, user=qc.head, password=PASSWORD)
     assert services.testers(draft_record) == {qc.analyst.pk, helper.pk}
 
@@ -127,14 +127,14 @@ def test_a_reviewer_who_sent_the_record_back_may_review_it_again(qc, submitted_r
         results={assay.pk: services.ResultEntry(value_text=assay.value_text, calculation="按外标法计算，W=50.12mg")},
     )
     _submit(submitted_record, qc)
-    services.record_review(record=submitted_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=submitted_record, user=qc.reviewer, password=PASSWORD)
 
 
 def test_a_qc_head_who_changed_the_header_cannot_approve(qc, filled_record, make_user):
     head_analyst = make_user("qc_analyst", "qc_head", username="head_analyst")
     services.record_update(record=filled_record, user=head_analyst, header={"observations": "补充：溶液澄清"})
     _submit(filled_record, qc)
-    services.record_review(record=filled_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=filled_record, user=qc.reviewer, password=PASSWORD)
     with pytest.raises(WorkflowError, match="another person must approve"):
         services.record_approve(record=filled_record, user=head_analyst, password=PASSWORD)
 

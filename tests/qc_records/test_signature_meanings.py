@@ -18,7 +18,7 @@ from core.models import Signature
 from qc_records import services
 from qc_records.models import Category, LedgerArchive, OOSInvestigation
 from tests.factories import PASSWORD, BatchFactory
-from tests.qc_records.helpers import fill, make_spec
+from tests.qc_records.helpers import ALL_CONFIRMED, REVIEW_POST, fill, make_spec
 
 
 def meaning_shown(client, page_url: str, action_url: str) -> str:
@@ -94,7 +94,7 @@ def test_record_review_shows_the_meaning_it_records(qc, client_for, submitted_re
         client_for(qc.reviewer),
         submitted_record.get_absolute_url(),
         reverse("qc_records:record_review", args=[submitted_record.pk]),
-        {"review-password": PASSWORD},
+        {"review-password": PASSWORD, **REVIEW_POST},
         submitted_record,
     )
     assert shown == recorded == str(Signature.Meaning.REVIEWED.label)
@@ -151,7 +151,7 @@ def record_past_retention(qc, spec, approved_product, instrument, reagent, setti
         services.record_create(sample=sample, user=qc.analyst), qc.analyst, instrument=instrument, reagent=reagent
     )
     record, _opened = services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
-    record = services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+    record = services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
     return services.record_approve(record=record, user=qc.head, password=PASSWORD)
 
 

@@ -8,6 +8,7 @@ from core.workflow import WorkflowError, check_transition
 from qc_records import services
 from qc_records.models import Instrument, LedgerArchive, OOSInvestigation, Reagent, Specification, TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 MODELS = [Specification, Instrument, Reagent, TestRecord, OOSInvestigation, LedgerArchive]
 
@@ -65,7 +66,7 @@ def _run(action, record, qc):
     if action == "submit":
         services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
     elif action == "review":
-        services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+        services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
     elif action == "approve":
         services.record_approve(record=record, user=qc.head, password=PASSWORD)
     elif action == "send_back":

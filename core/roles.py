@@ -96,6 +96,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "qc_records.change_oosinvestigation",
         # QA approves an OOS conclusion (laboratory error or confirmed) by closing it (R-QC-5)
         "qc_records.close_oosinvestigation",
+        # QA co-signs reopening an approved QC record for correction (R-QC-10)
+        "qc_records.reopen_testrecord",
         "release.add_product",
         "release.change_product",
         "release.approve_product",

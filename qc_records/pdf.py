@@ -113,7 +113,11 @@ def report_context(record: TestRecord) -> dict[str, Any]:
         }
         for o in record.oos_investigations.select_related("item").order_by("pk")
     ]
+    # A corrected report after reopening (R-QC-10): it names the version it supersedes.
+    previous = latest_report(record)
     return {
+        "supersedes": f"{previous.number or record.report_number}-v{previous.version}" if previous else "",
+        "reopen_reason": record.reopen_reason if previous else "",
         "discarded": discarded,
         "oos": oos,
         "report": {

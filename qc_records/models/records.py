@@ -176,7 +176,8 @@ class TestRecord(Tracked):
         Status.DRAFT: {Status.SUBMITTED, Status.VOIDED},
         Status.SUBMITTED: {Status.REVIEWED, Status.DRAFT},
         Status.REVIEWED: {Status.APPROVED, Status.DRAFT},
-        Status.APPROVED: set(),
+        # Reopened for correction (QC head + QA signatures, reason): re-review, re-approval, report v2.
+        Status.APPROVED: {Status.DRAFT},
         Status.VOIDED: set(),
     }
     # Stable between the three signatures (status, people and report number change as it moves
@@ -271,6 +272,16 @@ class TestRecord(Tracked):
     )
     content_digest = models.CharField(_("SHA-256 of the results"), max_length=64, blank=True, editable=False)
     purged_at = models.DateTimeField(_("raw data purged at"), null=True, blank=True, editable=False)
+    reopen_requested_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("reopening requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    reopen_reason = models.TextField(_("reason for reopening"), blank=True, editable=False)
     replaces = models.ForeignKey(
         "self",
         verbose_name=_("replaces voided record"),
@@ -295,6 +306,7 @@ class TestRecord(Tracked):
             ("approve_testrecord", _("Can approve test reports")),
             ("archive_testrecord", _("Can archive and reopen monthly QC records")),
             ("purge_testrecord", _("Can purge QC raw data after its retention date")),
+            ("reopen_testrecord", _("Can approve reopening an approved test record for correction (QA)")),
         ]
 
     def __str__(self) -> str:

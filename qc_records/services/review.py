@@ -204,7 +204,8 @@ def record_approve(
         if record.verdict == TestRecord.Verdict.PENDING:
             raise WorkflowError(_("Some results are missing; the record must go back to the analyst."))
         year = timezone.localdate().year
-        record.report_number = f"QC-{year}-{next_number('QC', year):04d}"
+        # A reopened record keeps its number: the corrected report is version 2 of it (R-QC-10).
+        record.report_number = record.report_number or f"QC-{year}-{next_number('QC', year):04d}"
         record.approved_by = user
         record.approved_at = timezone.now()
         save_step(record, user, comment or "report approved")
@@ -219,12 +220,89 @@ def _issue_report(*, record_pk: int, user_pk: int) -> None:
     pdf.issue_report(TestRecord.objects.get(pk=record_pk), User.objects.get(pk=user_pk))
 
 
+def cannot_request_reopening(record: TestRecord, user: User) -> str | None:
+    """Why the QC head ``user`` may not ask to reopen ``record`` now, or None (R-QC-10)."""
+    if record.status != TestRecord.Status.APPROVED:
+        return _("Only an approved record is reopened for correction.")
+    if record.reopen_requested_by_id:
+        return _("Reopening was already requested by %(name)s; QA approves it.") % {
+            "name": record.reopen_requested_by.printed_name
+        }
+    return None
+
+
+def cannot_reopen_record(record: TestRecord, user: User) -> str | None:
+    """Why QA ``user`` may not approve reopening ``record`` now, or None: the QC head asked first,
+    and a second person approves (R-QC-10, R-SEQ-2)."""
+    if record.status != TestRecord.Status.APPROVED or not record.reopen_requested_by_id:
+        return _("The QC head must first sign the request to reopen this approved record.")
+    if record.reopen_requested_by_id == user.pk:
+        return _("You asked to reopen this record; another person (QA) approves it.")
+    return None
+
+
+@signs(Signature.Meaning.UNLOCKED)
+def record_reopen_request(
+    *, record: TestRecord, user: User, password: str, reason: str, request: HttpRequest | None = None
+) -> TestRecord:
+    """The QC head asks, with a signed reason, to reopen an approved record for correction (an error
+    found after approval; GMP 第一百六十一条, R-QC-10). Nothing changes until QA co-signs."""
+    require_permission(user, "qc_records.approve_testrecord")
+    reason = require_reason(reason, _("Say what must be corrected and why: QA reads it before approving."))
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        record = _locked_record(record)
+        if refusal := cannot_request_reopening(record, user):
+            raise WorkflowError(refusal)
+        check_not_archived(record)
+        record.reopen_requested_by = user
+        record.reopen_reason = reason
+        save_step(record, user, _("reopening requested: %(reason)s") % {"reason": reason})
+        sign(credential=credential, record=record, meaning=record_reopen_request.meaning, comment=reason)
+    return record
+
+
+@signs(Signature.Meaning.UNLOCKED)
+def record_reopen(
+    *, record: TestRecord, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+) -> TestRecord:
+    """QA co-signs the QC head's request: the approved record goes back to draft for correction,
+    then testing, second-person review and re-approval again; the report keeps its number and the
+    re-approval issues version 2, which supersedes version 1 (core.pdf; R-QC-10)."""
+    require_permission(user, "qc_records.reopen_testrecord")
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        record = _locked_record(record)
+        if refusal := cannot_reopen_record(record, user):
+            raise WorkflowError(refusal)
+        check_not_archived(record)
+        reason = record.reopen_reason
+        move(record, TestRecord.Status.DRAFT)
+        record.submitted_by = record.submitted_at = None
+        record.reviewed_by = record.reviewed_at = None
+        record.approved_by = record.approved_at = None
+        record.content_digest = ""
+        record.verdict = TestRecord.Verdict.PENDING
+        record.reopen_requested_by = None
+        save_step(record, user, _("reopened for correction: %(reason)s") % {"reason": reason})
+        sign(
+            credential=credential,
+            record=record,
+            meaning=record_reopen.meaning,
+            comment=f"{comment}\n{reason}" if comment else reason,
+        )
+    return record
+
+
 @transaction.atomic
 def record_send_back(*, record: TestRecord, user: User, reason: str) -> TestRecord:
     """The reviewer or QC head returns a submitted or reviewed record to the analyst, with the reason."""
     require_permission(user, "qc_records.review_testrecord", "qc_records.approve_testrecord")
     record = _locked_record(record)
     reason = require_reason(reason, _("Say why the record is sent back: the analyst sees it."))
+    if record.status == TestRecord.Status.APPROVED:
+        # Only reopening (QC head + QA signatures) returns an approved record to draft (R-QC-10).
+        raise WorkflowError(_("An approved record is reopened for correction by the QC head and QA, not sent back."))
     _back_to_draft(record, user, reason)  # TRANSITIONS: only a submitted or reviewed record goes back
     check_not_archived(record)
     save_step(record, user, _("sent back: %(reason)s") % {"reason": reason})

@@ -36,6 +36,7 @@ RECORD_RELATED = (
     "submitted_by",
     "reviewed_by",
     "approved_by",
+    "reopen_requested_by",
     "last_changed_by",
 )
 
@@ -118,6 +119,15 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         or SignatureForm(meaning=services.record_approve.meaning, prefix="approve"),
         "send_back_form": forms.get("send_back_form") or ReasonForm(prefix="back"),
         "void_form": forms.get("void_form") or SignWithReasonForm(meaning=services.record_void.meaning, prefix="void"),
+        "can_request_reopening": user.has_perm("qc_records.approve_testrecord")
+        and services.cannot_request_reopening(record, user) is None,
+        "can_reopen": record.status == s.APPROVED
+        and user.has_perm("qc_records.reopen_testrecord")
+        and services.cannot_reopen_record(record, user) is None,
+        "reopen_request_form": forms.get("reopen_request_form")
+        or SignWithReasonForm(meaning=services.record_reopen_request.meaning, prefix="reopenreq"),
+        "reopen_form": forms.get("reopen_form")
+        or SignatureForm(meaning=services.record_reopen.meaning, prefix="reopen"),
         "purge_form": forms.get("purge_form")
         or SignWithReasonForm(meaning=services.record_purge.meaning, prefix="purge"),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(record=record, prefix="file"),
@@ -356,6 +366,52 @@ def record_void(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The record was voided."))
             return redirect(record)
     return _refused(request, pk, void_form=form)
+
+
+@require_POST
+def record_reopen_request(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.approve_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignWithReasonForm(posted(request), meaning=services.record_reopen_request.meaning, prefix="reopenreq")
+    if form.is_valid():
+        try:
+            services.record_reopen_request(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Reopening requested; QA approves it with a signature."))
+            return redirect(record)
+    return _refused(request, pk, reopen_request_form=form)
+
+
+@require_POST
+def record_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.reopen_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignatureForm(posted(request), meaning=services.record_reopen.meaning, prefix="reopen")
+    if form.is_valid():
+        try:
+            services.record_reopen(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(
+                request, _("The record is reopened for correction: test, review and approve it again (report v2).")
+            )
+            return redirect(record)
+    return _refused(request, pk, reopen_form=form)
 
 
 @require_POST

@@ -712,3 +712,97 @@ def test_the_review_signature_needs_every_checklist_item_answered(qc, client_for
     assert client.post(url, {"review-password": PASSWORD, **REVIEW_POST}).status_code == 302
     signature = Signature.objects.for_record(submitted_record).get(meaning="reviewed")
     assert signature.signer == qc.reviewer and "④" in signature.comment and "⑦" in signature.comment
+
+
+# --- (5) reopen an approved record: QC head + QA → re-review → re-approval → report v2 ------------
+
+
+def test_p2_an_approved_record_is_reopened_corrected_and_reissued_as_version_2(
+    qc, client_for, approved_record, settings, tmp_path
+):
+    """R-QC-10, P2: approved was terminal. Now the QC head asks with a signed reason, QA co-signs,
+    the record goes back to draft; the correction is made with its reason, re-reviewed and
+    re-approved under the same report number; version 2 supersedes version 1, whose verification
+    page says so and links version 2."""
+    from django.urls import reverse
+
+    from core.models import Document, Signature
+    from qc_records import pdf
+    from tests.qc_records.helpers import ALL_CONFIRMED
+
+    settings.MEDIA_ROOT = tmp_path
+    v1 = pdf.issue_report(approved_record, qc.head)
+    number = approved_record.report_number
+    # Wrong roles and the wrong order are refused.
+    with pytest.raises(WorkflowError, match="permission"):
+        services.record_reopen_request(record=approved_record, user=qc.analyst, password=PASSWORD, reason="x")
+    with pytest.raises(WorkflowError, match="QC head must first"):
+        services.record_reopen(record=approved_record, user=qc.qa, password=PASSWORD)
+    with pytest.raises(InputError):
+        services.record_reopen_request(record=approved_record, user=qc.head, password=PASSWORD, reason=" ")
+    services.record_reopen_request(
+        record=approved_record, user=qc.head, password=PASSWORD, reason="观察记录漏记供试品溶液颜色"
+    )
+    with pytest.raises(WorkflowError, match="permission"):
+        services.record_reopen(record=approved_record, user=qc.head, password=PASSWORD)
+    page = client_for(qc.qa).get(approved_record.get_absolute_url()).content.decode()
+    assert reverse("qc_records:record_reopen", args=[approved_record.pk]) in page
+    services.record_reopen(record=approved_record, user=qc.qa, password=PASSWORD)
+    record = TestRecord.objects.get(pk=approved_record.pk)
+    assert record.status == TestRecord.Status.DRAFT and record.report_number == number
+    reopen_signatures = Signature.objects.for_record(record).filter(meaning="unlocked")
+    assert [s.signer for s in reopen_signatures] == [qc.head, qc.qa]
+    assert "观察记录漏记供试品溶液颜色" in record.history.first().history_change_reason
+    # Correct, re-test, re-review, re-approve.
+    services.record_update(
+        record=record, user=qc.analyst, header={"observations": "供试品溶液澄清无色"}, reason="补记颜色"
+    )
+    services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
+    record = services.record_approve(record=record, user=qc.head, password=PASSWORD)
+    assert record.report_number == number
+    v2 = pdf.issue_report(record, qc.head)
+    assert v2.version == 2 and v2.supersedes == v1
+    assert Document.objects.for_record(record).count() == 2
+    verify = client_for(qc.qa).get(v1.get_absolute_url()).content.decode()
+    assert 'data-state="superseded"' in verify and v2.get_absolute_url() in verify
+
+
+def test_the_corrected_report_names_the_version_it_supersedes(qc, approved_record, settings, tmp_path):
+    """R-QC-10: the report printed after reopening says "supersedes QC-…-v1"."""
+    from qc_records import pdf
+    from tests.qc_records.helpers import ALL_CONFIRMED
+
+    settings.MEDIA_ROOT = tmp_path
+    pdf.issue_report(approved_record, qc.head)
+    services.record_reopen_request(record=approved_record, user=qc.head, password=PASSWORD, reason="更正")
+    services.record_reopen(record=approved_record, user=qc.qa, password=PASSWORD)
+    record = TestRecord.objects.get(pk=approved_record.pk)
+    services.record_update(record=record, user=qc.analyst, header={"observations": "更正"}, reason="更正")
+    services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
+    record = services.record_approve(record=record, user=qc.head, password=PASSWORD)
+    context = pdf.report_context(record)
+    assert context["supersedes"] == f"{record.report_number}-v1" and context["reopen_reason"] == "更正"
+
+
+def test_the_ledger_shows_that_the_report_was_reissued(qc, client_for, approved_record, settings, tmp_path):
+    """R-QC-10, R-QC-8: the ledger row of a reopened and re-approved record shows version 2."""
+    from django.urls import reverse
+
+    from qc_records import pdf
+    from tests.qc_records.helpers import ALL_CONFIRMED
+
+    settings.MEDIA_ROOT = tmp_path
+    pdf.issue_report(approved_record, qc.head)
+    services.record_reopen_request(record=approved_record, user=qc.head, password=PASSWORD, reason="更正")
+    services.record_reopen(record=approved_record, user=qc.qa, password=PASSWORD)
+    record = TestRecord.objects.get(pk=approved_record.pk)
+    services.record_update(record=record, user=qc.analyst, header={"observations": "更正"}, reason="更正")
+    services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
+    record = services.record_approve(record=record, user=qc.head, password=PASSWORD)
+    pdf.issue_report(record, qc.head)
+    month = record.test_date.strftime("%Y-%m")
+    html = client_for(qc.head).get(reverse("qc_records:ledger") + f"?month={month}").content.decode()
+    assert 'data-testid="report-versions"' in html and "version 2" in html

@@ -88,6 +88,26 @@ def test_co_analyst_signature_shows_the_meaning_it_records(qc, client_for, make_
     assert shown == recorded == str(Signature.Meaning.TESTED.label)
 
 
+def test_reopening_an_approved_record_shows_the_meanings_it_records(qc, client_for, approved_record):
+    """R-SIG-2, R-QC-10: the QC head's request and QA's approval, each on the record page."""
+    shown, recorded = sign_through_page(
+        client_for(qc.head),
+        approved_record.get_absolute_url(),
+        reverse("qc_records:record_reopen_request", args=[approved_record.pk]),
+        {"reopenreq-password": PASSWORD, "reopenreq-reason": "观察记录漏记"},
+        approved_record,
+    )
+    assert shown == recorded == str(Signature.Meaning.UNLOCKED.label)
+    shown, recorded = sign_through_page(
+        client_for(qc.qa),
+        approved_record.get_absolute_url(),
+        reverse("qc_records:record_reopen", args=[approved_record.pk]),
+        {"reopen-password": PASSWORD},
+        approved_record,
+    )
+    assert shown == recorded == str(Signature.Meaning.UNLOCKED.label)
+
+
 def test_record_review_shows_the_meaning_it_records(qc, client_for, submitted_record):
     """R-SIG-2"""
     shown, recorded = sign_through_page(
@@ -210,6 +230,8 @@ def test_every_signing_service_declares_its_meaning():
         services.specification_approve: Signature.Meaning.APPROVED,
         services.record_submit: Signature.Meaning.TESTED,
         services.record_sign_tested: Signature.Meaning.TESTED,
+        services.record_reopen_request: Signature.Meaning.UNLOCKED,
+        services.record_reopen: Signature.Meaning.UNLOCKED,
         services.record_review: Signature.Meaning.REVIEWED,
         services.record_approve: Signature.Meaning.APPROVED,
         services.record_void: Signature.Meaning.VOIDED,

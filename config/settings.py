@@ -210,7 +210,13 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 # The address people open the site at. Printed on every PDF (as text and QR code) so that a
-# printed or e-mailed copy leads back to its verification page.
+# printed or e-mailed copy leads back to its verification page: an issued PDF's QR code is
+# permanent, so outside DEBUG there is no default — start-up fails naming the variable.
+if not DEBUG and not os.environ.get("SITE_URL", "").strip():
+    raise ImproperlyConfigured(
+        "SITE_URL is not set. Set it to the address people open the site at (e.g. https://release.example.com): "
+        "it is printed with a QR code on every PDF and cannot be changed afterwards (DEBUG is off)."
+    )
 SITE_URL = env_url("SITE_URL", "http://localhost:8000")
 
 FORM_RENDERER = "core.forms.BootstrapFormRenderer"

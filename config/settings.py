@@ -234,6 +234,15 @@ QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
 # (from the OOS result) and for phase II (from its start); an overdue one is flagged on My work.
 QC_OOS_PHASE_1_DAYS = env_int("QC_OOS_PHASE_1_DAYS", 5, minimum=1)
 QC_OOS_PHASE_2_DAYS = env_int("QC_OOS_PHASE_2_DAYS", 30, minimum=1)
+# 检验记录和检验报告管理规程 2.2: the test report names the company and laboratory, and says how it is
+# made valid — the QC seal, or (the company's written choice) the electronic signatures in its place.
+QC_COMPANY_NAME = os.environ.get("QC_COMPANY_NAME", "").strip()
+QC_LABORATORY_NAME = os.environ.get("QC_LABORATORY_NAME", "质量控制室 (QC laboratory)").strip()
+QC_REPORT_SEAL_STATEMENT = os.environ.get(
+    "QC_REPORT_SEAL_STATEMENT",
+    "本报告经电子签名批准，电子签名代替质检公章；请凭验证码核验。"
+    " / Approved by electronic signatures, which replace the QC seal; verify it with its code.",
+).strip()
 # 检验记录书写规程 4.2.4 c: results entered more than this many days after their test date are
 # flagged to the reviewer as possible back-filling (事后补记).
 QC_BACKFILL_DAYS = env_int("QC_BACKFILL_DAYS", 1, minimum=0)

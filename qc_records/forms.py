@@ -158,6 +158,21 @@ class SampleFilterForm(Form):
 COMPLIES_CHOICES = [("", "—"), ("yes", gettext_lazy("Complies")), ("no", gettext_lazy("Does not comply"))]
 
 
+class PickerSelect(forms.SelectMultiple):
+    """A multiple select whose unusable options (calibration or expiry past on the test date) are
+    shown, marked and disabled, so they cannot be picked (issue 7; R-QC-3)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.disabled_values: set[str] = set()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        if str(getattr(value, "value", value)) in self.disabled_values and not selected:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class ResultRow:
     """One individual result on the form: the bound fields beside the stored result."""
 
@@ -195,13 +210,13 @@ class TestRecordForm(Form):
         label=gettext_lazy("Instruments and volumetric glassware used"),
         required=False,
         queryset=Instrument.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=PickerSelect(attrs={"size": 6}),
     )
     reagents = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Reagents, test solutions, titrants, culture media and reference standards used"),
         required=False,
         queryset=Reagent.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=PickerSelect(attrs={"size": 6}),
     )
     observations = forms.CharField(
         label=gettext_lazy("Observations"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -244,17 +259,31 @@ class TestRecordForm(Form):
         self.fields["instruments"].queryset = Instrument.objects.filter(
             Q(status=Instrument.Status.IN_SERVICE) | Q(pk__in=used_i)
         ).order_by("code")
+        on = record.test_date
+        expired = _("EXPIRED — cannot be used")
         self.fields["instruments"].label_from_instance = lambda i: (
             _("%(code)s %(name)s (%(model)s) · calibration due %(due)s")
             % {"code": i.code, "name": i.name, "model": i.model, "due": i.calibration_due.isoformat()}
+            + (f" · {expired}" if i.calibration_due < on else "")
         )
+        self.fields["instruments"].widget.disabled_values = {
+            str(pk)
+            for pk in self.fields["instruments"].queryset.filter(calibration_due__lt=on).values_list("pk", flat=True)
+            if pk not in used_i
+        }
         self.fields["reagents"].queryset = Reagent.objects.filter(
             Q(status=Reagent.Status.IN_USE) | Q(pk__in=used_r)
         ).order_by("name", "lot_number")
         self.fields["reagents"].label_from_instance = lambda r: (
             _("%(name)s · lot %(lot)s · %(source)s · expires %(expiry)s")
             % {"name": r.name, "lot": r.lot_number, "source": r.source, "expiry": r.expiry_date.isoformat()}
+            + (f" · {expired}" if r.expiry_date < on else "")
         )
+        self.fields["reagents"].widget.disabled_values = {
+            str(pk)
+            for pk in self.fields["reagents"].queryset.filter(expiry_date__lt=on).values_list("pk", flat=True)
+            if pk not in used_r
+        }
         self.rows: list[tuple[ItemBlock, list[ResultRow]]] = []
         for block in blocks:
             for result in block.current:

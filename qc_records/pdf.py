@@ -115,7 +115,14 @@ def report_context(record: TestRecord) -> dict[str, Any]:
     ]
     # A corrected report after reopening (R-QC-10): it names the version it supersedes.
     previous = latest_report(record)
+    from django.conf import settings
+
     return {
+        "issuer": {
+            "company": settings.QC_COMPANY_NAME,
+            "laboratory": settings.QC_LABORATORY_NAME,
+            "seal_statement": settings.QC_REPORT_SEAL_STATEMENT,
+        },
         "supersedes": f"{previous.number or record.report_number}-v{previous.version}" if previous else "",
         "reopen_reason": record.reopen_reason if previous else "",
         "discarded": discarded,

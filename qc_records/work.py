@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -143,6 +144,7 @@ def queues(user) -> list[WorkQueue]:
                 )
             )
     days = settings.QC_DUE_SOON_DAYS
+    today = timezone.localdate()
     if user.has_perm("qc_records.change_instrument"):
         due = (Instrument.objects.due_within(days) | Instrument.objects.calibration_expired()).order_by(
             "calibration_due", "code"
@@ -152,7 +154,13 @@ def queues(user) -> list[WorkQueue]:
                 "qc_instruments_due",
                 _("Instruments due for calibration"),
                 due,
-                lambda i: WorkItem(title=str(i), url=i.get_absolute_url(), due=i.calibration_due, note=i.location),
+                # Past due is said, not listed as "due soon": it cannot be used until recalibrated.
+                lambda i: WorkItem(
+                    title=str(i),
+                    url=i.get_absolute_url(),
+                    due=i.calibration_due,
+                    note=_("Calibration expired — cannot be used") if i.calibration_due < today else i.location,
+                ),
                 reverse("qc_records:instrument_list") + "?view=due",
                 _("No instrument is due for calibration."),
             )
@@ -165,7 +173,10 @@ def queues(user) -> list[WorkQueue]:
                 _("Reagents and reference standards expiring"),
                 expiring,
                 lambda r: WorkItem(
-                    title=str(r), url=r.get_absolute_url(), due=r.expiry_date, note=r.get_kind_display()
+                    title=str(r),
+                    url=r.get_absolute_url(),
+                    due=r.expiry_date,
+                    note=_("Expired — cannot be used") if r.expiry_date < today else r.get_kind_display(),
                 ),
                 reverse("qc_records:reagent_list") + "?view=due",
                 _("No reagent is about to expire."),

@@ -384,6 +384,9 @@ def record_submit(
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         record = _locked_record(record)
+        from qc_records.services.review import already_signed
+
+        already_signed(record, TestRecord.Status.SUBMITTED, Signature.Meaning.TESTED)
         move(record, TestRecord.Status.SUBMITTED)
         check_not_archived(record)
         blocks = record.item_blocks()

@@ -99,6 +99,25 @@ def cannot_void_record(record: TestRecord, user: User) -> str | None:
     return None
 
 
+def already_signed(record, status: str, meaning: str) -> None:
+    """Refuse a second signature of the same step, saying who already signed it and when (issue 7)."""
+    if record.status != status:
+        return
+    from core.templatetags.core_tags import local_dt
+
+    done = Signature.objects.for_record(record).filter(meaning=meaning).order_by("-signed_at", "-pk").first()
+    if done is not None:
+        raise WorkflowError(
+            _("%(record)s was already signed “%(meaning)s” by %(name)s on %(when)s.")
+            % {
+                "record": record,
+                "meaning": Signature.Meaning(meaning).label,
+                "name": done.printed_name,
+                "when": local_dt(done.signed_at),
+            }
+        )
+
+
 def _check_digest(record: TestRecord) -> None:
     if record.content_digest and record.content_digest != record.compute_content_digest():
         raise WorkflowError(
@@ -150,6 +169,7 @@ def record_review(
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         record = _locked_record(record)
+        already_signed(record, TestRecord.Status.REVIEWED, Signature.Meaning.REVIEWED)
         move(record, TestRecord.Status.REVIEWED)
         refusal = cannot_review_record(record, user)
         if refusal:
@@ -188,6 +208,7 @@ def record_approve(
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         record = _locked_record(record)
+        already_signed(record, TestRecord.Status.APPROVED, Signature.Meaning.APPROVED)
         move(record, TestRecord.Status.APPROVED)
         refusal = cannot_approve_record(record, user)
         if refusal:

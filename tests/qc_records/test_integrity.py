@@ -806,3 +806,110 @@ def test_the_ledger_shows_that_the_report_was_reissued(qc, client_for, approved_
     month = record.test_date.strftime("%Y-%m")
     html = client_for(qc.head).get(reverse("qc_records:ledger") + f"?month={month}").content.decode()
     assert 'data-testid="report-versions"' in html and "version 2" in html
+
+
+# --- (10) smaller defects -------------------------------------------------------------------------
+
+
+def test_p6_a_signer_without_a_full_name_cannot_sign(qc, make_user, filled_record):
+    """R-SIG-2, P6: a user created without full_name signed as the username. Now refused, saying
+    what to do; nothing is signed."""
+    from core.models import Signature
+    from core.workflow import SignatureError
+
+    nameless = make_user("qc_analyst", username="probe_nofullname", full_name="")
+    assay = _assay(filled_record)
+    services.record_update(
+        record=filled_record,
+        user=nameless,
+        reason="复测",
+        results={assay.pk: services.ResultEntry(value_text="99.1", calculation="外标法")},
+    )
+    with pytest.raises(SignatureError, match="no full name"):
+        services.record_submit(record=filled_record, user=nameless, password=PASSWORD)
+    assert not Signature.objects.for_record(filled_record).exists()
+
+
+def test_a_refused_double_signature_says_who_already_signed_and_when(qc, make_user, reviewed_record):
+    """Issue 7 (10): "Reviewed" twice used to say only that the status cannot change."""
+    from tests.qc_records.helpers import ALL_CONFIRMED
+
+    other = make_user("qc_reviewer", username="second_reviewer", full_name="孙复核")
+    with pytest.raises(WorkflowError) as refused:
+        services.record_review(checklist=ALL_CONFIRMED, record=reviewed_record, user=other, password=PASSWORD)
+    message = str(refused.value)
+    assert "already signed “Reviewed” by" in message and qc.reviewer.printed_name in message
+    assert "UTC+08:00" in message
+
+
+def test_expired_instruments_and_reagents_are_marked_and_not_selectable(qc, client_for, draft_record):
+    """R-QC-3, issue 7 (10): past-due items are marked and disabled in the pickers; a forged POST
+    choosing one is refused beside the field with its name and date."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from tests.factories import InstrumentFactory, ReagentFactory
+
+    old = InstrumentFactory(
+        last_changed_by=qc.head, code="QC-UV-09", calibration_due=timezone.localdate() - timedelta(days=3)
+    )
+    stale = ReagentFactory(last_changed_by=qc.head, expiry_date=timezone.localdate() - timedelta(days=1))
+    url = reverse("qc_records:record_edit", args=[draft_record.pk])
+    client = client_for(qc.analyst)
+    html = client.get(url).content.decode()
+    option = html.split(f'value="{old.pk}"')[1].split("</option>")[0]
+    assert "disabled" in option and "EXPIRED" in option
+    option = html.split(f'value="{stale.pk}"')[1].split("</option>")[0]
+    assert "disabled" in option and "EXPIRED" in option
+    response = client.post(
+        url,
+        {
+            "test_date": draft_record.test_date.isoformat(),
+            "temperature": "22.5",
+            "humidity": "55.0",
+            "instruments": [old.pk],
+        },
+    )
+    assert response.status_code == 400 and "QC-UV-09" in response.content.decode()
+    assert not draft_record.instrument_uses.exists()
+
+
+def test_my_work_says_an_expired_instrument_is_expired_not_due_soon(qc, client_for):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from tests.factories import InstrumentFactory
+
+    InstrumentFactory(
+        last_changed_by=qc.head, code="QC-OLD-1", calibration_due=timezone.localdate() - timedelta(days=2)
+    )
+    html = client_for(qc.head).get(reverse("core:my_work")).content.decode()
+    row = html.split("QC-OLD-1")[1].split("</tr>")[0]
+    assert "Calibration expired — cannot be used" in row
+
+
+def test_history_times_show_the_utc_offset_never_cst(qc, client_for, approved_record):
+    """Issue 7 (10): history diffs printed "2026-11-30 22:14:23 CST"."""
+    from django.urls import reverse
+
+    html = client_for(qc.auditor).get(reverse("qc_records:record_history", args=[approved_record.pk])).content.decode()
+    assert "UTC+08:00" in html and " CST" not in html
+
+
+def test_the_report_names_the_company_laboratory_and_the_seal_statement(qc, approved_record, settings):
+    """检验记录和检验报告管理规程 2.2: company / laboratory name and the explicit seal line (a setting)."""
+    from qc_records import pdf
+
+    settings.QC_COMPANY_NAME = "示例制药有限公司"
+    settings.QC_LABORATORY_NAME = "质量控制室"
+    settings.QC_REPORT_SEAL_STATEMENT = "电子签名代替质检公章"
+    issuer = pdf.report_context(approved_record)["issuer"]
+    assert issuer == {
+        "company": "示例制药有限公司",
+        "laboratory": "质量控制室",
+        "seal_statement": "电子签名代替质检公章",
+    }

@@ -388,7 +388,10 @@ class TestRecordForm(Form):
                     value_text=self.cleaned_data.get(f"r{result.pk}_value", "") or "",
                     complies={"yes": True, "no": False}.get(complies_raw),
                     calculation=self.cleaned_data.get(f"r{result.pk}_calc", "") or "",
-                    tested_on=self.cleaned_data.get(f"i{block.item.pk}_date"),
+                    # Only a date the analyst changed: a changed record date must not pin the items.
+                    tested_on=self.cleaned_data.get(f"i{block.item.pk}_date")
+                    if f"i{block.item.pk}_date" in self.changed_data
+                    else None,
                 )
         return entries
 

@@ -913,3 +913,27 @@ def test_the_report_names_the_company_laboratory_and_the_seal_statement(qc, appr
         "laboratory": "质量控制室",
         "seal_statement": "电子签名代替质检公章",
     }
+
+
+def test_changing_the_record_date_on_the_form_does_not_pin_the_items_to_the_old_date(qc, client_for, filled_record):
+    """SOP-W 4.2.4 a: only an item date the analyst changed is stored as the item's own date."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+
+    new_date = filled_record.test_date - timedelta(days=1)
+    page = client_for(qc.analyst).get(reverse("qc_records:record_edit", args=[filled_record.pk]))
+    data = {k: v for k, v in page.context["form"].initial.items() if k in ("temperature", "humidity")}
+    form = page.context["form"]
+    post = {name: form[name].value() or "" for name in form.fields if not form.fields[name].disabled}
+    post.update({k: str(v) for k, v in data.items()})
+    post["instruments"] = [str(v) for v in (form["instruments"].value() or [])]
+    post["reagents"] = [str(v) for v in (form["reagents"].value() or [])]
+    post["test_date"] = new_date.isoformat()
+    for block in form.blocks:
+        post[f"i{block.item.pk}_date"] = filled_record.test_date.isoformat()
+    response = client_for(qc.analyst).post(reverse("qc_records:record_edit", args=[filled_record.pk]), post)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    filled_record.refresh_from_db()
+    assert filled_record.test_date == new_date
+    assert not filled_record.results.filter(tested_on__isnull=False).exists()

@@ -66,6 +66,16 @@ def report_context(record: TestRecord) -> dict[str, Any]:
                     for r in block.current
                 ],
                 "calculations": list(dict.fromkeys(r.calculation for r in block.current if r.calculation)),
+                # Results invalidated by an OOS investigation stay on the report, struck through with
+                # the reason (检验记录书写规程 4.2.4 d/e; issue 7: a failing value never disappears).
+                "invalidated": [
+                    {
+                        "value": f"{r.value_text}{r.unit}" if r.value_numeric is not None else r.value_text,
+                        "reason": r.void_reason,
+                    }
+                    for r in block.invalidated
+                    if r.value_text or r.complies is not None
+                ],
                 "mean": f"{block.mean}{item.unit}" if block.mean is not None else "",
                 "conclusion": Conclusion(block.conclusion).label,
                 "fails": block.conclusion == Conclusion.FAIL,

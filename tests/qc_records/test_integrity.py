@@ -937,3 +937,25 @@ def test_changing_the_record_date_on_the_form_does_not_pin_the_items_to_the_old_
     filled_record.refresh_from_db()
     assert filled_record.test_date == new_date
     assert not filled_record.results.filter(tested_on__isnull=False).exists()
+
+
+def test_the_report_keeps_an_invalidated_failing_value_with_its_reason(qc, oos_record, settings):
+    """Issue 7 hole 1: the PDF never showed 93.x; an invalidated value stays, struck through."""
+    from qc_records import pdf
+    from tests.qc_records.helpers import ALL_CONFIRMED
+
+    oos = OOSInvestigation.objects.get()
+    services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="稀释错误，复测")
+    retest = oos_record.results.get(item=oos.item, attempt=2)
+    services.record_update(
+        record=oos_record,
+        user=qc.analyst,
+        results={retest.pk: services.ResultEntry(value_text="99.2", calculation="外标法")},
+    )
+    services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=oos_record, user=qc.reviewer, password=PASSWORD)
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
+    record = services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
+    assay = next(i for i in pdf.report_context(record)["items"] if i["name"] == "含量测定")
+    assert assay["invalidated"][0]["value"] == "93.2%" and oos.number in assay["invalidated"][0]["reason"]

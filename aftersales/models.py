@@ -499,11 +499,13 @@ class Complaint(ChangeTracked):
         "other_batches_considered",
         "capa_reference",
         "reply_due",
-        "qp_acknowledged_at",
-        "qp_acknowledged_by",
         "closed_at",
         "closed_by",
     )
+    UNSIGNED_FIELDS = {
+        "qp_acknowledged_at": "the QP's reading is its own step and may come after closure (GMP 第二百七十二条)",
+        "qp_acknowledged_by": "as qp_acknowledged_at",
+    }
     AUDIT_LABEL_FIELD = "number"
 
     number = models.CharField(_("number"), max_length=32, unique=True)

@@ -265,7 +265,13 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 # The address people open the site at. Printed on every PDF (as text and QR code) so that a
-# printed or e-mailed copy leads back to its verification page.
+# printed or e-mailed copy leads back to its verification page: an issued PDF's QR code is
+# permanent, so outside DEBUG there is no default — start-up fails naming the variable.
+if not DEBUG and not os.environ.get("SITE_URL", "").strip():
+    raise ImproperlyConfigured(
+        "SITE_URL is not set. Set it to the address people open the site at (e.g. https://release.example.com): "
+        "it is printed with a QR code on every PDF and cannot be changed afterwards (DEBUG is off)."
+    )
 SITE_URL = env_url("SITE_URL", "http://localhost:8000")
 
 FORM_RENDERER = "core.forms.BootstrapFormRenderer"
@@ -285,6 +291,22 @@ EARLIEST_PLAUSIBLE_DATE = env_date("EARLIEST_PLAUSIBLE_DATE", date(2000, 1, 1))
 AFTERSALES_FIRST_RESPONSE_HOURS = env_int("AFTERSALES_FIRST_RESPONSE_HOURS", 24, minimum=1)
 # Instruments and reagents "due soon" on the registers and on My work.
 QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
+# R-QC-5 (FDA OOS guidance; company SOP): days allowed for the phase I laboratory investigation
+# (from the OOS result) and for phase II (from its start); an overdue one is flagged on My work.
+QC_OOS_PHASE_1_DAYS = env_int("QC_OOS_PHASE_1_DAYS", 5, minimum=1)
+QC_OOS_PHASE_2_DAYS = env_int("QC_OOS_PHASE_2_DAYS", 30, minimum=1)
+# 检验记录和检验报告管理规程 2.2: the test report names the company and laboratory, and says how it is
+# made valid — the QC seal, or (the company's written choice) the electronic signatures in its place.
+QC_COMPANY_NAME = os.environ.get("QC_COMPANY_NAME", "").strip()
+QC_LABORATORY_NAME = os.environ.get("QC_LABORATORY_NAME", "质量控制室 (QC laboratory)").strip()
+QC_REPORT_SEAL_STATEMENT = os.environ.get(
+    "QC_REPORT_SEAL_STATEMENT",
+    "本报告经电子签名批准，电子签名代替质检公章；请凭验证码核验。"
+    " / Approved by electronic signatures, which replace the QC seal; verify it with its code.",
+).strip()
+# 检验记录书写规程 4.2.4 c: results entered more than this many days after their test date are
+# flagged to the reviewer as possible back-filling (事后补记).
+QC_BACKFILL_DAYS = env_int("QC_BACKFILL_DAYS", 1, minimum=0)
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

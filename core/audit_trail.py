@@ -18,7 +18,6 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import OuterRef, Subquery
-from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
@@ -130,7 +129,10 @@ def _display(f: models.Field, value: Any) -> str:
     if isinstance(f, models.BooleanField):
         return str(_("Yes") if value else _("No"))
     if isinstance(value, datetime):
-        return formats.date_format(value.astimezone(), "Y-m-d H:i:s T")
+        # "UTC+08:00", never "CST" (which also reads as US Central time; issue 7).
+        from core.templatetags.core_tags import local_dt
+
+        return local_dt(value)
     return str(value)
 
 

@@ -288,64 +288,99 @@ def _label(model: type[models.Model], path: str) -> str:
     return f"{name} · {rest}" if rest else name
 
 
+def _shown(model: type[models.Model], path: str, value) -> str:
+    """A signed-state value as a person reads it: the choice's label, "—" for nothing."""
+    if value is None or value == "":
+        return "—"
+    try:
+        current = model
+        *links, last = path.split(".")
+        for link in links:
+            current = current._meta.get_field(link).related_model
+        field = current._meta.get_field(last)
+    except Exception:  # a path the model no longer has: show the value as stored
+        return str(value)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return str(value)
+
+
 def state_problems(record: models.Model) -> list[str]:
     """Why the record's state is not what its signatures and audit trail say, in words a person can
-    act on; empty when it is intact (issue 8 item 3).
+    act on; empty when it is intact (issue 8 item 3). See ``problems_by_record``."""
+    stored = type(record)._base_manager.get(pk=record.pk)
+    return problems_by_record([stored]).get(stored.pk, [])
+
+
+def problems_by_record(records: list[models.Model], *, include_missing: bool = True) -> dict[int, list[str]]:
+    """``{pk: problems}`` for records of one model, in a fixed number of queries (four, plus none
+    for links the caller has ``select_related``). A record is not intact when
 
     - its status requires a signature it has no valid one of (set by SQL, not by the workflow);
-    - what the newest such signature vouched for (``Signature.state``: status, verdict, numbers,
-      people, linked records) differs from the record now;
+    - what the newest such signature vouched for (``Signature.state``: verdict, numbers, people,
+      linked records) differs from the record now (the status itself may move on legitimately,
+      e.g. approved → superseded; a status moved by SQL has no audit-trail row, reported below);
     - the record differs from its newest audit-trail row: changed without the application.
     """
     from core.models import signed_state
 
-    problems: list[str] = []
-    model = type(record)
+    if not records:
+        return {}
+    model = type(records[0])
+    by_pk = {r.pk: r for r in records}
+    problems: dict[int, list[str]] = defaultdict(list)
     required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
-    status = getattr(record, "status", None)
-    meanings = _meanings(required.get(status, ()))
-    if meanings:
+    wanted = {m for r in records for m in _meanings(required.get(getattr(r, "status", None), ()))}
+    if wanted:
         boundary = _legacy_boundary()
-        sigs = [
-            s for s in Signature.objects.for_record(record).filter(meaning__in=meanings).order_by("-signed_at", "-pk")
-        ]
-        valid = [s for s in sigs if verifies(s, record, boundary)]
-        for meaning in meanings:
-            if not any(s.meaning == meaning for s in valid):
-                problems.append(
-                    _("status “%(status)s” without a valid “%(meaning)s” signature")
-                    % {"status": record.get_status_display(), "meaning": Signature.Meaning(meaning).label}
-                )
-        vouching = next((s for s in valid if s.state), None)
-        if vouching is not None:
-            now = signed_state(record)
-            for path, signed in vouching.state.items():
-                if path in now and now[path] != signed:
-                    problems.append(
-                        _("%(field)s is “%(now)s” but was “%(signed)s” when signed “%(meaning)s”")
-                        % {
-                            "field": _label(model, path),
-                            "now": now[path],
-                            "signed": signed,
-                            "meaning": vouching.get_meaning_display(),
-                        }
+        ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
+        valid: dict[int, list[Signature]] = defaultdict(list)
+        for sig in Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=wanted).order_by(
+            "object_id", "-signed_at", "-pk"
+        ):
+            if verifies(sig, by_pk[sig.object_id], boundary):
+                valid[sig.object_id].append(sig)
+        for record in records:
+            meanings = _meanings(required.get(getattr(record, "status", None), ()))
+            if not meanings:
+                continue
+            mine = [s for s in valid[record.pk] if s.meaning in meanings]
+            for meaning in meanings:
+                if include_missing and not any(s.meaning == meaning for s in mine):
+                    problems[record.pk].append(
+                        _("status “%(status)s” without a valid “%(meaning)s” signature")
+                        % {"status": record.get_status_display(), "meaning": Signature.Meaning(meaning).label}
                     )
-    history = getattr(record, "history", None)
+            vouching = next((s for s in mine if s.state), None)
+            if vouching is not None:
+                now = signed_state(record)
+                for path, signed in vouching.state.items():
+                    if path != "status" and path in now and now[path] != signed:
+                        problems[record.pk].append(
+                            _("%(field)s is “%(now)s” but was “%(signed)s” when signed “%(meaning)s”")
+                            % {
+                                "field": _label(model, path),
+                                "now": _shown(model, path, now[path]),
+                                "signed": _shown(model, path, signed),
+                                "meaning": vouching.get_meaning_display(),
+                            }
+                        )
+    history = getattr(model, "history", None)
     if history is not None:
-        newest = history.order_by("-history_id").first()
-        if newest is not None:
-            stored = model._base_manager.get(pk=record.pk)
+        hm = history.model
+        newest = hm.objects.filter(id__in=list(by_pk)).values("id").annotate(last=models.Max("history_id"))
+        for row in hm.objects.filter(history_id__in=models.Subquery(newest.values("last"))):
+            record = by_pk[row.id]
             changed = [
-                f.name
+                str(f.verbose_name)
                 for f in model._meta.concrete_fields
-                if hasattr(newest, f.attname) and getattr(newest, f.attname) != getattr(stored, f.attname)
+                if hasattr(row, f.attname) and getattr(row, f.attname) != getattr(record, f.attname)
             ]
             if changed:
-                problems.append(
-                    _("changed without an audit-trail entry: %(fields)s")
-                    % {"fields": ", ".join(str(model._meta.get_field(n).verbose_name) for n in changed)}
+                problems[record.pk].append(
+                    _("changed without an audit-trail entry: %(fields)s") % {"fields": ", ".join(changed)}
                 )
-    return problems
+    return dict(problems)
 
 
 def check_required_signatures(report: Report) -> None:
@@ -381,64 +416,18 @@ def audited_models() -> list[type[models.Model]]:
 
 
 def check_signed_state(report: Report) -> None:
-    """Each signed record as stored against (a) its newest audit-trail row — a difference means a
-    change made without the application — and (b) the state its newest vouching signature
-    recorded. Two queries per chunk for (a), one for (b), plus the links ``SIGNED_STATE`` follows."""
-    from core.models import signed_state
-
-    boundary = _legacy_boundary()
+    """Each signed record as stored against its newest audit-trail row and the state its newest
+    vouching signature recorded (``problems_by_record``), chunk by chunk: a fixed number of
+    queries per chunk, plus the links ``SIGNED_STATE`` follows (selected with the rows).
+    "Status without its signature" is reported by ``check_required_signatures``."""
     for model in audited_models():
-        ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
-        hm = model.history.model
         links = sorted({p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p})
-        required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
         queryset = model._base_manager.select_related(*links) if links else model._base_manager.all()
         for rows in chunks(queryset, limit=report.limit):
             by_pk = {r.pk: r for r in rows}
-            newest_ids = hm.objects.filter(id__in=list(by_pk)).values("id").annotate(last=models.Max("history_id"))
-            newest = {h.id: h for h in hm.objects.filter(history_id__in=[n["last"] for n in newest_ids])}
-            vouching: dict[int, Signature] = {}
-            wanted = {m for r in rows for m in _meanings(required.get(getattr(r, "status", None), ()))}
-            if wanted:
-                for sig in Signature.objects.filter(
-                    content_type=ct, object_id__in=list(by_pk), meaning__in=wanted
-                ).order_by("object_id", "-signed_at", "-pk"):
-                    record = by_pk[sig.object_id]
-                    if sig.object_id in vouching or not sig.state:
-                        continue
-                    if sig.meaning in _meanings(required.get(record.status, ())) and verifies(sig, record, boundary):
-                        vouching[sig.object_id] = sig
-            for record in rows:
-                subject = f"{model._meta.verbose_name} #{record.pk} ({record})"
-                row = newest.get(record.pk)
-                if row is not None:
-                    changed = [
-                        str(f.verbose_name)
-                        for f in model._meta.concrete_fields
-                        if hasattr(row, f.attname) and getattr(row, f.attname) != getattr(record, f.attname)
-                    ]
-                    if changed:
-                        report.add(
-                            "state",
-                            subject,
-                            _("changed without an audit-trail entry: %(fields)s") % {"fields": ", ".join(changed)},
-                        )
-                sig = vouching.get(record.pk)
-                if sig is not None:
-                    now = signed_state(record)
-                    for path, signed in sig.state.items():
-                        if path in now and now[path] != signed:
-                            report.add(
-                                "state",
-                                subject,
-                                _("%(field)s is “%(now)s” but was “%(signed)s” when signed “%(meaning)s”")
-                                % {
-                                    "field": _label(model, path),
-                                    "now": now[path],
-                                    "signed": signed,
-                                    "meaning": sig.get_meaning_display(),
-                                },
-                            )
+            for pk, found in problems_by_record(rows, include_missing=False).items():
+                for message in found:
+                    report.add("state", f"{model._meta.verbose_name} #{pk} ({by_pk[pk]})", message)
 
 
 for _check in (check_signatures, check_documents, check_files, check_required_signatures, check_signed_state):

@@ -67,6 +67,12 @@ _READ_QC = [
     "qc_records.view_sample",
     "qc_records.view_testrecord",
     "qc_records.view_oosinvestigation",
+    # a record's parts: their own history pages (/audit/qc_records.testresult/<pk>/) are read by
+    # everyone who reviews or approves the record (R-AT-5, R-QC-4; issue 7)
+    "qc_records.view_testresult",
+    "qc_records.view_instrumentuse",
+    "qc_records.view_reagentuse",
+    "qc_records.view_attachment",
 ]
 
 # After-sales (aftersales/README.md has the table): who reads customers, feedback, complaints, ADR.
@@ -114,7 +120,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "qc_records.archive_testrecord",
         "qc_records.purge_testrecord",
         "qc_records.change_oosinvestigation",
-        "qc_records.close_oosinvestigation",
+        # not close_oosinvestigation: the QC head alone never concludes an OOS (R-QC-5; issue 7)
     ],
     QA_REVIEWER: _READ_MASTER
     + _READ_QC
@@ -123,7 +129,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "qc_records.change_specification",
         "qc_records.approve_specification",
         "qc_records.change_oosinvestigation",
+        # QA approves an OOS conclusion (laboratory error or confirmed) by closing it (R-QC-5)
         "qc_records.close_oosinvestigation",
+        # QA co-signs reopening an approved QC record for correction (R-QC-10)
+        "qc_records.reopen_testrecord",
         "release.add_product",
         "release.change_product",
         "release.approve_product",

@@ -95,6 +95,11 @@ def check_may_sign(user: User) -> None:
     if user.is_system_admin:
         # R-SIG-5: the people who administer the system never sign GMP records.
         raise SignatureError(_("System administrators cannot sign GMP records."))
+    if not (user.full_name or "").strip():
+        # R-SIG-2 / 11.50: a signature shows the signer's printed name, never only a username.
+        raise SignatureError(
+            _("Your account has no full name, which every signature must show; ask a system administrator to add it.")
+        )
 
 
 def verify_signer(*, user: User, password: str, request: HttpRequest | None = None) -> SigningCredential:

@@ -31,4 +31,5 @@ class QcRecordsConfig(AppConfig):
             gettext_noop("result recorded"),
             gettext_noop("results recorded"),
             gettext_noop("record changed"),
+            gettext_noop("discarded data recorded"),
         )

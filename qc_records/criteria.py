@@ -12,8 +12,9 @@ of decimals is refused rather than silently rounded.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from django.db import models
 from django.utils.translation import gettext as _
@@ -35,6 +36,18 @@ class Conclusion(models.TextChoices):
 
 class ResultError(ValueError):
     """A typed result that cannot be accepted; the message says what is expected."""
+
+
+def normalise(raw: str | None) -> str:
+    """A typed value as the analyst meant it: full-width digits, signs and the full-width point
+    typed with a Chinese IME (NFKC: "１２．５" → "12.5") and the Chinese full stop used as a decimal
+    point ("12。5" → "12.5"), surrounding spaces removed."""
+    return unicodedata.normalize("NFKC", raw or "").replace("。", ".").strip()
+
+
+def round_gb8170(value: Decimal, decimals: int) -> Decimal:
+    """Rounding per GB/T 8170-2008 (四舍六入五成双): a 5 followed by nothing rounds to the even digit."""
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
 
 
 # Plain decimal notation only: no exponent, no thousands separators, no spaces inside.
@@ -67,12 +80,33 @@ class Criterion:
     decimals: int | None = None
     unit: str = ""
     text: str = ""
+    # The values the quantity can physically take (e.g. ≥ 0 for a count or a content): a value
+    # outside is a typing error, refused before it is judged (issue 7: TOC −1.00, −5 cfu/ml).
+    physical_min: Decimal | None = None
+    physical_max: Decimal | None = None
+
+    def check_physical(self, value: Decimal, text: str) -> Decimal:
+        low, high = self.physical_min, self.physical_max
+        low = Decimal(low) if low is not None else None
+        high = Decimal(high) if high is not None else None
+        if (low is not None and value < low) or (high is not None and value > high):
+            if low is not None and high is not None:
+                bounds = f"{_fmt(low, None)}～{_fmt(high, None)}{self.unit}"
+            elif low is not None:
+                bounds = f"≥ {_fmt(low, None)}{self.unit}"
+            else:
+                bounds = f"≤ {_fmt(high, None)}{self.unit}"
+            raise ResultError(
+                _("“%(value)s” is not a possible value here (%(bounds)s); check the value and its sign.")
+                % {"value": text, "bounds": bounds}
+            )
+        return value
 
     # --- parsing ----------------------------------------------------------------------------
 
     def parse(self, raw: str) -> Decimal:
         """The typed value as a Decimal, or ResultError naming what is wrong."""
-        text = (raw or "").strip()
+        text = normalise(raw)
         match = _NUMBER.match(text)
         if not match:
             raise ResultError(
@@ -82,14 +116,19 @@ class Criterion:
             places = len(match.group(2) or "")
             if places != self.decimals:
                 example = format(Decimal(1).scaleb(-self.decimals), "f") if self.decimals else "1"
-                raise ResultError(
-                    _(
-                        "Report this result with exactly %(n)s decimal place(s) (like %(example)s); “%(value)s” has %(places)s."
-                    )
-                    % {"n": self.decimals, "example": example, "value": text, "places": places}
-                )
+                message = _(
+                    "Report this result with exactly %(n)s decimal place(s) (like %(example)s); “%(value)s” has %(places)s."
+                ) % {"n": self.decimals, "example": example, "value": text, "places": places}
+                if places > self.decimals:
+                    # Offered, never applied silently: the analyst confirms the reported value.
+                    rounded = format(round_gb8170(Decimal(text), self.decimals), "f")
+                    message += " " + _(
+                        "Rounded per GB/T 8170 (四舍六入五成双) it is %(rounded)s: enter %(rounded)s and keep "
+                        "%(value)s in the calculation."
+                    ) % {"rounded": rounded, "value": text}
+                raise ResultError(message)
         try:
-            return _checked(Decimal(text), text)
+            return self.check_physical(_checked(Decimal(text), text), text)
         except InvalidOperation:  # pragma: no cover - the regex only lets valid numbers through
             raise ResultError(_("“%(value)s” is not a number.") % {"value": text}) from None
 
@@ -112,7 +151,7 @@ class Criterion:
         written criterion (complies yes/no) decides. Report only: never pass/fail.
         Raises ResultError for a value that cannot be accepted.
         """
-        text = (raw or "").strip()
+        text = normalise(raw) if self.kind != CriterionKind.TEXT else (raw or "").strip()
         if self.kind == CriterionKind.NUMERIC:
             if not text:
                 return None, Conclusion.PENDING
@@ -127,7 +166,11 @@ class Criterion:
             return None, Conclusion.PENDING
         value = None
         if _NUMBER.match(text):
-            value = self.parse(text) if self.decimals is not None else _checked(Decimal(text), text)
+            value = (
+                self.parse(text)
+                if self.decimals is not None
+                else self.check_physical(_checked(Decimal(text), text), text)
+            )
         return value, Conclusion.REPORT
 
     # --- display ----------------------------------------------------------------------------

@@ -296,6 +296,8 @@ def seed(*, users, password: str, stdout) -> None:
                         unit=unit,
                         text_criterion=text,
                         replicates=reps,
+                        # contents, counts, conductivity, TOC: never below zero (issue 7)
+                        physical_min=D("0") if kind != "text" else None,
                     ),
                 )
             spec = services.specification_approve(spec=spec, user=qa, password=password, comment="质量标准审核无误")
@@ -363,8 +365,22 @@ def seed(*, users, password: str, stdout) -> None:
     sample = product_sample("ZL-BZ-CP-001", "A2411002", today - timedelta(days=16), "粒")
     if sample is not None:
         record = record_for(sample, instruments_used=amox, reagents_used=amox_r, test_date=today - timedelta(days=14))
+        # An invalidated run recorded with its cause (检验记录书写规程 4.2.4 e; R-QC-9).
+        services.discarded_run_add(
+            record=record,
+            user=analyst,
+            item=record.specification.items.get(name="含量测定"),
+            data="第1次进样：系统适用性试验理论板数 1850（要求不低于2000），该序列数据弃用。",
+            cause="色谱柱柱效下降；更换色谱柱后重新进样。",
+        )
         services.record_submit(record=record, user=analyst, password=password, comment="检验完成")
-        services.record_review(record=record, user=reviewer, password=password, comment="复核无误")
+        services.record_review(
+            checklist=dict.fromkeys((k for k, _label in services.REVIEW_CHECKLIST), True),
+            record=record,
+            user=reviewer,
+            password=password,
+            comment="复核无误",
+        )
         services.record_approve(record=record, user=head, password=password, comment="同意签发")
         # Issued after commit; inside an outer transaction (tests) that has not happened yet.
         if pdf.latest_report(record) is None:
@@ -380,7 +396,12 @@ def seed(*, users, password: str, stdout) -> None:
     if sample is not None:
         record = record_for(sample, instruments_used=["QC-HPLC-02", "QC-DIS-01", "QC-BAL-01"], reagents_used=ibu_r)
         services.record_submit(record=record, user=analyst, password=password)
-        services.record_review(record=record, user=reviewer, password=password)
+        services.record_review(
+            checklist=dict.fromkeys((k for k, _label in services.REVIEW_CHECKLIST), True),
+            record=record,
+            user=reviewer,
+            password=password,
+        )
     # Assay out of specification: OOS open in phase I.
     sample = product_sample("ZL-BZ-CP-002", "B2610002", today - timedelta(days=2), "片")
     if sample is not None:
@@ -390,10 +411,9 @@ def seed(*, users, password: str, stdout) -> None:
             reagents_used=ibu_r,
             overrides={"含量测定": "93.2"},
         )
-        _record, opened = services.record_submit(
-            record=record, user=analyst, password=password, comment="含量测定结果超标，已报告QC主管"
-        )
-        for oos in opened:
+        services.record_submit(record=record, user=analyst, password=password, comment="含量测定结果超标，已报告QC主管")
+        # The OOS opened when the failing value was saved (R-QC-5).
+        for oos in record.oos_investigations.order_by("pk"):
             services.oos_update(
                 oos=oos,
                 user=analyst,

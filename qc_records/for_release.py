@@ -15,9 +15,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from core.integrity import problems_by_record
 from qc_records.criteria import Conclusion
 from qc_records.models import (
     Category,
+    DiscardedRun,
     InstrumentUse,
     OOSInvestigation,
     ReagentUse,
@@ -59,6 +61,14 @@ class BatchQCSummary:
     CONFIRMED_OOS = "confirmed_oos"
     INSTRUMENTS = "instruments_in_calibration"
     REAGENTS = "reagents_in_date"
+    VOIDED_WITH_RESULTS = "voided_records_with_results"
+    DISCARDED_DATA = "discarded_data"
+    RECORDS_INTACT = "records_intact"
+
+    # Findings release must see and judge itself (R-REL-4: "voided QC records with results not
+    # reviewed"): they are not ok until release reviews them, but they do not make QC's own answer
+    # ``status`` pending — QC has finished with them.
+    FOR_RELEASE_REVIEW = frozenset({VOIDED_WITH_RESULTS, DISCARDED_DATA})
 
     @property
     def ok(self) -> bool:
@@ -92,7 +102,9 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     * no failing individual result in the batch's records (finished product and intermediates);
     * no open OOS investigation; no confirmed OOS (the batch then fails QC);
     * every instrument was in calibration, and every reagent / reference standard in date, on the
-      test date of the record that used it (as recorded when it was chosen).
+      test date of the record that used it (as recorded when it was chosen);
+    * voided records that held results, with their values, and invalidated runs / discarded data
+      with their causes (R-QC-9), for release to review.
     """
     from django.apps import apps
 
@@ -103,12 +115,21 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     # Every live record of the batch (finished product and intermediates sampled from it): an OOS,
     # a failing result or an instrument out of calibration on any of them is the batch's business.
     # Required tests are the finished-product specifications.
-    all_records = list(
-        TestRecord.objects.live()
-        .filter(sample__batch_id=batch.pk)
+    every_record = list(
+        TestRecord.objects.filter(sample__batch_id=batch.pk)
         .select_related("sample", "specification")
         .order_by("test_date", "pk")
     )
+    # R-SIG-3 / issue 8 item 3: an "approved" record whose approval does not hold (status set by
+    # SQL, verdict or sample changed after signing, a change without an audit-trail row) is not
+    # approved for release. Four queries for all the batch's records.
+    not_intact = problems_by_record([r for r in every_record if r.status == TestRecord.Status.APPROVED])
+
+    def approved(record: TestRecord) -> bool:
+        return record.status == TestRecord.Status.APPROVED and record.pk not in not_intact
+
+    all_records = [r for r in every_record if r.status != TestRecord.Status.VOIDED]
+    voided = [r for r in every_record if r.status == TestRecord.Status.VOIDED]
     records = [r for r in all_records if r.category == Category.FINISHED_PRODUCT]
     record_ids = [r.pk for r in all_records]
     by_id = {r.pk: r for r in all_records}
@@ -123,9 +144,9 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     missing, in_progress = [], []
     for spec in specs:
         of_spec = [r for r in records if r.specification.code == spec.code]
-        if not any(r.status == TestRecord.Status.APPROVED for r in of_spec):
+        if not any(approved(r) for r in of_spec):
             missing.append(spec)
-            in_progress += [r for r in of_spec if r.status != TestRecord.Status.APPROVED]
+            in_progress += [r for r in of_spec if not approved(r)]
     if not specs:
         findings.append(
             Finding(
@@ -146,22 +167,41 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
             )
         )
     else:
-        approved = [r for r in records if r.status == TestRecord.Status.APPROVED]
+        approved_records = [r for r in records if approved(r)]
         findings.append(
             Finding(
                 BatchQCSummary.REQUIRED_TESTS,
                 True,
                 _("Every required test has an approved report."),
-                [_record_evidence(r) for r in approved],
+                [_record_evidence(r) for r in approved_records],
+            )
+        )
+
+    # 1b. Approved reports whose approval does not hold (R-SIG-3): never evidence for release.
+    if not_intact:
+        broken = [r for r in every_record if r.pk in not_intact]
+        findings.append(
+            Finding(
+                BatchQCSummary.RECORDS_INTACT,
+                False,
+                _("Approved reports that are not intact (not counted as approved): %(list)s.")
+                % {"list": "; ".join(f"{r.report_number or r.pk}: {', '.join(not_intact[r.pk])}" for r in broken)},
+                [_record_evidence(r) for r in broken],
             )
         )
 
     # 2. Failing individual results (invalidated ones do not count: they were replaced by a retest).
-    failing = list(
-        TestResult.objects.filter(record_id__in=record_ids, conclusion=Conclusion.FAIL, voided_at__isnull=True)
+    # One query for the failing results of live records and every recorded result of voided ones.
+    voided_ids = [r.pk for r in voided]
+    result_rows = list(
+        TestResult.objects.filter(
+            Q(record_id__in=record_ids, conclusion=Conclusion.FAIL, voided_at__isnull=True)
+            | (Q(record_id__in=voided_ids) & (~Q(value_text="") | Q(complies__isnull=False)))
+        )
         .select_related("item")
-        .order_by("record_id", "item__position", "replicate")
+        .order_by("record_id", "item__position", "replicate", "attempt")
     )
+    failing = [r for r in result_rows if r.record_id in by_id]
     findings.append(
         Finding(
             BatchQCSummary.FAILING_RESULTS,
@@ -250,12 +290,70 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
         )
     )
 
-    verdict_fail = any(
-        r.status == TestRecord.Status.APPROVED and r.verdict == TestRecord.Verdict.DOES_NOT_COMPLY for r in records
+    # 5. Voided records that held results (R-QC-9): a failing value in a voided draft is still a
+    # failing value release must see (检验记录书写规程 4.2.4 e).
+    voided_results = [r for r in result_rows if r.record_id not in by_id]
+    by_voided = {r.pk: r for r in voided}
+    with_results = sorted({r.record_id for r in voided_results})
+    findings.append(
+        Finding(
+            BatchQCSummary.VOIDED_WITH_RESULTS,
+            not with_results,
+            _("%(n)s voided test record(s) held results: review them.") % {"n": len(with_results)}
+            if with_results
+            else _("No voided test record held results."),
+            [
+                Evidence(
+                    _("%(record)s voided (%(reason)s): %(item)s #%(replicate)s %(value)s — %(conclusion)s")
+                    % {
+                        "record": _record_evidence(by_voided[r.record_id]).label,
+                        "reason": by_voided[r.record_id].void_reason,
+                        "item": r.item.name,
+                        "replicate": r.replicate,
+                        "value": r.display_value,
+                        "conclusion": r.get_conclusion_display(),
+                    },
+                    by_voided[r.record_id].get_absolute_url(),
+                )
+                for r in voided_results
+            ],
+        )
     )
+
+    # 6. Invalidated runs and discarded data with their cause (检验记录书写规程 4.2.4 e; R-QC-9).
+    discarded = list(
+        DiscardedRun.objects.filter(record_id__in=[r.pk for r in every_record])
+        .select_related("item")
+        .order_by("record_id", "pk")
+    )
+    every_by_id = {r.pk: r for r in every_record}
+    findings.append(
+        Finding(
+            BatchQCSummary.DISCARDED_DATA,
+            not discarded,
+            _("%(n)s invalidated run(s) / discarded data recorded: review their causes.") % {"n": len(discarded)}
+            if discarded
+            else _("No invalidated run or discarded data recorded."),
+            [
+                Evidence(
+                    _("%(record)s: %(item)s — %(data)s; cause: %(cause)s")
+                    % {
+                        "record": _record_evidence(every_by_id[d.record_id]).label,
+                        "item": d.item.name,
+                        "data": d.data,
+                        "cause": d.cause,
+                    },
+                    every_by_id[d.record_id].get_absolute_url(),
+                )
+                for d in discarded
+            ],
+        )
+    )
+
+    verdict_fail = any(approved(r) and r.verdict == TestRecord.Verdict.DOES_NOT_COMPLY for r in records)
     if confirmed or verdict_fail:
         status = "failed"
-    elif all(f.ok for f in findings):
+    elif all(f.ok for f in findings if f.code not in BatchQCSummary.FOR_RELEASE_REVIEW):
         status = "passed"
     else:
         status = "pending"

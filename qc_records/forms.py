@@ -24,7 +24,7 @@ from qc_records.models import (
     SpecificationItem,
     TestRecord,
 )
-from qc_records.services import ResultEntry
+from qc_records.services import REVIEW_CHECKLIST, ResultEntry
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -158,6 +158,21 @@ class SampleFilterForm(Form):
 COMPLIES_CHOICES = [("", "—"), ("yes", gettext_lazy("Complies")), ("no", gettext_lazy("Does not comply"))]
 
 
+class PickerSelect(forms.SelectMultiple):
+    """A multiple select whose unusable options (calibration or expiry past on the test date) are
+    shown, marked and disabled, so they cannot be picked (issue 7; R-QC-3)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.disabled_values: set[str] = set()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        if str(getattr(value, "value", value)) in self.disabled_values and not selected:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class ResultRow:
     """One individual result on the form: the bound fields beside the stored result."""
 
@@ -195,13 +210,13 @@ class TestRecordForm(Form):
         label=gettext_lazy("Instruments and volumetric glassware used"),
         required=False,
         queryset=Instrument.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=PickerSelect(attrs={"size": 6}),
     )
     reagents = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Reagents, test solutions, titrants, culture media and reference standards used"),
         required=False,
         queryset=Reagent.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=PickerSelect(attrs={"size": 6}),
     )
     observations = forms.CharField(
         label=gettext_lazy("Observations"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -244,17 +259,31 @@ class TestRecordForm(Form):
         self.fields["instruments"].queryset = Instrument.objects.filter(
             Q(status=Instrument.Status.IN_SERVICE) | Q(pk__in=used_i)
         ).order_by("code")
+        on = record.test_date
+        expired = _("EXPIRED — cannot be used")
         self.fields["instruments"].label_from_instance = lambda i: (
             _("%(code)s %(name)s (%(model)s) · calibration due %(due)s")
             % {"code": i.code, "name": i.name, "model": i.model, "due": i.calibration_due.isoformat()}
+            + (f" · {expired}" if i.calibration_due < on else "")
         )
+        self.fields["instruments"].widget.disabled_values = {
+            str(pk)
+            for pk in self.fields["instruments"].queryset.filter(calibration_due__lt=on).values_list("pk", flat=True)
+            if pk not in used_i
+        }
         self.fields["reagents"].queryset = Reagent.objects.filter(
             Q(status=Reagent.Status.IN_USE) | Q(pk__in=used_r)
         ).order_by("name", "lot_number")
         self.fields["reagents"].label_from_instance = lambda r: (
             _("%(name)s · lot %(lot)s · %(source)s · expires %(expiry)s")
             % {"name": r.name, "lot": r.lot_number, "source": r.source, "expiry": r.expiry_date.isoformat()}
+            + (f" · {expired}" if r.expiry_date < on else "")
         )
+        self.fields["reagents"].widget.disabled_values = {
+            str(pk)
+            for pk in self.fields["reagents"].queryset.filter(expiry_date__lt=on).values_list("pk", flat=True)
+            if pk not in used_r
+        }
         self.rows: list[tuple[ItemBlock, list[ResultRow]]] = []
         for block in blocks:
             for result in block.current:
@@ -303,6 +332,22 @@ class TestRecordForm(Form):
                     ),
                 )
         for block in blocks:
+            if block.current:
+                # The item's own test date (检验记录书写规程 4.2.4 a), the record's when the same.
+                first = block.current[0]
+                self.fields[f"i{block.item.pk}_date"] = forms.DateField(
+                    label=_("%(item)s test date") % {"item": block.item.name},
+                    required=False,
+                    initial=first.tested_on or record.test_date,
+                    widget=forms.DateInput(
+                        attrs={
+                            "type": "date",
+                            "class": "form-control form-control-sm",
+                            "aria-label": _("%(item)s test date") % {"item": block.item.name},
+                        }
+                    ),
+                )
+                block.date_field = self[f"i{block.item.pk}_date"]
             self.rows.append((block, [ResultRow(self, r) for r in block.current]))
 
     def clean(self) -> dict[str, Any]:
@@ -343,6 +388,10 @@ class TestRecordForm(Form):
                     value_text=self.cleaned_data.get(f"r{result.pk}_value", "") or "",
                     complies={"yes": True, "no": False}.get(complies_raw),
                     calculation=self.cleaned_data.get(f"r{result.pk}_calc", "") or "",
+                    # Only a date the analyst changed: a changed record date must not pin the items.
+                    tested_on=self.cleaned_data.get(f"i{block.item.pk}_date")
+                    if f"i{block.item.pk}_date" in self.changed_data
+                    else None,
                 )
         return entries
 
@@ -365,6 +414,52 @@ class AttachmentForm(Form):
         label=gettext_lazy("Test item"), required=False, queryset=SpecificationItem.objects.none()
     )
     description = forms.CharField(label=gettext_lazy("Description"), required=False, max_length=200)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for change"),
+        required=False,
+        help_text=gettext_lazy("Needed when the record has been submitted (it goes back to draft)."),
+    )
+
+    def __init__(self, *args: Any, record: TestRecord, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = record.specification.items.filter(voided_at__isnull=True).order_by("position")
+
+
+class ReviewSignatureForm(SignatureForm):
+    """The "Reviewed" signature with the review checklist (检验原始记录管理规程 4.2.1 ①–⑥ + the
+    record's audit trail): each item is ticked before the password signs (R-QC-4)."""
+
+    field_order = [key for key, _label in REVIEW_CHECKLIST] + ["password", "comment"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key, label in REVIEW_CHECKLIST:
+            self.fields[key] = forms.BooleanField(
+                label=label,
+                required=True,
+                error_messages={"required": _("Confirm this item, or send the record back saying what is wrong.")},
+            )
+        self.order_fields(self.field_order)
+
+    def checklist(self) -> dict[str, bool]:
+        return {key: bool(self.cleaned_data.get(key)) for key, _label in REVIEW_CHECKLIST}
+
+    def signing_data(self) -> dict[str, Any]:
+        return {"password": self.cleaned_data["password"], "comment": self.cleaned_data["comment"]}
+
+
+class DiscardedRunForm(Form):
+    """An invalidated run or discarded data with its cause (检验记录书写规程 4.2.4 e)."""
+
+    item = forms.ModelChoiceField(label=gettext_lazy("Test item"), queryset=SpecificationItem.objects.none())
+    data = forms.CharField(
+        label=gettext_lazy("Data discarded"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "What was discarded, with its values (e.g. injection 1: 93.1 %, system suitability failed)."
+        ),
+    )
+    cause = forms.CharField(label=gettext_lazy("Cause"), widget=forms.Textarea(attrs={"rows": 2}))
     reason = forms.CharField(
         label=gettext_lazy("Reason for change"),
         required=False,

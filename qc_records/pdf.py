@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Document, Signature, User
 from qc_records.criteria import Conclusion
-from qc_records.models import Category, Reagent, TestRecord
+from qc_records.models import Category, OOSInvestigation, Reagent, TestRecord
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,16 @@ def report_context(record: TestRecord) -> dict[str, Any]:
                     for r in block.current
                 ],
                 "calculations": list(dict.fromkeys(r.calculation for r in block.current if r.calculation)),
+                # Results invalidated by an OOS investigation stay on the report, struck through with
+                # the reason (检验记录书写规程 4.2.4 d/e; issue 7: a failing value never disappears).
+                "invalidated": [
+                    {
+                        "value": f"{r.value_text}{r.unit}" if r.value_numeric is not None else r.value_text,
+                        "reason": r.void_reason,
+                    }
+                    for r in block.invalidated
+                    if r.value_text or r.complies is not None
+                ],
                 "mean": f"{block.mean}{item.unit}" if block.mean is not None else "",
                 "conclusion": Conclusion(block.conclusion).label,
                 "fails": block.conclusion == Conclusion.FAIL,
@@ -96,7 +106,37 @@ def report_context(record: TestRecord) -> dict[str, Any]:
         .select_related("reagent")
         .order_by("reagent__name", "pk")
     ]
+    # 检验记录书写规程 4.2.4 e: invalidated runs and discarded data, with their cause, are part of
+    # what the report states (R-QC-9); the OOS investigations of the record with their conclusion
+    # (R-QC-5; issue 7 deliverable 8).
+    discarded = [
+        {"item": d.item.name, "data": d.data, "cause": d.cause, "by": d.recorded_by.printed_name}
+        for d in record.discarded_runs.select_related("item", "recorded_by").order_by("pk")
+    ]
+    oos = [
+        {
+            "number": o.number,
+            "item": o.item.name,
+            "status": OOSInvestigation.Status(o.status).label,
+            "outcome": OOSInvestigation.Outcome(o.outcome).label if o.outcome else "",
+            "summary": o.summary,
+        }
+        for o in record.oos_investigations.select_related("item").order_by("pk")
+    ]
+    # A corrected report after reopening (R-QC-10): it names the version it supersedes.
+    previous = latest_report(record)
+    from django.conf import settings
+
     return {
+        "issuer": {
+            "company": settings.QC_COMPANY_NAME,
+            "laboratory": settings.QC_LABORATORY_NAME,
+            "seal_statement": settings.QC_REPORT_SEAL_STATEMENT,
+        },
+        "supersedes": f"{previous.number or record.report_number}-v{previous.version}" if previous else "",
+        "reopen_reason": record.reopen_reason if previous else "",
+        "discarded": discarded,
+        "oos": oos,
         "report": {
             "number": record.report_number,
             "verdict": TestRecord.Verdict(record.verdict).label,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -109,11 +110,15 @@ def queues(user) -> list[WorkQueue]:
                 "qc_open_oos",
                 _("Open OOS investigations"),
                 open_oos,
+                # Each phase has its deadline (QC_OOS_PHASE_1_DAYS / _2_DAYS); overdue is said (R-QC-5).
                 lambda o: WorkItem(
                     title=f"{o.number} · {o.record.sample.number} · {o.item.name}",
                     url=o.get_absolute_url(),
                     since=o.created_at,
-                    note=o.get_status_display(),
+                    due=o.due_date,
+                    note=_("%(status)s — OVERDUE") % {"status": o.get_status_display()}
+                    if o.is_overdue
+                    else o.get_status_display(),
                 ),
                 reverse("qc_records:oos_list"),
                 _("No OOS investigation is open."),
@@ -139,6 +144,7 @@ def queues(user) -> list[WorkQueue]:
                 )
             )
     days = settings.QC_DUE_SOON_DAYS
+    today = timezone.localdate()
     if user.has_perm("qc_records.change_instrument"):
         due = (Instrument.objects.due_within(days) | Instrument.objects.calibration_expired()).order_by(
             "calibration_due", "code"
@@ -148,7 +154,13 @@ def queues(user) -> list[WorkQueue]:
                 "qc_instruments_due",
                 _("Instruments due for calibration"),
                 due,
-                lambda i: WorkItem(title=str(i), url=i.get_absolute_url(), due=i.calibration_due, note=i.location),
+                # Past due is said, not listed as "due soon": it cannot be used until recalibrated.
+                lambda i: WorkItem(
+                    title=str(i),
+                    url=i.get_absolute_url(),
+                    due=i.calibration_due,
+                    note=_("Calibration expired — cannot be used") if i.calibration_due < today else i.location,
+                ),
                 reverse("qc_records:instrument_list") + "?view=due",
                 _("No instrument is due for calibration."),
             )
@@ -161,7 +173,10 @@ def queues(user) -> list[WorkQueue]:
                 _("Reagents and reference standards expiring"),
                 expiring,
                 lambda r: WorkItem(
-                    title=str(r), url=r.get_absolute_url(), due=r.expiry_date, note=r.get_kind_display()
+                    title=str(r),
+                    url=r.get_absolute_url(),
+                    due=r.expiry_date,
+                    note=_("Expired — cannot be used") if r.expiry_date < today else r.get_kind_display(),
                 ),
                 reverse("qc_records:reagent_list") + "?view=due",
                 _("No reagent is about to expire."),

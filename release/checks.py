@@ -36,6 +36,7 @@ STATUS_LABELS = {OK: gettext_lazy("ok"), PROBLEM: gettext_lazy("problem"), UNKNO
 # test-report item, so no finding is ever dropped.
 QC_FINDING_CHECKS = {
     BatchQCSummary.REQUIRED_TESTS: ("qc_report",),
+    BatchQCSummary.RECORDS_INTACT: ("qc_report",),
     BatchQCSummary.FAILING_RESULTS: ("qc_report", "intermediates"),
     BatchQCSummary.CONFIRMED_OOS: ("qc_report", "intermediates"),
     BatchQCSummary.OPEN_OOS: ("qc_oos", "events"),
@@ -192,7 +193,8 @@ def blockers(ev: BatchEvidence, review: ReleaseReview | None, steps: list[Review
         out.append(_("Open deviation %(number)s: %(title)s.") % {"number": d.number, "title": d.title})
     for c in ev.open_change_controls:
         out.append(_("Open change control %(number)s: %(title)s.") % {"number": c.number, "title": c.title})
-    for code in (BatchQCSummary.OPEN_OOS, BatchQCSummary.REQUIRED_TESTS):
+    # A QC report whose approval does not hold (R-SIG-3) is no evidence: a hard blocker.
+    for code in (BatchQCSummary.OPEN_OOS, BatchQCSummary.REQUIRED_TESTS, BatchQCSummary.RECORDS_INTACT):
         finding = next((f for f in ev.qc.findings if f.code == code), None)
         if finding is not None and not finding.ok:
             out.append(finding.message)

@@ -8,6 +8,8 @@ import os
 # A key for the test run only (config/settings.py refuses to start without one unless DEBUG).
 os.environ.setdefault("SECRET_KEY", "test-suite-only-key-never-deployed-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("SIGNATURE_KEY", "test-suite-only-signature-key-never-deployed-0123456789")
+# The address printed on the PDFs of the test run (required outside DEBUG, issue 7).
+os.environ.setdefault("SITE_URL", "http://testserver")
 
 from config.settings import *  # noqa: E402, F403
 from config.settings import STORAGES  # noqa: E402

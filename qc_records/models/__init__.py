@@ -14,6 +14,7 @@ from qc_records.models.ledger import LedgerArchive
 from qc_records.models.oos import OOSInvestigation, OOSQuerySet
 from qc_records.models.records import (
     Attachment,
+    DiscardedRun,
     InstrumentUse,
     ItemBlock,
     ReagentUse,
@@ -49,6 +50,7 @@ __all__ = [
     "ReagentUse",
     "attachment_upload_to",
     "Attachment",
+    "DiscardedRun",
     "OOSQuerySet",
     "OOSInvestigation",
     "LedgerArchive",

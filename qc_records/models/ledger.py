@@ -26,6 +26,7 @@ class LedgerArchive(Tracked):
         Status.REOPENED: {Status.ARCHIVED},
     }
     SIGNED_FIELDS = ("year", "month", "category")
+    SIGNED_STATE = ("status", "record_count")
     AUDIT_LABEL_FIELD = "category"
 
     year = models.PositiveSmallIntegerField(_("year"))

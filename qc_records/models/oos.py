@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedQuerySet, audited_history
@@ -18,9 +22,10 @@ class OOSQuerySet(AuditedQuerySet):
 
 
 class OOSInvestigation(Tracked):
-    """An out-of-specification investigation, opened automatically when a record with a failing
-    result is submitted. Phase I (laboratory: is there an assignable cause?) → phase II (full
-    investigation) → closed with a signature. While open, the batch cannot be released (R-QC-5)."""
+    """An out-of-specification investigation, opened automatically when a failing result is
+    recorded. Phase I (laboratory: is there an assignable cause?) → phase II (full investigation)
+    → closed by QA with a signature approving the conclusion (laboratory error or confirmed).
+    While open, the batch cannot be released (R-QC-5)."""
 
     class Status(models.TextChoices):
         PHASE_1 = "phase_1", _("Phase I — laboratory investigation")
@@ -47,6 +52,7 @@ class OOSInvestigation(Tracked):
         "outcome",
         "summary",
     )
+    SIGNED_STATE = ("status", "closed_by", "closed_at", "phase2_started_at")
     EDITABLE_FIELDS = ("phase1_findings", "assignable_cause", "phase2_findings")
     AUDIT_LABEL_FIELD = "number"
     REQUIRED_SIGNATURES = {Status.CLOSED: "closed"}  # core.integrity
@@ -80,6 +86,7 @@ class OOSInvestigation(Tracked):
         editable=False,
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    phase2_started_at = models.DateTimeField(_("phase II started at"), null=True, blank=True, editable=False)
 
     objects = OOSQuerySet.as_manager()
     history = audited_history()
@@ -99,3 +106,18 @@ class OOSInvestigation(Tracked):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.CLOSED
+
+    @property
+    def due_date(self) -> date | None:
+        """When the current phase must be finished (settings QC_OOS_PHASE_1_DAYS / _2_DAYS, R-QC-5)."""
+        if self.status == self.Status.PHASE_1 and self.created_at:
+            return timezone.localdate(self.created_at) + timedelta(days=settings.QC_OOS_PHASE_1_DAYS)
+        if self.status == self.Status.PHASE_2:
+            start = self.phase2_started_at or self.created_at
+            return timezone.localdate(start) + timedelta(days=settings.QC_OOS_PHASE_2_DAYS)
+        return None
+
+    @property
+    def is_overdue(self) -> bool:
+        due = self.due_date
+        return due is not None and timezone.localdate() > due

@@ -123,6 +123,7 @@ def tester_condition(record: Any, user: Any) -> Q:
         | models.Exists(InstrumentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
         | models.Exists(ReagentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
         | models.Exists(Attachment.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
+        | models.Exists(DiscardedRun.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
         | models.Exists(header_changes)
     )
 
@@ -175,7 +176,8 @@ class TestRecord(Tracked):
         Status.DRAFT: {Status.SUBMITTED, Status.VOIDED},
         Status.SUBMITTED: {Status.REVIEWED, Status.DRAFT},
         Status.REVIEWED: {Status.APPROVED, Status.DRAFT},
-        Status.APPROVED: set(),
+        # Reopened for correction (QC head + QA signatures, reason): re-review, re-approval, report v2.
+        Status.APPROVED: {Status.DRAFT},
         Status.VOIDED: set(),
     }
     # Stable between the three signatures (status, people and report number change as it moves
@@ -190,6 +192,31 @@ class TestRecord(Tracked):
         "method_notes",
         "content_digest",
     )
+    # Issue 8 reproductions 1 and 4: the verdict, the number, the people and what the sample *is*
+    # (its batch, product, material) are vouched for by each signature and checked against it.
+    SIGNED_STATE = (
+        "status",
+        "category",
+        "verdict",
+        "report_number",
+        "created_by",
+        "submitted_by",
+        "submitted_at",
+        "reviewed_by",
+        "reviewed_at",
+        "approved_by",
+        "approved_at",
+        "replaces",
+        "sample.batch",
+        "sample.product",
+        "sample.material_name",
+        "sample.lot_number",
+    )
+    UNSIGNED_FIELDS = {
+        "purged_at": "destroying raw data after retention is its own signed act",
+        "reopen_requested_by": "a reopening is its own signed act (QC head and QA) with its reason",
+        "reopen_reason": "as reopen_requested_by",
+    }
     EDITABLE_FIELDS = ("test_date", "temperature", "humidity", "observations", "method_notes")
     AUDIT_LABEL_FIELD = "report_number"
     REQUIRED_SIGNATURES = {Status.APPROVED: "approved"}  # core.integrity
@@ -271,6 +298,26 @@ class TestRecord(Tracked):
     )
     content_digest = models.CharField(_("SHA-256 of the results"), max_length=64, blank=True, editable=False)
     purged_at = models.DateTimeField(_("raw data purged at"), null=True, blank=True, editable=False)
+    reopen_requested_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("reopening requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    reopen_reason = models.TextField(_("reason for reopening"), blank=True, editable=False)
+    replaces = models.ForeignKey(
+        "self",
+        verbose_name=_("replaces voided record"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        editable=False,
+        help_text=_("The voided record of the same sample this record was started to replace (R-QC-9)."),
+    )
 
     objects = TestRecordQuerySet.as_manager()
     history = audited_history()
@@ -285,6 +332,7 @@ class TestRecord(Tracked):
             ("approve_testrecord", _("Can approve test reports")),
             ("archive_testrecord", _("Can archive and reopen monthly QC records")),
             ("purge_testrecord", _("Can purge QC raw data after its retention date")),
+            ("reopen_testrecord", _("Can approve reopening an approved test record for correction (QA)")),
         ]
 
     def __str__(self) -> str:
@@ -306,11 +354,17 @@ class TestRecord(Tracked):
             return add_years(batch.expiry_date, 1)
         return add_years(self.test_date, settings.QC_RECORD_RETENTION_YEARS)
 
+    def recorded_results(self) -> models.QuerySet:
+        """Every result with a value ever recorded, current or invalidated: what makes voiding the
+        record a QC head's decision (R-QC-9)."""
+        return self.results.filter(~Q(value_text="") | Q(complies__isnull=False))
+
     def item_blocks(self) -> list[ItemBlock]:
         """Items of the record's specification with their results, in order (two queries)."""
         items = list(self.specification.items.filter(voided_at__isnull=True).order_by("position", "pk"))
         blocks = {it.pk: ItemBlock(item=it) for it in items}
-        for result in self.results.select_related("oos").order_by("replicate", "attempt", "pk"):
+        for result in self.results.select_related("oos", "entered_by").order_by("replicate", "attempt", "pk"):
+            result.record = self  # the record's test date without a query per result
             block = blocks.get(result.item_id)
             if block is not None:
                 result.item = block.item  # already loaded: no query per result
@@ -342,14 +396,21 @@ class TestRecord(Tracked):
             .values_list("reagent_id", "expiry_date")
         )
         files = self.attachments.filter(voided_at__isnull=True).order_by("pk").values_list("pk", "sha256")
-        return _digest(
-            {
-                "results": [list(r) for r in results],
-                "instruments": [list(r) for r in instruments],
-                "reagents": [list(r) for r in reagents],
-                "files": [list(r) for r in files],
-            }
-        )
+        payload: dict[str, Any] = {
+            "results": [list(r) for r in results],
+            "instruments": [list(r) for r in instruments],
+            "reagents": [list(r) for r in reagents],
+            "files": [list(r) for r in files],
+        }
+        # Discarded runs are raw data too (检验记录书写规程 4.2.4 e). Added only when there are any,
+        # so the digests frozen before they existed still verify.
+        discarded = self.discarded_runs.order_by("pk").values_list("pk", "item_id", "data", "cause")
+        if discarded:
+            payload["discarded"] = [list(r) for r in discarded]
+        tested_on = self.results.filter(tested_on__isnull=False).order_by("pk").values_list("pk", "tested_on")
+        if tested_on:
+            payload["tested_on"] = [[pk, day.isoformat()] for pk, day in tested_on]
+        return _digest(payload)
 
 
 class TestResult(Tracked):
@@ -381,6 +442,12 @@ class TestResult(Tracked):
         "core.User", verbose_name=_("entered by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     entered_at = models.DateTimeField(_("entered at"), null=True, blank=True)
+    tested_on = models.DateField(
+        _("test date of the item"),
+        null=True,
+        blank=True,
+        help_text=_("When this item was tested, if not on the record's test date (e.g. microbial limits)."),
+    )
     oos = models.ForeignKey(
         "qc_records.OOSInvestigation",
         verbose_name=_("OOS investigation"),
@@ -407,6 +474,19 @@ class TestResult(Tracked):
     @property
     def is_invalidated(self) -> bool:
         return self.voided_at is not None
+
+    @property
+    def test_day(self) -> date:
+        return self.tested_on or self.record.test_date
+
+    @property
+    def entered_days_late(self) -> int:
+        """Days between the item's test date and when the value was typed in, when more than
+        ``QC_BACKFILL_DAYS`` (检验记录书写规程 4.2.4 c: 事后补记 is forbidden): shown to the reviewer."""
+        if self.entered_at is None:
+            return 0
+        late = (timezone.localdate(self.entered_at) - self.test_day).days
+        return late if late > settings.QC_BACKFILL_DAYS else 0
 
     @property
     def display_value(self) -> str:
@@ -517,3 +597,47 @@ class Attachment(Tracked):
 
     def is_intact(self) -> bool:
         return self.stored_sha256() == self.sha256
+
+
+class DiscardedRun(Tracked):
+    """An invalidated run or discarded data (无效试验 / 弃用数据) with its cause, recorded on the raw
+    record (检验记录书写规程 4.2.4 e; R-QC-9): item, what was discarded, why, who and when. Reviewed
+    by the second person (``record_review`` stamps it), printed on the report and listed for
+    release. Never deleted or edited: a wrong entry is voided with a reason and stays visible."""
+
+    AUDIT_LABEL_FIELD = "data"
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="discarded_runs"
+    )
+    item = models.ForeignKey(SpecificationItem, verbose_name=_("test item"), on_delete=models.PROTECT, related_name="+")
+    data = models.TextField(
+        _("data discarded"),
+        help_text=_("What was discarded, with its values (e.g. injection 1: 93.1 %, system suitability failed)."),
+    )
+    cause = models.TextField(_("cause"), help_text=_("Why the run or data is invalid, as analysed."))
+    recorded_by = models.ForeignKey(
+        "core.User", verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), editable=False)
+    reviewed_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True, editable=False)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("invalidated run / discarded data")
+        verbose_name_plural = _("invalidated runs / discarded data")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.data[:60]

@@ -42,6 +42,7 @@ class Sample(Tracked):
         "sampling_point",
         "received_date",
     )
+    UNSIGNED_FIELDS = {"condition_on_receipt": "observed at receipt; corrections carry a reason in the audit trail"}
     EDITABLE_FIELDS = (
         "category",
         "specification",

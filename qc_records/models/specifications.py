@@ -64,6 +64,8 @@ class Specification(Tracked):
         "standard_reference",
         "content_digest",
     )
+    SIGNED_STATE = ("status", "effective_from", "approved_at", "approved_by")
+    UNSIGNED_FIELDS = {"superseded_at": "set when a later version is approved (that approval is signed)"}
     EDITABLE_FIELDS = ("code", "title", "category", "product", "material_name", "standard_reference")
     AUDIT_LABEL_FIELD = "code"
     REQUIRED_SIGNATURES = {Status.APPROVED: "approved", Status.SUPERSEDED: "approved"}  # core.integrity
@@ -146,6 +148,11 @@ class Specification(Tracked):
         return _digest([it.signed_payload() for it in items if not it.is_voided])
 
 
+def _unset(value: Any) -> bool:
+    """None, False or "": a field's empty default (0 is a value: ``0 == False`` must not hide it)."""
+    return value is None or value is False or (isinstance(value, str) and value == "")
+
+
 class SpecificationItem(Tracked):
     """One test item (检验项目) of a specification: method, criterion, unit, replicates."""
 
@@ -164,6 +171,22 @@ class SpecificationItem(Tracked):
         "unit",
         "text_criterion",
         "replicates",
+        "physical_min",
+        "physical_max",
+        "required_instrument",
+        "requires_reference_standard",
+        "requires_raw_data_file",
+        "requires_calculation",
+    )
+    # Added after specifications were first signed: left out of the signed payload while empty
+    # (None, False, ""), so the digests of versions approved before they existed still verify.
+    OPTIONAL_SIGNED_FIELDS = (
+        "physical_min",
+        "physical_max",
+        "required_instrument",
+        "requires_reference_standard",
+        "requires_raw_data_file",
+        "requires_calculation",
     )
 
     specification = models.ForeignKey(
@@ -201,6 +224,47 @@ class SpecificationItem(Tracked):
         help_text=_("How many individual results are judged (e.g. 6 units for dissolution)."),
     )
 
+    physical_min = models.DecimalField(
+        _("lowest possible value"),
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_(
+            "The smallest value the quantity can physically take (e.g. 0 for a content, a count or a "
+            "concentration); a value below it is refused as a typing error. Empty: no limit."
+        ),
+    )
+    physical_max = models.DecimalField(
+        _("highest possible value"),
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text=_("The largest value the quantity can physically take (e.g. 14 for pH). Empty: no limit."),
+    )
+
+    # The evidence this item needs on every test record (R-QC-1; 检验记录书写规程 4.2.1, 4.2.4 a;
+    # 检验记录和检验报告管理规程 1.2′.3/.4/.7): "Tested" is refused without it, naming the item.
+    required_instrument = models.CharField(
+        _("instrument type required"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "An instrument whose name or model contains this must be recorded (e.g. 高效液相色谱仪, HPLC). "
+            "Empty: none required."
+        ),
+    )
+    requires_reference_standard = models.BooleanField(_("reference standard required"), default=False)
+    requires_raw_data_file = models.BooleanField(
+        _("raw-data file required"),
+        default=False,
+        help_text=_("A chromatogram, spectrum or printout attached to this item."),
+    )
+    requires_calculation = models.BooleanField(
+        _("calculation required"), default=False, help_text=_("Every result of the item carries its calculation.")
+    )
+
     objects = AuditedQuerySet.as_manager()
     history = audited_history()
 
@@ -232,6 +296,8 @@ class SpecificationItem(Tracked):
             decimals=self.decimals,
             unit=self.unit,
             text=self.text_criterion,
+            physical_min=self.physical_min,
+            physical_max=self.physical_max,
         )
 
     @property
@@ -243,4 +309,8 @@ class SpecificationItem(Tracked):
         return f"{self.name} {self.name_en}".strip()
 
     def signed_payload(self) -> dict[str, Any]:
-        return {f: (str(getattr(self, f)) if getattr(self, f) is not None else None) for f in self.EDITABLE_FIELDS}
+        return {
+            f: (str(getattr(self, f)) if getattr(self, f) is not None else None)
+            for f in self.EDITABLE_FIELDS
+            if not (f in self.OPTIONAL_SIGNED_FIELDS and _unset(getattr(self, f)))
+        }

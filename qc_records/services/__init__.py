@@ -15,23 +15,32 @@ package re-exports every public name.
 
 from core.numbering import next_number
 from core.workflow import InputError, WorkflowError
-from qc_records.services.files import MAX_ATTACHMENT_BYTES, attachment_add, attachment_remove
+from qc_records.services.files import MAX_ATTACHMENT_BYTES, attachment_add, attachment_remove, discarded_run_add
 from qc_records.services.ledger import ledger_archive, ledger_reopen, month_is_archived
 from qc_records.services.oos import cannot_close_oos, oos_close, oos_start_phase_two, oos_update
 from qc_records.services.records import (
     ResultEntry,
+    cannot_sign_tested,
+    missing_evidence,
     record_create,
+    record_sign_tested,
     record_submit,
     record_update,
     test_date_problem,
 )
 from qc_records.services.registers import instrument_create, instrument_update, reagent_create, reagent_update
 from qc_records.services.review import (
+    REVIEW_CHECKLIST,
     cannot_approve_record,
     cannot_purge_record,
+    cannot_reopen_record,
+    cannot_request_reopening,
     cannot_review_record,
+    cannot_void_record,
     record_approve,
     record_purge,
+    record_reopen,
+    record_reopen_request,
     record_review,
     record_send_back,
     record_void,
@@ -74,8 +83,17 @@ __all__ = [
     "record_update",
     "test_date_problem",
     "record_submit",
+    "record_sign_tested",
+    "cannot_sign_tested",
+    "missing_evidence",
     "cannot_review_record",
+    "cannot_void_record",
     "record_review",
+    "record_reopen",
+    "record_reopen_request",
+    "cannot_reopen_record",
+    "cannot_request_reopening",
+    "REVIEW_CHECKLIST",
     "cannot_approve_record",
     "record_approve",
     "record_send_back",
@@ -85,6 +103,7 @@ __all__ = [
     "MAX_ATTACHMENT_BYTES",
     "attachment_add",
     "attachment_remove",
+    "discarded_run_add",
     "oos_update",
     "oos_start_phase_two",
     "cannot_close_oos",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from core.hashing import sha256_upload
 from core.models import User
 from core.workflow import InputError, WorkflowError, require_permission, require_reason, save_changed
-from qc_records.models import Attachment, SpecificationItem, TestRecord
+from qc_records.models import Attachment, DiscardedRun, SpecificationItem, TestRecord
 from qc_records.services.records import _locked_record, _open_for_change
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
@@ -79,3 +79,41 @@ def attachment_remove(*, attachment: Attachment, user: User, reason: str) -> Att
             record, user, _("file %(name)s removed: %(reason)s") % {"name": attachment.original_name, "reason": reason}
         )
     return attachment
+
+
+def discarded_run_add(
+    *, record: TestRecord, user: User, item: SpecificationItem | None, data: str, cause: str, reason: str = ""
+) -> DiscardedRun:
+    """Record an invalidated run or discarded data with its cause on the raw record (检验记录书写规程
+    4.2.4 e; R-QC-9): the item, what was discarded with its values, why, who and when. Never a
+    silent correction: it is covered by the next "Tested" signature, checked by the reviewer
+    (``record_review`` stamps it), printed on the report and listed for release. A submitted or
+    reviewed record needs a reason and goes back to draft, like any other change."""
+    require_permission(user, "qc_records.change_testrecord")
+    data, cause = (data or "").strip(), (cause or "").strip()
+    errors: dict[str, list[str]] = {}
+    if item is None:
+        errors["item"] = [_("Choose the test item whose run or data is discarded.")]
+    if not data:
+        errors["data"] = [_("Say what is discarded, with its values (e.g. injection 1: 93.1 %).")]
+    if not cause:
+        errors["cause"] = [_("Give the cause found for discarding it (检验记录书写规程 4.2.4 e).")]
+    if errors:
+        raise InputError(errors)
+    with transaction.atomic():
+        record = _locked_record(record)
+        reason = _open_for_change(record, user, reason)
+        if item.specification_id != record.specification_id or item.voided_at is not None:
+            raise InputError({"item": [_("This test item is not part of the record's specification.")]})
+        run = DiscardedRun(
+            record=record,
+            item=item,
+            data=data,
+            cause=cause,
+            recorded_by=user,
+            recorded_at=timezone.now(),
+            last_changed_by=user,
+        )
+        run.save_audited(user=user, reason=reason or "discarded data recorded")
+        save_changed(record, user, reason or "discarded data recorded")
+    return run

@@ -68,6 +68,7 @@ def oos_start_phase_two(*, oos: OOSInvestigation, user: User, reason: str) -> OO
             _("Phase I found an assignable laboratory cause: close the investigation as laboratory error.")
         )
     reason = require_reason(reason)
+    oos.phase2_started_at = timezone.now()
     save_step(oos, user, reason)
     return oos
 
@@ -91,7 +92,10 @@ def oos_close(
     comment: str = "",
     request: HttpRequest | None = None,
 ) -> OOSInvestigation:
-    """Close an OOS investigation with a QC head or QA signature.
+    """QA approves the investigation's conclusion and closes it with a signature (R-QC-5): the QC
+    head alone can no longer invalidate a result as laboratory error nor confirm an OOS
+    (``close_oosinvestigation`` is QA's; FDA OOS guidance, GMP 第一百六十一条). The QC head and
+    analysts record the findings (``oos_update``) that QA reads before signing.
 
     Laboratory error (phase I with an assignable cause, or phase II): every current result of the
     item is invalidated with the reason and blank retest results are added; the record goes back

@@ -31,7 +31,7 @@ from core.workflow import (
     save_step,
     signs,
 )
-from qc_records.criteria import Conclusion, CriterionKind, ResultError
+from qc_records.criteria import Conclusion, CriterionKind, ResultError, normalise
 from qc_records.models import (
     Instrument,
     InstrumentUse,
@@ -53,6 +53,7 @@ class ResultEntry:
     value_text: str = ""
     complies: bool | None = None
     calculation: str = ""
+    tested_on: date | None = None  # the item's own test date when not the record's
 
 
 def _locked_record(record: TestRecord) -> TestRecord:
@@ -79,8 +80,11 @@ def record_create(*, sample: Sample, user: User) -> TestRecord:
                 _("No version of specification %(code)s is in force; a QC head must approve one first.")
                 % {"code": sample.specification.code}
             )
+        # The voided record this one replaces, if any (R-QC-9): the two stay linked both ways.
+        replaces = sample.records.filter(status=TestRecord.Status.VOIDED).order_by("-voided_at", "-pk").first()
         record = TestRecord(
             sample=sample,
+            replaces=replaces,
             specification=spec,
             category=sample.category,
             created_by=user,
@@ -151,7 +155,8 @@ def record_update(
 ) -> TestRecord:
     """Save what the analyst entered: header fields, individual results, instruments and reagents.
 
-    Each result is judged against its specification item as it is saved (R-QC-2). Correcting a
+    Each result is judged against its specification item as it is saved (R-QC-2); a failing one
+    opens its OOS investigation at once, so it can never be corrected away (R-QC-5). Correcting a
     result already recorded needs a reason (检验原始记录管理规程 4.1.4); a result under an OOS
     investigation cannot be changed at all (R-QC-5). A reason is also needed for any change to a
     submitted or reviewed record, which then goes back to draft (R-QC-4). An instrument past its
@@ -189,9 +194,29 @@ def record_update(
                 )
                 continue
             value_text = (entry.value_text or "").strip()
+            if row.item.criterion_kind != CriterionKind.TEXT:
+                value_text = normalise(value_text)  # "１２．５" typed with a Chinese IME is 12.5
             complies = entry.complies if row.item.criterion_kind == CriterionKind.TEXT else None
             calculation = (entry.calculation or "").strip()
+            # None: the item's date stays as it is; the record's own date: no separate date.
+            if entry.tested_on is None:
+                tested_on = row.tested_on
+            else:
+                tested_on = entry.tested_on if entry.tested_on != record.test_date else None
+            if (
+                tested_on is not None
+                and tested_on != row.tested_on
+                and (tested_on > timezone.localdate() or tested_on < record.sample.received_date)
+            ):
+                errors[f"result:{row.pk}"].append(
+                    _("%(item)s: the test date %(date)s is in the future or before the sample was received.")
+                    % {"item": row.item.name, "date": tested_on.isoformat()}
+                )
+                continue
             if (value_text, complies, calculation) == (row.value_text, row.complies, row.calculation):
+                if tested_on != row.tested_on and row.oos_id is None:
+                    row.tested_on = tested_on
+                    to_save.append((row, reason or "test date of the item recorded"))
                 continue
             if row.oos_id is not None:
                 # An OOS result is never overwritten (testing into compliance): it stands until its
@@ -228,6 +253,7 @@ def record_update(
                     errors["reason"].append(_("Give a reason for correcting results already recorded."))
                 continue
             row.value_text, row.complies, row.calculation = value_text, complies, calculation
+            row.tested_on = tested_on
             row.value_numeric, row.conclusion = numeric, conclusion
             row.entered_by, row.entered_at = user, timezone.now()
             to_save.append((row, reason or ("calculation recorded" if was_recorded else "result recorded")))
@@ -249,6 +275,10 @@ def record_update(
         for apply_use in uses_changed:
             apply_use()
         save_changed(record, user, reason or ("results recorded" if to_save else "record changed"))
+        if to_save:
+            # A failing value is an OOS the moment it is recorded (R-QC-5; GMP 第一百六十一条): from
+            # now on only the investigation can invalidate it, never a "correction".
+            _open_oos(record, record.item_blocks(), user, when_recorded=True)
     return record
 
 
@@ -345,14 +375,18 @@ def record_submit(
 
     Preconditions: draft; every individual result entered; temperature and humidity recorded
     (R-QC-1); every instrument and reagent valid on the test date (R-QC-3).
-    Effects: submitted; results' SHA-256 frozen into the record; Signature "Tested"; each item
-    with a failing result not yet investigated opens an OOS investigation (R-QC-5).
+    Effects: submitted; results' SHA-256 frozen into the record; Signature "Tested". A failing
+    result opened its OOS investigation when it was recorded (``record_update``); any item with a
+    failing result not yet investigated opens one here too (R-QC-5).
     Returns the record and the OOS investigations opened.
     """
     require_permission(user, "qc_records.change_testrecord")
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         record = _locked_record(record)
+        from qc_records.services.review import already_signed
+
+        already_signed(record, TestRecord.Status.SUBMITTED, Signature.Meaning.TESTED)
         move(record, TestRecord.Status.SUBMITTED)
         check_not_archived(record)
         blocks = record.item_blocks()
@@ -370,6 +404,8 @@ def record_submit(
         if date_problem:
             problems.append(date_problem)
         problems += _invalid_uses(record, record.test_date)
+        problems += missing_evidence(record, blocks)
+        problems += unsigned_analysts(record, blocks, submitter=user)
         if problems:
             raise WorkflowError(_("The record cannot be submitted yet:") + " " + " ".join(problems))
 
@@ -382,7 +418,102 @@ def record_submit(
     return record, opened
 
 
-def _open_oos(record: TestRecord, blocks: list, user: User) -> list[OOSInvestigation]:
+def missing_evidence(record: TestRecord, blocks: list) -> list[str]:
+    """What each specification item requires and the record lacks, one message per item naming it
+    and what to do (R-QC-1, R-QC-7; 检验记录书写规程 4.2.1, 4.2.4 a): an instrument of the type, a
+    reference standard, a raw-data file attached to the item, a calculation for every result."""
+    instruments = [
+        u.instrument for u in record.instrument_uses.filter(voided_at__isnull=True).select_related("instrument")
+    ]
+    has_standard = record.reagent_uses.filter(
+        voided_at__isnull=True, reagent__kind=Reagent.Kind.REFERENCE_STANDARD
+    ).exists()
+    filed_items = set(
+        record.attachments.filter(voided_at__isnull=True, item__isnull=False).values_list("item_id", flat=True)
+    )
+    problems = []
+    for block in blocks:
+        item = block.item
+        lacking = []
+        wanted = item.required_instrument.strip().lower()
+        if wanted and not any(wanted in f"{i.name} {i.model}".lower() for i in instruments):
+            lacking.append(_("an instrument “%(type)s” in the instruments used") % {"type": item.required_instrument})
+        if item.requires_reference_standard and not has_standard:
+            lacking.append(_("a reference standard in the reagents used"))
+        if item.requires_raw_data_file and item.pk not in filed_items:
+            lacking.append(_("a raw-data file attached to this item"))
+        if item.requires_calculation and any(not r.calculation.strip() for r in block.current):
+            lacking.append(_("the calculation of every result"))
+        if lacking:
+            problems.append(
+                _("%(item)s needs %(what)s (specification %(spec)s).")
+                % {"item": item.name, "what": "; ".join(str(x) for x in lacking), "spec": record.specification}
+            )
+    return problems
+
+
+def unsigned_analysts(record: TestRecord, blocks: list, *, submitter: User) -> list[str]:
+    """Every analyst who entered a current result signs "Tested" (检验记录和检验报告管理规程
+    1.2′.9): the submitter by submitting, the others with ``record_sign_tested`` after their last
+    entry. One message naming those who have not."""
+    last_entry: dict[int, Any] = {}
+    for block in blocks:
+        for r in block.current:
+            if r.entered_by_id and r.entered_by_id != submitter.pk and r.entered_at:
+                last_entry[r.entered_by_id] = max(last_entry.get(r.entered_by_id, r.entered_at), r.entered_at)
+    missing = []
+    for uid, last in sorted(last_entry.items()):
+        if (
+            not Signature.objects.for_record(record)
+            .filter(meaning=Signature.Meaning.TESTED, signer_id=uid, signed_at__gte=last)
+            .exists()
+        ):
+            missing.append(User.objects.get(pk=uid).printed_name)
+    if missing:
+        return [
+            _("%(names)s entered results and must sign “Tested” for them first (Sign as co-analyst).")
+            % {"names": ", ".join(missing)}
+        ]
+    return []
+
+
+def cannot_sign_tested(record: TestRecord, user: User) -> str | None:
+    """Why ``user`` may not sign "Tested" as a co-analyst now, or None: a draft where they entered a
+    current result."""
+    if record.status != TestRecord.Status.DRAFT:
+        return _("Only a draft record is signed by its co-analysts.")
+    if not record.results.filter(voided_at__isnull=True, entered_by=user).exists():
+        return _("You entered no result of this record.")
+    return None
+
+
+@signs(Signature.Meaning.TESTED)
+def record_sign_tested(
+    *, record: TestRecord, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+) -> TestRecord:
+    """An analyst who entered some of the results signs "Tested" (检验) for them before the record
+    is submitted by another analyst (检验记录和检验报告管理规程 1.2′.9). The record stays in draft."""
+    require_permission(user, "qc_records.change_testrecord")
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        record = _locked_record(record)
+        if refusal := cannot_sign_tested(record, user):
+            raise WorkflowError(refusal)
+        items = ", ".join(
+            sorted(
+                set(record.results.filter(voided_at__isnull=True, entered_by=user).values_list("item__name", flat=True))
+            )
+        )
+        text = comment or _("tested: %(items)s") % {"items": items}
+        save_step(record, user, text)
+        sign(credential=credential, record=record, meaning=record_sign_tested.meaning, comment=text)
+    return record
+
+
+def _open_oos(record: TestRecord, blocks: list, user: User, *, when_recorded: bool = False) -> list[OOSInvestigation]:
+    """Open an OOS investigation for each item with a failing current result not yet investigated.
+
+    Called when results are saved (``record_update``) and again at submission as a safety net."""
     opened = []
     year = timezone.localdate().year
     for block in blocks:
@@ -395,7 +526,12 @@ def _open_oos(record: TestRecord, blocks: list, user: User) -> list[OOSInvestiga
             item=block.item,
             last_changed_by=user,
         )
-        oos.save_audited(user=user, reason=_("opened: result out of specification on submission"))
+        oos.save_audited(
+            user=user,
+            reason=_("opened: result out of specification when recorded")
+            if when_recorded
+            else _("opened: result out of specification on submission"),
+        )
         for r in failing:
             r.oos = oos
             save_changed(r, user, _("out of specification: %(oos)s opened") % {"oos": oos.number})

@@ -39,12 +39,35 @@ def _rows(year: int, month: int, category: str):
         return "samples", Sample.objects.filter(received_date__gte=first, received_date__lte=last).select_related(
             "product", "batch"
         ).order_by("received_date", "pk")
-    records = TestRecord.objects.in_month(year, month).select_related(
-        "sample", "sample__product", "specification", "submitted_by", "reviewed_by", "approved_by"
+    records = (
+        TestRecord.objects.in_month(year, month)
+        .select_related("sample", "sample__product", "specification", "submitted_by", "reviewed_by", "approved_by")
+        .annotate(report_versions=_report_versions())
     )
     if category:
         records = records.filter(category=category)
     return "records", records.order_by("test_date", "pk")
+
+
+def _report_versions():
+    """How many versions of the record's report were issued: a reopened record's ledger row shows
+    that version 2 supersedes version 1 (R-QC-10)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+
+    from core.models import Document
+    from qc_records.pdf import KIND
+
+    versions = (
+        Document.objects.filter(
+            kind=KIND, content_type=ContentType.objects.get_for_model(TestRecord), object_id=OuterRef("pk")
+        )
+        .order_by()
+        .values("object_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(versions, output_field=IntegerField())
 
 
 def ledger(request: HttpRequest) -> HttpResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,8 +20,9 @@ from core.signatures import signatures_for
 from core.web import posted, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.forms import AttachmentForm, TestRecordForm
+from qc_records.forms import AttachmentForm, DiscardedRunForm, ReviewSignatureForm, TestRecordForm
 from qc_records.models import Attachment, TestRecord
+from qc_records.timeline import attach_corrections, record_timeline
 
 # --- test records -------------------------------------------------------------------------------
 
@@ -29,10 +31,12 @@ RECORD_RELATED = (
     "sample__product",
     "sample__batch",
     "specification",
+    "replaces",
     "created_by",
     "submitted_by",
     "reviewed_by",
     "approved_by",
+    "reopen_requested_by",
     "last_changed_by",
 )
 
@@ -54,9 +58,11 @@ def _uses(record: TestRecord) -> tuple[list, list]:
 
 def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
     """The record page; each signing form shows its service's meaning (R-SIG-2) and each button
-    is offered by its service's predicate (the page explains a refusal instead)."""
+    is offered by its service's predicate (the page explains a refusal instead). Every correction
+    is shown beside its value (R-QC-4; 检验原始记录管理规程 4.1.4)."""
     user = request.user
     blocks = record.item_blocks()
+    correction_count = attach_corrections(record, blocks)
     instrument_uses, reagent_uses = _uses(record)
     attachments = list(record.attachments.select_related("item", "last_changed_by").order_by("pk"))
     for att in attachments:
@@ -68,11 +74,17 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
     approve_refusal = services.cannot_approve_record(record, user) if approver_role else None
     can_review = reviewer_role and review_refusal is None
     can_approve = approver_role and approve_refusal is None
+    void_role = record.status == s.DRAFT and (
+        user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")
+    )
+    void_refusal = services.cannot_void_record(record, user) if void_role else None
+    can_void = void_role and void_refusal is None
     can_purge = user.has_perm("qc_records.purge_testrecord") and services.cannot_purge_record(record, user) is None
     return {
         "record": record,
         "sample": record.sample,
         "blocks": blocks,
+        "correction_count": correction_count,
         "instrument_uses": instrument_uses,
         "reagent_uses": reagent_uses,
         "attachments": attachments,
@@ -87,20 +99,42 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "approve_refusal": approve_refusal,
         "can_send_back": record.status in (s.SUBMITTED, s.REVIEWED)
         and (user.has_perm("qc_records.review_testrecord") or user.has_perm("qc_records.approve_testrecord")),
-        "can_void": record.status == s.DRAFT
-        and (user.has_perm("qc_records.change_testrecord") or user.has_perm("qc_records.approve_testrecord")),
+        "can_void": can_void,
+        "void_refusal": void_refusal,
+        "replaced_by": list(record.replaced_by.order_by("pk")),
+        "recorded_results": list(record.recorded_results().select_related("item").order_by("item__position", "pk"))
+        if record.status == s.VOIDED
+        else [],
         "can_purge": can_purge,
+        "can_sign_tested": record.status == s.DRAFT
+        and user.has_perm("qc_records.change_testrecord")
+        and services.cannot_sign_tested(record, user) is None,
+        "cosign_form": forms.get("cosign_form")
+        or SignatureForm(meaning=services.record_sign_tested.meaning, prefix="cosign"),
         "submit_form": forms.get("submit_form")
         or SignatureForm(meaning=services.record_submit.meaning, prefix="submit"),
         "review_form": forms.get("review_form")
-        or SignatureForm(meaning=services.record_review.meaning, prefix="review"),
+        or ReviewSignatureForm(meaning=services.record_review.meaning, prefix="review"),
         "approve_form": forms.get("approve_form")
         or SignatureForm(meaning=services.record_approve.meaning, prefix="approve"),
         "send_back_form": forms.get("send_back_form") or ReasonForm(prefix="back"),
         "void_form": forms.get("void_form") or SignWithReasonForm(meaning=services.record_void.meaning, prefix="void"),
+        "can_request_reopening": user.has_perm("qc_records.approve_testrecord")
+        and services.cannot_request_reopening(record, user) is None,
+        "can_reopen": record.status == s.APPROVED
+        and user.has_perm("qc_records.reopen_testrecord")
+        and services.cannot_reopen_record(record, user) is None,
+        "reopen_request_form": forms.get("reopen_request_form")
+        or SignWithReasonForm(meaning=services.record_reopen_request.meaning, prefix="reopenreq"),
+        "reopen_form": forms.get("reopen_form")
+        or SignatureForm(meaning=services.record_reopen.meaning, prefix="reopen"),
         "purge_form": forms.get("purge_form")
         or SignWithReasonForm(meaning=services.record_purge.meaning, prefix="purge"),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(record=record, prefix="file"),
+        "discarded_runs": list(
+            record.discarded_runs.select_related("item", "recorded_by", "reviewed_by").order_by("pk")
+        ),
+        "discarded_form": forms.get("discarded_form") or DiscardedRunForm(record=record, prefix="discard"),
     }
 
 
@@ -113,6 +147,42 @@ def _refused(request: HttpRequest, pk: int, **forms) -> HttpResponse:
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = _record(request, pk, "qc_records.view_testrecord")
     return render(request, "qc_records/record_detail.html", _detail_context(request, record))
+
+
+def record_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The record's whole timeline: its own changes and its results', instruments', reagents',
+    files' and OOS investigations', with every signature (R-AT-5; PIC/S PI 041 §9.8). Read by
+    every role that may read the record — the reviewer and the QC head above all."""
+    record = _record(request, pk, "qc_records.view_testrecord")
+    return render(request, "qc_records/record_history.html", {"record": record, "timeline": record_timeline(record)})
+
+
+def record_raw(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable raw record (检验原始记录): header, conditions, instruments, reagents, every
+    result with its corrections beside it and the invalidated ones struck through, files, OOS and
+    signatures (检验记录书写规程 4.2.4 d; 检验原始记录管理规程 4.1.4)."""
+    record = _record(request, pk, "qc_records.view_testrecord")
+    blocks = record.item_blocks()
+    attach_corrections(record, blocks)
+    instrument_uses, reagent_uses = _uses(record)
+    return render(
+        request,
+        "qc_records/record_raw.html",
+        {
+            "record": record,
+            "sample": record.sample,
+            "blocks": blocks,
+            "instrument_uses": instrument_uses,
+            "reagent_uses": reagent_uses,
+            "attachments": list(record.attachments.select_related("item").order_by("pk")),
+            "discarded_runs": list(
+                record.discarded_runs.select_related("item", "recorded_by", "reviewed_by").order_by("pk")
+            ),
+            "oos_list": list(record.oos_investigations.select_related("item").order_by("pk")),
+            "signatures": signatures_for(record),
+            "printed_at": timezone.now(),
+        },
+    )
 
 
 def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -129,6 +199,7 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
     uses = _uses(record)
     form = TestRecordForm(posted(request), record=record, blocks=blocks, uses=uses)
     if form.is_valid():
+        investigated_before = set(record.oos_investigations.values_list("pk", flat=True))
         try:
             services.record_update(
                 record=record,
@@ -142,7 +213,18 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except WorkflowError as exc:
             show_refusal(form, exc, form.error_key_map())
         else:
-            messages.success(request, _("Saved. Failing results are marked; submit when every result is entered."))
+            opened = record.oos_investigations.exclude(pk__in=investigated_before).order_by("pk")
+            if opened:
+                messages.warning(
+                    request,
+                    _(
+                        "Saved. Out of specification: %(list)s opened. The failing value stands; only the "
+                        "investigation can invalidate it."
+                    )
+                    % {"list": ", ".join(o.number for o in opened)},
+                )
+            else:
+                messages.success(request, _("Saved. Failing results are marked; submit when every result is entered."))
             return redirect(record)
     return render(
         request,
@@ -182,16 +264,39 @@ def record_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def record_sign_tested(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.change_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignatureForm(posted(request), meaning=services.record_sign_tested.meaning, prefix="cosign")
+    if form.is_valid():
+        try:
+            services.record_sign_tested(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Signed “Tested” for the results you entered."))
+            return redirect(record)
+    return _refused(request, pk, cosign_form=form)
+
+
+@require_POST
 def record_review(request: HttpRequest, pk: int) -> HttpResponse:
     require_perm(request, "qc_records.review_testrecord")
     record = _record(request, pk, "qc_records.view_testrecord")
-    form = SignatureForm(posted(request), meaning=services.record_review.meaning, prefix="review")
+    form = ReviewSignatureForm(posted(request), meaning=services.record_review.meaning, prefix="review")
     if form.is_valid():
         try:
             services.record_review(
                 record=record,
                 user=request.user,
                 password=form.cleaned_data["password"],
+                checklist=form.checklist(),
                 comment=form.cleaned_data["comment"],
                 request=request,
             )
@@ -264,6 +369,52 @@ def record_void(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def record_reopen_request(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.approve_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignWithReasonForm(posted(request), meaning=services.record_reopen_request.meaning, prefix="reopenreq")
+    if form.is_valid():
+        try:
+            services.record_reopen_request(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Reopening requested; QA approves it with a signature."))
+            return redirect(record)
+    return _refused(request, pk, reopen_request_form=form)
+
+
+@require_POST
+def record_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.reopen_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = SignatureForm(posted(request), meaning=services.record_reopen.meaning, prefix="reopen")
+    if form.is_valid():
+        try:
+            services.record_reopen(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(
+                request, _("The record is reopened for correction: test, review and approve it again (report v2).")
+            )
+            return redirect(record)
+    return _refused(request, pk, reopen_form=form)
+
+
+@require_POST
 def record_purge(request: HttpRequest, pk: int) -> HttpResponse:
     require_perm(request, "qc_records.purge_testrecord")
     record = _record(request, pk, "qc_records.view_testrecord")
@@ -313,6 +464,22 @@ def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect(record)
     return _refused(request, pk, attachment_form=form)
+
+
+@require_POST
+def discarded_run_add(request: HttpRequest, pk: int) -> HttpResponse:
+    require_perm(request, "qc_records.change_testrecord")
+    record = _record(request, pk, "qc_records.view_testrecord")
+    form = DiscardedRunForm(posted(request), record=record, prefix="discard")
+    if form.is_valid():
+        try:
+            services.discarded_run_add(record=record, user=request.user, **form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The invalidated run / discarded data was recorded with its cause."))
+            return redirect(record)
+    return _refused(request, pk, discarded_form=form)
 
 
 @require_POST

@@ -59,6 +59,7 @@ def _server_env(workdir: Path) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{workdir / 'releasedesk.sqlite3'}",  # absolute path: sqlite:////tmp/...
         SECRET_KEY=secrets.token_urlsafe(50),
         DEBUG="false",
+        SITE_URL="http://127.0.0.1",  # replaced by the server's address once its port is chosen (app_url)
         ALLOWED_HOSTS="127.0.0.1",
         WHITENOISE_USE_FINDERS="true",
         HTTPS="false",
@@ -123,10 +124,11 @@ def app_url(tmp_path_factory) -> Iterator[str]:
     require_chromium()
     workdir = tmp_path_factory.mktemp("browser-server")
     env = _server_env(workdir)
-    _manage(env, "migrate", "--noinput", "-v", "0")
-    _manage(env, "seed_demo", "-v", "0")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    env["SITE_URL"] = url  # required outside DEBUG; the demo's PDFs print it (issue 7)
+    _manage(env, "migrate", "--noinput", "-v", "0")
+    _manage(env, "seed_demo", "-v", "0")
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

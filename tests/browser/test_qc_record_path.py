@@ -66,10 +66,15 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     expect(page.get_by_role("alert")).to_contain_text("Test record started against ZL-BZ-YL-001 v1.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Enter results")
 
-    # Bad input first: an instrument past calibration and water with no decimal place.
+    # An instrument past calibration is marked and cannot be picked (issue 7); the service still
+    # refuses a forged choice (tests/qc_records).
+    instruments = page.get_by_label("Instruments and volumetric glassware used")
+    expect(instruments.locator("option", has_text="QC-UV-01")).to_be_disabled()
+    expect(instruments.locator("option", has_text="QC-UV-01")).to_contain_text("EXPIRED")
+    # Bad input first: water with no decimal place.
     page.get_by_label("Room temperature (°C)").fill("22.5")
     page.get_by_label("Relative humidity (%)").fill("51.0")
-    choose(page, "Instruments and volumetric glassware used", "QC-UV-01", "QC-BAL-01")
+    choose(page, "Instruments and volumetric glassware used", "QC-BAL-01")
     choose(page, "Reagents, test solutions, titrants, culture media and reference standards used", "阿莫西林对照品")
     page.get_by_label("性状 #1", exact=True).fill("白色结晶性粉末")
     page.get_by_label("性状 #1 judgement").select_option(label="Complies")
@@ -77,13 +82,6 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     page.get_by_label("含量测定 #1", exact=True).fill("93.8")
     page.get_by_label("含量测定 #1 calculation").fill("外标法：A样/A对×C对×D/W")
     page.get_by_role("button", name="Save results", exact=True).click()
-    expect(
-        page.get_by_text(
-            re.compile(
-                r"Instrument QC-UV-01 \(Shimadzu UV-2600i\) is past its calibration due date \(\d{4}-\d{2}-\d{2}\)"
-            )
-        )
-    ).to_be_visible()
     expect(
         page.get_by_text("Report this result with exactly 1 decimal place(s) (like 0.1); “13” has 0.")
     ).to_be_visible()
@@ -94,14 +92,17 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     choose(page, "Instruments and volumetric glassware used", "QC-BAL-01", "QC-HPLC-01")
     page.get_by_label("水分 #1", exact=True).fill("13.1")
     page.get_by_role("button", name="Save results", exact=True).click()
-    expect(page.get_by_role("alert")).to_contain_text("Saved.")
+    # The failing assay opens its OOS the moment it is saved (R-QC-5; issue 7).
+    expect(page.get_by_role("alert").first).to_contain_text("Saved.")
+    expect(page.get_by_role("alert").first).to_contain_text(re.compile(r"Out of specification: OOS-\d{4}-\d{3} opened"))
+    oos_number = re.search(r"OOS-\d{4}-\d{3}", page.get_by_role("alert").first.inner_text()).group(0)
     results = page.get_by_test_id("results")
     expect(results.locator("tr", has_text="含量测定")).to_contain_text("Does not comply")
     expect(results.locator("tr", has_text="水分")).to_contain_text("Complies")
 
     sign(page, "Sign “Tested” and submit for review", comment="含量测定结果超标，已报告")
-    expect(page.get_by_role("alert").first).to_contain_text(re.compile(r"Out of specification: OOS-\d{4}-\d{3} opened"))
-    oos_number = re.search(r"OOS-\d{4}-\d{3}", page.get_by_role("alert").first.inner_text()).group(0)
+    expect(page.get_by_role("alert").first).to_contain_text("Signed “Tested”")
+    expect(page.get_by_test_id("open-oos")).to_contain_text(oos_number)
     record_url = page.url
     expect(page.get_by_role("heading", level=1)).to_contain_text("Submitted for review")
     shot("02-analyst-submitted-oos")
@@ -113,6 +114,10 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
         has=page.get_by_role("heading", name="Test records waiting for second-person review")
     )
     queue.get_by_role("link", name=re.compile(re.escape(SAMPLE_NAME))).click()
+    # The review checklist (检验原始记录管理规程 4.2.1 ①–⑥ + audit trail) is answered before signing.
+    review = page.locator("form").filter(has=page.get_by_role("button", name="Sign “Reviewed”"))
+    for box in review.get_by_role("checkbox").all():
+        box.check()
     sign(page, "Sign “Reviewed”", comment="复核计算无误")
     expect(page.get_by_role("alert")).to_contain_text("Signed “Reviewed”")
     expect(page.get_by_test_id("signature")).to_have_count(2)
@@ -137,14 +142,23 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     expect(page.get_by_role("heading", level=1)).to_contain_text("Phase II")
     page.get_by_label("Phase II findings").fill("供应商批次含量偏低，供应商调查确认。")
     page.get_by_role("button", name="Save findings", exact=True).click()
+    expect(page.get_by_test_id("close-by-qa")).to_be_visible()  # the QC head alone does not conclude
+    oos_url = page.url
+    sign_out(page)
+
+    # --- QA approves the conclusion by closing the investigation with a signature (R-QC-5) --------
+    sign_in_english(page, app_url, "qa_reviewer")
+    page.goto(oos_url)
     close = page.locator("form").filter(has=page.get_by_role("button", name="Close and sign"))
     close.get_by_label("Conclusion", exact=True).select_option(label="OOS confirmed — batch fails")
     close.get_by_label("Conclusion and justification").fill("OOS成立，该批原料不合格")
     sign(page, "Close and sign")
     expect(page.get_by_role("alert")).to_contain_text("The OOS investigation is closed.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("OOS confirmed")
-    shot("03-head-oos-closed")
+    shot("03-qa-oos-closed")
+    sign_out(page)
 
+    sign_in_english(page, app_url, "qc_head")
     page.goto(record_url)
     sign(page, "Approve and sign", comment="同意签发")
     expect(page.get_by_role("alert")).to_contain_text(re.compile(r"Report QC-\d{4}-\d{4} approved."))

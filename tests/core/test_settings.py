@@ -30,6 +30,7 @@ _SETTINGS_VARS = [
     "SECURE_HSTS_PRELOAD",
     "BEHIND_PROXY",
     "PASSWORD_MIN_LENGTH",
+    "SITE_URL",
     "PYTEST_VERSION",
     "DJANGO_SETTINGS_MODULE",
     # bin/test sets it for Playwright; a production environment never has it (check async.E001).
@@ -44,6 +45,7 @@ def _production_env(**extra: str) -> dict[str, str]:
         SIGNATURE_KEY=secrets.token_urlsafe(48),
         HTTPS="true",
         ALLOWED_HOSTS="release.example.com",
+        SITE_URL="https://release.example.com",
         DJANGO_SETTINGS_MODULE="config.settings",
     )
     env.update(extra)
@@ -80,7 +82,9 @@ def test_check_deploy_does_catch_an_unsafe_deployment():
 
 
 def _load_settings(monkeypatch, **env: str) -> dict:
-    """Execute config/settings.py afresh with exactly these deployment variables set."""
+    """Execute config/settings.py afresh with exactly these deployment variables set (and a
+    SITE_URL, required outside DEBUG, unless the test gives its own)."""
+    env.setdefault("SITE_URL", "https://release.example.com")
     for name in _SETTINGS_VARS:
         monkeypatch.delenv(name, raising=False)
     if "SECRET_KEY" in env:
@@ -97,6 +101,18 @@ def test_missing_secret_key_with_debug_off_is_refused(monkeypatch):
         _load_settings(monkeypatch)
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
         _load_settings(monkeypatch, DEBUG="false", SECRET_KEY="")
+
+
+def test_missing_site_url_with_debug_off_is_refused_naming_it(monkeypatch):
+    """Issue 7 (11): an issued PDF's QR code is permanent; a deployed instance never prints
+    http://localhost:8000 on it. DEBUG keeps the local default."""
+    with pytest.raises(ImproperlyConfigured, match="SITE_URL"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, SITE_URL="")
+    with pytest.raises(ImproperlyConfigured, match="SITE_URL"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, SITE_URL="  ")
+    assert _load_settings(monkeypatch, DEBUG="true", SITE_URL="")["SITE_URL"] == "http://localhost:8000"
+    chosen = _load_settings(monkeypatch, SECRET_KEY="k" * 60, SITE_URL="https://release.example.com/")
+    assert chosen["SITE_URL"] == "https://release.example.com"
 
 
 def test_debug_off_by_default_and_secret_taken_from_environment(monkeypatch):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from qc_records import services
 from qc_records.models import Category, TestRecord
 from tests.factories import PASSWORD, BatchFactory, InstrumentFactory, ReagentFactory
-from tests.qc_records.helpers import fill, make_spec
+from tests.qc_records.helpers import ALL_CONFIRMED, fill, make_spec
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +97,7 @@ def submitted_record(qc, filled_record):
 
 @pytest.fixture
 def reviewed_record(qc, submitted_record):
-    return services.record_review(record=submitted_record, user=qc.reviewer, password=PASSWORD)
+    return services.record_review(checklist=ALL_CONFIRMED, record=submitted_record, user=qc.reviewer, password=PASSWORD)
 
 
 @pytest.fixture
@@ -108,8 +108,12 @@ def approved_record(qc, reviewed_record, settings):
 
 @pytest.fixture
 def oos_record(qc, draft_record, instrument, reagent):
-    """A submitted record whose assay (含量测定) failed: one OOS investigation open."""
+    """A submitted record whose assay (含量测定) failed: one OOS investigation open, opened when the
+    failing value was saved (R-QC-5), none more at submission."""
+    from qc_records.models import OOSInvestigation
+
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"含量测定": "93.2"})
+    assert OOSInvestigation.objects.filter(record=draft_record).count() == 1
     record, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
-    assert len(opened) == 1
+    assert opened == [] and OOSInvestigation.objects.filter(record=record).count() == 1
     return record

@@ -20,6 +20,11 @@ ITEMS = [
     ("微生物限度", "report", None, None, None, "cfu/g", "", 1),
 ]
 
+# The reviewer confirms every item of the review checklist (检验原始记录管理规程 4.2.1 ①–⑥ + audit trail).
+ALL_CONFIRMED = {key: True for key, _label in services.REVIEW_CHECKLIST}
+# The same, as the review form posts it.
+REVIEW_POST = {f"review-{key}": "on" for key, _label in services.REVIEW_CHECKLIST}
+
 # A passing value per item name (text items: a description and "complies").
 PASSING = {
     "性状": "白色粉末",

@@ -13,6 +13,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import Attachment, Category, TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def test_archiving_needs_finished_records_then_locks_the_month(qc, filled_record
             user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT
         )
     services.record_submit(record=filled_record, user=qc.analyst, password=PASSWORD)
-    services.record_review(record=filled_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=filled_record, user=qc.reviewer, password=PASSWORD)
     services.record_approve(record=filled_record, user=qc.head, password=PASSWORD)
     archive = services.ledger_archive(
         user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT
@@ -64,7 +65,8 @@ def test_archiving_needs_finished_records_then_locks_the_month(qc, filled_record
 
 def test_archived_month_locks_changes_until_reopened_with_signature_and_reason(qc, filled_record):
     _move_to_last_month(filled_record, qc.analyst)
-    services.record_void(record=filled_record, user=qc.analyst, password=PASSWORD, reason="样品污染")
+    # It holds results: the QC head voids it (R-QC-9).
+    services.record_void(record=filled_record, user=qc.head, password=PASSWORD, reason="样品污染")
     year, month = _last_month()
     archive = services.ledger_archive(
         user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT

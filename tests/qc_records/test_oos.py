@@ -1,4 +1,4 @@
-"""OOS investigations (R-QC-5): opened on submission, phase I → phase II → closed with a signature."""
+"""OOS investigations (R-QC-5): opened when a failing value is recorded, phase I → phase II → closed with a signature."""
 
 import pytest
 from django.utils import timezone
@@ -8,11 +8,12 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
 
-def test_failing_result_opens_an_oos_on_submission(qc, oos_record):
+def test_failing_result_opens_an_oos(qc, oos_record):
     oos = OOSInvestigation.objects.get()
     assert oos.record == oos_record and oos.item.name == "含量测定"
     assert oos.number == f"OOS-{timezone.localdate().year}-001"
@@ -22,7 +23,7 @@ def test_failing_result_opens_an_oos_on_submission(qc, oos_record):
 
 
 def test_an_open_oos_blocks_approval(qc, oos_record):
-    services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=oos_record, user=qc.reviewer, password=PASSWORD)
     with pytest.raises(WorkflowError, match="OOS-.* is still open"):
         services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
     oos_record.refresh_from_db()
@@ -39,10 +40,10 @@ def test_lab_error_invalidates_the_item_and_requires_a_retest(qc, oos_record):
     oos = OOSInvestigation.objects.get()
     _phase1(oos, qc.analyst, True)
     services.oos_close(
-        oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="供试品溶液稀释错误（实验室差错）"
+        oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="供试品溶液稀释错误（实验室差错）"
     )
     oos.refresh_from_db()
-    assert oos.status == "closed" and oos.outcome == "lab_error" and oos.closed_by == qc.head
+    assert oos.status == "closed" and oos.outcome == "lab_error" and oos.closed_by == qc.qa
     assert Signature.objects.for_record(oos).get().meaning == "closed"
     oos_record.refresh_from_db()
     assert oos_record.status == TestRecord.Status.DRAFT  # back to the analyst for the retest
@@ -68,23 +69,26 @@ def test_failing_retest_opens_a_new_oos(qc, oos_record):
     services.record_update(
         record=oos_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="93.0")}
     )
+    # Opened when the failing retest value was saved (R-QC-5), not only at submission.
+    second = OOSInvestigation.objects.open().get()
+    assert second.number.endswith("-002") and list(second.results.all()) == [retest]
     _record, opened = services.record_submit(record=oos_record, user=qc.analyst, password=PASSWORD)
-    assert len(opened) == 1 and opened[0].number.endswith("-002")
+    assert opened == [] and OOSInvestigation.objects.open().get() == second
 
 
 def test_confirmed_oos_needs_phase_two_and_then_the_report_says_fails(qc, oos_record):
     oos = OOSInvestigation.objects.get()
     with pytest.raises(WorkflowError, match="phase II"):
-        services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="confirmed", summary="确认")
+        services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="确认")
     with pytest.raises(WorkflowError, match="phase I findings"):
         services.oos_start_phase_two(oos=oos, user=qc.head, reason="无实验室原因")
     _phase1(oos, qc.analyst, False)
     services.oos_start_phase_two(oos=oos, user=qc.head, reason="第一阶段未发现实验室原因")
     with pytest.raises(WorkflowError, match="phase II findings"):
-        services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="confirmed", summary="确认")
+        services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="确认")
     services.oos_update(oos=oos, user=qc.qa, data={"phase2_findings": "生产过程调查：投料偏差"})
     services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="OOS成立，批不合格")
-    services.record_review(record=oos_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=oos_record, user=qc.reviewer, password=PASSWORD)
     record = services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
     assert record.verdict == TestRecord.Verdict.DOES_NOT_COMPLY and record.report_number
 
@@ -103,7 +107,7 @@ def test_the_analyst_cannot_close_their_own_oos(qc, oos_record, make_user):
         services.oos_close(oos=oos, user=qc.analyst, password=PASSWORD, outcome="lab_error", summary="x")
     from django.contrib.auth.models import Group
 
-    qc.analyst.groups.add(Group.objects.get(name="qc_head"))
+    qc.analyst.groups.add(Group.objects.get(name="qa_reviewer"))
     analyst = type(qc.analyst).objects.get(pk=qc.analyst.pk)
     with pytest.raises(WorkflowError, match="another person"):
         services.oos_close(oos=oos, user=analyst, password=PASSWORD, outcome="lab_error", summary="x")
@@ -112,7 +116,7 @@ def test_the_analyst_cannot_close_their_own_oos(qc, oos_record, make_user):
 def test_closing_needs_a_summary_and_overwriting_findings_a_reason(qc, oos_record):
     oos = OOSInvestigation.objects.get()
     with pytest.raises(services.InputError):
-        services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary=" ")
+        services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary=" ")
     _phase1(oos, qc.analyst, True)
     with pytest.raises(services.InputError) as exc:
         services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "改写"})
@@ -123,7 +127,7 @@ def test_closing_needs_a_summary_and_overwriting_findings_a_reason(qc, oos_recor
 def test_closed_oos_is_final(qc, oos_record):
     oos = OOSInvestigation.objects.get()
     _phase1(oos, qc.analyst, True)
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="差错")
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="差错")
     with pytest.raises(WorkflowError):
         services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "x"}, reason="x")
     with pytest.raises(WorkflowError):
@@ -173,7 +177,7 @@ def test_a_result_of_a_confirmed_oos_cannot_be_overwritten_afterwards(qc, oos_re
     _phase1(oos, qc.analyst, False)
     services.oos_start_phase_two(oos=oos, user=qc.analyst, reason="无实验室原因")
     services.oos_update(oos=oos, user=qc.analyst, data={"phase2_findings": "生产过程调查：混合不均"})
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="confirmed", summary="确认超标")
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="确认超标")
     assay = _assay(oos_record)
     with pytest.raises(services.InputError):
         services.record_update(

@@ -173,12 +173,13 @@ def test_oos_investigated_and_closed_through_the_pages(qc, client_for, oos_recor
         ).status_code
         == 302
     )
-    missing = head.post(
+    qa = client_for(qc.qa)  # QA approves the conclusion (R-QC-5)
+    missing = qa.post(
         reverse("qc_records:oos_close", args=[oos.pk]),
         {"close-password": PASSWORD, "close-outcome": "lab_error", "close-summary": ""},
     )
     assert missing.status_code == 400
-    closed = head.post(
+    closed = qa.post(
         reverse("qc_records:oos_close", args=[oos.pk]),
         {"close-password": PASSWORD, "close-outcome": "lab_error", "close-summary": "实验室差错，复测"},
     )

@@ -8,6 +8,7 @@ from django.urls import reverse
 from core.roles import ALL_ROLES
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import REVIEW_POST
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +110,9 @@ def test_only_analysts_may_post_submit_or_edit(role, users, client_for, filled_r
     assert client.get(reverse("qc_records:record_edit", args=[filled_record.pk])).status_code == 403
 
 
-@pytest.mark.parametrize("role", _post_roles({"qc_head", "qa_reviewer"}))
-def test_only_qc_head_and_qa_may_close_oos(role, users, client_for, oos_record):
+@pytest.mark.parametrize("role", _post_roles({"qa_reviewer"}))
+def test_only_qa_may_close_oos(role, users, client_for, oos_record):
+    """R-QC-5 (issue 7): the QC head alone no longer concludes an OOS; QA approves by closing."""
     oos = OOSInvestigation.objects.get()
     response = client_for(users[role]).post(
         reverse("qc_records:oos_close", args=[oos.pk]),
@@ -199,7 +201,7 @@ def test_reviewing_your_own_record_shows_the_refusal(qc, client_for, submitted_r
 
     qc.analyst.groups.add(Group.objects.get(name="qc_reviewer"))
     response = client_for(qc.analyst).post(
-        reverse("qc_records:record_review", args=[submitted_record.pk]), {"review-password": PASSWORD}
+        reverse("qc_records:record_review", args=[submitted_record.pk]), {"review-password": PASSWORD, **REVIEW_POST}
     )
     assert response.status_code == 400
     assert "different person" in response.content.decode()

@@ -15,7 +15,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.work import queues
 from tests.factories import PASSWORD
-from tests.qc_records.helpers import fill, make_spec
+from tests.qc_records.helpers import ALL_CONFIRMED, fill, make_spec
 
 
 def queued_urls(user, key: str) -> set[str]:
@@ -75,6 +75,8 @@ def test_a_tester_cannot_review_on_page_queue_or_service(qc, make_user, client_f
     tester too; the review queue used to list the record to them while the service refused them."""
     helper = make_user("qc_analyst", "qc_reviewer", username="helper")
     fill(draft_record, helper, instrument=instrument, reagent=reagent)
+    # Every analyst who entered results signs "Tested" for them (issue 7 deliverable 6).
+    services.record_sign_tested(record=draft_record, user=helper, password=PASSWORD)
     record, _opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
     action = reverse("qc_records:record_review", args=[record.pk])
     url = record.get_absolute_url()
@@ -86,7 +88,7 @@ def test_a_tester_cannot_review_on_page_queue_or_service(qc, make_user, client_f
         refusal_testid="review-refusal",
         queue_urls=queued_urls(helper, "qc_to_review"),
         url=url,
-        call=lambda: services.record_review(record=record, user=helper, password=PASSWORD),
+        call=lambda: services.record_review(checklist=ALL_CONFIRMED, record=record, user=helper, password=PASSWORD),
     )
     assert_allowed_everywhere(
         reason=services.cannot_review_record(record, qc.reviewer),
@@ -97,14 +99,16 @@ def test_a_tester_cannot_review_on_page_queue_or_service(qc, make_user, client_f
         queue_urls=queued_urls(qc.reviewer, "qc_to_review"),
         url=url,
     )
-    services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
 
 
 def test_the_reviewer_cannot_approve_on_page_queue_or_service(qc, make_user, client_for, submitted_record, settings):
     """R-SEQ-2: one person, one stage — whoever reviewed the record does not approve its report."""
     settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     reviewer_and_head = make_user("qc_reviewer", "qc_head", username="reviewer_and_head")
-    record = services.record_review(record=submitted_record, user=reviewer_and_head, password=PASSWORD)
+    record = services.record_review(
+        checklist=ALL_CONFIRMED, record=submitted_record, user=reviewer_and_head, password=PASSWORD
+    )
     action = reverse("qc_records:record_approve", args=[record.pk])
     url = record.get_absolute_url()
     assert_refused_everywhere(
@@ -134,9 +138,12 @@ def test_a_tester_cannot_close_the_oos_investigation_on_page_or_service(
 ):
     """R-QC-5, R-SEQ-2: whoever entered the failing result does not judge it (OOS investigations
     have no personal queue: the open-OOS list serves investigators and closers alike)."""
-    tester_and_closer = make_user("qc_analyst", "qc_head", username="tester_and_closer")
+    tester_and_closer = make_user("qc_analyst", "qa_reviewer", username="tester_and_closer")
     fill(draft_record, tester_and_closer, instrument=instrument, reagent=reagent, overrides={"含量测定": "93.2"})
-    record, (oos,) = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
+    (oos,) = draft_record.oos_investigations.all()  # opened when the failing value was saved (R-QC-5)
+    services.record_sign_tested(record=draft_record, user=tester_and_closer, password=PASSWORD)
+    record, opened = services.record_submit(record=draft_record, user=qc.analyst, password=PASSWORD)
+    assert opened == []
     services.oos_update(oos=oos, user=qc.head, data={"phase1_findings": "稀释倍数计算错误", "assignable_cause": True})
     action = reverse("qc_records:oos_close", args=[oos.pk])
     reason = services.cannot_close_oos(oos, tester_and_closer)
@@ -148,7 +155,7 @@ def test_a_tester_cannot_close_the_oos_investigation_on_page_or_service(
         )
     assert str(refused.value) == reason
 
-    assert services.cannot_close_oos(oos, qc.head) is None
-    html = page(client_for(qc.head), oos.get_absolute_url())
+    assert services.cannot_close_oos(oos, qc.qa) is None
+    html = page(client_for(qc.qa), oos.get_absolute_url())
     assert f'action="{action}"' in html and 'data-testid="close-refusal"' not in html
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="实验室差错，复测")
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="实验室差错，复测")

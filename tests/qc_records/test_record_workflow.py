@@ -12,7 +12,7 @@ from qc_records import services
 from qc_records.criteria import Conclusion
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD, InstrumentFactory, ReagentFactory
-from tests.qc_records.helpers import entries_for, fill
+from tests.qc_records.helpers import ALL_CONFIRMED, entries_for, fill
 
 pytestmark = pytest.mark.django_db
 
@@ -82,16 +82,16 @@ def test_the_tester_cannot_review_their_own_record(qc, submitted_record, make_us
     qc.analyst.groups.add(Group.objects.get(name="qc_reviewer"))
     analyst = type(qc.analyst).objects.get(pk=qc.analyst.pk)
     with pytest.raises(WorkflowError, match="different person"):
-        services.record_review(record=record, user=analyst, password=PASSWORD)
+        services.record_review(checklist=ALL_CONFIRMED, record=record, user=analyst, password=PASSWORD)
     record.refresh_from_db()
     assert record.status == TestRecord.Status.SUBMITTED
     assert both.pk  # a person holding both roles may review someone else's record
-    services.record_review(record=record, user=both, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=record, user=both, password=PASSWORD)
 
 
 def test_only_reviewers_review(qc, submitted_record):
     with pytest.raises(WorkflowError, match="permission"):
-        services.record_review(record=submitted_record, user=qc.head, password=PASSWORD)
+        services.record_review(checklist=ALL_CONFIRMED, record=submitted_record, user=qc.head, password=PASSWORD)
 
 
 def test_qc_head_approves_and_the_report_gets_its_number(qc, approved_record):
@@ -271,7 +271,9 @@ def test_someone_who_entered_a_result_cannot_review_it(qc, filled_record, make_u
         results={assay.pk: services.ResultEntry(value_text="99.9")},
         reason="第二次进样",
     )
+    # Every analyst who entered results signs "Tested" for them (issue 7 deliverable 6).
+    services.record_sign_tested(record=filled_record, user=helper, password=password)
     services.record_submit(record=filled_record, user=qc.analyst, password=password)
     with pytest.raises(WorkflowError, match="different person"):
-        services.record_review(record=filled_record, user=helper, password=password)
-    services.record_review(record=filled_record, user=qc.reviewer, password=password)
+        services.record_review(checklist=ALL_CONFIRMED, record=filled_record, user=helper, password=password)
+    services.record_review(checklist=ALL_CONFIRMED, record=filled_record, user=qc.reviewer, password=password)

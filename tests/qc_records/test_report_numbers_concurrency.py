@@ -17,6 +17,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 IS_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -49,7 +50,7 @@ def _reviewed_records(qc, spec, batch, instrument, reagent, n):
         record = services.record_create(sample=sample, user=qc.analyst)
         fill(record, qc.analyst, instrument=instrument, reagent=reagent)
         services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
-        services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+        services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
         out.append(record)
     return out
 

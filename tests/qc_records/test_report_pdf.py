@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from core.models import Document
 from qc_records import pdf, services
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +137,7 @@ def test_a_failing_individual_result_is_marked_on_the_report(
     services.oos_start_phase_two(oos=oos, user=qc.analyst, reason="进入第二阶段")
     services.oos_update(oos=oos, user=qc.analyst, data={"phase2_findings": "工艺调查确认"})
     services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="confirmed", summary="确认不合格")
-    services.record_review(record=draft_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=draft_record, user=qc.reviewer, password=PASSWORD)
     settings.DOCUMENTS_ISSUE_ON_COMMIT = True
     with django_capture_on_commit_callbacks(execute=True):
         services.record_approve(record=draft_record, user=qc.head, password=PASSWORD)

@@ -14,7 +14,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import OOSInvestigation, TestRecord
 from tests.factories import PASSWORD, InstrumentFactory
-from tests.qc_records.helpers import fill
+from tests.qc_records.helpers import ALL_CONFIRMED, fill
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +32,20 @@ def helper(make_user):
 
 
 def _submit(record, qc):
+    # Every other analyst with a current result signs "Tested" for it first (issue 7 deliverable 6).
+    others = (
+        record.results.filter(voided_at__isnull=True, entered_by__isnull=False)
+        .exclude(entered_by=qc.analyst)
+        .values_list("entered_by", flat=True)
+    )
+    for uid in sorted(set(others)):
+        services.record_sign_tested(record=record, user=type(qc.analyst).objects.get(pk=uid), password=PASSWORD)
     services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
 
 
 def _refused_review(record, user):
     with pytest.raises(WorkflowError, match="different person"):
-        services.record_review(record=record, user=user, password=PASSWORD)
+        services.record_review(checklist=ALL_CONFIRMED, record=record, user=user, password=PASSWORD)
     record.refresh_from_db()
     assert record.status == TestRecord.Status.SUBMITTED
 
@@ -55,7 +63,7 @@ def test_who_only_chose_the_instruments_and_wrote_the_conditions_cannot_review(
     fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent)
     _submit(draft_record, qc)
     _refused_review(draft_record, helper)
-    services.record_review(record=draft_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=draft_record, user=qc.reviewer, password=PASSWORD)
 
 
 def test_who_attached_a_chromatogram_cannot_review(qc, filled_record, helper):
@@ -96,7 +104,7 @@ def test_whose_result_was_invalidated_by_an_oos_cannot_review_the_retest(qc, dra
     _submit(draft_record, qc)
     oos = OOSInvestigation.objects.get()
     services.oos_update(oos=oos, user=qc.analyst, data={"phase1_findings": "稀释错误", "assignable_cause": True})
-    services.oos_close(oos=oos, user=qc.head, password=PASSWORD, outcome="lab_error", summary="稀释错误")
+    services.oos_close(oos=oos, user=qc.qa, password=PASSWORD, outcome="lab_error", summary="稀释错误")
     retest = draft_record.results.get(item=assay.item, attempt=2)
     services.record_update(
         record=draft_record, user=qc.analyst, results={retest.pk: services.ResultEntry(value_text="99.4")}
@@ -104,7 +112,7 @@ def test_whose_result_was_invalidated_by_an_oos_cannot_review_the_retest(qc, dra
     _submit(draft_record, qc)
     _refused_review(draft_record, helper)
     # The QC head who closed the OOS (and so wrote the invalidation) may still approve.
-    services.record_review(record=draft_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=draft_record, user=qc.reviewer, password=PASSWORD)
     services.record_approve(record=draft_record, user=qc.head, password=PASSWORD)
     assert services.testers(draft_record) == {qc.analyst.pk, helper.pk}
 
@@ -119,14 +127,14 @@ def test_a_reviewer_who_sent_the_record_back_may_review_it_again(qc, submitted_r
         results={assay.pk: services.ResultEntry(value_text=assay.value_text, calculation="按外标法计算，W=50.12mg")},
     )
     _submit(submitted_record, qc)
-    services.record_review(record=submitted_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=submitted_record, user=qc.reviewer, password=PASSWORD)
 
 
 def test_a_qc_head_who_changed_the_header_cannot_approve(qc, filled_record, make_user):
     head_analyst = make_user("qc_analyst", "qc_head", username="head_analyst")
     services.record_update(record=filled_record, user=head_analyst, header={"observations": "补充：溶液澄清"})
     _submit(filled_record, qc)
-    services.record_review(record=filled_record, user=qc.reviewer, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=filled_record, user=qc.reviewer, password=PASSWORD)
     with pytest.raises(WorkflowError, match="another person must approve"):
         services.record_approve(record=filled_record, user=head_analyst, password=PASSWORD)
 

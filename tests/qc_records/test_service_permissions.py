@@ -11,6 +11,7 @@ from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.models import LedgerArchive, OOSInvestigation
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,9 @@ def _calls(qc, record, spec, instrument, reagent, oos):
             record=record, user=u, header={"observations": "x"}, reason="r"
         ),
         "record_submit": lambda u: services.record_submit(record=record, user=u, password=PASSWORD),
-        "record_review": lambda u: services.record_review(record=record, user=u, password=PASSWORD),
+        "record_review": lambda u: services.record_review(
+            checklist=ALL_CONFIRMED, record=record, user=u, password=PASSWORD
+        ),
         "record_approve": lambda u: services.record_approve(record=record, user=u, password=PASSWORD),
         "record_send_back": lambda u: services.record_send_back(record=record, user=u, reason="r"),
         "record_void": lambda u: services.record_void(record=record, user=u, password=PASSWORD, reason="r"),

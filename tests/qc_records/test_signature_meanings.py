@@ -18,7 +18,7 @@ from core.models import Signature
 from qc_records import services
 from qc_records.models import Category, LedgerArchive, OOSInvestigation
 from tests.factories import PASSWORD, BatchFactory
-from tests.qc_records.helpers import fill, make_spec
+from tests.qc_records.helpers import ALL_CONFIRMED, REVIEW_POST, fill, make_spec
 
 
 def meaning_shown(client, page_url: str, action_url: str) -> str:
@@ -68,13 +68,53 @@ def test_record_submission_shows_the_meaning_it_records(qc, client_for, filled_r
     assert shown == recorded == str(Signature.Meaning.TESTED.label)
 
 
+def test_co_analyst_signature_shows_the_meaning_it_records(qc, client_for, make_user, filled_record):
+    """R-SIG-2; 检验记录和检验报告管理规程 1.2′.9: a second analyst signs "Tested" for their results."""
+    second = make_user("qc_analyst", username="co_analyst", full_name="王二")
+    micro = filled_record.results.get(item__name="微生物限度")
+    services.record_update(
+        record=filled_record,
+        user=second,
+        reason="微生物限度由王二检验",
+        results={micro.pk: services.ResultEntry(value_text="<20", calculation=micro.calculation)},
+    )
+    shown, recorded = sign_through_page(
+        client_for(second),
+        filled_record.get_absolute_url(),
+        reverse("qc_records:record_sign_tested", args=[filled_record.pk]),
+        {"cosign-password": PASSWORD},
+        filled_record,
+    )
+    assert shown == recorded == str(Signature.Meaning.TESTED.label)
+
+
+def test_reopening_an_approved_record_shows_the_meanings_it_records(qc, client_for, approved_record):
+    """R-SIG-2, R-QC-10: the QC head's request and QA's approval, each on the record page."""
+    shown, recorded = sign_through_page(
+        client_for(qc.head),
+        approved_record.get_absolute_url(),
+        reverse("qc_records:record_reopen_request", args=[approved_record.pk]),
+        {"reopenreq-password": PASSWORD, "reopenreq-reason": "观察记录漏记"},
+        approved_record,
+    )
+    assert shown == recorded == str(Signature.Meaning.UNLOCKED.label)
+    shown, recorded = sign_through_page(
+        client_for(qc.qa),
+        approved_record.get_absolute_url(),
+        reverse("qc_records:record_reopen", args=[approved_record.pk]),
+        {"reopen-password": PASSWORD},
+        approved_record,
+    )
+    assert shown == recorded == str(Signature.Meaning.UNLOCKED.label)
+
+
 def test_record_review_shows_the_meaning_it_records(qc, client_for, submitted_record):
     """R-SIG-2"""
     shown, recorded = sign_through_page(
         client_for(qc.reviewer),
         submitted_record.get_absolute_url(),
         reverse("qc_records:record_review", args=[submitted_record.pk]),
-        {"review-password": PASSWORD},
+        {"review-password": PASSWORD, **REVIEW_POST},
         submitted_record,
     )
     assert shown == recorded == str(Signature.Meaning.REVIEWED.label)
@@ -131,7 +171,7 @@ def record_past_retention(qc, spec, approved_product, instrument, reagent, setti
         services.record_create(sample=sample, user=qc.analyst), qc.analyst, instrument=instrument, reagent=reagent
     )
     record, _opened = services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
-    record = services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+    record = services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
     return services.record_approve(record=record, user=qc.head, password=PASSWORD)
 
 
@@ -189,6 +229,9 @@ def test_every_signing_service_declares_its_meaning():
     signing = {
         services.specification_approve: Signature.Meaning.APPROVED,
         services.record_submit: Signature.Meaning.TESTED,
+        services.record_sign_tested: Signature.Meaning.TESTED,
+        services.record_reopen_request: Signature.Meaning.UNLOCKED,
+        services.record_reopen: Signature.Meaning.UNLOCKED,
         services.record_review: Signature.Meaning.REVIEWED,
         services.record_approve: Signature.Meaning.APPROVED,
         services.record_void: Signature.Meaning.VOIDED,

@@ -8,6 +8,7 @@ from core.workflow import WorkflowError, check_transition
 from qc_records import services
 from qc_records.models import Instrument, LedgerArchive, OOSInvestigation, Reagent, Specification, TestRecord
 from tests.factories import PASSWORD
+from tests.qc_records.helpers import ALL_CONFIRMED
 
 MODELS = [Specification, Instrument, Reagent, TestRecord, OOSInvestigation, LedgerArchive]
 
@@ -52,25 +53,42 @@ ACTIONS = {
     "approve": "approved",
     "send_back": "draft",
     "void": "voided",
+    "reopen": "draft",
+}
+
+# Which action is allowed from which state, written out independently of the model (an approved
+# record goes back to draft only by reopening, QC head + QA, never by "send back"; R-QC-10).
+ALLOWED = {
+    ("draft", "submit"),
+    ("draft", "void"),
+    ("submitted", "review"),
+    ("submitted", "send_back"),
+    ("reviewed", "approve"),
+    ("reviewed", "send_back"),
+    ("approved", "reopen"),
 }
 
 
 @pytest.fixture
 def voided_record(qc, filled_record):
-    return services.record_void(record=filled_record, user=qc.analyst, password=PASSWORD, reason="登记错误")
+    # It holds results: only the QC head may void it (R-QC-9).
+    return services.record_void(record=filled_record, user=qc.head, password=PASSWORD, reason="登记错误")
 
 
 def _run(action, record, qc):
     if action == "submit":
         services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
     elif action == "review":
-        services.record_review(record=record, user=qc.reviewer, password=PASSWORD)
+        services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
     elif action == "approve":
         services.record_approve(record=record, user=qc.head, password=PASSWORD)
     elif action == "send_back":
         services.record_send_back(record=record, user=qc.head, reason="退回")
     elif action == "void":
-        services.record_void(record=record, user=qc.analyst, password=PASSWORD, reason="作废")
+        services.record_void(record=record, user=qc.head, password=PASSWORD, reason="作废")
+    elif action == "reopen":
+        services.record_reopen_request(record=record, user=qc.head, password=PASSWORD, reason="更正")
+        services.record_reopen(record=record, user=qc.qa, password=PASSWORD)
 
 
 @pytest.mark.django_db
@@ -79,7 +97,8 @@ def test_record_actions_follow_the_table(request, qc, settings, state, action):
     settings.DOCUMENTS_ISSUE_ON_COMMIT = False
     record = request.getfixturevalue(STATE_FIXTURES[state])
     target = ACTIONS[action]
-    allowed = target in TestRecord.TRANSITIONS[state]
+    allowed = (state, action) in ALLOWED
+    assert not allowed or target in TestRecord.TRANSITIONS[state]  # the table and the services agree
     if allowed:
         _run(action, record, qc)
         record.refresh_from_db()

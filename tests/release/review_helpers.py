@@ -13,7 +13,7 @@ from qc_records.models import Category
 from release import services
 from release.models import Batch, ChecklistTemplate, Stage
 from tests.factories import PASSWORD, InstrumentFactory, ReagentFactory
-from tests.qc_records.conftest import fill, make_spec
+from tests.qc_records.helpers import ALL_CONFIRMED, fill, make_spec
 
 JUSTIFIED = "已逐项核对批记录原件"
 
@@ -52,7 +52,7 @@ def approved_qc(batch: Batch, users: dict, *, code: str = "ZL-BZ-CP-001") -> Non
         reagent=ReagentFactory(last_changed_by=users["qc_head"]),
     )
     qc_services.record_submit(record=record, user=users["qc_analyst"], password=PASSWORD)
-    qc_services.record_review(record=record, user=users["qc_reviewer"], password=PASSWORD)
+    qc_services.record_review(record=record, user=users["qc_reviewer"], password=PASSWORD, checklist=ALL_CONFIRMED)
     qc_services.record_approve(record=record, user=users["qc_head"], password=PASSWORD)
 
 

@@ -1,0 +1,117 @@
+"""A test record's whole story for the people who review it (R-AT-5, R-QC-4; 检验原始记录管理规程
+4.1.4 / 4.2.1 ④; PIC/S PI 041 §9.8): the corrections of each result shown beside its value, and one
+timeline merging the record's own history with its results', instruments', reagents', files' and
+OOS investigations' histories and every signature.
+
+Read from the audit trail (``core.audit_trail``), never from a stored copy: nothing here can hide a
+change the trail holds. A fixed number of queries whatever the number of results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+
+from core import audit_trail
+from core.audit_trail import AuditEntry
+from core.signatures import signatures_for
+from qc_records.criteria import CriterionKind
+from qc_records.models import Attachment, InstrumentUse, OOSInvestigation, ReagentUse, TestRecord, TestResult
+
+
+@dataclass
+class Correction:
+    """One change of a value already recorded: old → new, why, who, when (single-line strike-through
+    of the paper record, 检验记录书写规程 4.2.4 d)."""
+
+    what: str
+    old: str
+    new: str
+    reason: str
+    who: str
+    when: datetime
+
+
+def _shown(row: Any, kind: str) -> str:
+    if kind == CriterionKind.TEXT:
+        verdict = {True: _("Complies"), False: _("Does not comply"), None: ""}[row.complies]
+        return " · ".join(v for v in (row.value_text, verdict) if v)
+    return f"{row.value_text}{row.unit}" if row.value_text else ""
+
+
+def corrections_by_result(record: TestRecord) -> dict[int, list[Correction]]:
+    """For each result of ``record``: every correction of its value or calculation and its
+    invalidation, oldest first (two queries)."""
+    history = TestResult.history.model  # type: ignore[attr-defined]
+    rows = list(
+        history.objects.filter(record_id=record.pk).select_related("item").order_by("id", "history_date", "history_id")
+    )
+    users = get_user_model().objects.in_bulk({r.history_user_id for r in rows if r.history_user_id})
+    out: dict[int, list[Correction]] = {}
+    previous: dict[int, Any] = {}
+    for row in rows:
+        before = previous.get(row.id)
+        previous[row.id] = row
+        if before is None:
+            continue
+        kind = row.item.criterion_kind
+        user = users.get(row.history_user_id)
+        who = user.printed_name if user is not None else "—"
+        reason = row.history_change_reason or ""
+        reason = _(reason) if reason in audit_trail.SYSTEM_REASONS else reason
+        old_value, new_value = _shown(before, kind), _shown(row, kind)
+        changes = []
+        if old_value and old_value != new_value:
+            changes.append(Correction(_("Result"), old_value, new_value or "—", reason, who, row.history_date))
+        if before.calculation and before.calculation != row.calculation:
+            changes.append(
+                Correction(_("Calculation"), before.calculation, row.calculation or "—", reason, who, row.history_date)
+            )
+        if before.voided_at is None and row.voided_at is not None:
+            changes.append(Correction(_("Invalidated"), old_value or "—", "", reason, who, row.history_date))
+        if changes:
+            out.setdefault(row.id, []).extend(changes)
+    return out
+
+
+def attach_corrections(record: TestRecord, blocks: list) -> int:
+    """Put ``corrections`` on every result of ``blocks``; return how many corrections there are."""
+    found = corrections_by_result(record)
+    for block in blocks:
+        for result in block.results:
+            result.corrections = found.get(result.pk, [])
+    return sum(len(v) for v in found.values())
+
+
+# The record's parts whose history belongs to the record's timeline, with the field naming it.
+PARTS: tuple[tuple[type, str], ...] = (
+    (TestResult, "record_id"),
+    (InstrumentUse, "record_id"),
+    (ReagentUse, "record_id"),
+    (Attachment, "record_id"),
+    (OOSInvestigation, "record_id"),
+)
+
+
+def record_timeline(record: TestRecord) -> list[tuple[datetime, str, Any]]:
+    """Every change of the record and of its parts, and every signature on the record and its OOS
+    investigations, in time order: ``(when, "change" | "signature", entry | (signature, valid))``."""
+    entries: list[AuditEntry] = list(audit_trail.record_timeline(TestRecord, record.pk))
+    for model, field_name in PARTS:
+        hm = model.history.model  # type: ignore[attr-defined]
+        rows = list(
+            audit_trail._with_previous(hm.objects.filter(**{field_name: record.pk})).order_by(
+                "history_date", "history_id"
+            )
+        )
+        entries += audit_trail._attach_users(audit_trail._entries(rows))
+    timeline: list[tuple[datetime, str, Any]] = [(e.when, "change", e) for e in entries]
+    timeline += [(s.signed_at, "signature", (s, ok)) for s, ok in signatures_for(record)]
+    for oos in record.oos_investigations.order_by("pk"):
+        timeline += [(s.signed_at, "signature", (s, ok)) for s, ok in signatures_for(oos)]
+    timeline.sort(key=lambda t: t[0])
+    return timeline

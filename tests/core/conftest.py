@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.test import Client
 
+from release import services
 from tests.core.helpers import english_client
+from tests.factories import PASSWORD
 
 
 @pytest.fixture
@@ -19,3 +23,25 @@ def client_language() -> str:
     the language cookie, as a person choosing English with the language switcher would); the
     Chinese default is covered by the locale tests."""
     return "en"
+
+
+@pytest.fixture
+def audit_rows(approved_product, qa_reviewer, production_reviewer, qa_reviewer2):
+    """At least one row in every audit table the core and release apps own."""
+    batch = services.batch_create(
+        user=production_reviewer,
+        data={
+            "product": approved_product,
+            "batch_number": "AT-1",
+            "batch_size": 1000,
+            "batch_size_unit": "capsules",
+            "manufacture_date": datetime(2026, 1, 5).date(),
+            "site": "车间一",
+        },
+    )
+    services.batch_void(batch=batch, user=qa_reviewer2, password=PASSWORD, reason="重复")
+    english_client().post("/accounts/login/", {"username": qa_reviewer.username, "password": "wrong"})
+    event = {"title": "偏差", "description": "描述", "classification": "minor"}
+    deviation = services.deviation_create(user=production_reviewer, data=event, batches=[batch])
+    change_control = services.change_control_create(user=production_reviewer, data=event)
+    return {"product": approved_product, "batch": batch, "deviation": deviation, "change_control": change_control}

@@ -103,3 +103,8 @@ def fill(record, user, *, instrument=None, reagent=None, overrides=None, reason=
         reagents=[reagent] if reagent else [],
         reason=reason,
     )
+
+
+def assay_result(record):
+    """The current assay (含量测定) result of a record made with ``make_spec``."""
+    return record.results.get(item__name="含量测定", voided_at__isnull=True)

@@ -245,6 +245,8 @@ class Signature(models.Model):
         # 药品不良反应报告和监测管理办法: the case was reported to the national system.
         REPORTED = "reported", _("Reported to the authority")
         LIFTED = "lifted", _("Hold lifted")
+        # 检验原始记录管理规程 4.3.2: a month's records are archived (归档), not "closed".
+        ARCHIVED = "archived", _("Archived")
 
     signer = models.ForeignKey(
         "core.User", verbose_name=_("signer"), on_delete=models.PROTECT, related_name="signatures"

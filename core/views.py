@@ -444,7 +444,20 @@ def document_verify(request: HttpRequest, code: str) -> HttpResponse:
         .first()
     )
     if document is None:
-        raise Http404
+        # A mistyped or invented code: say so on the lookup page, with the code kept to correct.
+        code_form = DocumentCodeForm({"code": code})
+        code_form.is_valid()
+        code_form.add_error(
+            "code" if "code" in code_form.fields else None,
+            _("No document was issued with the code %(code)s. Check the code printed on the document.")
+            % {"code": code},
+        )
+        return render(
+            request,
+            "core/document_lookup.html",
+            {"code_form": code_form, "upload_form": _compare_upload(request)[0], "upload_result": None},
+            status=404,
+        )
     upload_form, upload_result = _compare_upload(request)
     if upload_result is not None:
         upload_result["matches_this"] = upload_result["sha256"] == document.sha256

@@ -41,7 +41,7 @@ def check_not_archived(record: TestRecord, day: date | None = None) -> None:
         )
 
 
-@signs(Signature.Meaning.CLOSED)
+@signs(Signature.Meaning.ARCHIVED)
 def ledger_archive(
     *,
     user: User,

@@ -254,6 +254,9 @@ def test_documents_cannot_be_changed_or_deleted_by_raw_sql(issue):
 def test_verify_page_is_404_for_an_unknown_code(client_for, auditor):
     response = client_for(auditor).get(reverse("core:document_verify", args=["AAAAAAAAAAAAAAAA"]))
     assert response.status_code == 404
+    # Issue 7 item 10: the person is told, on the lookup page with the code kept to correct.
+    page = response.content.decode()
+    assert "没有以验证码 AAAAAAAAAAAAAAAA 签发的文件" in page and 'value="AAAAAAAAAAAAAAAA"' in page
 
 
 def test_verify_page_needs_sign_in(issue, client):

@@ -59,7 +59,7 @@ def test_archiving_needs_finished_records_then_locks_the_month(qc, filled_record
         user=qc.head, password=PASSWORD, year=year, month=month, category=Category.FINISHED_PRODUCT
     )
     assert archive.status == "archived" and archive.record_count == 1
-    assert Signature.objects.for_record(archive).get().meaning == "closed"
+    assert Signature.objects.for_record(archive).get().meaning == "archived"  # 归档 (issue 7 item 10), was "closed"
     assert services.month_is_archived(Category.FINISHED_PRODUCT, date(year, month, 15))
 
 
@@ -82,7 +82,7 @@ def test_archived_month_locks_changes_until_reopened_with_signature_and_reason(q
     services.ledger_reopen(archive=archive, user=qc.head, password=PASSWORD, reason="补充检验记录")
     archive.refresh_from_db()
     assert archive.status == "reopened"
-    assert [s.meaning for s in Signature.objects.for_record(archive)] == ["closed", "unlocked"]
+    assert [s.meaning for s in Signature.objects.for_record(archive)] == ["archived", "unlocked"]
     services.record_update(record=record, user=qc.analyst, header={"test_date": date(year, month, 2)})
 
 

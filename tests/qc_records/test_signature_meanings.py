@@ -237,7 +237,7 @@ def test_every_signing_service_declares_its_meaning():
         services.record_void: Signature.Meaning.VOIDED,
         services.record_purge: Signature.Meaning.PURGED,
         services.oos_close: Signature.Meaning.CLOSED,
-        services.ledger_archive: Signature.Meaning.CLOSED,
+        services.ledger_archive: Signature.Meaning.ARCHIVED,
         services.ledger_reopen: Signature.Meaning.UNLOCKED,
     }
     for service, meaning in signing.items():

@@ -43,6 +43,29 @@ def queues(user) -> list[WorkQueue]:
                     total=mine.count(),
                 )
             )
+    if user.has_perm("release.release_materiallot"):
+        # R-MAT-1: lots in quarantine, minus those this person registered (R-SEQ-2).
+        from release.models import MaterialLot
+
+        lots = MaterialLot.objects.awaiting_release().not_registered_by(user).order_by("received_date", "pk")
+        out.append(
+            WorkQueue(
+                key="material_lot_release",
+                title=_("Material lots awaiting QA release"),
+                items=[
+                    WorkItem(
+                        title=f"{lot.lot_number} · {lot.material_name}",
+                        url=lot.get_absolute_url(),
+                        since=lot.created_at,
+                        note=lot.supplier,
+                    )
+                    for lot in lots[:QUEUE_LENGTH]
+                ],
+                total=lots.count(),
+                more_url=reverse("release:materiallot_list") + "?status=quarantine",
+                empty_text=_("No material lot is waiting for release."),
+            )
+        )
     out.extend(_review_queues(user))
     return out
 

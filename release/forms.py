@@ -405,6 +405,12 @@ class MaterialLotForm(ModelForm):
     def clean_received_date(self) -> date | None:
         return _plausible(self.cleaned_data.get("received_date"))
 
+    def clean_lot_number(self) -> str:
+        value = self.cleaned_data["lot_number"].strip()
+        if MaterialLot.objects.filter(lot_number__iexact=value).exists():
+            raise forms.ValidationError(_("Lot %(lot)s is already registered.") % {"lot": value})
+        return value
+
     def clean_quantity(self):
         value = self.cleaned_data.get("quantity")
         if value is not None and value <= 0:

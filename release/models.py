@@ -959,6 +959,7 @@ class MaterialBalance(ChangeTracked):
     version is stored on the row, against the product's limits copied onto the row when entered.
     """
 
+    EDITABLE_FIELDS = ("step", "theoretical", "actual", "samples", "waste", "unit")
     AUDIT_LABEL_FIELD = "step"
 
     batch = models.ForeignKey(

@@ -259,7 +259,7 @@ def material_balance_add(*, batch: Batch, user: User, data: dict[str, Any]) -> M
     product's limits, copied onto the row."""
     require_permission(user, "release.add_materialbalance")
     row = MaterialBalance(last_changed_by=user)
-    data = {k: v for k, v in data.items() if k in ("step", "theoretical", "actual", "samples", "waste", "unit")}
+    data = {k: v for k, v in data.items() if k in MaterialBalance.EDITABLE_FIELDS}
     data["samples"] = data.get("samples") or Decimal(0)
     data["waste"] = data.get("waste") or Decimal(0)
     apply_changes(row, data)

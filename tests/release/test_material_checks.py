@@ -255,3 +255,18 @@ def test_product_limits_are_checked(approved_product, qa_reviewer):
             reason="调整限度",
         )
     assert "balance_lower_limit" in refused.value.errors
+
+
+def test_the_dossier_holds_the_bill_of_materials_and_the_balance(review_batch, p, auditor, client_for):
+    """R-REC-3, R-MAT-1, R-REL-8: each lot used with its release signature, each balance row."""
+    import json
+
+    lot = released_lot(p.production, p.qa)
+    services.batch_material_add(batch=review_batch, user=p.production, lot=lot, quantity=Decimal("20"))
+    _post_balance(client_for(p.production), review_batch)
+    data = json.loads(client_for(auditor).get(reverse("release:batch_dossier", args=[review_batch.pk])).content)
+    (line,) = data["bill_of_materials"]
+    assert line["lot"]["data"]["lot_number"] == "YL2611001" and line["lot"]["signatures"][0]["valid"]
+    assert line["history"]
+    (row,) = data["material_balances"]
+    assert row["data"]["percent"] == "97.98" and row["data"]["formula_version"] == 1

@@ -165,7 +165,7 @@ def _post_balance(client, batch, **overrides):
         "balance-unit": "kg",
     }
     data.update({f"balance-{k}": v for k, v in overrides.items()})
-    return client.post(reverse("release:material_balance_add", args=[batch.pk]), data)
+    return client.post(reverse("release:batch_material_balance_add", args=[batch.pk]), data)
 
 
 def test_record_a_step_the_system_computes_and_stores_the_formula_version(review_batch, p, client_for):

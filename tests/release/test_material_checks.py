@@ -93,8 +93,10 @@ def test_the_review_page_shows_the_blocker(review_batch, p, client_for, designat
     lot = make_lot(p.production)
     services.batch_material_add(batch=review_batch, user=p.production, lot=lot, quantity=Decimal("20"))
     services.review_start(batch=review_batch, user=p.production)
-    page = client_for(p.qa).get(reverse("release:batch_review", args=[review_batch.pk])).content.decode()
+    page = client_for(p.production).get(reverse("release:batch_review", args=[review_batch.pk])).content.decode()
     assert "Material lot YL2611001 (阿莫西林) used by this batch is Quarantine, not released." in page
+    # P-4.2.2 / QC-4.3.2.7 link the lot as evidence.
+    assert f'href="{lot.get_absolute_url()}"' in page
 
 
 def test_the_qp_cannot_release_a_batch_made_with_an_unreleased_lot(review_batch, p, designation):

@@ -55,7 +55,7 @@ _READ_MASTER = [
     "release.view_materialbalance",
 ]
 # Registering incoming material lots, recording what a batch used and its material balance (R-MAT-1, R-REL-8).
-_RECORD_MATERIALS = ["release.add_materiallot", "release.add_batchmaterial"]
+_RECORD_MATERIALS = ["release.add_materiallot", "release.change_materiallot", "release.add_batchmaterial"]
 # Raising and investigating deviations and change controls (closing them is QA's, signed).
 _RAISE_EVENTS = [
     "release.add_deviation",

@@ -425,6 +425,11 @@ class MaterialLotForm(ModelForm):
         return data
 
 
+class LinkQCRecordForm(Form):
+    qc_report_number = forms.CharField(label=_("QC report number"), max_length=20)
+    reason = reason_field()
+
+
 class MaterialLotFilterForm(Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + MaterialLot.Status.choices)

@@ -36,6 +36,7 @@ urlpatterns = [
     path("materials/", materials.materiallot_list, name="materiallot_list"),
     path("materials/new/", materials.materiallot_create, name="materiallot_create"),
     path("materials/<int:pk>/", materials.materiallot_detail, name="materiallot_detail"),
+    path("materials/<int:pk>/qc-record/", materials.materiallot_link_qc, name="materiallot_link_qc"),
     path("materials/<int:pk>/release/", materials.materiallot_release, name="materiallot_release"),
     path("materials/<int:pk>/reject/", materials.materiallot_reject, name="materiallot_reject"),
     path("materials/<int:pk>/void/", materials.materiallot_void, name="materiallot_void"),

@@ -12,6 +12,7 @@ from release.services.designations import cannot_designate, designation_create, 
 from release.services.holds import cannot_lift_hold, cannot_place_hold, hold_lift, hold_place
 from release.services.materials import (
     batch_material_add,
+    cannot_link_qc_record,
     cannot_record_balance,
     cannot_record_batch_materials,
     cannot_reject_material_lot,
@@ -19,6 +20,7 @@ from release.services.materials import (
     cannot_void_material_lot,
     material_balance_add,
     material_lot_create,
+    material_lot_link_qc,
     material_lot_reject,
     material_lot_release,
     material_lot_void,
@@ -61,6 +63,7 @@ from release.services.reviews import (
 
 __all__ = [
     "batch_material_add",
+    "cannot_link_qc_record",
     "cannot_record_balance",
     "cannot_record_batch_materials",
     "cannot_reject_material_lot",
@@ -68,6 +71,7 @@ __all__ = [
     "cannot_void_material_lot",
     "material_balance_add",
     "material_lot_create",
+    "material_lot_link_qc",
     "material_lot_reject",
     "material_lot_release",
     "material_lot_void",

@@ -73,6 +73,15 @@ def cannot_reject_material_lot(lot: MaterialLot, user: User) -> str | None:
     return None
 
 
+def cannot_link_qc_record(lot: MaterialLot, user: User) -> str | None:
+    """Why ``user`` may not link the lot's QC test record now, or None (only before QA decides)."""
+    if not user.has_perm("release.change_materiallot"):
+        return _("You do not have permission to do this.")
+    if lot.status != MaterialLot.Status.QUARANTINE:
+        return _("Only a lot in quarantine can have its QC test record linked.")
+    return None
+
+
 def cannot_void_material_lot(lot: MaterialLot, user: User) -> str | None:
     if not user.has_perm("release.void_materiallot"):
         return _("You do not have permission to do this.")
@@ -133,6 +142,25 @@ def material_lot_create(*, user: User, data: dict[str, Any], qc_report_number: s
             save_changed(lot, user, "registered")
     except IntegrityError:
         raise InputError({"lot_number": [_("Lot %(lot)s is already registered.") % {"lot": lot.lot_number}]}) from None
+    return lot
+
+
+def material_lot_link_qc(*, lot: MaterialLot, user: User, qc_report_number: str, reason: str) -> MaterialLot:
+    """Link the lot's QC test record by its report number, once QC has tested it (R-MAT-1).
+    Records: a history row with the reason."""
+    require_permission(user, "release.change_materiallot")
+    reason = require_reason(reason)
+    record_id = _resolve_qc_record(qc_report_number)
+    if record_id is None:
+        raise InputError({"qc_report_number": [_("This field is required.")]})
+    with transaction.atomic():
+        lot = MaterialLot.objects.select_for_update().get(pk=lot.pk)
+        if refusal := cannot_link_qc_record(lot, user):
+            raise WorkflowError(refusal)
+        if lot.qc_record_id == record_id:
+            raise WorkflowError(_("Nothing was changed."))
+        lot.qc_record_id = record_id
+        save_changed(lot, user, reason)
     return lot
 
 

@@ -18,7 +18,13 @@ from core.workflow import WorkflowError
 from qc_records.for_release import test_record_status
 from release import services
 from release.balance import FORMULAS
-from release.forms import BatchMaterialForm, MaterialBalanceForm, MaterialLotFilterForm, MaterialLotForm
+from release.forms import (
+    BatchMaterialForm,
+    LinkQCRecordForm,
+    MaterialBalanceForm,
+    MaterialLotFilterForm,
+    MaterialLotForm,
+)
 from release.models import Batch, MaterialLot
 
 
@@ -71,6 +77,8 @@ def _detail_context(request: HttpRequest, lot: MaterialLot, **forms) -> dict:
     can_release = services.cannot_release_material_lot(lot, user) is None
     can_reject = services.cannot_reject_material_lot(lot, user) is None
     can_void = services.cannot_void_material_lot(lot, user) is None
+    can_link = services.cannot_link_qc_record(lot, user) is None
+    explain_hidden_form(request, forms.get("link_form"), can_link)
     explain_hidden_form(request, forms.get("release_form"), can_release)
     explain_hidden_form(request, forms.get("reject_form"), can_reject)
     explain_hidden_form(request, forms.get("void_form"), can_void)
@@ -86,6 +94,8 @@ def _detail_context(request: HttpRequest, lot: MaterialLot, **forms) -> dict:
         "can_release": can_release,
         "can_reject": can_reject,
         "can_void": can_void,
+        "can_link": can_link,
+        "link_form": forms.get("link_form") or LinkQCRecordForm(prefix="link"),
         "release_form": forms.get("release_form")
         or SignatureForm(meaning=services.material_lot_release.meaning, prefix="release"),
         "reject_form": forms.get("reject_form")
@@ -104,6 +114,22 @@ def materiallot_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _lot(request: HttpRequest, pk: int, perm: str) -> MaterialLot:
     return get_object_for_user(request, MaterialLot.objects.select_related("registered_by", "decided_by"), pk, perm)
+
+
+@require_POST
+def materiallot_link_qc(request: HttpRequest, pk: int) -> HttpResponse:
+    lot = _lot(request, pk, "release.change_materiallot")
+    form = LinkQCRecordForm(posted(request), prefix="link")
+    if form.is_valid():
+        try:
+            services.material_lot_link_qc(lot=lot, user=request.user, **form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("QC test record linked."))
+            return redirect(lot)
+    lot = _lot(request, pk, "release.change_materiallot")
+    return render(request, "release/materiallot_detail.html", _detail_context(request, lot, link_form=form), status=400)
 
 
 @require_POST

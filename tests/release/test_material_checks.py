@@ -24,6 +24,13 @@ def client_language():
     return "en"
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """The services' refusals are read in English here."""
+    with translation.override("en"):
+        yield
+
+
 def _checks(batch):
     with translation.override("en"):
         ev = checks.evidence_for(Batch.objects.get(pk=batch.pk))

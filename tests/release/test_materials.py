@@ -8,6 +8,7 @@ from itertools import product as pairs
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from core.models import Signature
 from core.roles import ALL_ROLES, QA_REVIEWER
@@ -27,6 +28,13 @@ ALLOWED = {(L.QUARANTINE, L.RELEASED), (L.QUARANTINE, L.REJECTED), (L.QUARANTINE
 @pytest.fixture
 def client_language():
     return "en"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The services' refusals are read in English here."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -310,3 +318,39 @@ def test_roles_without_it_cannot_add_materials(role, users, lot, review_batch, c
 
 def test_released_lot_helper(production_reviewer, qa_reviewer):
     assert released_lot(production_reviewer, qa_reviewer).status == L.RELEASED
+
+
+def test_link_the_qc_record_once_tested(
+    users, review_batch, lot, production_reviewer, qa_reviewer, client_for, password
+):
+    """R-MAT-1: QC tests after receipt; the report is linked with a reason (history row), then QA releases."""
+    record = _approved_record(users, review_batch)
+    client = client_for(production_reviewer)
+    url = reverse("release:materiallot_link_qc", args=[lot.pk])
+    response = client.post(url, {"link-qc_report_number": "QC-1999-0001", "link-reason": "检验完成"})
+    assert response.status_code == 400
+    assert "No QC test record has the report number" in " ".join(
+        response.context["link_form"].errors["qc_report_number"]
+    )
+    response = client.post(url, {"link-qc_report_number": record.report_number})
+    assert response.status_code == 400 and response.context["link_form"].errors["reason"]
+    response = client.post(url, {"link-qc_report_number": record.report_number, "link-reason": "检验完成"})
+    assert response.status_code == 302
+    lot.refresh_from_db()
+    assert lot.qc_record_id == record.pk
+    assert lot.history.first().history_change_reason == "检验完成"
+    page = client.get(lot.get_absolute_url()).content.decode()
+    assert record.report_number in page
+    services.material_lot_release(lot=lot, user=qa_reviewer, password=password)
+    with pytest.raises(WorkflowError, match="Only a lot in quarantine"):
+        services.material_lot_link_qc(
+            lot=lot, user=production_reviewer, qc_report_number=record.report_number, reason="x"
+        )
+
+
+@pytest.mark.parametrize("role", ["qc_analyst", "qualified_person", "auditor", "customer_service"])
+def test_roles_without_it_cannot_link_a_qc_record(role, users, lot, client_for):
+    url = reverse("release:materiallot_link_qc", args=[lot.pk])
+    assert client_for(users[role]).post(url, {"link-qc_report_number": "X", "link-reason": "x"}).status_code == 403
+    with pytest.raises(WorkflowError):
+        services.material_lot_link_qc(lot=lot, user=users[role], qc_report_number="X", reason="x")

@@ -12,6 +12,7 @@ NAVIGATION = [
     (_("My work"), "core:my_work", None),
     (_("Products"), "release:product_list", "release.view_product"),
     (_("Batches"), "release:batch_list", "release.view_batch"),
+    (_("Material lots"), "release:materiallot_list", "release.view_materiallot"),
     (_("Release register"), "release:register", "release.view_releasereview"),
     (_("Deviations"), "release:deviation_list", "release.view_deviation"),
     (_("Change controls"), "release:changecontrol_list", "release.view_changecontrol"),

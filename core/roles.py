@@ -50,7 +50,12 @@ _READ_MASTER = [
     "release.view_changecontrol",
     "release.view_releasereview",
     "release.view_qpdesignation",
+    "release.view_materiallot",
+    "release.view_batchmaterial",
+    "release.view_materialbalance",
 ]
+# Registering incoming material lots, recording what a batch used and its material balance (R-MAT-1, R-REL-8).
+_RECORD_MATERIALS = ["release.add_materiallot", "release.change_materiallot", "release.add_batchmaterial"]
 # Raising and investigating deviations and change controls (closing them is QA's, signed).
 _RAISE_EVENTS = [
     "release.add_deviation",
@@ -88,7 +93,8 @@ _LOG_FEEDBACK = ["aftersales.add_feedback", "aftersales.change_feedback"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     PRODUCTION_REVIEWER: _READ_MASTER
     + _RAISE_EVENTS
-    + ["release.add_batch", "release.change_batch", "release.review_production"],
+    + _RECORD_MATERIALS
+    + ["release.add_batch", "release.change_batch", "release.review_production", "release.add_materialbalance"],
     # Registers samples, writes test records, keeps the reagent log, takes part in phase I.
     QC_ANALYST: _READ_MASTER
     + _READ_QC
@@ -147,6 +153,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "release.close_changecontrol",
         "release.review_qa",
         "release.stamp_release",
+        *_RECORD_MATERIALS,
+        "release.release_materiallot",
+        "release.void_materiallot",
         "core.view_audit_trail",
     ]
     + _READ_AFTERSALES

@@ -28,7 +28,7 @@ from qc_records.models import (
     TestResult,
 )
 
-__all__ = ["Evidence", "Finding", "BatchQCSummary", "batch_qc_summary"]
+__all__ = ["Evidence", "Finding", "BatchQCSummary", "batch_qc_summary", "RecordStatus", "test_record_status"]
 
 
 @dataclass(frozen=True)
@@ -372,3 +372,37 @@ def batch_has_open_oos(batch_id: int) -> bool:
         .filter(Q(record__sample__batch_id=batch_id) & ~Q(record__status=TestRecord.Status.VOIDED))
         .exists()
     )
+
+
+@dataclass(frozen=True)
+class RecordStatus:
+    """One test record as release's material lots read it (R-MAT-1)."""
+
+    pk: int
+    label: str
+    url: str
+    approved: bool
+    complies: bool
+
+
+def test_record_status(report_number: str = "", *, pk: int | None = None) -> RecordStatus | None:
+    """The test record with this primary key, or this report number (letter case ignored), or None."""
+    records = TestRecord.objects.select_related("sample", "specification")
+    if pk is not None:
+        record = records.filter(pk=pk).first()
+    else:
+        number = (report_number or "").strip()
+        record = records.filter(report_number__iexact=number).first() if number else None
+    if record is None:
+        return None
+    evidence = _record_evidence(record)
+    return RecordStatus(
+        pk=record.pk,
+        label=evidence.label,
+        url=evidence.url,
+        approved=record.status == TestRecord.Status.APPROVED,
+        complies=record.verdict == TestRecord.Verdict.COMPLIES,
+    )
+
+
+test_record_status.__test__ = False  # not a pytest test despite the name

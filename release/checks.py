@@ -22,8 +22,11 @@ from release.models import (
     Answer,
     Batch,
     BatchHold,
+    BatchMaterial,
     ChangeControl,
     Deviation,
+    MaterialBalance,
+    MaterialLot,
     ReleaseReview,
     ReviewStep,
     Stage,
@@ -84,6 +87,12 @@ class BatchEvidence:
     change_controls: list[ChangeControl]
     holds: list[BatchHold]
     critical_changes: list[AuditEntry]
+    materials: list[BatchMaterial] = field(default_factory=list)
+    balances: list[MaterialBalance] = field(default_factory=list)
+
+    @property
+    def unreleased_materials(self) -> list[BatchMaterial]:
+        return [m for m in self.materials if m.lot.status != MaterialLot.Status.RELEASED]
 
     @property
     def open_deviations(self) -> list[Deviation]:
@@ -111,6 +120,8 @@ def evidence_for(batch: Batch) -> BatchEvidence:
         change_controls=list(ChangeControl.objects.filter(batches=batch).order_by("raised_at", "pk")),
         holds=list(batch.holds.filter(status=BatchHold.Status.ACTIVE).select_related("placed_by")),
         critical_changes=critical_changes(batch),
+        materials=list(batch.materials.select_related("lot").order_by("pk")),
+        balances=list(batch.material_balances.order_by("pk")),
     )
 
 
@@ -175,10 +186,73 @@ def checks(ev: BatchEvidence) -> dict[str, Check]:
     else:
         out["audit_trail"] = Check(OK, [_("The batch's data was not changed after registration.")])
 
-    not_recorded = _("Not recorded in the system yet: check the batch record.")
-    for code in ("materials", "material_balance", "printed_data"):
-        out[code] = Check(UNKNOWN, [not_recorded])
+    out["materials"] = materials_check(ev)
+    out["material_balance"] = balance_check(ev)
+    out["printed_data"] = Check(UNKNOWN, [_("Not recorded in the system yet: check the batch record.")])
     return out
+
+
+def _lot_evidence(line: BatchMaterial) -> Evidence:
+    lot = line.lot
+    return Evidence(f"{lot.lot_number} {lot.material_name} · {lot.get_status_display()}", lot.get_absolute_url())
+
+
+def materials_check(ev: BatchEvidence) -> Check:
+    """P-4.2.2 / QC-4.3.2.7 (R-MAT-1): every lot in the bill of materials released by QA. No bill
+    of materials is no evidence ("unknown"); a released lot without a QC record linked is "unknown"."""
+    if not ev.materials:
+        return Check(UNKNOWN, [_("No bill of materials recorded for this batch: check the batch record.")])
+    check = Check(OK)
+    for line in ev.unreleased_materials:
+        lot = line.lot
+        check.add(
+            PROBLEM,
+            _("Lot %(lot)s (%(material)s) is %(status)s, not released.")
+            % {"lot": lot.lot_number, "material": lot.material_name, "status": lot.get_status_display()},
+            [_lot_evidence(line)],
+        )
+    released = [m for m in ev.materials if m.lot.status == MaterialLot.Status.RELEASED]
+    if released:
+        check.add(
+            OK,
+            _("%(n)s lot(s) used, released by QA.") % {"n": len(released)},
+            [_lot_evidence(m) for m in released],
+        )
+    without_record = [m.lot.lot_number for m in released if not m.lot.qc_record_id]
+    if without_record:
+        check.add(
+            UNKNOWN,
+            _("No QC test record linked to lot(s) %(lots)s: check their reports.")
+            % {"lots": ", ".join(without_record)},
+        )
+    return check
+
+
+def balance_check(ev: BatchEvidence) -> Check:
+    """P-4.2.8 (R-REL-8): the material balance of each step, computed by the system, within the
+    product's limits. No step recorded is "unknown"."""
+    if not ev.balances:
+        return Check(UNKNOWN, [_("No material balance recorded for this batch: check the batch record.")])
+    check = Check(OK)
+    for row in ev.balances:
+        figures = {
+            "step": row.step,
+            "percent": row.percent,
+            "lower": row.lower_limit,
+            "upper": row.upper_limit,
+            "version": row.formula_version,
+        }
+        if row.within_limits:
+            check.add(
+                OK, _("%(step)s: %(percent)s %% (limits %(lower)s–%(upper)s %%, formula v%(version)s).") % figures
+            )
+        else:
+            check.add(
+                PROBLEM,
+                _("%(step)s: %(percent)s %% is outside the limits %(lower)s–%(upper)s %% (formula v%(version)s).")
+                % figures,
+            )
+    return check
 
 
 def step_findings(steps: list[ReviewStep]) -> list[tuple[ReviewStep, dict]]:
@@ -211,6 +285,11 @@ def blockers(ev: BatchEvidence, review: ReleaseReview | None, steps: list[Review
                 _("%(key)s does not conform (%(stage)s) and is not covered by a closed deviation.")
                 % {"key": answer["key"], "stage": step.get_stage_display()}
             )
+    for line in ev.unreleased_materials:
+        out.append(
+            _("Material lot %(lot)s (%(material)s) used by this batch is %(status)s, not released.")
+            % {"lot": line.lot.lot_number, "material": line.lot.material_name, "status": line.lot.get_status_display()}
+        )
     product = ev.batch.product
     if product.requires_lot_release_certificate:
         qa = next((s for s in steps if s.stage == Stage.QA), None)

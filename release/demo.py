@@ -104,6 +104,141 @@ def seed(*, users, password: str, stdout) -> None:
             services.batch_void(batch=batch, user=qa, password=password, reason="批号登记错误，重复登记")
     seed_holds(users=users)
     seed_quality_events(users=users, password=password)
+    seed_materials(users=users, password=password)
+
+
+MATERIAL_LOTS = [
+    # (lot number, material, code, supplier, supplier lot, received, quantity, unit, expiry, released)
+    (
+        "YL2409001",
+        "阿莫西林",
+        "YL-001",
+        "示例原料药有限公司",
+        "AMX-2409-12",
+        date(2024, 9, 20),
+        "400",
+        "kg",
+        date(2027, 9, 19),
+        True,
+    ),
+    (
+        "FL2409002",
+        "硬脂酸镁",
+        "FL-007",
+        "示例辅料有限公司",
+        "MS-0918",
+        date(2024, 9, 22),
+        "50",
+        "kg",
+        date(2027, 9, 21),
+        True,
+    ),
+    (
+        "BC2409003",
+        "空心胶囊（1号）",
+        "BC-002",
+        "示例胶囊有限公司",
+        "JN-2409-3",
+        date(2024, 9, 25),
+        "2000000",
+        "pieces",
+        date(2026, 12, 24),
+        True,
+    ),
+    (
+        "YL2608004",
+        "布洛芬",
+        "YL-012",
+        "示例原料药有限公司",
+        "IBU-2608-05",
+        date(2026, 8, 18),
+        "300",
+        "kg",
+        date(2029, 8, 17),
+        True,
+    ),
+    # In quarantine: A2611004 was made with it, so its release is blocked until QA releases the lot.
+    (
+        "YL2611005",
+        "阿莫西林",
+        "YL-001",
+        "示例原料药有限公司",
+        "AMX-2611-02",
+        date(2026, 11, 10),
+        "400",
+        "kg",
+        date(2029, 11, 9),
+        False,
+    ),
+]
+BILLS_OF_MATERIALS = {
+    # batch number: [(lot number, quantity used)]
+    "A2411002": [("YL2409001", "75"), ("FL2409002", "0.8"), ("BC2409003", "300000")],
+    "A2610006": [("YL2409001", "75"), ("FL2409002", "0.8")],
+    "B2609001": [("YL2608004", "100")],
+    "A2611004": [("YL2611005", "75"), ("FL2409002", "0.8")],
+}
+MATERIAL_BALANCES = {
+    # batch number: [(step, theoretical, actual, samples, waste, unit)]
+    "A2411002": [
+        ("制粒", "76.500", "75.820", "0.150", "0.210", "kg"),
+        ("胶囊填充", "300000", "296850", "600", "1200", "pieces"),
+    ],
+    "B2609001": [("压片", "100.000", "98.700", "0.200", "0.350", "kg")],
+}
+
+
+def seed_materials(*, users, password: str) -> None:
+    """Material lots released by QA (and one in quarantine), the bills of materials of the demo
+    batches and their material balance (R-MAT-1, R-REL-8); idempotent."""
+    from release.models import BatchMaterial, MaterialBalance, MaterialLot
+
+    production, qa = users["production_reviewer"], users["qa_reviewer"]
+    for number, name, code, supplier, supplier_lot, received, quantity, unit, expiry, released in MATERIAL_LOTS:
+        lot = MaterialLot.objects.filter(lot_number=number).first()
+        if lot is None:
+            lot = services.material_lot_create(
+                user=production,
+                data=dict(
+                    lot_number=number,
+                    material_name=name,
+                    material_code=code,
+                    supplier=supplier,
+                    supplier_lot=supplier_lot,
+                    received_date=received,
+                    quantity=Decimal(quantity),
+                    unit=unit,
+                    expiry_date=expiry,
+                ),
+            )
+        if released and lot.status == MaterialLot.Status.QUARANTINE:
+            services.material_lot_release(lot=lot, user=qa, password=password, comment="检验合格，准予使用")
+    for batch_number, lines in BILLS_OF_MATERIALS.items():
+        batch = Batch.objects.filter(batch_number=batch_number).first()
+        if batch is None or batch.status not in (Batch.Status.QUARANTINE, Batch.Status.UNDER_REVIEW):
+            continue
+        for lot_number, quantity in lines:
+            lot = MaterialLot.objects.get(lot_number=lot_number)
+            if not BatchMaterial.objects.filter(batch=batch, lot=lot).exists():
+                services.batch_material_add(batch=batch, user=production, lot=lot, quantity=Decimal(quantity))
+    for batch_number, rows in MATERIAL_BALANCES.items():
+        batch = Batch.objects.filter(batch_number=batch_number).first()
+        if batch is None or batch.status not in (Batch.Status.QUARANTINE, Batch.Status.UNDER_REVIEW):
+            continue
+        for step, theoretical, actual, samples, waste, unit in rows:
+            if not MaterialBalance.objects.filter(batch=batch, step=step).exists():
+                services.material_balance_add(
+                    batch=batch,
+                    user=production,
+                    data=dict(
+                        step=step,
+                        theoretical=Decimal(theoretical),
+                        actual=Decimal(actual),
+                        samples=Decimal(samples),
+                        waste=Decimal(waste),
+                        unit=unit,
+                    ),
+                )
 
 
 def seed_holds(*, users) -> None:

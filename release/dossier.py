@@ -17,7 +17,16 @@ from core.audit_trail import record_timeline
 from core.models import Document
 from core.signatures import signatures_for
 from qc_records.for_release import batch_qc_summary
-from release.models import Batch, BatchHold, ChangeControl, Deviation, ReleaseReview, ReviewStep
+from release.models import (
+    Batch,
+    BatchHold,
+    BatchMaterial,
+    ChangeControl,
+    Deviation,
+    MaterialBalance,
+    ReleaseReview,
+    ReviewStep,
+)
 
 FORMAT = "release-desk/batch-dossier/1"
 
@@ -105,6 +114,13 @@ def batch_dossier(batch: Batch) -> dict[str, Any]:
         "change_controls": [
             _record(c) for c in ChangeControl.objects.filter(batches=batch).order_by("raised_at", "pk")
         ],
+        # R-MAT-1, R-REL-8: what the batch was made with (each lot with its release signature) and
+        # the material balance of each step.
+        "bill_of_materials": [
+            {**_record(m), "lot": _record(m.lot)}
+            for m in BatchMaterial.objects.filter(batch=batch).select_related("lot").order_by("pk")
+        ],
+        "material_balances": [_record(b) for b in MaterialBalance.objects.filter(batch=batch).order_by("pk")],
         "qc_summary": {
             "status": qc.status,
             "findings": [

@@ -16,6 +16,8 @@ from release.models import (
     Decision,
     DosageForm,
     EventClass,
+    MaterialLot,
+    MaterialUnit,
     Product,
     QualityEvent,
     Verdict,
@@ -27,6 +29,29 @@ class ProductForm(ModelForm):
     class Meta:
         model = Product
         fields = list(Product.EDITABLE_FIELDS)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty: the model's default limits (R-REL-8).
+        for name in ("balance_lower_limit", "balance_upper_limit"):
+            self.fields[name].required = False
+
+    def _limit(self, name: str):
+        value = self.cleaned_data.get(name)
+        return Product._meta.get_field(name).get_default() if value is None else value
+
+    def clean_balance_lower_limit(self):
+        return self._limit("balance_lower_limit")
+
+    def clean_balance_upper_limit(self):
+        return self._limit("balance_upper_limit")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        lower, upper = data.get("balance_lower_limit"), data.get("balance_upper_limit")
+        if lower is not None and upper is not None and lower > upper:
+            self.add_error("balance_lower_limit", _("The lower limit cannot be above the upper limit."))
+        return data
 
     def clean_approval_number(self) -> str:
         value = self.cleaned_data["approval_number"].strip()
@@ -354,3 +379,87 @@ class DesignationForm(Form):
 
 class RevokeForm(Form):
     reason = reason_field()
+
+
+# --- material lots, bill of materials, material balance (R-MAT-1, R-REL-8) -----------------------------
+
+QUANTITY = {"max_digits": 14, "decimal_places": 3}
+
+
+class MaterialLotForm(ModelForm):
+    qc_report_number = forms.CharField(
+        label=_("QC report number"),
+        required=False,
+        max_length=20,
+        help_text=_("The report number of the lot's approved QC test record, if tested already."),
+    )
+
+    class Meta:
+        model = MaterialLot
+        fields = [f for f in MaterialLot.EDITABLE_FIELDS if f != "qc_record"]
+        widgets = {
+            "received_date": forms.DateInput(attrs={"type": "date"}),
+            "expiry_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean_received_date(self) -> date | None:
+        return _plausible(self.cleaned_data.get("received_date"))
+
+    def clean_lot_number(self) -> str:
+        value = self.cleaned_data["lot_number"].strip()
+        if MaterialLot.objects.filter(lot_number__iexact=value).exists():
+            raise forms.ValidationError(_("Lot %(lot)s is already registered.") % {"lot": value})
+        return value
+
+    def clean_quantity(self):
+        value = self.cleaned_data.get("quantity")
+        if value is not None and value <= 0:
+            raise forms.ValidationError(_("The quantity must be greater than zero."))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        received, expiry = data.get("received_date"), data.get("expiry_date")
+        if received and expiry and expiry <= received:
+            self.add_error("expiry_date", _("The expiry or retest date must be after the date received."))
+        return data
+
+
+class LinkQCRecordForm(Form):
+    qc_report_number = forms.CharField(label=_("QC report number"), max_length=20)
+    reason = reason_field()
+
+
+class MaterialLotFilterForm(Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + MaterialLot.Status.choices)
+
+
+class BatchMaterialForm(Form):
+    lot = forms.ModelChoiceField(
+        label=_("Material lot"),
+        queryset=MaterialLot.objects.exclude(status=MaterialLot.Status.VOIDED).order_by("lot_number"),
+        error_messages={"invalid_choice": _("Choose a lot from the list.")},
+    )
+    quantity = forms.DecimalField(label=_("Quantity used"), **QUANTITY)
+
+    def clean_quantity(self):
+        value = self.cleaned_data.get("quantity")
+        if value is not None and value <= 0:
+            raise forms.ValidationError(_("The quantity used must be greater than zero."))
+        return value
+
+
+class MaterialBalanceForm(Form):
+    step = forms.CharField(label=_("Process step"), max_length=100)
+    theoretical = forms.DecimalField(label=_("Theoretical quantity"), **QUANTITY)
+    actual = forms.DecimalField(label=_("Actual quantity"), min_value=0, **QUANTITY)
+    samples = forms.DecimalField(label=_("Samples taken"), required=False, min_value=0, **QUANTITY)
+    waste = forms.DecimalField(label=_("Collected waste"), required=False, min_value=0, **QUANTITY)
+    unit = forms.ChoiceField(label=_("Unit"), choices=MaterialUnit.choices)
+
+    def clean_theoretical(self):
+        value = self.cleaned_data.get("theoretical")
+        if value is not None and value <= 0:
+            raise forms.ValidationError(_("The theoretical quantity must be greater than zero."))
+        return value

@@ -2,8 +2,8 @@ from django.urls import path
 
 from release import views
 from release.models import ChangeControl, Deviation
+from release.views import materials, register, reviews
 from release.views import quality_events as events
-from release.views import register, reviews
 
 app_name = "release"
 
@@ -31,6 +31,15 @@ urlpatterns = [
     path("batches/<int:pk>/review/reject/", reviews.batch_review_reject, name="batch_review_reject"),
     path("batches/<int:pk>/review/other/", reviews.batch_review_other, name="batch_review_other"),
     path("batches/<int:pk>/review/send-back/", reviews.batch_review_send_back, name="batch_review_send_back"),
+    path("batches/<int:pk>/materials/add/", materials.batch_material_add, name="batch_material_add"),
+    path("batches/<int:pk>/material-balance/add/", materials.material_balance_add, name="batch_material_balance_add"),
+    path("materials/", materials.materiallot_list, name="materiallot_list"),
+    path("materials/new/", materials.materiallot_create, name="materiallot_create"),
+    path("materials/<int:pk>/", materials.materiallot_detail, name="materiallot_detail"),
+    path("materials/<int:pk>/qc-record/", materials.materiallot_link_qc, name="materiallot_link_qc"),
+    path("materials/<int:pk>/release/", materials.materiallot_release, name="materiallot_release"),
+    path("materials/<int:pk>/reject/", materials.materiallot_reject, name="materiallot_reject"),
+    path("materials/<int:pk>/void/", materials.materiallot_void, name="materiallot_void"),
     path("batches/<int:pk>/dossier.json", register.batch_dossier, name="batch_dossier"),
     path("register/", register.register, name="register"),
     path("register.csv", register.register_csv, name="register_csv"),

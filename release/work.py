@@ -11,20 +11,28 @@ from release.models import Product
 QUEUE_LENGTH = 20
 
 
+def _first(queryset) -> tuple[list, int]:
+    """The first QUEUE_LENGTH rows and the total, in one query unless the queue is longer (My work
+    shows many queues: each saves a COUNT when it is short)."""
+    items = list(queryset[:QUEUE_LENGTH])
+    total = len(items) if len(items) < QUEUE_LENGTH else queryset.count()
+    return items, total
+
+
 def queues(user) -> list[WorkQueue]:
     out: list[WorkQueue] = []
     if user.has_perm("release.approve_product"):
         # Only what this person may approve: nothing they created or changed (R-SEQ-2).
-        waiting = Product.objects.awaiting_approval().not_authored_by(user).order_by("updated_at", "pk")
+        waiting, total = _first(Product.objects.awaiting_approval().not_authored_by(user).order_by("updated_at", "pk"))
         out.append(
             WorkQueue(
                 key="product_approval",
                 title=_("Products awaiting QA approval"),
                 items=[
                     WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at, note=p.approval_number)
-                    for p in waiting[:QUEUE_LENGTH]
+                    for p in waiting
                 ],
-                total=waiting.count(),
+                total=total,
                 more_url=reverse("release:product_list") + "?status=draft",
                 empty_text=_("No product is waiting for your approval."),
             )
@@ -43,6 +51,31 @@ def queues(user) -> list[WorkQueue]:
                     total=mine.count(),
                 )
             )
+    if user.has_perm("release.release_materiallot"):
+        # R-MAT-1: lots in quarantine, minus those this person registered (R-SEQ-2).
+        from release.models import MaterialLot
+
+        lots, total = _first(
+            MaterialLot.objects.awaiting_release().not_registered_by(user).order_by("received_date", "pk")
+        )
+        out.append(
+            WorkQueue(
+                key="material_lot_release",
+                title=_("Material lots awaiting QA release"),
+                items=[
+                    WorkItem(
+                        title=f"{lot.lot_number} · {lot.material_name}",
+                        url=lot.get_absolute_url(),
+                        since=lot.created_at,
+                        note=lot.supplier,
+                    )
+                    for lot in lots
+                ],
+                total=total,
+                more_url=reverse("release:materiallot_list") + "?status=quarantine",
+                empty_text=_("No material lot is waiting for release."),
+            )
+        )
     out.extend(_review_queues(user))
     return out
 
@@ -57,7 +90,7 @@ def _review_queues(user) -> list[WorkQueue]:
 
     out: list[WorkQueue] = []
     if user.has_perm("release.review_production"):
-        waiting = Batch.objects.in_quarantine().select_related("product").order_by("created_at", "pk")
+        waiting, total = _first(Batch.objects.in_quarantine().select_related("product").order_by("created_at", "pk"))
         out.append(
             WorkQueue(
                 key="release_to_start",
@@ -68,9 +101,9 @@ def _review_queues(user) -> list[WorkQueue]:
                         url=reverse("release:batch_review", args=[b.pk]),
                         since=b.created_at,
                     )
-                    for b in waiting[:QUEUE_LENGTH]
+                    for b in waiting
                 ],
-                total=waiting.count(),
+                total=total,
                 empty_text=_("No batch is waiting."),
             )
         )
@@ -98,6 +131,7 @@ def _review_queues(user) -> list[WorkQueue]:
             reviews = reviews.filter(
                 Exists(QPDesignation.objects.valid().filter(person=user, product=OuterRef("batch__product"), **scope))
             )
+        items, total = _first(reviews)
         out.append(
             WorkQueue(
                 key=f"release_{stage}",
@@ -108,9 +142,9 @@ def _review_queues(user) -> list[WorkQueue]:
                         url=r.get_absolute_url(),
                         since=r.updated_at,
                     )
-                    for r in reviews[:QUEUE_LENGTH]
+                    for r in items
                 ],
-                total=reviews.count(),
+                total=total,
                 empty_text=_("Nothing is waiting for you at this stage."),
             )
         )

@@ -10,6 +10,21 @@ from release.services.batches import (
 )
 from release.services.designations import cannot_designate, designation_create, designation_revoke
 from release.services.holds import cannot_lift_hold, cannot_place_hold, hold_lift, hold_place
+from release.services.materials import (
+    batch_material_add,
+    cannot_link_qc_record,
+    cannot_record_balance,
+    cannot_record_batch_materials,
+    cannot_reject_material_lot,
+    cannot_release_material_lot,
+    cannot_void_material_lot,
+    material_balance_add,
+    material_lot_create,
+    material_lot_link_qc,
+    material_lot_reject,
+    material_lot_release,
+    material_lot_void,
+)
 from release.services.products import (
     cannot_approve_product,
     cannot_change_product,
@@ -47,6 +62,19 @@ from release.services.reviews import (
 )
 
 __all__ = [
+    "batch_material_add",
+    "cannot_link_qc_record",
+    "cannot_record_balance",
+    "cannot_record_batch_materials",
+    "cannot_reject_material_lot",
+    "cannot_release_material_lot",
+    "cannot_void_material_lot",
+    "material_balance_add",
+    "material_lot_create",
+    "material_lot_link_qc",
+    "material_lot_reject",
+    "material_lot_release",
+    "material_lot_void",
     "cannot_designate",
     "designation_create",
     "designation_revoke",

@@ -17,6 +17,7 @@ from core.concurrency import check_edit_version
 from core.models import Signature, User
 from core.signatures import sign, verify_signer
 from core.workflow import (
+    InputError,
     WorkflowError,
     apply_changes,
     move,
@@ -67,7 +68,15 @@ def cannot_void_product(product: Product, user: User) -> str | None:
     return None
 
 
+def _check_limits(product: Product) -> None:
+    """The material-balance limits (R-REL-8): the lower one not above the upper one."""
+    if product.balance_lower_limit is not None and product.balance_upper_limit is not None:
+        if product.balance_lower_limit > product.balance_upper_limit:
+            raise InputError({"balance_lower_limit": [_("The lower limit cannot be above the upper limit.")]})
+
+
 def _save_or_refuse_duplicate(product: Product, user: User, reason: str) -> None:
+    _check_limits(product)
     try:
         with transaction.atomic():
             save_changed(product, user, reason)

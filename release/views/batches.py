@@ -18,6 +18,7 @@ from release import services
 from release.forms import BatchEditForm, BatchFilterForm, BatchForm, HoldForm
 from release.gate import may_ship
 from release.models import Batch, BatchHold
+from release.views.materials import batch_materials_context
 
 
 def batch_list(request: HttpRequest) -> HttpResponse:
@@ -69,6 +70,9 @@ def _detail_context(request: HttpRequest, batch: Batch, **forms) -> dict:
         "can_edit": services.cannot_change_batch(batch, user) is None,
         "can_void": can_void,
         "void_form": void_form or SignWithReasonForm(meaning=services.batch_void.meaning, prefix="void"),
+        **batch_materials_context(
+            request, batch, material_form=forms.get("material_form"), balance_form=forms.get("balance_form")
+        ),
     }
 
 

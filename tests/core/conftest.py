@@ -44,4 +44,24 @@ def audit_rows(approved_product, qa_reviewer, production_reviewer, qa_reviewer2)
     event = {"title": "偏差", "description": "描述", "classification": "minor"}
     deviation = services.deviation_create(user=production_reviewer, data=event, batches=[batch])
     change_control = services.change_control_create(user=production_reviewer, data=event)
-    return {"product": approved_product, "batch": batch, "deviation": deviation, "change_control": change_control}
+    material_lot = services.material_lot_create(
+        user=production_reviewer,
+        data={
+            "material_name": "阿莫西林",
+            "material_code": "YL-001",
+            "supplier": "示例原料药有限公司",
+            "supplier_lot": "S-1",
+            "lot_number": "AT-YL-1",
+            "received_date": datetime(2026, 1, 2).date(),
+            "quantity": 10,
+            "unit": "kg",
+            "expiry_date": datetime(2028, 1, 1).date(),
+        },
+    )
+    return {
+        "product": approved_product,
+        "batch": batch,
+        "deviation": deviation,
+        "change_control": change_control,
+        "material_lot": material_lot,
+    }

@@ -223,6 +223,8 @@ AUDITOR_READ_PAGES = [
     ("release:register", None),
     ("release:register_csv", None),
     ("release:designation_list", None),
+    ("release:materiallot_list", None),
+    ("release:materiallot_detail", "material_lot"),
     ("core:record_history", "history_product"),
     ("core:record_history", "history_batch"),
     ("core:record_history", "history_user"),
@@ -273,6 +275,8 @@ def _action_urls(data: dict) -> list[str]:
                 urls.append(reverse(name, kwargs={"pk": data["product"].pk}))
             elif name.startswith("release:batch"):
                 urls.append(reverse(name, kwargs={"pk": data["batch"].pk}))
+            elif name.startswith("release:materiallot"):
+                urls.append(reverse(name, kwargs={"pk": data["material_lot"].pk}))
             else:
                 urls.append(reverse(name, kwargs={"pk": data["locked"].pk}))
     return urls

@@ -9,64 +9,20 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from aftersales import services
 from aftersales.for_recalls import consignees
-from aftersales.models import Customer, CustomerPerson, CustomerType, LicenceKind, Shipment
+from aftersales.models import CustomerPerson, CustomerType, Shipment
 from core.models import Signature
 from core.roles import ALL_ROLES, SALES
 from core.workflow import InputError, WorkflowError
 from release import services as release_services
 from release.models import Batch
-from tests.aftersales.conftest import APPROVERS, customer_data, licence_data
+from tests.aftersales.conftest import TODAY, customer_data, qualify, ship_data
 from tests.aftersales.helpers import english_client, shown_meaning
 from tests.factories import PASSWORD, BatchFactory
 
 pytestmark = pytest.mark.django_db
-
-TODAY = timezone.localdate
-
-
-@pytest.fixture
-def released(approved_product, admin_user) -> Batch:
-    return BatchFactory(
-        product=approved_product, batch_number="S2610001", status=Batch.Status.RELEASED, last_changed_by=admin_user
-    )
-
-
-def qualify(users, name="华北医药有限公司", **licence_overrides) -> Customer:
-    customer = services.customer_create(user=users["sales"], data=customer_data(name=name, seal_name=name))
-    services.licence_add(
-        customer=customer, user=users["sales"], data=licence_data(name_on_licence=name, **licence_overrides)
-    )
-    services.licence_add(
-        customer=customer,
-        user=users["sales"],
-        data=licence_data(LicenceKind.BUSINESS, name_on_licence=name, scope_dosage_forms=[]),
-    )
-    services.customer_submit(customer=customer, user=users["sales"])
-    for role, username in APPROVERS.items():
-        customer = services.customer_approve(customer=customer, user=users[username], role=role, password=PASSWORD)
-    return customer
-
-
-def ship_data(batch, customer, **overrides):
-    data = dict(
-        purpose="sale",
-        batch=batch,
-        customer=customer,
-        quantity=120,
-        unit_price=Decimal("18.50"),
-        dispatch_date=TODAY(),
-        transport_mode="carrier",
-        delivery_note="",
-        pickup_person=None,
-        complaint=None,
-        notes="",
-    )
-    data.update(overrides)
-    return data
 
 
 def refused(user, data) -> list[str]:

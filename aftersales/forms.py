@@ -320,7 +320,7 @@ class ShipmentImportForm(Form):
     file = forms.FileField(
         label=_("CSV file from the ERP"),
         help_text=_(
-            "UTF-8, with the header: delivery_note, batch_number, product_code, customer, quantity, unit_price, "
+            "UTF-8, with the header: delivery_note, batch_number, product, customer, quantity, unit_price, "
             "dispatch_date, transport_mode, purpose."
         ),
     )

@@ -301,3 +301,25 @@ def test_replacement_refused_when_not_ours(released, qualified_customer, users):
             user=users["sales"], data=ship_data(released, qualified_customer, purpose="replacement")
         )
     assert not Shipment.objects.exists()
+
+
+def test_complaint_page_links_the_return_and_the_replacement(released, qualified_customer, users):
+    """R-CMP-1 / AS-4.2.4–4.2.5: from a complaint's "return expected" and "replacement needed"."""
+    complaint = _sales_chain_complaint(users, released, "ours")
+    # Sales does not read complaints; its shipment form offers the ones that call for a replacement.
+    form_page = english_client(users["sales"]).get(reverse("aftersales:shipment_create") + f"?complaint={complaint.pk}")
+    assert form_page.context["form"].initial["purpose"] == "replacement"
+    assert complaint in form_page.context["form"].fields["complaint"].queryset
+    s = services.shipment_create(
+        user=users["sales"],
+        data=ship_data(
+            released, qualified_customer, purpose="replacement", complaint=complaint, unit_price=Decimal("0")
+        ),
+    )
+    page = english_client(users["qa_reviewer"]).get(complaint.get_absolute_url()).content.decode()
+    assert s.number in page
+    fb = services.feedback_record(
+        user=users["customer_service"], data=feedback_data(batch=released, classification="return_request")
+    )
+    page = english_client(users["customer_service"]).get(fb.complaint.get_absolute_url()).content.decode()
+    assert "record-return" in page

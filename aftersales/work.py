@@ -5,15 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import (
-    APPROVAL_PERMISSIONS,
-    ADRCase,
-    Complaint,
-    Customer,
-    CustomerVisit,
-    Feedback,
-    GoodsReturn,
-)
+from aftersales.models import APPROVAL_PERMISSIONS, ADRCase, Complaint, Customer, CustomerVisit, Feedback
 from core.work import WorkItem, WorkQueue
 
 QUEUE_LENGTH = 20
@@ -146,31 +138,6 @@ def queues(user) -> list[WorkQueue]:
                 total=drafts.count(),
                 more_url=reverse("aftersales:visit_list"),
                 empty_text=_("No visit record is waiting for your approval."),
-            )
-        )
-    if user.has_perm("aftersales.evaluate_goodsreturn") or user.has_perm("aftersales.complete_goodsreturn"):
-        # R-RET-1: returned goods wait in quarantine for QA's evaluation, then for destruction or restocking.
-        waiting = (
-            GoodsReturn.objects.filter(status__in=[GoodsReturn.Status.QUARANTINE, GoodsReturn.Status.EVALUATED])
-            .select_related("batch")
-            .order_by("received_on", "pk")
-        )
-        out.append(
-            WorkQueue(
-                key="returns_in_quarantine",
-                title=_("Returned goods awaiting evaluation or disposal"),
-                items=[
-                    WorkItem(
-                        title=f"{r.number} · {r.batch.batch_number} · {r.quantity}",
-                        url=r.get_absolute_url(),
-                        since=r.created_at,
-                        note=r.get_status_display(),
-                    )
-                    for r in waiting[:QUEUE_LENGTH]
-                ],
-                total=waiting.count(),
-                more_url=reverse("aftersales:return_list"),
-                empty_text=_("No returned goods are waiting."),
             )
         )
     return out

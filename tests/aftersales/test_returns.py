@@ -323,11 +323,3 @@ def test_complaint_page_links_the_return_and_the_replacement(released, qualified
     )
     page = english_client(users["customer_service"]).get(fb.complaint.get_absolute_url()).content.decode()
     assert "record-return" in page
-
-
-def test_returns_wait_on_qa_my_work(quarantined, users):
-    """R-UX-3 / R-RET-1: QA's My work lists returned goods in quarantine, oldest first."""
-    page = english_client(users["qa_reviewer"]).get(reverse("core:my_work")).content.decode()
-    assert "Returned goods awaiting evaluation or disposal" in page and quarantined.number in page
-    page = english_client(users["sales"]).get(reverse("core:my_work")).content.decode()
-    assert quarantined.number not in page

@@ -343,9 +343,95 @@ def _ledger(users, password, stdout) -> None:
     stdout.write(f"signed the feedback ledger of {last_month:%Y-%m}")
 
 
+def _shipments(users, password, stdout) -> None:
+    """A few distribution records of the released demo batches (through the gate, dated before
+    expiry) and one return awaiting QA's evaluation (R-SHIP-1, R-RET-1)."""
+    from decimal import Decimal
+
+    from aftersales.models import GoodsReturn, Shipment
+
+    if Shipment.objects.exists():
+        return
+    customer = Customer.objects.filter(name="华东医药有限公司", status=Customer.Status.QUALIFIED).first()
+    hospital = Customer.objects.filter(name="杭州市第一人民医院").first()
+    if customer is None:
+        return
+    today = timezone.localdate()
+    first = None
+    for batch in Batch.objects.filter(status=Batch.Status.RELEASED).order_by("batch_number"):
+        last_day = min(today, batch.expiry_date)
+        for n, (quantity, price, purpose) in enumerate(
+            [(500, "18.50", "sale"), (300, "18.50", "sale"), (5, "0", "sample")]
+        ):
+            data = dict(
+                purpose=purpose,
+                batch=batch,
+                customer=customer,
+                quantity=quantity,
+                unit_price=Decimal(price),
+                dispatch_date=last_day - timedelta(days=40 - 10 * n),
+                transport_mode="carrier" if purpose == "sale" else "courier",
+                delivery_note=f"DN-{batch.batch_number}-{n + 1}",
+                pickup_person=None,
+                complaint=None,
+                notes="",
+            )
+            try:
+                shipment = services.shipment_create(user=users["sales"], data=data)
+            except services.WorkflowError as exc:  # a demo batch the gate refuses: said, not hidden
+                stdout.write(f"shipment of {batch.batch_number} refused: {exc}")
+                continue
+            first = first or shipment
+            stdout.write(f"shipped {shipment.number}")
+    if hospital is not None and first is not None:
+        # The hospital lacks its quality-head approval: the gate's reason is shown, nothing written.
+        try:
+            services.shipment_create(
+                user=users["sales"],
+                data=dict(
+                    purpose="sale",
+                    batch=first.batch,
+                    customer=hospital,
+                    quantity=10,
+                    unit_price=Decimal("18.50"),
+                    dispatch_date=first.dispatch_date,
+                    transport_mode="carrier",
+                    delivery_note="",
+                    pickup_person=None,
+                    complaint=None,
+                    notes="",
+                ),
+            )
+        except services.WorkflowError:
+            pass
+    if first is not None and not GoodsReturn.objects.exists():
+        goods = services.return_record(
+            user=users["customer_service"],
+            data=dict(
+                customer=first.customer,
+                batch=first.batch,
+                quantity=20,
+                channel="customer",
+                quality_reason=False,
+                reason="近效期滞销，协商退回",
+                received_on=min(today, first.dispatch_date + timedelta(days=20)),
+                condition="外箱完好，封签完整",
+                storage_history="客户阴凉库储存，温湿度记录齐全；返程冷藏车运输",
+                storage_conditions="met",
+                complaint=None,
+            ),
+        )
+        stdout.write(f"return {goods.number} awaits QA's evaluation")
+
+
 def seed(*, users, password: str, stdout) -> None:
     _customers(users, password, stdout)
     _feedback(users, password, stdout)
     _visits(users, password, stdout)
     _death_case(users, password, stdout)
     _ledger(users, password, stdout)
+
+
+def seed_late(*, users, password: str, stdout) -> None:
+    """After release's late seed, which releases the demo batches the shipments need."""
+    _shipments(users, password, stdout)

@@ -16,7 +16,11 @@ from aftersales.models import (
     CustomerVisit,
     Feedback,
     FeedbackClass,
+    GoodsReturn,
     Responsibility,
+    ReturnDecision,
+    Shipment,
+    TransportMode,
     VisitTopic,
 )
 from aftersales.services.intake import INTAKE_FIELDS
@@ -263,3 +267,101 @@ class LedgerMonthForm(Form):
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
         error_messages={"invalid": _("Enter a month as YYYY-MM.")},
     )
+
+
+# --- distribution records and returns (R-SHIP-1, R-RET-1) ------------------------------------------
+
+
+class ShipmentForm(Form):
+    """A shipment (R-SHIP-1). The pickers offer shippable batches and qualified customers; the
+    service asks the gate and the qualification check again for the dispatch date."""
+
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=Shipment.Purpose.choices, initial=Shipment.Purpose.SALE)
+    batch = forms.ModelChoiceField(label=_("Batch"), queryset=Batch.objects.none())
+    customer = forms.ModelChoiceField(label=_("Consignee"), queryset=Customer.objects.none())
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=10_000_000)
+    unit_price = forms.DecimalField(
+        label=_("Unit price (CNY)"), min_value=0, max_value=1_000_000, max_digits=12, decimal_places=2
+    )
+    dispatch_date = forms.DateField(label=_("Dispatch date"), widget=DATE)
+    transport_mode = forms.ChoiceField(label=_("Transport mode"), choices=TransportMode.choices)
+    delivery_note = forms.CharField(label=_("Delivery note number"), max_length=64, required=False)
+    pickup_person = forms.ModelChoiceField(
+        label=_("Authorised pick-up person"),
+        queryset=CustomerPerson.objects.filter(kind=CustomerPerson.Kind.PICKUP).select_related("customer"),
+        required=False,
+    )
+    complaint = forms.ModelChoiceField(
+        label=_("Complaint (replacement only)"),
+        queryset=Complaint.objects.filter(
+            triage=Complaint.Triage.SALES_CHAIN, responsibility=Responsibility.OURS
+        ).exclude(status=Complaint.Status.CLOSED),
+        required=False,
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from release.for_shipping import shippable_batches
+
+        self.fields["batch"].queryset = shippable_batches().select_related("product").order_by("expiry_date", "pk")
+        self.fields["customer"].queryset = Customer.objects.qualified().exclude(customer_type=CustomerType.CHAIN_OUTLET)
+
+
+class ShipmentFilterForm(Form):
+    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.all(), required=False)
+    batch = forms.CharField(label=_("Batch number"), max_length=50, required=False)
+    customer = forms.ModelChoiceField(label=_("Consignee"), queryset=Customer.objects.all(), required=False)
+    date_from = forms.DateField(label=_("Dispatched from"), required=False, widget=DATE)
+    date_to = forms.DateField(label=_("Dispatched to"), required=False, widget=DATE)
+
+
+class ShipmentImportForm(Form):
+    file = forms.FileField(
+        label=_("CSV file from the ERP"),
+        help_text=_(
+            "UTF-8, with the header: delivery_note, batch_number, product, customer, quantity, unit_price, "
+            "dispatch_date, transport_mode, purpose."
+        ),
+    )
+    import_good_rows = forms.BooleanField(
+        label=_("Import the valid rows even if some rows are refused"),
+        required=False,
+        help_text=_("Unticked, a file with any refused row writes nothing."),
+    )
+
+
+class ShipmentVoidForm(SignatureForm):
+    reason = reason_field()
+    field_order = ["reason", "password", "comment"]
+
+
+class ReturnForm(ModelForm):
+    class Meta:
+        model = GoodsReturn
+        fields = list(GoodsReturn.EDITABLE_FIELDS)
+        widgets = {
+            "received_on": DATE,
+            "reason": forms.Textarea(attrs={"rows": 2}),
+            "condition": forms.Textarea(attrs={"rows": 2}),
+            "storage_history": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = Customer.objects.exclude(status=Customer.Status.VOIDED)
+        self.fields["batch"].queryset = Batch.objects.select_related("product").order_by("-manufacture_date", "pk")
+        self.fields["complaint"].queryset = Complaint.objects.exclude(status=Complaint.Status.CLOSED)
+
+
+class ReturnEvaluateForm(SignatureForm):
+    decision = forms.ChoiceField(label=_("Decision"), choices=ReturnDecision.choices)
+    evaluation = forms.CharField(label=_("QA evaluation"), widget=forms.Textarea(attrs={"rows": 3}))
+    field_order = ["decision", "evaluation", "password", "comment"]
+
+
+class ReturnDestroyForm(SignatureForm):
+    destroyed_on = forms.DateField(label=_("Destroyed on"), widget=DATE)
+    method = forms.CharField(label=_("Destruction method"), max_length=200)
+    witnesses = forms.CharField(label=_("Witnesses"), max_length=300)
+    field_order = ["destroyed_on", "method", "witnesses", "password", "comment"]

@@ -87,6 +87,8 @@ _READ_AFTERSALES = _READ_CUSTOMERS + [
     "aftersales.view_feedback",
     "aftersales.view_complaint",
     "aftersales.view_adrcase",
+    "aftersales.view_shipment",
+    "aftersales.view_goodsreturn",
 ]
 _LOG_FEEDBACK = ["aftersales.add_feedback", "aftersales.change_feedback"]
 
@@ -168,6 +170,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.close_complaint",
         "aftersales.change_adrcase",
         "aftersales.report_adrcase",
+        # R-RET-1: QA evaluates returned goods and supervises their destruction.
+        "aftersales.evaluate_goodsreturn",
+        "aftersales.complete_goodsreturn",
     ],
     # Decides only where designated (QPDesignation → guardian object permission on the product).
     # GMP 第二百七十二条: the QP is told of every quality complaint.
@@ -179,7 +184,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER_SERVICE: _READ_MASTER
     + _READ_AFTERSALES
     + _LOG_FEEDBACK
-    + ["aftersales.add_customer", "aftersales.add_customervisit"],
+    + ["aftersales.add_customer", "aftersales.add_customervisit", "aftersales.add_goodsreturn"],
     # VIS-4.1.3: approves visit records; AS-4.2.6: signs the monthly feedback ledger.
     CS_MANAGER: _READ_MASTER
     + _READ_AFTERSALES
@@ -189,6 +194,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.add_customervisit",
         "aftersales.approve_customervisit",
         "aftersales.sign_ledger",
+        "aftersales.add_goodsreturn",
     ],
     # GSP-5.5: the customer qualification form is approved by sales, QA, finance and the quality head.
     QUALITY_HEAD: _READ_MASTER
@@ -201,8 +207,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "aftersales.change_customer",
         "aftersales.add_customerlicence",
         "aftersales.approve_customer_sales",
+        # R-SHIP-1: sales records distribution (and voids its own errors, signed).
+        "aftersales.view_shipment",
+        "aftersales.add_shipment",
+        "aftersales.void_shipment",
     ],
-    FINANCE: _READ_MASTER + _READ_CUSTOMERS + ["aftersales.approve_customer_finance"],
+    FINANCE: _READ_MASTER + _READ_CUSTOMERS + ["aftersales.approve_customer_finance", "aftersales.view_shipment"],
     # R-AT-5: auditors read everything, including history, and change nothing.
     AUDITOR: _READ_MASTER
     + _READ_QC

@@ -39,6 +39,23 @@ from aftersales.services.intake import (
     feedback_record,
     feedback_reply,
 )
+from aftersales.services.returns import (
+    cannot_complete_return,
+    cannot_evaluate_return,
+    forced_decision,
+    return_destroy,
+    return_evaluate,
+    return_record,
+    return_restock,
+)
+from aftersales.services.shipments import (
+    cannot_ship_replacement,
+    cannot_void_shipment,
+    returnable_quantity,
+    shipment_create,
+    shipment_import,
+    shipment_void,
+)
 from aftersales.services.visits import (
     cannot_approve_visit,
     cannot_sign_ledger,
@@ -91,4 +108,17 @@ __all__ = [
     "visit_approve",
     "visit_record",
     "visits_due",
+    "cannot_complete_return",
+    "cannot_evaluate_return",
+    "forced_decision",
+    "return_destroy",
+    "return_evaluate",
+    "return_record",
+    "return_restock",
+    "cannot_ship_replacement",
+    "cannot_void_shipment",
+    "returnable_quantity",
+    "shipment_create",
+    "shipment_import",
+    "shipment_void",
 ]

@@ -25,6 +25,20 @@ from aftersales.views.customers import (
     person_add,
 )
 from aftersales.views.feedback import feedback_close, feedback_create, feedback_detail, feedback_list, feedback_reply
+from aftersales.views.shipments import (
+    return_create,
+    return_destroy,
+    return_detail,
+    return_evaluate,
+    return_list,
+    return_restock,
+    shipment_create,
+    shipment_csv,
+    shipment_detail,
+    shipment_import,
+    shipment_list,
+    shipment_void,
+)
 from aftersales.views.visits import (
     ledger,
     ledger_csv,
@@ -72,4 +86,16 @@ __all__ = [
     "visit_create",
     "visit_detail",
     "visit_list",
+    "return_create",
+    "return_destroy",
+    "return_detail",
+    "return_evaluate",
+    "return_list",
+    "return_restock",
+    "shipment_create",
+    "shipment_csv",
+    "shipment_detail",
+    "shipment_import",
+    "shipment_list",
+    "shipment_void",
 ]

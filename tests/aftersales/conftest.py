@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone, translation
 
 from aftersales import services
 from aftersales.models import ApprovalRole, Customer, CustomerType, LicenceKind
+from release.models import Batch
 from tests.factories import PASSWORD, BatchFactory
 
 
@@ -155,3 +157,49 @@ def adr_case(users, batch):
         ),
     )
     return fb.adr_case
+
+
+# --- distribution records (R-SHIP-1) ---------------------------------------------------------------
+
+TODAY = timezone.localdate
+
+
+@pytest.fixture
+def released(approved_product, admin_user) -> Batch:
+    return BatchFactory(
+        product=approved_product, batch_number="S2610001", status=Batch.Status.RELEASED, last_changed_by=admin_user
+    )
+
+
+def qualify(users, name="华北医药有限公司", **licence_overrides) -> Customer:
+    customer = services.customer_create(user=users["sales"], data=customer_data(name=name, seal_name=name))
+    services.licence_add(
+        customer=customer, user=users["sales"], data=licence_data(name_on_licence=name, **licence_overrides)
+    )
+    services.licence_add(
+        customer=customer,
+        user=users["sales"],
+        data=licence_data(LicenceKind.BUSINESS, name_on_licence=name, scope_dosage_forms=[]),
+    )
+    services.customer_submit(customer=customer, user=users["sales"])
+    for role, username in APPROVERS.items():
+        customer = services.customer_approve(customer=customer, user=users[username], role=role, password=PASSWORD)
+    return customer
+
+
+def ship_data(batch, customer, **overrides):
+    data = dict(
+        purpose="sale",
+        batch=batch,
+        customer=customer,
+        quantity=120,
+        unit_price=Decimal("18.50"),
+        dispatch_date=TODAY(),
+        transport_mode="carrier",
+        delivery_note="",
+        pickup_person=None,
+        complaint=None,
+        notes="",
+    )
+    data.update(overrides)
+    return data

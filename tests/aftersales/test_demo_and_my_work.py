@@ -76,3 +76,19 @@ def test_hospital_in_approval_is_on_finance_queue_but_not_on_sales(seeded, clien
     assert hospital.name in client.get(reverse("core:my_work")).content.decode()
     client.force_login(User.objects.get(username="sales"))
     assert hospital.name not in client.get(reverse("core:my_work")).content.decode()
+
+
+def test_demo_ships_released_batches_and_has_a_return_awaiting_qa(seeded):
+    """R-SHIP-1, R-RET-1: demo distribution records of released batches, one return in quarantine;
+    seeding again adds none."""
+    from aftersales.models import GoodsReturn, Shipment
+    from release.models import Batch
+
+    shipments = Shipment.objects.all()
+    assert shipments.count() >= 3
+    assert set(shipments.values_list("batch__status", flat=True)) == {Batch.Status.RELEASED}
+    assert shipments.filter(purpose=Shipment.Purpose.SAMPLE).exists()
+    assert GoodsReturn.objects.get().status == GoodsReturn.Status.QUARANTINE
+    counts = (Shipment.objects.count(), GoodsReturn.objects.count(), Shipment.history.count())
+    call_command("seed_demo", stdout=StringIO())
+    assert (Shipment.objects.count(), GoodsReturn.objects.count(), Shipment.history.count()) == counts

@@ -1,0 +1,432 @@
+"""Distribution records (R-SHIP-1/2/3): list with keyset paging, detail, create, void, CSV import
+and export; returned goods (R-RET-1): list by batch and channel, record, detail, evaluate, destroy,
+restock."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aftersales import services
+from aftersales.forms import (
+    ReturnDestroyForm,
+    ReturnEvaluateForm,
+    ReturnForm,
+    ShipmentFilterForm,
+    ShipmentForm,
+    ShipmentImportForm,
+    ShipmentVoidForm,
+)
+from aftersales.models import Complaint, GoodsReturn, Shipment
+from core.forms import SignatureForm
+from core.permissions import get_object_for_user, require_perm
+from core.signatures import signatures_for
+from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
+from core.workflow import WorkflowError
+
+PAGE_SIZE = 50
+
+
+def _shipment_rows(request: HttpRequest):
+    form = ShipmentFilterForm(request.GET or None)
+    rows = Shipment.objects.all()
+    if form.is_valid():
+        d = form.cleaned_data
+        if d["product"]:
+            rows = rows.filter(product=d["product"])
+        if d["batch"]:
+            rows = rows.filter(batch_number=d["batch"].strip())
+        if d["customer"]:
+            rows = rows.filter(customer=d["customer"])
+        if d["date_from"]:
+            rows = rows.filter(dispatch_date__gte=d["date_from"])
+        if d["date_to"]:
+            rows = rows.filter(dispatch_date__lte=d["date_to"])
+    return form, rows.order_by("-dispatch_date", "-pk")
+
+
+def shipment_list(request: HttpRequest) -> HttpResponse:
+    """Newest first, paged by a cursor (dispatch date, id): a page costs the same at row 1,000,000
+    (R-PERF-1)."""
+    require_perm(request, "aftersales.view_shipment")
+    form, rows = _shipment_rows(request)
+    after = request.GET.get("after", "")
+    day_text, _sep, pk_text = after.partition("_")
+    cursor = None
+    if after:
+        try:
+            cursor = (date.fromisoformat(day_text), int(pk_text))
+        except ValueError:
+            cursor = None
+    if cursor is not None:
+        rows = rows.filter(Q(dispatch_date__lt=cursor[0]) | Q(dispatch_date=cursor[0], pk__lt=cursor[1]))
+    page = list(rows[: PAGE_SIZE + 1])
+    has_next = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    query = request.GET.copy()
+    query.pop("after", None)
+    next_after = f"{page[-1].dispatch_date.isoformat()}_{page[-1].pk}" if has_next else ""
+    return render(
+        request,
+        "aftersales/shipment_list.html",
+        {
+            "form": form,
+            "rows": page,
+            "next_after": next_after,
+            "query": query.urlencode(),
+            "first_page": cursor is None,
+        },
+    )
+
+
+def shipment_create(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "aftersales.add_shipment")
+    initial = {}
+    complaint_pk = request.GET.get("complaint", "")
+    if complaint_pk.isdigit():
+        initial = {"complaint": int(complaint_pk), "purpose": Shipment.Purpose.REPLACEMENT}
+    form = ShipmentForm(posted(request), initial=initial)
+    if form.is_valid():
+        try:
+            shipment = services.shipment_create(user=request.user, data=form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Distribution record %(number)s saved.") % {"number": shipment.number})
+            return redirect(shipment)
+    return render(
+        request,
+        "aftersales/form.html",
+        {
+            "form": form,
+            "title": _("Record a shipment"),
+            "back": None,
+            "help": _(
+                "Only released, unheld, in-date batches and qualified customers are offered; the gate and the "
+                "qualification are checked again for the dispatch date when you save."
+            ),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _shipment_context(request: HttpRequest, shipment: Shipment, **forms) -> dict:
+    refusal = services.cannot_void_shipment(shipment, request.user)
+    void_form = forms.get("void_form")
+    explain_hidden_form(request, void_form, refusal is None)
+    return {
+        "shipment": shipment,
+        "signatures": signatures_for(shipment),
+        "can_void": refusal is None,
+        "void_form": void_form or ShipmentVoidForm(meaning=services.shipment_void.meaning, prefix="void"),
+    }
+
+
+def shipment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    shipment = get_object_for_user(
+        request,
+        Shipment.objects.select_related("customer", "batch", "complaint", "recorded_by", "voided_by"),
+        pk,
+        "aftersales.view_shipment",
+    )
+    return render(request, "aftersales/shipment_detail.html", _shipment_context(request, shipment))
+
+
+@require_POST
+def shipment_void(request: HttpRequest, pk: int) -> HttpResponse:
+    shipment = get_object_for_user(request, Shipment, pk, "aftersales.void_shipment")
+    form = ShipmentVoidForm(posted(request), meaning=services.shipment_void.meaning, prefix="void")
+    if form.is_valid():
+        try:
+            services.shipment_void(
+                shipment=shipment,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Distribution record voided."))
+            return redirect(shipment)
+    shipment.refresh_from_db()
+    return render(
+        request, "aftersales/shipment_detail.html", _shipment_context(request, shipment, void_form=form), status=400
+    )
+
+
+def shipment_import(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "aftersales.add_shipment")
+    form = ShipmentImportForm(posted(request), request.FILES or None)
+    result = None
+    status = 200
+    if form.is_valid():
+        try:
+            result = services.shipment_import(
+                user=request.user,
+                content=form.cleaned_data["file"].read(services.shipments.MAX_IMPORT_BYTES + 1),
+                import_good_rows=form.cleaned_data["import_good_rows"],
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+            status = 400
+        else:
+            if result["created"]:
+                messages.success(
+                    request, _("%(count)s distribution records imported.") % {"count": len(result["created"])}
+                )
+            if result["errors"]:
+                status = 400
+                if not result["created"]:
+                    messages.error(
+                        request, _("Nothing was imported: correct the rows below, or import the valid rows.")
+                    )
+    elif form.is_bound:
+        status = 400
+    return render(request, "aftersales/shipment_import.html", {"form": form, "result": result}, status=status)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: object) -> str:
+    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def shipment_csv(request: HttpRequest) -> StreamingHttpResponse:
+    require_perm(request, "aftersales.view_shipment")
+    _form, rows = _shipment_rows(request)
+    writer = csv.writer(_Echo())
+    header = [
+        _("Number"),
+        _("Purpose"),
+        _("Generic name"),
+        _("Strength"),
+        _("Dosage form"),
+        _("Batch number"),
+        _("Expiry date"),
+        _("Manufacturer"),
+        _("Quantity"),
+        _("Unit"),
+        _("Unit price"),
+        _("Amount"),
+        _("Consignee"),
+        _("Address"),
+        _("Contact"),
+        _("Dispatch date"),
+        _("Transport mode"),
+        _("Delivery note"),
+        _("Status"),
+    ]
+
+    def lines():
+        yield "\ufeff" + writer.writerow(header)
+        for r in rows.iterator(chunk_size=1000):
+            yield writer.writerow(
+                [
+                    r.number,
+                    r.get_purpose_display(),
+                    _csv_cell(r.generic_name),
+                    _csv_cell(r.strength),
+                    _csv_cell(r.dosage_form),
+                    _csv_cell(r.batch_number),
+                    r.expiry_date.isoformat(),
+                    _csv_cell(r.manufacturer),
+                    r.quantity,
+                    _csv_cell(r.unit),
+                    r.unit_price,
+                    r.amount,
+                    _csv_cell(r.consignee_name),
+                    _csv_cell(r.consignee_address),
+                    _csv_cell(r.consignee_contact),
+                    r.dispatch_date.isoformat(),
+                    r.get_transport_mode_display(),
+                    _csv_cell(r.delivery_note),
+                    r.get_status_display(),
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="distribution-records.csv"'
+    return response
+
+
+# --- returned goods ---------------------------------------------------------------------------------
+
+
+def return_list(request: HttpRequest) -> HttpResponse:
+    """By batch, then channel: returns of one batch from different channels stay apart (R-RET-1)."""
+    require_perm(request, "aftersales.view_goodsreturn")
+    rows = GoodsReturn.objects.select_related("customer", "batch", "product").order_by(
+        "batch__batch_number", "channel", "-received_on", "-pk"
+    )
+    status = request.GET.get("status", "")
+    if status in GoodsReturn.Status.values:
+        rows = rows.filter(status=status)
+    return render(
+        request,
+        "aftersales/return_list.html",
+        {
+            "page_obj": paginate(request, rows, size=50),
+            "query": query_without_page(request),
+            "statuses": GoodsReturn.Status.choices,
+            "status": status,
+        },
+    )
+
+
+def return_create(request: HttpRequest) -> HttpResponse:
+    require_perm(request, "aftersales.add_goodsreturn")
+    initial = {}
+    complaint_pk = request.GET.get("complaint", "")
+    if complaint_pk.isdigit():
+        complaint = Complaint.objects.filter(pk=int(complaint_pk)).first()
+        if complaint is not None:
+            initial = {"complaint": complaint.pk, "batch": complaint.batch_id, "quality_reason": True}
+    form = ReturnForm(posted(request), initial=initial)
+    if form.is_valid():
+        try:
+            goods = services.return_record(user=request.user, data=form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            if goods.complaint_id and not form.cleaned_data.get("complaint"):
+                messages.warning(
+                    request,
+                    _("Returned on quality grounds: complaint %(number)s was opened.")
+                    % {"number": goods.complaint.number},
+                )
+            messages.success(request, _("Return %(number)s recorded in quarantine.") % {"number": goods.number})
+            return redirect(goods)
+    return render(
+        request,
+        "aftersales/form.html",
+        {"form": form, "title": _("Record returned goods"), "back": None},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _return_context(request: HttpRequest, goods: GoodsReturn, **forms) -> dict:
+    eval_refusal = services.cannot_evaluate_return(goods, request.user)
+    complete_refusal = services.cannot_complete_return(goods, request.user)
+    for name, shown in (
+        ("evaluate_form", eval_refusal is None),
+        ("destroy_form", complete_refusal is None),
+        ("restock_form", complete_refusal is None),
+    ):
+        explain_hidden_form(request, forms.get(name), shown)
+    from aftersales.models import ReturnDecision
+
+    return {
+        "goods": goods,
+        "signatures": signatures_for(goods),
+        "forced": services.forced_decision(goods),
+        "can_evaluate": eval_refusal is None,
+        "can_destroy": complete_refusal is None and goods.decision == ReturnDecision.DESTROY,
+        "can_restock": complete_refusal is None and goods.decision == ReturnDecision.RESTOCK,
+        "evaluate_form": forms.get("evaluate_form")
+        or ReturnEvaluateForm(meaning=services.return_evaluate.meaning, prefix="evaluate"),
+        "destroy_form": forms.get("destroy_form")
+        or ReturnDestroyForm(meaning=services.return_destroy.meaning, prefix="destroy"),
+        "restock_form": forms.get("restock_form")
+        or SignatureForm(meaning=services.return_restock.meaning, prefix="restock"),
+    }
+
+
+def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    goods = get_object_for_user(
+        request,
+        GoodsReturn.objects.select_related("customer", "batch", "product", "complaint", "evaluated_by", "completed_by"),
+        pk,
+        "aftersales.view_goodsreturn",
+    )
+    return render(request, "aftersales/return_detail.html", _return_context(request, goods))
+
+
+@require_POST
+def return_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
+    goods = get_object_for_user(request, GoodsReturn, pk, "aftersales.evaluate_goodsreturn")
+    form = ReturnEvaluateForm(posted(request), meaning=services.return_evaluate.meaning, prefix="evaluate")
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.return_evaluate(
+                goods=goods,
+                user=request.user,
+                password=d["password"],
+                decision=d["decision"],
+                evaluation=d["evaluation"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Evaluation signed."))
+            return redirect(goods)
+    goods.refresh_from_db()
+    return render(
+        request, "aftersales/return_detail.html", _return_context(request, goods, evaluate_form=form), status=400
+    )
+
+
+@require_POST
+def return_destroy(request: HttpRequest, pk: int) -> HttpResponse:
+    goods = get_object_for_user(request, GoodsReturn, pk, "aftersales.complete_goodsreturn")
+    form = ReturnDestroyForm(posted(request), meaning=services.return_destroy.meaning, prefix="destroy")
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.return_destroy(
+                goods=goods,
+                user=request.user,
+                password=d["password"],
+                destroyed_on=d["destroyed_on"],
+                method=d["method"],
+                witnesses=d["witnesses"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Destruction recorded and signed."))
+            return redirect(goods)
+    goods.refresh_from_db()
+    return render(
+        request, "aftersales/return_detail.html", _return_context(request, goods, destroy_form=form), status=400
+    )
+
+
+@require_POST
+def return_restock(request: HttpRequest, pk: int) -> HttpResponse:
+    goods = get_object_for_user(request, GoodsReturn, pk, "aftersales.complete_goodsreturn")
+    form = SignatureForm(posted(request), meaning=services.return_restock.meaning, prefix="restock")
+    if form.is_valid():
+        try:
+            services.return_restock(
+                goods=goods,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                comment=form.cleaned_data["comment"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Restocking recorded and signed."))
+            return redirect(goods)
+    goods.refresh_from_db()
+    return render(
+        request, "aftersales/return_detail.html", _return_context(request, goods, restock_form=form), status=400
+    )

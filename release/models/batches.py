@@ -1,0 +1,235 @@
+"""release models: batches, holds (批, 冻结)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.dates import add_months, expiry_from
+from release.models.products import Product
+
+# --- batches, holds (批, 冻结) ------------------------------------------------------------------------
+
+
+class BatchSizeUnit(models.TextChoices):
+    TABLETS = "tablets", _("tablets")
+    CAPSULES = "capsules", _("capsules")
+    AMPOULES = "ampoules", _("ampoules")
+    VIALS = "vials", _("vials")
+    BOTTLES = "bottles", _("bottles")
+    SACHETS = "sachets", _("sachets")
+    KG = "kg", _("kg")
+    L = "L", _("L")
+
+
+def batch_value_problems(*, product: Product | None, manufacture_date, expiry_date, batch_size) -> dict[str, str]:
+    """What is wrong with a batch's dates and size, by field; empty when nothing is.
+
+    The one home of these rules: the batch form shows them beside the fields, the services refuse
+    with them (other callers get a message instead of the database's check constraint).
+    """
+    problems: dict[str, str] = {}
+    if batch_size is not None and batch_size <= 0:
+        problems["batch_size"] = _("The batch size must be greater than zero.")
+    if manufacture_date and expiry_date:
+        if expiry_date <= manufacture_date:
+            problems["expiry_date"] = _("The expiry date must be after the manufacture date.")
+        elif product is not None:
+            # The expiry may be set earlier than the shelf life gives (e.g. a shorter-dated
+            # component), never later: the approved shelf life is the limit.
+            latest = expiry_from(manufacture_date, product.shelf_life_months)
+            if expiry_date > latest:
+                problems["expiry_date"] = _(
+                    "The expiry date cannot be later than %(latest)s (manufacture date + the product's shelf life of %(months)s months)."
+                ) % {"latest": latest.isoformat(), "months": product.shelf_life_months}
+    return problems
+
+
+class BatchQuerySet(AuditedQuerySet):
+    def in_quarantine(self) -> BatchQuerySet:
+        return self.filter(status=Batch.Status.QUARANTINE)
+
+    def shippable(self, on: date | None = None) -> BatchQuerySet:
+        """The batches ``release.gate.may_ship`` lets ship on ``on`` (default today), in SQL: for
+        pick lists. The gate itself decides (and says why not) when a shipment is recorded."""
+        on = on or timezone.localdate()
+        return self.filter(status=Batch.Status.RELEASED, expiry_date__gte=on).exclude(
+            Exists(BatchHold.objects.filter(batch=OuterRef("pk"), status=BatchHold.Status.ACTIVE))
+        )
+
+
+class Batch(ChangeTracked):
+    """One batch (批) of a product. Starts in quarantine (待验); the release review
+    (``ReleaseReview``) moves it to under review, then released or rejected by the QP."""
+
+    class Status(models.TextChoices):
+        QUARANTINE = "quarantine", _("Quarantine")
+        UNDER_REVIEW = "under_review", _("Under release review")
+        # Two-stage products (MAH ≠ manufacturer, 药品管理法 第三十三、四十七条): the manufacturer's QP
+        # released it from the factory; the MAH's QP has not yet released it to the market.
+        FACTORY_RELEASED = "factory_released", _("Factory released")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", pgettext_lazy("batch", "Rejected")
+        VOIDED = "voided", _("Voided")
+
+    TRANSITIONS = {
+        Status.QUARANTINE: {Status.UNDER_REVIEW, Status.VOIDED},
+        Status.UNDER_REVIEW: {Status.FACTORY_RELEASED, Status.RELEASED, Status.REJECTED},
+        Status.FACTORY_RELEASED: {Status.RELEASED, Status.REJECTED},
+        # Final: a released batch found defective is held (BatchHold) and recalled, not un-released;
+        # a rejected batch is rejected for ever (ZL-086 4.4.5).
+        Status.RELEASED: set(),
+        Status.REJECTED: set(),
+        Status.VOIDED: set(),
+    }
+    SIGNED_FIELDS = (
+        "product",
+        "batch_number",
+        "batch_size",
+        "batch_size_unit",
+        "manufacture_date",
+        "expiry_date",
+        "site",
+    )
+    # What a signature on the batch (voiding) vouches for beyond its data (core.models.signed_state).
+    SIGNED_STATE = ("status",)
+    EDITABLE_FIELDS = SIGNED_FIELDS
+    AUDIT_LABEL_FIELD = "batch_number"
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="batches")
+    batch_number = models.CharField(_("batch number"), max_length=50)
+    batch_size = models.DecimalField(
+        _("batch size"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)]
+    )
+    batch_size_unit = models.CharField(_("unit"), max_length=16, choices=BatchSizeUnit.choices)
+    manufacture_date = models.DateField(_("manufacture date"))
+    expiry_date = models.DateField(_("expiry date"), help_text=_("Calculated from the shelf life when left empty."))
+    site = models.CharField(_("site / workshop"), max_length=200)
+
+    status = models.CharField(
+        _("disposition"), max_length=16, choices=Status.choices, default=Status.QUARANTINE, db_index=True
+    )
+
+    objects = BatchQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+        ordering = ["-manufacture_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "batch_number"], name="release_batch_number_unique_per_product"),
+            # A2411002 and a2411002 are the same batch on a label: refused by every path.
+            models.UniqueConstraint(
+                "product", Upper("batch_number"), name="release_batch_number_ci_unique_per_product"
+            ),
+            models.CheckConstraint(
+                condition=Q(expiry_date__gt=F("manufacture_date")), name="release_batch_expiry_after_manufacture"
+            ),
+            models.CheckConstraint(condition=Q(batch_size__gt=0), name="release_batch_size_positive"),
+        ]
+        permissions = [("void_batch", _("Can void batches"))]
+
+    def __str__(self) -> str:
+        return f"{self.batch_number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:batch_detail", args=[self.pk])
+
+    @property
+    def retention_until(self) -> date:
+        """Batch records are kept at least one year past expiry (GMP 第一百六十二条, R-REC-2)."""
+        return add_months(self.expiry_date, 12)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expiry_date < timezone.localdate()
+
+
+class BatchHold(ChangeTracked):
+    """A hold (冻结/暂停发运) on a batch: while active, the batch cannot ship (release.gate).
+
+    Placed by QA or the QP (or by recalls and complaints through ``hold_place``), naming its source
+    — a linked record or a text such as a regulator's notice; lifted only with a signature and a
+    reason (DESIGN.md "The shipping gate").
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LIFTED = "lifted", _("Lifted")
+
+    TRANSITIONS = {Status.ACTIVE: {Status.LIFTED}, Status.LIFTED: set()}
+    SIGNED_FIELDS = (
+        "batch",
+        "reason",
+        "source_type",
+        "source_id",
+        "source_text",
+        "placed_by",
+        "placed_at",
+        "status",
+        "lifted_by",
+        "lifted_at",
+        "lift_reason",
+    )
+    AUDIT_LABEL_FIELD = "reason"
+
+    batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="holds")
+    reason = models.TextField(_("reason for the hold"))
+    source_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("source record type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source_id = models.PositiveBigIntegerField(_("source record id"), null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+    source_text = models.CharField(
+        _("source"), max_length=200, blank=True, help_text=_("e.g. a complaint number or a regulator's notice")
+    )
+    placed_by = models.ForeignKey("core.User", verbose_name=_("placed by"), on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    lifted_by = models.ForeignKey(
+        "core.User", verbose_name=_("lifted by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.TextField(_("reason for lifting"), blank=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("batch hold")
+        verbose_name_plural = _("batch holds")
+        ordering = ["-placed_at", "-id"]
+        indexes = [models.Index(fields=["batch", "status"])]
+        permissions = [("lift_batchhold", _("Can lift batch holds (signed)"))]
+
+    def __str__(self) -> str:
+        return f"{self.batch.batch_number if self.batch_id else '—'}: {self.reason[:60]}"
+
+    @property
+    def source_label(self) -> str:
+        """What the hold names as its source: the linked record, else the text."""
+        if self.source_type_id and self.source_id:
+            record = self.source
+            if record is not None:
+                return str(record)
+        return self.source_text
+
+
+# Names of later sections, used inside methods (imported last: no import cycle).

@@ -344,3 +344,27 @@ def test_bilingual_label_prints_chinese_and_english(monkeypatch):
     html = template.render({})
     assert '<span lang="zh-Hans">批号</span><span class="bi-sep"> / </span><span lang="en">Batch number</span>' in html
     assert '<span class="bi" lang="en">Untranslated words</span>' in html
+
+
+def test_a_modified_copy_uploaded_on_the_verify_page_turns_its_banner_red(issue, client_for, auditor):
+    """Issue 7 item 10: the page said "intact" in green above the red "no match" box; a person
+    reads the banner first."""
+    document = issue()
+    client = client_for(auditor)
+    altered = SimpleUploadedFile("copy.pdf", pdf_bytes(document) + b"\n%changed", content_type="application/pdf")
+    html = client.post(document.get_absolute_url(), {"file": altered}).content.decode()
+    assert 'data-state="copy-differs"' in html and 'data-state="ok"' not in html
+    same = SimpleUploadedFile("copy.pdf", pdf_bytes(document), content_type="application/pdf")
+    html = client.post(document.get_absolute_url(), {"file": same}).content.decode()
+    assert 'data-state="ok"' in html and 'data-state="copy-differs"' not in html
+
+
+def test_an_anonymous_reader_of_a_pdf_link_is_told_to_sign_in_to_verify(issue, client):
+    """Issue 7 item 10, decided: verification needs sign-in (the page shows the record and its
+    signatures); the sign-in page says why the reader is there (README "Issued documents")."""
+    document = issue()
+    response = client.get(document.get_absolute_url(), follow=True)
+    page = response.content.decode()
+    assert 'data-testid="verify-needs-sign-in"' in page
+    plain = client.get(reverse("login")).content.decode()
+    assert 'data-testid="verify-needs-sign-in"' not in plain

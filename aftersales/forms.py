@@ -24,6 +24,7 @@ from aftersales.models import (
     VisitTopic,
 )
 from aftersales.services.intake import INTAKE_FIELDS
+from core.concurrency import VersionedFormMixin
 from core.forms import Form, ModelForm, SignatureForm, reason_field
 from core.models import User
 from release.models import Batch, DosageForm, Product
@@ -39,7 +40,7 @@ class CustomerForm(ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
 
-class CustomerEditForm(CustomerForm):
+class CustomerEditForm(VersionedFormMixin, CustomerForm):
     reason = reason_field()
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.concurrency import VersionedFormMixin
 from core.forms import Form, ModelForm, SignatureForm, reason_field
 from qc_records.criteria import CriterionKind, ResultError
 from qc_records.models import (
@@ -47,7 +48,7 @@ class SpecificationForm(ModelForm):
             self.fields["code"].disabled = True
 
 
-class SpecificationEditForm(SpecificationForm):
+class SpecificationEditForm(VersionedFormMixin, SpecificationForm):
     reason = reason_field()
 
 
@@ -61,7 +62,7 @@ class SpecificationItemForm(ModelForm):
         self.fields["position"].required = False
 
 
-class SpecificationItemEditForm(SpecificationItemForm):
+class SpecificationItemEditForm(VersionedFormMixin, SpecificationItemForm):
     reason = reason_field()
 
 
@@ -75,7 +76,7 @@ class InstrumentForm(ModelForm):
         widgets = {"last_calibrated": DATE, "calibration_due": DATE}
 
 
-class InstrumentEditForm(InstrumentForm):
+class InstrumentEditForm(VersionedFormMixin, InstrumentForm):
     reason = reason_field()
 
 
@@ -97,7 +98,7 @@ class ReagentForm(ModelForm):
         pass
 
 
-class ReagentEditForm(ReagentForm):
+class ReagentEditForm(VersionedFormMixin, ReagentForm):
     reason = reason_field()
 
 
@@ -141,7 +142,7 @@ class SampleForm(ModelForm):
         self.fields["received_date"].initial = timezone.localdate()
 
 
-class SampleEditForm(SampleForm):
+class SampleEditForm(VersionedFormMixin, SampleForm):
     reason = reason_field()
 
 

@@ -26,6 +26,7 @@ from aftersales.models import (
     CustomerPerson,
     LicenceKind,
 )
+from core.concurrency import check_edit_version
 from core.models import Signature, User
 from core.signatures import sign, verify_signer
 from core.workflow import (
@@ -95,11 +96,14 @@ def customer_create(*, user: User, data: dict[str, Any]) -> Customer:
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, user: User, data: dict[str, Any], reason: str) -> Customer:
+def customer_update(
+    *, customer: Customer, user: User, data: dict[str, Any], reason: str, version: int | None = None
+) -> Customer:
     """Change a customer's data, with a reason. During or after approval this sends it back to
     draft and starts a new approval round (the approvals vouched for the old data)."""
     require_permission(user, "aftersales.change_customer")
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    check_edit_version(customer, version)
     if refusal := cannot_change_customer(customer, user):
         raise WorkflowError(refusal)
     reason = require_reason(reason)

@@ -141,7 +141,11 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = {k: v for k, v in form.cleaned_data.items() if k in Customer.EDITABLE_FIELDS}
         try:
             customer = services.customer_update(
-                customer=customer, user=request.user, data=data, reason=form.cleaned_data["reason"]
+                customer=customer,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
             )
         except WorkflowError as exc:
             show_refusal(form, exc)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from core.concurrency import check_edit_version
 from core.models import User
 from core.workflow import (
     InputError,
@@ -48,10 +49,13 @@ def instrument_create(*, user: User, data: dict[str, Any]) -> Instrument:
 
 
 @transaction.atomic
-def instrument_update(*, instrument: Instrument, user: User, data: dict[str, Any], reason: str) -> Instrument:
+def instrument_update(
+    *, instrument: Instrument, user: User, data: dict[str, Any], reason: str, version: int | None = None
+) -> Instrument:
     """Change an instrument (e.g. a new calibration due date after calibration), with a reason."""
     require_permission(user, "qc_records.change_instrument")
     instrument = Instrument.objects.select_for_update().get(pk=instrument.pk)
+    check_edit_version(instrument, version)
     reason = require_reason(reason)
     if not _apply_register_changes(instrument, data):
         raise WorkflowError(_("Nothing was changed."))
@@ -82,9 +86,12 @@ def reagent_create(*, user: User, data: dict[str, Any]) -> Reagent:
 
 
 @transaction.atomic
-def reagent_update(*, reagent: Reagent, user: User, data: dict[str, Any], reason: str) -> Reagent:
+def reagent_update(
+    *, reagent: Reagent, user: User, data: dict[str, Any], reason: str, version: int | None = None
+) -> Reagent:
     require_permission(user, "qc_records.change_reagent")
     reagent = Reagent.objects.select_for_update().get(pk=reagent.pk)
+    check_edit_version(reagent, version)
     reason = require_reason(reason)
     if not _apply_register_changes(reagent, data):
         raise WorkflowError(_("Nothing was changed."))

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.concurrency import check_edit_version
 from core.models import User
 from core.numbering import next_number
 from core.workflow import InputError, WorkflowError, apply_changes, require_permission, require_reason, save_changed
@@ -68,10 +69,13 @@ def sample_create(*, user: User, data: dict[str, Any]) -> Sample:
 
 
 @transaction.atomic
-def sample_update(*, sample: Sample, user: User, data: dict[str, Any], reason: str) -> Sample:
+def sample_update(
+    *, sample: Sample, user: User, data: dict[str, Any], reason: str, version: int | None = None
+) -> Sample:
     """Correct a sample's registration while none of its records has been submitted."""
     require_permission(user, "qc_records.change_sample")
     sample = Sample.objects.select_for_update().get(pk=sample.pk)
+    check_edit_version(sample, version)
     reason = require_reason(reason)
     if sample.records.exclude(status__in=[TestRecord.Status.DRAFT, TestRecord.Status.VOIDED]).exists():
         raise WorkflowError(_("This sample's test record has been submitted; its registration can no longer change."))

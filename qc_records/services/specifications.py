@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.concurrency import check_edit_version
 from core.models import Signature, User
 from core.signatures import sign, verify_signer
 from core.workflow import (
@@ -69,10 +70,13 @@ def _draft_spec(spec_pk: int) -> Specification:
 
 
 @transaction.atomic
-def specification_update(*, spec: Specification, user: User, data: dict[str, Any], reason: str) -> Specification:
+def specification_update(
+    *, spec: Specification, user: User, data: dict[str, Any], reason: str, version: int | None = None
+) -> Specification:
     """Change a draft specification's header (with a reason)."""
     require_permission(user, "qc_records.change_specification")
     spec = _draft_spec(spec.pk)
+    check_edit_version(spec, version)
     reason = require_reason(reason)
     data = {k: v for k, v in data.items() if k != "code"}  # the number names every version: fixed
     if not apply_changes(spec, data):
@@ -124,11 +128,12 @@ def specification_item_add(*, spec: Specification, user: User, data: dict[str, A
 
 @transaction.atomic
 def specification_item_update(
-    *, item: SpecificationItem, user: User, data: dict[str, Any], reason: str
+    *, item: SpecificationItem, user: User, data: dict[str, Any], reason: str, version: int | None = None
 ) -> SpecificationItem:
     require_permission(user, "qc_records.change_specification")
     spec = _draft_spec(item.specification_id)
     item = SpecificationItem.objects.select_for_update().get(pk=item.pk)
+    check_edit_version(item, version)
     if item.is_voided:
         raise WorkflowError(_("This test item was removed."))
     reason = require_reason(reason)

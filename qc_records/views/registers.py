@@ -100,7 +100,11 @@ def instrument_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = {k: v for k, v in form.cleaned_data.items() if k in Instrument.EDITABLE_FIELDS}
         try:
             instrument = services.instrument_update(
-                instrument=instrument, user=request.user, data=data, reason=form.cleaned_data["reason"]
+                instrument=instrument,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
             )
         except WorkflowError as exc:
             show_refusal(form, exc)
@@ -196,7 +200,11 @@ def reagent_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = {k: v for k, v in form.cleaned_data.items() if k in Reagent.EDITABLE_FIELDS}
         try:
             reagent = services.reagent_update(
-                reagent=reagent, user=request.user, data=data, reason=form.cleaned_data["reason"]
+                reagent=reagent,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
             )
         except WorkflowError as exc:
             show_refusal(form, exc)

@@ -92,7 +92,13 @@ def sample_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Sample.EDITABLE_FIELDS}
         try:
-            services.sample_update(sample=sample, user=request.user, data=data, reason=form.cleaned_data["reason"])
+            services.sample_update(
+                sample=sample,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
+            )
         except WorkflowError as exc:
             show_refusal(form, exc)
         else:

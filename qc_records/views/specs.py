@@ -115,7 +115,13 @@ def spec_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in Specification.EDITABLE_FIELDS}
         try:
-            services.specification_update(spec=spec, user=request.user, data=data, reason=form.cleaned_data["reason"])
+            services.specification_update(
+                spec=spec,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
+            )
         except WorkflowError as exc:
             show_refusal(form, exc)
         else:
@@ -160,7 +166,11 @@ def spec_item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = {k: v for k, v in form.cleaned_data.items() if k in SpecificationItem.EDITABLE_FIELDS}
         try:
             services.specification_item_update(
-                item=item, user=request.user, data=data, reason=form.cleaned_data["reason"]
+                item=item,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
             )
         except WorkflowError as exc:
             show_refusal(form, exc)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.concurrency import check_edit_version
+from core.dates import plausible_date_window
 from core.models import User
 from core.numbering import next_number
 from core.workflow import InputError, WorkflowError, apply_changes, require_permission, require_reason, save_changed
@@ -51,6 +52,12 @@ def _check_sample(sample: Sample) -> None:
         errors["quantity"] = [_("The quantity must be more than zero.")]
     if sample.received_date and sample.received_date > timezone.localdate():
         errors["received_date"] = [_("The received date cannot be in the future.")]
+    elif sample.received_date and sample.received_date < plausible_date_window()[0]:
+        # Back-dating decades would also make the record due for purging at once (issue 8 item 10).
+        errors["received_date"] = [
+            _("The received date cannot be before %(date)s (EARLIEST_PLAUSIBLE_DATE).")
+            % {"date": plausible_date_window()[0].isoformat()}
+        ]
     if errors:
         raise InputError(errors)
 

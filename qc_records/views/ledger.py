@@ -149,7 +149,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
                         s.subject_name,
                         s.strength,
                         s.lot_number,
-                        s.quantity.normalize(),
+                        format(s.quantity.normalize(), "f"),  # 60, not 6E+1 (issue 8 item 10)
                         s.quantity_unit,
                         s.supplier,
                         s.manufacturer,

@@ -187,3 +187,65 @@ def test_impossible_dates_are_refused(qc, client_for, spec, batch, draft_record)
     assert late.status_code == 400 and "LATE-1" in str(late.context["form"].errors["reagents"])
     draft_record.refresh_from_db()
     assert draft_record.test_date == timezone.localdate() and not draft_record.reagent_uses.exists()
+
+
+def test_ledger_csv_prints_quantities_as_people_write_them(qc, client_for, approved_product):
+    """Issue 8 item 10, R-QC-8: a sampled quantity of 60 was exported as "6E+1"."""
+    from tests.qc_records.helpers import make_spec
+
+    spec = make_spec(
+        author=qc.head,
+        approver=qc.qa,
+        category=Category.RAW_MATERIAL,
+        material="维生素C",
+        code="ZL-BZ-Y-60",
+        items=[("性状", "text", None, None, None, "", "应符合规定", 1)],
+    )
+    today = timezone.localdate()
+    services.sample_create(
+        user=qc.analyst,
+        data=dict(
+            category=Category.RAW_MATERIAL,
+            specification=spec,
+            material_name="维生素C",
+            lot_number="L60",
+            quantity=Decimal("60.000"),
+            quantity_unit="g",
+            supplier="示例原料厂",
+            received_date=today,
+        ),
+    )
+    body = b"".join(
+        client_for(qc.head)
+        .get(reverse("qc_records:ledger_export"), {"month": today.strftime("%Y-%m"), "category": "sampling"})
+        .streaming_content
+    ).decode()
+    row = next(line for line in body.splitlines() if "L60" in line)
+    assert ",60," in row and "E+" not in row
+
+
+def test_a_sample_back_dated_decades_is_refused_beside_the_date(qc, approved_product):
+    """Issue 8 item 10: a sample received twenty years ago was accepted (and purgeable at once)."""
+    from core.workflow import InputError
+    from tests.qc_records.helpers import make_spec
+
+    spec = make_spec(
+        author=qc.head,
+        approver=qc.qa,
+        category=Category.RAW_MATERIAL,
+        material="维生素C",
+        code="ZL-BZ-Y-OLD",
+        items=[("性状", "text", None, None, None, "", "应符合规定", 1)],
+    )
+    data = dict(
+        category=Category.RAW_MATERIAL,
+        specification=spec,
+        material_name="维生素C",
+        lot_number="OLD-1",
+        quantity=Decimal("1"),
+        quantity_unit="g",
+        received_date=timezone.localdate().replace(year=timezone.localdate().year - 30),
+    )
+    with pytest.raises(InputError) as refused:
+        services.sample_create(user=qc.analyst, data=data)
+    assert "cannot be before 2000-01-01" in refused.value.errors["received_date"][0]

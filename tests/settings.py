@@ -19,3 +19,17 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # No collectstatic for the test run (the browser server serves from the finders).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+# Files the suite writes (issued PDFs, attachments) go to a directory of this test process's own:
+# with pytest-xdist each worker has its own database, so the same document number can be issued
+# by two workers at once and must not land on the same path.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+if "MEDIA_ROOT" not in os.environ:  # the browser server is given its own
+    MEDIA_ROOT = Path(
+        tempfile.mkdtemp(prefix=f"releasedesk-test-media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    )
+    atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

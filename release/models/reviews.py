@@ -186,6 +186,15 @@ class ReleaseReview(ChangeTracked):
     qa_template = models.ForeignKey(
         ChecklistTemplate, verbose_name=_("QA checklist"), on_delete=models.PROTECT, related_name="+"
     )
+    # Only for two-stage reviews started since the market checklist exists (B.1.7); older ones: null.
+    market_template = models.ForeignKey(
+        ChecklistTemplate,
+        verbose_name=_("market release checklist"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     two_stage = models.BooleanField(_("two-stage release (factory, then market)"), default=False)
     started_by = models.ForeignKey(
         "core.User", verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+"
@@ -224,6 +233,7 @@ class ReleaseReview(ChangeTracked):
             Stage.PRODUCTION: self.production_template,
             Stage.QC: self.qc_template,
             Stage.QA: self.qa_template,
+            Stage.MARKET: self.market_template,
         }.get(stage)
 
     @property

@@ -195,12 +195,17 @@ def review_start(*, batch: Batch, user: User) -> ReleaseReview:
         if None in templates.values():
             raise WorkflowError(_("The release checklists are missing; ask a system administrator."))
         product = batch.product
+        two_stage = product.needs_two_stage_release
+        market_template = ChecklistTemplate.objects.current(Stage.MARKET) if two_stage else None
+        if two_stage and market_template is None:
+            raise WorkflowError(_("The release checklists are missing; ask a system administrator."))
         review = ReleaseReview(
             batch=batch,
             production_template=templates[Stage.PRODUCTION],
             qc_template=templates[Stage.QC],
             qa_template=templates[Stage.QA],
-            two_stage=product.needs_two_stage_release,
+            market_template=market_template,
+            two_stage=two_stage,
             started_by=user,
             started_at=timezone.now(),
             last_changed_by=user,
@@ -424,11 +429,22 @@ def review_stamp(*, batch: Batch, user: User, password: str, request: HttpReques
 
 
 def _decide(
-    review: ReleaseReview, user: User, stage: str, decision: str, text: str, target: str, batch_target: str | None
+    review: ReleaseReview,
+    user: User,
+    stage: str,
+    decision: str,
+    text: str,
+    target: str,
+    batch_target: str | None,
+    *,
+    template: ChecklistTemplate | None = None,
+    answers: list[dict[str, Any]] | None = None,
 ) -> ReviewStep:
     step = ReviewStep(
         review=review,
         stage=stage,
+        template=template,
+        answers=answers or [],
         decision=decision,
         decision_text=text,
         statement=QP_STATEMENT,
@@ -475,10 +491,19 @@ def review_release(
 
 @signs(Signature.Meaning.RELEASED)
 def review_market_release(
-    *, batch: Batch, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+    *,
+    batch: Batch,
+    user: User,
+    password: str,
+    answers: dict[str, ItemAnswer] | None = None,
+    comment: str = "",
+    request: HttpRequest | None = None,
 ) -> ReleaseReview:
     """The MAH's designated QP releases a factory-released batch to the market after reviewing the
-    factory release (药品管理法 第三十三条, R-REL-7)."""
+    factory release (药品管理法 第三十三条, R-REL-7), answering the market-release checklist (B.1.7:
+    MKT-1 factory release documents and results, MKT-2 quality agreement, MKT-3 changes approved,
+    MKT-4 deviations assessed) where the review has one; a "does not conform" not covered by a
+    closed deviation blocks the release (the QP can still reject)."""
     return _release(
         Stage.MARKET,
         review_market_release.meaning,
@@ -487,10 +512,11 @@ def review_market_release(
         password=password,
         comment=comment,
         request=request,
+        answers=answers,
     )
 
 
-def _release(stage, meaning, *, batch, user, password, comment, request) -> ReleaseReview:
+def _release(stage, meaning, *, batch, user, password, comment, request, answers=None) -> ReleaseReview:
     require_permission(user, STAGE_PERMISSIONS[stage])
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
@@ -500,14 +526,31 @@ def _release(stage, meaning, *, batch, user, password, comment, request) -> Rele
         qa = _qa_step(steps)
         if qa is None or qa.overall_verdict != Verdict.PASS or not any(s.stage == Stage.STAMP for s in steps):
             raise WorkflowError(_("Only a batch QA evaluated as conforming, with the release stamp, can be released."))
-        found = system.blockers(system.evidence_for(review.batch), review, steps)
+        ev = system.evidence_for(review.batch)
+        template = review.template_for(stage) if stage == Stage.MARKET else None
+        signed: list[dict[str, Any]] = []
+        if template is not None:
+            signed = _validated_answers(template, answers or {}, system.checks(ev))
+            # The market answers count as the QA's do: a "does not conform" needs a closed deviation.
+            steps = [*steps, ReviewStep(review=review, stage=stage, template=template, answers=signed)]
+        found = system.blockers(ev, review, steps)
         if found:
             raise InputError({"": [_("The release is blocked:")] + found})
         if stage == Stage.QP and review.two_stage:
             target, batch_target = ReleaseReview.Status.MARKET, Batch.Status.FACTORY_RELEASED
         else:
             target, batch_target = ReleaseReview.Status.RELEASED, Batch.Status.RELEASED
-        step = _decide(review, user, stage, Decision.RELEASE, comment.strip(), target, batch_target)
+        step = _decide(
+            review,
+            user,
+            stage,
+            Decision.RELEASE,
+            comment.strip(),
+            target,
+            batch_target,
+            template=template,
+            answers=signed,
+        )
         sign(credential=credential, record=step, meaning=meaning, comment=comment)
         from release.pdf import issue_certificate
 

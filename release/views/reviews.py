@@ -40,7 +40,7 @@ def _batch(request: HttpRequest, pk: int) -> Batch:
 def _review(batch: Batch) -> ReleaseReview | None:
     return (
         ReleaseReview.objects.select_related(
-            "production_template", "qc_template", "qa_template", "started_by", "decided_by"
+            "production_template", "qc_template", "qa_template", "market_template", "started_by", "decided_by"
         )
         .filter(batch=batch)
         .first()
@@ -52,6 +52,22 @@ def _checklist_form(stage: str, review: ReleaseReview, found: dict, data=None) -
     return cls(
         data, template=review.template_for(stage), found=found, meaning=CHECKLIST_SERVICES[stage].meaning, prefix=stage
     )
+
+
+def _release_form(review: ReleaseReview | None, found: dict, data=None) -> SignatureForm:
+    """The QP's release form; at the market stage of a review with the market checklist (B.1.7),
+    the checklist with the password."""
+    if review is not None and review.status == ReleaseReview.Status.MARKET and review.market_template_id:
+        return ChecklistForm(
+            data,
+            template=review.market_template,
+            found=found,
+            meaning=services.review_market_release.meaning,
+            prefix="release",
+        )
+    market = review is not None and review.status == ReleaseReview.Status.MARKET
+    service = services.review_market_release if market else services.review_release
+    return SignatureForm(data, meaning=service.meaning, prefix="release")
 
 
 def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -98,10 +114,7 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
                 meaning=services.review_stamp.meaning, prefix="stamp"
             )
         else:
-            release_service = services.review_market_release if stage == Stage.MARKET else services.review_release
-            ctx["release_form"] = forms.get("release") or SignatureForm(
-                meaning=release_service.meaning, prefix="release"
-            )
+            ctx["release_form"] = forms.get("release") or _release_form(review, found)
             ctx["reject_form"] = forms.get("reject") or RejectForm(
                 meaning=services.review_reject.meaning, prefix="reject"
             )
@@ -244,8 +257,11 @@ def batch_review_release(request: HttpRequest, pk: int) -> HttpResponse:
     review = _review(batch)
     market = review is not None and review.status == ReleaseReview.Status.MARKET
     service = services.review_market_release if market else services.review_release
-    form = SignatureForm(posted(request), meaning=service.meaning, prefix="release")
+    form = _release_form(review, system.checks(system.evidence_for(batch)), posted(request))
     if form.is_valid():
+        kwargs: dict[str, Any] = {}
+        if isinstance(form, ChecklistForm):
+            kwargs["answers"] = form.answers()
         try:
             service(
                 batch=batch,
@@ -253,9 +269,10 @@ def batch_review_release(request: HttpRequest, pk: int) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 comment=form.cleaned_data["comment"],
                 request=request,
+                **kwargs,
             )
         except WorkflowError as exc:
-            show_refusal(form, exc)
+            show_refusal(form, exc, getattr(form, "key_fields", None))
         else:
             messages.success(request, _("Batch %(number)s was released and signed.") % {"number": batch.batch_number})
             return redirect("release:batch_review", pk=batch.pk)

@@ -19,6 +19,7 @@ from release.models import (
     Product,
     QPDesignation,
     ReleaseReview,
+    ReviewCorrection,
     ReviewStep,
 )
 
@@ -112,6 +113,14 @@ class ReviewStepAdmin(ReadOnlyHistoryAdmin):
     list_filter = ("stage", "decision")
     search_fields = ("review__batch__batch_number",)
     list_select_related = ("review__batch", "signed_by")
+
+
+@admin.register(ReviewCorrection)
+class ReviewCorrectionAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("review", "item_key", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("review__batch__batch_number", "item_key")
+    list_select_related = ("review__batch", "requested_by", "decided_by")
 
 
 @admin.register(ChecklistTemplate)

@@ -19,6 +19,7 @@ from release.models import (
     Product,
     QPDesignation,
     ReleaseReview,
+    ReviewCorrection,
     ReviewStep,
     Stage,
 )
@@ -39,6 +40,7 @@ GMP_MODELS = [
     ChangeControl,
     ReleaseReview,
     ReviewStep,
+    ReviewCorrection,
     ChecklistTemplate,
     ChecklistItem,
 ]

@@ -100,6 +100,12 @@ class BatchEvidence:
         return [m for m in self.materials if m.lot.status != MaterialLot.Status.RELEASED]
 
     @property
+    def expired_materials(self) -> list[BatchMaterial]:
+        """Lines whose lot's expiry (or retest) date is before the batch's manufacture date."""
+        made = self.batch.manufacture_date
+        return [m for m in self.materials if made and m.lot.expiry_date and m.lot.expiry_date < made]
+
+    @property
     def open_deviations(self) -> list[Deviation]:
         return [d for d in self.deviations if d.is_open]
 
@@ -257,6 +263,15 @@ def _lot_evidence(line: BatchMaterial) -> Evidence:
     return Evidence(f"{lot.lot_number} {lot.material_name} · {lot.get_status_display()}", lot.get_absolute_url())
 
 
+def _expired_message(line: BatchMaterial, batch: Batch) -> str:
+    return _("Material lot %(lot)s (%(material)s) expired on %(expiry)s, before the batch was made on %(made)s.") % {
+        "lot": line.lot.lot_number,
+        "material": line.lot.material_name,
+        "expiry": line.lot.expiry_date.isoformat(),
+        "made": batch.manufacture_date.isoformat(),
+    }
+
+
 def materials_check(ev: BatchEvidence) -> Check:
     """P-4.2.2 / QC-4.3.2.7 (R-MAT-1): every lot in the bill of materials released by QA. No bill
     of materials is no evidence ("unknown"); a released lot without a QC record linked is "unknown"."""
@@ -271,6 +286,8 @@ def materials_check(ev: BatchEvidence) -> Check:
             % {"lot": lot.lot_number, "material": lot.material_name, "status": lot.get_status_display()},
             [_lot_evidence(line)],
         )
+    for line in ev.expired_materials:
+        check.add(PROBLEM, _expired_message(line, ev.batch), [_lot_evidence(line)])
     released = [m for m in ev.materials if m.lot.status == MaterialLot.Status.RELEASED]
     if released:
         check.add(
@@ -350,6 +367,8 @@ def blockers(ev: BatchEvidence, review: ReleaseReview | None, steps: list[Review
             _("Material lot %(lot)s (%(material)s) used by this batch is %(status)s, not released.")
             % {"lot": line.lot.lot_number, "material": line.lot.material_name, "status": line.lot.get_status_display()}
         )
+    for line in ev.expired_materials:
+        out.append(_expired_message(line, ev.batch))
     product = ev.batch.product
     if product.requires_lot_release_certificate:
         qa = next((s for s in steps if s.stage == Stage.QA), None)

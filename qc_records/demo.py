@@ -386,6 +386,28 @@ def seed(*, users, password: str, stdout) -> None:
         if pdf.latest_report(record) is None:
             pdf.issue_report(record, head)
         stdout.write(f"approved test report {TestRecord.objects.get(pk=record.pk).report_number}")
+    # Approved for the release demo: A2611007 waits for the QA stamp, B2611003 (two-stage) for the
+    # MAH's market release.
+    for spec_code, number, unit, used, used_r in (
+        ("ZL-BZ-CP-001", "A2611007", "粒", amox, amox_r),
+        ("ZL-BZ-CP-002", "B2611003", "片", ["QC-HPLC-02", "QC-DIS-01", "QC-BAL-01"], ibu_r),
+    ):
+        sample = product_sample(spec_code, number, today - timedelta(days=6), unit)
+        if sample is None:
+            continue
+        record = record_for(sample, instruments_used=used, reagents_used=used_r, test_date=today - timedelta(days=5))
+        services.record_submit(record=record, user=analyst, password=password, comment="检验完成")
+        services.record_review(
+            checklist=dict.fromkeys((k for k, _label in services.REVIEW_CHECKLIST), True),
+            record=record,
+            user=reviewer,
+            password=password,
+            comment="复核无误",
+        )
+        services.record_approve(record=record, user=head, password=password, comment="同意签发")
+        if pdf.latest_report(record) is None:
+            pdf.issue_report(record, head)
+        stdout.write(f"approved test report {TestRecord.objects.get(pk=record.pk).report_number}")
     # Submitted: waiting for the reviewer.
     sample = product_sample("ZL-BZ-CP-001", "A2611003", today - timedelta(days=3), "粒")
     if sample is not None:

@@ -406,3 +406,15 @@ def test_record_status(report_number: str = "", *, pk: int | None = None) -> Rec
 
 
 test_record_status.__test__ = False  # not a pytest test despite the name
+
+
+def batch_documents(batch_id: int) -> list[Any]:
+    """Every PDF issued for the batch's QC records — finished product and intermediates, every
+    version, voided records included — oldest first, in one query (the batch dossier, R-REC-3)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.models import Document
+
+    ct = ContentType.objects.get_for_model(TestRecord)
+    records = TestRecord.objects.filter(sample__batch_id=batch_id).values("pk")
+    return list(Document.objects.filter(content_type=ct, object_id__in=records).order_by("issued_at", "pk"))

@@ -206,6 +206,41 @@ QA = [
     ),
 ]
 
+# Market release (上市放行) by the MAH's qualified person after the manufacturer's factory release
+# (药品管理法 第三十三条; 药品生产监督管理办法 第三十七条: 上市放行 reviews the manufacturer's test results
+# and release documents; ../shared/reference/sop-checklists.md B.1.7). Used by reviews of two-stage
+# products started after it was added (migration 0009); older reviews keep deciding without it.
+MARKET = [
+    (
+        "MKT-1",
+        "药品管理法 第三十三条；药品生产监督管理办法 第三十七条",
+        "factory_release",
+        "已审核受托生产企业的出厂放行文件和检验结果",
+        "The manufacturer's factory release documents and test results have been reviewed",
+    ),
+    (
+        "MKT-2",
+        "药品管理法 第三十二条",
+        "",
+        "与受托生产企业的质量协议有效",
+        "The quality agreement with the manufacturing site is in force",
+    ),
+    (
+        "MKT-3",
+        "GMP 第二百三十条(一)4",
+        "change_controls",
+        "需经批准的变更已获批准",
+        "Changes needing approval have been approved",
+    ),
+    (
+        "MKT-4",
+        "GMP 第二百三十条(一)6",
+        "deviations",
+        "影响本批的偏差已经评估",
+        "Deviations affecting the batch have been assessed",
+    ),
+]
+
 TEMPLATES = [
     ("production", "生产部审核（ZL-086 4.2）", "Production review (ZL-086 4.2)", PRODUCTION),
     ("qc", "QC审核（ZL-086 4.3.1–4.3.2）", "QC review (ZL-086 4.3.1–4.3.2)", QC),
@@ -214,6 +249,12 @@ TEMPLATES = [
         "QA审核和评价（ZL-086 4.1.1、4.3.3；GMP 第二百三十条）",
         "QA review and evaluation (ZL-086 4.1.1, 4.3.3; GMP art. 230)",
         QA,
+    ),
+    (
+        "market",
+        "上市放行审核（药品管理法 第三十三条）",
+        "Market release review (Drug Administration Law art. 33)",
+        MARKET,
     ),
 ]
 

@@ -24,6 +24,7 @@ from release.models import (
     BatchHold,
     BatchMaterial,
     ChangeControl,
+    Decision,
     Deviation,
     MaterialBalance,
     MaterialLot,
@@ -89,10 +90,20 @@ class BatchEvidence:
     critical_changes: list[AuditEntry]
     materials: list[BatchMaterial] = field(default_factory=list)
     balances: list[MaterialBalance] = field(default_factory=list)
+    # The manufacturer's factory release (the QP's signed step) and its certificates, read only
+    # once the batch is factory released (B.1.7: what the market release reviews).
+    factory_release: ReviewStep | None = None
+    factory_documents: list[Any] = field(default_factory=list)
 
     @property
     def unreleased_materials(self) -> list[BatchMaterial]:
         return [m for m in self.materials if m.lot.status != MaterialLot.Status.RELEASED]
+
+    @property
+    def expired_materials(self) -> list[BatchMaterial]:
+        """Lines whose lot's expiry (or retest) date is before the batch's manufacture date."""
+        made = self.batch.manufacture_date
+        return [m for m in self.materials if made and m.lot.expiry_date and m.lot.expiry_date < made]
 
     @property
     def open_deviations(self) -> list[Deviation]:
@@ -112,7 +123,28 @@ def critical_changes(batch: Batch) -> list[AuditEntry]:
     ]
 
 
+def _factory_release(batch: Batch) -> tuple[ReviewStep | None, list[Any]]:
+    if batch.status != Batch.Status.FACTORY_RELEASED:
+        return None, []
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.models import Document
+
+    step = (
+        ReviewStep.objects.active()
+        .filter(review__batch=batch, stage=Stage.QP, decision=Decision.RELEASE)
+        .select_related("signed_by")
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+    if step is None:
+        return None, []
+    documents = Document.objects.filter(content_type=ContentType.objects.get_for_model(ReviewStep), object_id=step.pk)
+    return step, list(documents.order_by("version", "pk"))
+
+
 def evidence_for(batch: Batch) -> BatchEvidence:
+    factory, factory_documents = _factory_release(batch)
     return BatchEvidence(
         batch=batch,
         qc=batch_qc_summary(batch),
@@ -122,6 +154,8 @@ def evidence_for(batch: Batch) -> BatchEvidence:
         critical_changes=critical_changes(batch),
         materials=list(batch.materials.select_related("lot").order_by("pk")),
         balances=list(batch.material_balances.order_by("pk")),
+        factory_release=factory,
+        factory_documents=factory_documents,
     )
 
 
@@ -188,13 +222,54 @@ def checks(ev: BatchEvidence) -> dict[str, Check]:
 
     out["materials"] = materials_check(ev)
     out["material_balance"] = balance_check(ev)
+    out["factory_release"] = factory_release_check(ev)
     out["printed_data"] = Check(UNKNOWN, [_("Not recorded in the system yet: check the batch record.")])
     return out
+
+
+def factory_release_check(ev: BatchEvidence) -> Check:
+    """MKT-1 (B.1.7): the manufacturer's QP released the batch from the factory, its certificate is
+    issued (the current version, to read), and QC's summary of the batch passed."""
+    step = ev.factory_release
+    if step is None:
+        return Check(UNKNOWN, [_("No factory release of this batch is recorded yet.")])
+    check = Check(OK)
+    check.add(
+        OK,
+        _("Factory released by %(name)s at %(time)s.")
+        % {
+            "name": step.signed_by.printed_name,
+            "time": formats.date_format(timezone.localtime(step.signed_at), "Y-m-d H:i"),
+        },
+    )
+    current = [d for d in ev.factory_documents if not any(o.supersedes_id == d.pk for o in ev.factory_documents)]
+    if current:
+        check.add(
+            OK,
+            _("Release documents: %(list)s.") % {"list": ", ".join(f"{d.number} v{d.version}" for d in current)},
+            [Evidence(f"{d.number} v{d.version}", d.get_absolute_url()) for d in current],
+        )
+    else:
+        check.add(PROBLEM, _("The factory release certificate has not been issued."))
+    if ev.qc.status != "passed":
+        check.add(PROBLEM, _('QC\'s summary of the batch is "%(status)s".') % {"status": ev.qc.status}, ev.qc.records)
+    else:
+        check.add(OK, _("QC's summary of the batch passed."), ev.qc.records)
+    return check
 
 
 def _lot_evidence(line: BatchMaterial) -> Evidence:
     lot = line.lot
     return Evidence(f"{lot.lot_number} {lot.material_name} · {lot.get_status_display()}", lot.get_absolute_url())
+
+
+def _expired_message(line: BatchMaterial, batch: Batch) -> str:
+    return _("Material lot %(lot)s (%(material)s) expired on %(expiry)s, before the batch was made on %(made)s.") % {
+        "lot": line.lot.lot_number,
+        "material": line.lot.material_name,
+        "expiry": line.lot.expiry_date.isoformat(),
+        "made": batch.manufacture_date.isoformat(),
+    }
 
 
 def materials_check(ev: BatchEvidence) -> Check:
@@ -211,6 +286,8 @@ def materials_check(ev: BatchEvidence) -> Check:
             % {"lot": lot.lot_number, "material": lot.material_name, "status": lot.get_status_display()},
             [_lot_evidence(line)],
         )
+    for line in ev.expired_materials:
+        check.add(PROBLEM, _expired_message(line, ev.batch), [_lot_evidence(line)])
     released = [m for m in ev.materials if m.lot.status == MaterialLot.Status.RELEASED]
     if released:
         check.add(
@@ -290,6 +367,8 @@ def blockers(ev: BatchEvidence, review: ReleaseReview | None, steps: list[Review
             _("Material lot %(lot)s (%(material)s) used by this batch is %(status)s, not released.")
             % {"lot": line.lot.lot_number, "material": line.lot.material_name, "status": line.lot.get_status_display()}
         )
+    for line in ev.expired_materials:
+        out.append(_expired_message(line, ev.batch))
     product = ev.batch.product
     if product.requires_lot_release_certificate:
         qa = next((s for s in steps if s.stage == Stage.QA), None)

@@ -63,6 +63,10 @@ BATCHES = [
     # Release demo: waiting for production review; waiting for the QP (testing 不合格: no QC record).
     ("国药准字H20000001", "A2611004", Decimal("300000"), "capsules", date(2026, 11, 20), "固体制剂车间一"),
     ("国药准字H20000001", "A2610006", Decimal("300000"), "capsules", date(2026, 10, 26), "固体制剂车间一"),
+    # Release demo: waiting for the QA stamp; factory released and waiting for market release
+    # (ibuprofen is a two-stage product). Both have an approved QC report (qc_records.demo).
+    ("国药准字H20000001", "A2611007", Decimal("300000"), "capsules", date(2026, 11, 10), "固体制剂车间一"),
+    ("国药准字H20000002", "B2611003", Decimal("500000"), "tablets", date(2026, 11, 5), "固体制剂车间二"),
 ]
 
 
@@ -396,6 +400,17 @@ def seed_late(*, users, password: str, stdout) -> None:
     b = batch("A2610006")
     if start(b):
         through(b, Stage.QA, testing="fail")
+    # Evaluated conforming, waiting for the QA release stamp (a second QA person applies it).
+    b = batch("A2611007")
+    if start(b):
+        through(b, Stage.QA)
+        stdout.write("waiting for the release stamp: A2611007")
+    # Two-stage product: factory released by the manufacturer's QP, waiting for the MAH's QP.
+    b = batch("B2611003")
+    if start(b):
+        through(b, Stage.STAMP)
+        services.review_release(batch=b, user=qp, password=password, comment="出厂放行审核资料完整")
+        stdout.write("factory released B2611003; waiting for market release")
     # Released by the QP, with its certificate.
     b = batch("A2411002")
     if start(b):

@@ -3,11 +3,18 @@
 Batch and product data, the release review with every checklist answer as signed, QA's conclusions,
 the decision, holds, deviations and change controls, QC's summary, every signature (with whether it
 still verifies), every history row (who, when, old → new, why) and the issued documents with their
-SHA-256 and verification codes — the PDFs themselves are downloaded from the links given.
+SHA-256 and verification codes. ``dossier_bundle`` packs that JSON with every issued PDF of the
+batch (its QC reports, the certificate or nonconforming-product report, every version) and a
+manifest of SHA-256 hashes into one ZIP.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import re
+import zipfile
 from typing import Any
 
 from django.db import models
@@ -16,7 +23,7 @@ from django.utils import timezone
 from core.audit_trail import record_timeline
 from core.models import Document
 from core.signatures import signatures_for
-from qc_records.for_release import batch_qc_summary
+from qc_records.for_release import batch_documents, batch_qc_summary
 from release.models import (
     Batch,
     BatchHold,
@@ -131,3 +138,74 @@ def batch_dossier(batch: Batch) -> dict[str, Any]:
         },
         "documents": _documents(steps),
     }
+
+
+BUNDLE_FORMAT = "release-desk/batch-dossier-bundle/1"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "document"
+
+
+def _release_documents(batch: Batch) -> list[Document]:
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(ReviewStep)
+    steps = ReviewStep.objects.filter(review__batch=batch).values("pk")
+    return list(Document.objects.filter(content_type=ct, object_id__in=steps).order_by("issued_at", "pk"))
+
+
+def dossier_bundle(batch: Batch, *, exported_by: str) -> bytes:
+    """The batch dossier as a ZIP (R-REC-3): ``dossier.json``, every issued PDF of the batch under
+    ``documents/`` (QC reports, then the release documents; superseded versions too), and
+    ``manifest.json`` plus ``SHA256SUMS`` (``sha256sum -c`` format) with the SHA-256 of every file.
+    Each PDF's hash is compared with the one recorded when it was issued: a changed or missing file
+    is still listed, marked ``intact: false`` / ``missing: true``, never silently dropped."""
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    body = json.dumps(batch_dossier(batch), cls=DjangoJSONEncoder, ensure_ascii=False, indent=1).encode()
+    documents = [*batch_documents(batch.pk), *_release_documents(batch)]
+    superseded = {d.supersedes_id for d in documents if d.supersedes_id}
+    files: list[dict[str, Any]] = [
+        {"path": "dossier.json", "sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "kind": "dossier"}
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("dossier.json", body)
+        for n, d in enumerate(documents, start=1):
+            path = f"documents/{n:03d}-{d.kind}-{_safe(d.number)}-v{d.version}.pdf"
+            entry: dict[str, Any] = {
+                "path": path,
+                "kind": d.kind,
+                "number": d.number,
+                "version": d.version,
+                "superseded": d.pk in superseded,
+                "verification_code": d.verification_code,
+                "issued_at": d.issued_at,
+                "recorded_sha256": d.sha256,
+            }
+            try:
+                with d.file.open("rb") as f:
+                    pdf = f.read()
+            except (FileNotFoundError, ValueError, OSError):
+                entry.update(missing=True, intact=False, sha256=None, size=0)
+                files.append(entry)
+                continue
+            digest = hashlib.sha256(pdf).hexdigest()
+            entry.update(missing=False, intact=digest == d.sha256, sha256=digest, size=len(pdf))
+            bundle.writestr(path, pdf)
+            files.append(entry)
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "batch": batch.batch_number,
+            "product": str(batch.product),
+            "exported_at": timezone.now(),
+            "exported_by": exported_by,
+            "files": files,
+        }
+        bundle.writestr(
+            "manifest.json", json.dumps(manifest, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1).encode()
+        )
+        sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in files if f.get("sha256"))
+        bundle.writestr("SHA256SUMS", sums.encode())
+    return buffer.getvalue()

@@ -335,6 +335,44 @@ class OtherDecisionForm(SignatureForm):
     field_order = ["text", "password", "comment"]
 
 
+class CorrectionRequestForm(SignatureForm):
+    """QA's correction of a decided review's document: the entry, what it should read, why."""
+
+    item_key = forms.ChoiceField(label=_("Entry to correct"))
+    correction = forms.CharField(
+        label=_("What the entry should read"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": _("Write what the entry should read.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason for the correction"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": _("Give the reason for the correction: it is printed on the new version.")},
+    )
+    field_order = ["item_key", "correction", "reason", "password", "comment"]
+
+    def __init__(self, *args: Any, keys: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["item_key"].choices = [(k, k) for k in keys or []]
+        self.fields["item_key"].error_messages["invalid_choice"] = _("Choose an entry of this review.")
+        del self.fields["comment"]
+
+
+class CorrectionRefuseForm(SignatureForm):
+    reason = forms.CharField(
+        label=_("Reason for refusing"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Give the reason for refusing the correction.")},
+    )
+    field_order = ["reason", "password"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["comment"]
+
+
 class SendBackForm(Form):
     reason = forms.CharField(
         label=_("Reason for sending back"),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import Document, Signature, User
 from release import checks as system
-from release.models import Answer, Batch, Decision, ReleaseReview, ReviewStep, Stage, Verdict
+from release.models import Answer, Batch, Decision, ReleaseReview, ReviewCorrection, ReviewStep, Stage, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,18 @@ def _steps(review: ReleaseReview) -> list[ReviewStep]:
     )
 
 
-def _signatures(steps: list[ReviewStep]) -> list[Signature]:
+def _approved_corrections(step: ReviewStep) -> list[ReviewCorrection]:
+    return list(
+        step.corrections.filter(status=ReviewCorrection.Status.APPROVED)
+        .select_related("requested_by", "decided_by")
+        .order_by("decided_at", "pk")
+    )
+
+
+def _signatures(steps: list[ReviewStep], corrections: list[ReviewCorrection] = ()) -> list[Signature]:
     out: list[Signature] = []
-    for step in steps:
-        out.extend(Signature.objects.for_record(step).select_related("signer"))
+    for record in [*steps, *corrections]:
+        out.extend(Signature.objects.for_record(record).select_related("signer"))
     return out
 
 
@@ -115,6 +123,22 @@ def review_context(step: ReviewStep) -> dict[str, Any]:
             "site": batch.site,
         },
         "qc_reports": [e.label for e in ev.qc.records],
+        # P-4.2.8 (R-REL-8): each step's balance as the system computed it, with its limits.
+        "material_balances": [
+            {
+                "step": b.step,
+                "theoretical": f"{b.theoretical.normalize():f}",
+                "actual": f"{b.actual.normalize():f}",
+                "samples": f"{b.samples.normalize():f}",
+                "waste": f"{b.waste.normalize():f}",
+                "unit": b.get_unit_display(),
+                "percent": f"{b.percent:f}",
+                "limits": f"{b.lower_limit:f}–{b.upper_limit:f}",
+                "formula_version": b.formula_version,
+                "within_limits": b.within_limits,
+            }
+            for b in ev.balances
+        ],
         "qc_findings": [{"message": f.message, "ok": f.ok} for f in ev.qc.findings],
         "events": [
             {
@@ -147,6 +171,18 @@ def review_context(step: ReviewStep) -> dict[str, Any]:
         "factory_release": {"by": factory.signed_by.printed_name, "at": factory.signed_at}
         if factory and step.stage == Stage.MARKET
         else None,
+        "corrections": [
+            {
+                "key": c.item_key,
+                "correction": c.correction,
+                "reason": c.reason,
+                "requested_by": c.requested_by.printed_name,
+                "requested_at": c.requested_at,
+                "approved_by": c.decided_by.printed_name,
+                "approved_at": c.decided_at,
+            }
+            for c in _approved_corrections(step)
+        ],
         "decision": {
             "decision": Decision(step.decision).label,
             "text": step.decision_text,
@@ -170,7 +206,7 @@ def _issue(step: ReviewStep, user: User, kind: str, template: str, title) -> Doc
         user=user,
         number=f"{'RC' if kind == CERTIFICATE else 'NC'}-{step.review.batch.batch_number}-{step.review_id}",
         title=title,
-        signatures=_signatures(steps),
+        signatures=_signatures(steps, _approved_corrections(step)),
     )
 
 
@@ -202,6 +238,14 @@ def issue_nonconforming_report(*, step_pk: int, user_pk: int) -> Document:
     )
 
 
+def reissue_decision_document(*, step_pk: int, user_pk: int) -> Document:
+    """After an approved correction: the decision step's document as the next version, superseding
+    the current one (core.pdf versions), with every approved correction printed and signed."""
+    step = _load(step_pk)
+    issue = issue_certificate if step.decision == Decision.RELEASE else issue_nonconforming_report
+    return issue(step_pk=step_pk, user_pk=user_pk)
+
+
 def documents_of(review: ReleaseReview) -> list[Document]:
     steps = list(review.steps.filter(decision__in=[Decision.RELEASE, Decision.REJECT]).values_list("pk", flat=True))
     if not steps:
@@ -214,10 +258,18 @@ def documents_of(review: ReleaseReview) -> list[Document]:
 
 def ensure_documents(review: ReleaseReview) -> list[Document]:
     """Issue any decision document that the after-commit issue did not (a failure is logged)."""
-    have = {(d.object_id, d.kind) for d in documents_of(review)}
+    latest: dict[tuple[int, str], Document] = {}
+    for d in documents_of(review):
+        latest[(d.object_id, d.kind)] = d  # ordered by issue: the last is the current version
+    corrected = {
+        c.step_id: c.decided_at
+        for c in review.corrections.filter(status=ReviewCorrection.Status.APPROVED).order_by("decided_at")
+    }
     for step in review.steps.active().filter(decision__in=[Decision.RELEASE, Decision.REJECT]):
         kind = CERTIFICATE if step.decision == Decision.RELEASE else NONCONFORMING
-        if (step.pk, kind) in have:
+        current = latest.get((step.pk, kind))
+        # Issued, and (if a correction was approved) issued after the last approval.
+        if current is not None and (step.pk not in corrected or current.issued_at >= corrected[step.pk]):
             continue
         try:
             issue = issue_certificate if kind == CERTIFICATE else issue_nonconforming_report
@@ -227,4 +279,11 @@ def ensure_documents(review: ReleaseReview) -> list[Document]:
     return documents_of(review)
 
 
-__all__ = ["issue_certificate", "issue_nonconforming_report", "ensure_documents", "documents_of", "timezone"]
+__all__ = [
+    "issue_certificate",
+    "issue_nonconforming_report",
+    "reissue_decision_document",
+    "ensure_documents",
+    "documents_of",
+    "timezone",
+]

@@ -98,8 +98,10 @@ def test_release_demo_has_batches_at_each_stage_a_blocked_one_and_decided_ones(s
     from release.models import ReleaseReview
 
     statuses = {r.batch.batch_number: r.status for r in ReleaseReview.objects.select_related("batch")}
-    # (No batch waits for the stamp: that needs a second approved QC report, and QC's demo has one.)
-    assert {"production", "qc", "qa", "qp", "released", "rejected"} <= set(statuses.values()), statuses
+    # Every state of the review has a demo batch (issue 9 item 5): the stamp and the market release too.
+    assert set(ReleaseReview.Status.values) <= set(statuses.values()), statuses
+    assert statuses["A2611007"] == "stamp" and statuses["B2611003"] == "market"
+    assert Batch.objects.get(batch_number="B2611003").status == Batch.Status.FACTORY_RELEASED
     blocked = Batch.objects.get(batch_number="A2611003")
     assert blocked.deviations.filter(status="open").exists() and statuses["A2611003"] == "qa"
     assert Batch.objects.get(batch_number="A2411002").status == Batch.Status.RELEASED

@@ -186,6 +186,15 @@ class ReleaseReview(ChangeTracked):
     qa_template = models.ForeignKey(
         ChecklistTemplate, verbose_name=_("QA checklist"), on_delete=models.PROTECT, related_name="+"
     )
+    # Only for two-stage reviews started since the market checklist exists (B.1.7); older ones: null.
+    market_template = models.ForeignKey(
+        ChecklistTemplate,
+        verbose_name=_("market release checklist"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     two_stage = models.BooleanField(_("two-stage release (factory, then market)"), default=False)
     started_by = models.ForeignKey(
         "core.User", verbose_name=_("started by"), on_delete=models.PROTECT, related_name="+"
@@ -224,6 +233,7 @@ class ReleaseReview(ChangeTracked):
             Stage.PRODUCTION: self.production_template,
             Stage.QC: self.qc_template,
             Stage.QA: self.qa_template,
+            Stage.MARKET: self.market_template,
         }.get(stage)
 
     @property
@@ -307,3 +317,70 @@ class ReviewStep(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.review} · {self.get_stage_display()}"
+
+
+class ReviewCorrection(ChangeTracked):
+    """A correction of a decided review's certificate or nonconforming-product report (GMP 第一百六十一条:
+    a correction is signed and dated, the original stays legible). QA prepares it — which entry,
+    what it should read, why — and signs; the qualified person designated for the product approves
+    (or refuses) it with a second signature. Approval reissues the decision document as the next
+    version, superseding the old one, with every approved correction printed beside the signed
+    answers (which never change). R-REL-6, R-SEQ-2."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Awaiting the qualified person")
+        APPROVED = "approved", _("Approved and reissued")
+        REFUSED = "refused", _("Refused")
+
+    TRANSITIONS = {
+        Status.REQUESTED: {Status.APPROVED, Status.REFUSED},
+        Status.APPROVED: set(),
+        Status.REFUSED: set(),
+    }
+    EDITABLE_FIELDS = ("item_key", "correction", "reason")
+    # Stable between the two signatures (QA's "Prepared", the QP's "Approved" or "Rejected").
+    SIGNED_FIELDS = EDITABLE_FIELDS + ("review", "step", "requested_by", "requested_at")
+    # What the signature of the current status vouches for beyond that (core.models.signed_state).
+    SIGNED_STATE = ("status", "decided_by", "decided_at", "decision_comment")
+    REQUIRED_SIGNATURES = {Status.REQUESTED: "authored", Status.APPROVED: "approved", Status.REFUSED: "rejected"}
+    AUDIT_LABEL_FIELD = "item_key"
+
+    review = models.ForeignKey(
+        ReleaseReview, verbose_name=_("release review"), on_delete=models.PROTECT, related_name="corrections"
+    )
+    step = models.ForeignKey(
+        ReviewStep, verbose_name=_("decision corrected"), on_delete=models.PROTECT, related_name="corrections"
+    )
+    item_key = models.CharField(_("entry corrected"), max_length=32)
+    correction = models.TextField(_("what the entry should read"))
+    reason = models.TextField(_("reason for the correction"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.REQUESTED, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        "core.User", verbose_name=_("prepared by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("prepared at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("approved or refused by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("approved or refused at"), null=True, blank=True)
+    decision_comment = models.TextField(_("qualified person's comment"), blank=True)
+
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("review correction")
+        verbose_name_plural = _("review corrections")
+        ordering = ["requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.review} · {self.item_key}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:batch_review", args=[self.review.batch_id]) + f"#correction-{self.pk}"

@@ -33,6 +33,7 @@ from release.models import (
     Deviation,
     QPDesignation,
     ReleaseReview,
+    ReviewCorrection,
     ReviewStep,
     Stage,
     Verdict,
@@ -195,12 +196,17 @@ def review_start(*, batch: Batch, user: User) -> ReleaseReview:
         if None in templates.values():
             raise WorkflowError(_("The release checklists are missing; ask a system administrator."))
         product = batch.product
+        two_stage = product.needs_two_stage_release
+        market_template = ChecklistTemplate.objects.current(Stage.MARKET) if two_stage else None
+        if two_stage and market_template is None:
+            raise WorkflowError(_("The release checklists are missing; ask a system administrator."))
         review = ReleaseReview(
             batch=batch,
             production_template=templates[Stage.PRODUCTION],
             qc_template=templates[Stage.QC],
             qa_template=templates[Stage.QA],
-            two_stage=product.needs_two_stage_release,
+            market_template=market_template,
+            two_stage=two_stage,
             started_by=user,
             started_at=timezone.now(),
             last_changed_by=user,
@@ -424,11 +430,22 @@ def review_stamp(*, batch: Batch, user: User, password: str, request: HttpReques
 
 
 def _decide(
-    review: ReleaseReview, user: User, stage: str, decision: str, text: str, target: str, batch_target: str | None
+    review: ReleaseReview,
+    user: User,
+    stage: str,
+    decision: str,
+    text: str,
+    target: str,
+    batch_target: str | None,
+    *,
+    template: ChecklistTemplate | None = None,
+    answers: list[dict[str, Any]] | None = None,
 ) -> ReviewStep:
     step = ReviewStep(
         review=review,
         stage=stage,
+        template=template,
+        answers=answers or [],
         decision=decision,
         decision_text=text,
         statement=QP_STATEMENT,
@@ -475,10 +492,19 @@ def review_release(
 
 @signs(Signature.Meaning.RELEASED)
 def review_market_release(
-    *, batch: Batch, user: User, password: str, comment: str = "", request: HttpRequest | None = None
+    *,
+    batch: Batch,
+    user: User,
+    password: str,
+    answers: dict[str, ItemAnswer] | None = None,
+    comment: str = "",
+    request: HttpRequest | None = None,
 ) -> ReleaseReview:
     """The MAH's designated QP releases a factory-released batch to the market after reviewing the
-    factory release (药品管理法 第三十三条, R-REL-7)."""
+    factory release (药品管理法 第三十三条, R-REL-7), answering the market-release checklist (B.1.7:
+    MKT-1 factory release documents and results, MKT-2 quality agreement, MKT-3 changes approved,
+    MKT-4 deviations assessed) where the review has one; a "does not conform" not covered by a
+    closed deviation blocks the release (the QP can still reject)."""
     return _release(
         Stage.MARKET,
         review_market_release.meaning,
@@ -487,10 +513,11 @@ def review_market_release(
         password=password,
         comment=comment,
         request=request,
+        answers=answers,
     )
 
 
-def _release(stage, meaning, *, batch, user, password, comment, request) -> ReleaseReview:
+def _release(stage, meaning, *, batch, user, password, comment, request, answers=None) -> ReleaseReview:
     require_permission(user, STAGE_PERMISSIONS[stage])
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
@@ -500,14 +527,31 @@ def _release(stage, meaning, *, batch, user, password, comment, request) -> Rele
         qa = _qa_step(steps)
         if qa is None or qa.overall_verdict != Verdict.PASS or not any(s.stage == Stage.STAMP for s in steps):
             raise WorkflowError(_("Only a batch QA evaluated as conforming, with the release stamp, can be released."))
-        found = system.blockers(system.evidence_for(review.batch), review, steps)
+        ev = system.evidence_for(review.batch)
+        template = review.template_for(stage) if stage == Stage.MARKET else None
+        signed: list[dict[str, Any]] = []
+        if template is not None:
+            signed = _validated_answers(template, answers or {}, system.checks(ev))
+            # The market answers count as the QA's do: a "does not conform" needs a closed deviation.
+            steps = [*steps, ReviewStep(review=review, stage=stage, template=template, answers=signed)]
+        found = system.blockers(ev, review, steps)
         if found:
             raise InputError({"": [_("The release is blocked:")] + found})
         if stage == Stage.QP and review.two_stage:
             target, batch_target = ReleaseReview.Status.MARKET, Batch.Status.FACTORY_RELEASED
         else:
             target, batch_target = ReleaseReview.Status.RELEASED, Batch.Status.RELEASED
-        step = _decide(review, user, stage, Decision.RELEASE, comment.strip(), target, batch_target)
+        step = _decide(
+            review,
+            user,
+            stage,
+            Decision.RELEASE,
+            comment.strip(),
+            target,
+            batch_target,
+            template=template,
+            answers=signed,
+        )
         sign(credential=credential, record=step, meaning=meaning, comment=comment)
         from release.pdf import issue_certificate
 
@@ -587,3 +631,172 @@ def review_send_back(*, batch: Batch, user: User, reason: str) -> ReleaseReview:
         move(review, target)
         save_step(review, user, reason)
     return review
+
+
+# --- corrections of a decided review (GMP 第一百六十一条; R-REL-6) --------------------------------
+
+
+def decision_step(review: ReleaseReview) -> ReviewStep | None:
+    """The step whose document a correction reissues: the final decision (release or rejection)."""
+    if review.status not in (ReleaseReview.Status.RELEASED, ReleaseReview.Status.REJECTED):
+        return None
+    return (
+        review.steps.active()
+        .filter(decision__in=[Decision.RELEASE, Decision.REJECT])
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+
+
+def cannot_request_correction(review: ReleaseReview, user: User) -> str | None:
+    """Why QA ``user`` may not prepare a correction of this review's decision document now, or None."""
+    if not user.has_perm("release.review_qa"):
+        return _("You do not have permission to do this.")
+    if decision_step(review) is None:
+        return _("Only a decided review (released or rejected) is corrected; before that, send it back.")
+    pending = review.corrections.filter(status=ReviewCorrection.Status.REQUESTED).select_related("requested_by")
+    if first := pending.first():
+        return _("%(name)s's correction of %(key)s is waiting for the qualified person; one at a time.") % {
+            "name": first.requested_by.printed_name,
+            "key": first.item_key,
+        }
+    return None
+
+
+def cannot_decide_correction(correction: ReviewCorrection, user: User) -> str | None:
+    """Why ``user`` may not approve or refuse ``correction`` now: only a QP designated for the
+    product (for the stage decided) who did not prepare it (R-REL-5, R-SEQ-2)."""
+    if not user.has_perm("release.decide_release"):
+        return _("You do not have permission to do this.")
+    if correction.status != ReviewCorrection.Status.REQUESTED:
+        return _("This correction was already %(status)s.") % {"status": correction.get_status_display()}
+    if correction.requested_by_id == user.pk:
+        return _("You prepared this correction; the qualified person approves it.")
+    batch = correction.review.batch
+    if designation_for(user, batch, correction.step.stage) is None:
+        return _(
+            "You are not designated as qualified person for %(product)s (for this stage, today); an administrator records designations from the company's authorisation letter."
+        ) % {"product": batch.product}
+    return None
+
+
+def correctable_keys(step: ReviewStep) -> list[str]:
+    """The entries a correction may name: every checklist item of the review's signed steps, and the
+    decision text itself."""
+    keys: list[str] = []
+    for s in step.review.steps.active().exclude(template=None).order_by("signed_at", "pk"):
+        keys.extend(a["key"] for a in s.answers)
+    return [*keys, DECISION_TEXT_KEY]
+
+
+DECISION_TEXT_KEY = "DECISION"
+
+
+@signs(Signature.Meaning.AUTHORED)
+def review_correction_request(
+    *,
+    batch: Batch,
+    user: User,
+    password: str,
+    item_key: str,
+    correction: str,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> ReviewCorrection:
+    """QA prepares a correction of a decided review's document (which entry, what it should read,
+    why) and signs it "Prepared". Nothing is reissued until the designated QP approves."""
+    require_permission(user, "release.review_qa")
+    errors: dict[str, list[str]] = {}
+    correction = (correction or "").strip()
+    if not correction:
+        errors["correction"] = [_("Write what the entry should read.")]
+    try:
+        reason = require_reason(reason, _("Give the reason for the correction: it is printed on the new version."))
+    except InputError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InputError(errors)
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        review = _locked(batch)
+        if refusal := cannot_request_correction(review, user):
+            raise WorkflowError(refusal)
+        step = decision_step(review)
+        key = (item_key or "").strip().upper()
+        if key not in {k.upper() for k in correctable_keys(step)}:
+            raise InputError({"item_key": [_("No entry %(key)s in this review.") % {"key": item_key}]})
+        row = ReviewCorrection(
+            review=review,
+            step=step,
+            item_key=key,
+            correction=correction,
+            reason=reason,
+            requested_by=user,
+            requested_at=timezone.now(),
+            last_changed_by=user,
+        )
+        row.save_audited(user=user, reason=reason)
+        sign(credential=credential, record=row, meaning=review_correction_request.meaning, comment=reason)
+    return row
+
+
+def _locked_correction(correction: ReviewCorrection) -> ReviewCorrection:
+    row = ReviewCorrection.objects.select_for_update().get(pk=correction.pk)
+    row.review = ReleaseReview.objects.get(pk=row.review_id)
+    row.review.batch = Batch.objects.select_related("product").get(pk=row.review.batch_id)
+    row.step = ReviewStep.objects.get(pk=row.step_id)
+    return row
+
+
+@signs(Signature.Meaning.APPROVED)
+def review_correction_approve(
+    *,
+    correction: ReviewCorrection,
+    user: User,
+    password: str,
+    comment: str = "",
+    request: HttpRequest | None = None,
+) -> ReviewCorrection:
+    """The designated QP approves QA's correction and signs "Approved": the decision document is
+    reissued after commit as the next version, superseding the old one, with the correction printed
+    (the signed answers and decision never change; the batch's status does not move)."""
+    require_permission(user, "release.decide_release")
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        row = _locked_correction(correction)
+        if refusal := cannot_decide_correction(row, user):
+            raise WorkflowError(refusal)
+        move(row, ReviewCorrection.Status.APPROVED)
+        row.decided_by, row.decided_at = user, timezone.now()
+        row.decision_comment = (comment or "").strip()
+        save_step(row, user, gettext_noop("correction approved; document reissued"))
+        sign(credential=credential, record=row, meaning=review_correction_approve.meaning, comment=comment)
+        from release.pdf import reissue_decision_document
+
+        issue_after_commit(reissue_decision_document, step_pk=row.step_id, user_pk=user.pk)
+    return row
+
+
+@signs(Signature.Meaning.REJECTED)
+def review_correction_refuse(
+    *,
+    correction: ReviewCorrection,
+    user: User,
+    password: str,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> ReviewCorrection:
+    """The designated QP refuses QA's correction with a reason (signed "Rejected"); nothing is reissued."""
+    require_permission(user, "release.decide_release")
+    reason = require_reason(reason, _("Give the reason for refusing the correction."))
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        row = _locked_correction(correction)
+        if refusal := cannot_decide_correction(row, user):
+            raise WorkflowError(refusal)
+        move(row, ReviewCorrection.Status.REFUSED)
+        row.decided_by, row.decided_at = user, timezone.now()
+        row.decision_comment = reason
+        save_step(row, user, reason)
+        sign(credential=credential, record=row, meaning=review_correction_refuse.meaning, comment=reason)
+    return row

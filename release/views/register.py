@@ -118,6 +118,19 @@ def batch_dossier(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def batch_dossier_bundle(request: HttpRequest, pk: int) -> HttpResponse:
+    """The batch dossier as a ZIP: the JSON, every issued PDF of the batch and a SHA-256 manifest (R-REC-3)."""
+    from release.dossier import dossier_bundle
+    from release.models import Batch
+
+    require_perm(request, "release.view_releasereview")
+    batch = get_object_for_user(request, Batch.objects.select_related("product"), pk, "release.view_batch")
+    body = dossier_bundle(batch, exported_by=request.user.printed_name)
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-dossier.zip"'
+    return response
+
+
 def designation_list(request: HttpRequest) -> HttpResponse:
     require_perm(request, "release.view_qpdesignation")
     rows = QPDesignation.objects.select_related("person", "product").order_by("product__name", "-valid_to", "-pk")

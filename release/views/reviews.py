@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -22,9 +22,23 @@ from core.web import posted, show_refusal
 from core.workflow import WorkflowError
 from release import checks as system
 from release import services
-from release.forms import ChecklistForm, OtherDecisionForm, QAChecklistForm, RejectForm, SendBackForm
-from release.models import Answer, Batch, ReleaseReview, Stage
-from release.services.reviews import QP_STATEMENT, STAGE_PERMISSIONS, STAMP_WORDING
+from release.forms import (
+    ChecklistForm,
+    CorrectionRefuseForm,
+    CorrectionRequestForm,
+    OtherDecisionForm,
+    QAChecklistForm,
+    RejectForm,
+    SendBackForm,
+)
+from release.models import Answer, Batch, ReleaseReview, ReviewCorrection, Stage
+from release.services.reviews import (
+    QP_STATEMENT,
+    STAGE_PERMISSIONS,
+    STAMP_WORDING,
+    correctable_keys,
+    decision_step,
+)
 
 CHECKLIST_SERVICES = {
     Stage.PRODUCTION: services.review_production,
@@ -40,7 +54,7 @@ def _batch(request: HttpRequest, pk: int) -> Batch:
 def _review(batch: Batch) -> ReleaseReview | None:
     return (
         ReleaseReview.objects.select_related(
-            "production_template", "qc_template", "qa_template", "started_by", "decided_by"
+            "production_template", "qc_template", "qa_template", "market_template", "started_by", "decided_by"
         )
         .filter(batch=batch)
         .first()
@@ -52,6 +66,22 @@ def _checklist_form(stage: str, review: ReleaseReview, found: dict, data=None) -
     return cls(
         data, template=review.template_for(stage), found=found, meaning=CHECKLIST_SERVICES[stage].meaning, prefix=stage
     )
+
+
+def _release_form(review: ReleaseReview | None, found: dict, data=None) -> SignatureForm:
+    """The QP's release form; at the market stage of a review with the market checklist (B.1.7),
+    the checklist with the password."""
+    if review is not None and review.status == ReleaseReview.Status.MARKET and review.market_template_id:
+        return ChecklistForm(
+            data,
+            template=review.market_template,
+            found=found,
+            meaning=services.review_market_release.meaning,
+            prefix="release",
+        )
+    market = review is not None and review.status == ReleaseReview.Status.MARKET
+    service = services.review_market_release if market else services.review_release
+    return SignatureForm(data, meaning=service.meaning, prefix="release")
 
 
 def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -84,6 +114,10 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
 
         # Issued after commit; a document that failed then is issued on the first visit.
         ctx["documents"] = ensure_documents(review)
+        superseded = {d.supersedes_id for d in ctx["documents"] if d.supersedes_id}
+        for document in ctx["documents"]:
+            document.is_superseded = document.pk in superseded
+        _correction_context(request, review, ctx, forms)
     stage = review.waiting_for
     refusal = services.cannot_sign_stage(review, user, stage) if stage else None
     ctx["stage"] = stage
@@ -98,10 +132,7 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
                 meaning=services.review_stamp.meaning, prefix="stamp"
             )
         else:
-            release_service = services.review_market_release if stage == Stage.MARKET else services.review_release
-            ctx["release_form"] = forms.get("release") or SignatureForm(
-                meaning=release_service.meaning, prefix="release"
-            )
+            ctx["release_form"] = forms.get("release") or _release_form(review, found)
             ctx["reject_form"] = forms.get("reject") or RejectForm(
                 meaning=services.review_reject.meaning, prefix="reject"
             )
@@ -117,6 +148,36 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
             for error in form.non_field_errors():
                 messages.error(request, error)
     return ctx
+
+
+def _correction_context(request: HttpRequest, review: ReleaseReview, ctx: dict[str, Any], forms: dict) -> None:
+    """Corrections of a decided review: the list with signatures, QA's form, the QP's forms."""
+    user = request.user
+    corrections = list(review.corrections.select_related("requested_by", "decided_by").order_by("requested_at", "pk"))
+    for c in corrections:
+        c.review = review
+        c.signature_rows = signatures_for(c)
+    ctx["corrections"] = corrections
+    if services.cannot_request_correction(review, user) is None:
+        ctx["correction_form"] = forms.get("correction") or CorrectionRequestForm(
+            keys=correctable_keys(decision_step(review)),
+            meaning=services.review_correction_request.meaning,
+            prefix="correction",
+        )
+    pending = next((c for c in corrections if c.status == ReviewCorrection.Status.REQUESTED), None)
+    if pending is not None:
+        pending.step = decision_step(review)
+        refusal = services.cannot_decide_correction(pending, user)
+        if refusal is None:
+            ctx["pending_correction"] = pending
+            ctx["approve_correction_form"] = forms.get("approve_correction") or SignatureForm(
+                meaning=services.review_correction_approve.meaning, prefix="approve"
+            )
+            ctx["refuse_correction_form"] = forms.get("refuse_correction") or CorrectionRefuseForm(
+                meaning=services.review_correction_refuse.meaning, prefix="refuse"
+            )
+        elif user.has_perm("release.decide_release"):
+            ctx["correction_refusal"] = refusal
 
 
 def _answered_items(step) -> list[dict[str, Any]]:
@@ -244,8 +305,11 @@ def batch_review_release(request: HttpRequest, pk: int) -> HttpResponse:
     review = _review(batch)
     market = review is not None and review.status == ReleaseReview.Status.MARKET
     service = services.review_market_release if market else services.review_release
-    form = SignatureForm(posted(request), meaning=service.meaning, prefix="release")
+    form = _release_form(review, system.checks(system.evidence_for(batch)), posted(request))
     if form.is_valid():
+        kwargs: dict[str, Any] = {}
+        if isinstance(form, ChecklistForm):
+            kwargs["answers"] = form.answers()
         try:
             service(
                 batch=batch,
@@ -253,9 +317,10 @@ def batch_review_release(request: HttpRequest, pk: int) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 comment=form.cleaned_data["comment"],
                 request=request,
+                **kwargs,
             )
         except WorkflowError as exc:
-            show_refusal(form, exc)
+            show_refusal(form, exc, getattr(form, "key_fields", None))
         else:
             messages.success(request, _("Batch %(number)s was released and signed.") % {"number": batch.batch_number})
             return redirect("release:batch_review", pk=batch.pk)
@@ -319,3 +384,74 @@ def batch_review_send_back(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, _("The review was sent back to the previous stage."))
             return redirect("release:batch_review", pk=batch.pk)
     return _refused_page(request, batch, send_back=form)
+
+
+@require_POST
+def batch_review_correction(request: HttpRequest, pk: int) -> HttpResponse:
+    """QA prepares a correction of a decided review's document and signs it."""
+    require_perm(request, "release.review_qa")
+    batch = _batch(request, pk)
+    review = _review(batch)
+    step = decision_step(review) if review is not None else None
+    form = CorrectionRequestForm(
+        posted(request),
+        keys=correctable_keys(step) if step is not None else [],
+        meaning=services.review_correction_request.meaning,
+        prefix="correction",
+    )
+    if step is None:
+        messages.error(
+            request, _("Only a decided review (released or rejected) is corrected; before that, send it back.")
+        )
+        return _refused_page(request, batch)
+    if form.is_valid():
+        try:
+            services.review_correction_request(batch=batch, user=request.user, request=request, **form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The correction was signed; the qualified person approves it."))
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, correction=form)
+
+
+def _correction(request: HttpRequest, pk: int, cid: int) -> tuple[Batch, ReviewCorrection]:
+    batch = _qp_batch(request, pk)
+    correction = ReviewCorrection.objects.filter(pk=cid, review__batch=batch).first()
+    if correction is None:
+        raise Http404
+    return batch, correction
+
+
+@require_POST
+def batch_review_correction_approve(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
+    batch, correction = _correction(request, pk, cid)
+    form = SignatureForm(posted(request), meaning=services.review_correction_approve.meaning, prefix="approve")
+    if form.is_valid():
+        try:
+            services.review_correction_approve(
+                correction=correction, user=request.user, request=request, **form.cleaned_data
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("The correction was approved; the document was reissued as a new version."))
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, approve_correction=form)
+
+
+@require_POST
+def batch_review_correction_refuse(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
+    batch, correction = _correction(request, pk, cid)
+    form = CorrectionRefuseForm(posted(request), meaning=services.review_correction_refuse.meaning, prefix="refuse")
+    if form.is_valid():
+        try:
+            services.review_correction_refuse(
+                correction=correction, user=request.user, request=request, **form.cleaned_data
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.info(request, _("The correction was refused."))
+            return redirect("release:batch_review", pk=batch.pk)
+    return _refused_page(request, batch, refuse_correction=form)

@@ -279,3 +279,43 @@ def test_the_dossier_holds_the_bill_of_materials_and_the_balance(review_batch, p
     assert line["history"]
     (row,) = data["material_balances"]
     assert row["data"]["percent"] == "97.98" and row["data"]["formula_version"] == 1
+
+
+def test_a_lot_expired_before_the_batch_was_made_is_a_hard_blocker_naming_it(review_batch, p, designation):
+    """R-REL-4, R-MAT-1 (issue 9 item 6): a released lot whose expiry (retest) date is before the
+    batch's manufacture date reads "problem" on P-4.2.2 and blocks the QP's release, naming the lot
+    and both dates; a lot expiring on the manufacture date itself is still in date."""
+    from datetime import date
+
+    lot = released_lot(
+        p.production, p.qa, lot_number="YL2410009", received_date=date(2024, 10, 1), expiry_date=date(2026, 11, 1)
+    )
+    services.batch_material_add(batch=review_batch, user=p.production, lot=lot, quantity=Decimal("20"))
+    message = "Material lot YL2410009 (阿莫西林) expired on 2026-11-01, before the batch was made on 2026-11-02."
+    found, blockers = _checks(review_batch)
+    assert found["materials"].status == checks.PROBLEM and message in found["materials"].message
+    assert message in blockers
+    to_stage(review_batch, p, Stage.QA)
+    with pytest.raises(InputError) as refused:
+        services.review_qa(
+            batch=review_batch,
+            user=p.qa,
+            password=PASSWORD,
+            answers=answers_for(Stage.QA),
+            production_verdict="pass",
+            testing_verdict="pass",
+            audit_trail_reviewed=True,
+        )
+    assert message in refused.value.errors[""]
+
+
+def test_a_lot_expiring_on_the_manufacture_date_is_in_date(review_batch, p):
+    from datetime import date
+
+    lot = released_lot(
+        p.production, p.qa, lot_number="YL2410010", received_date=date(2024, 10, 1), expiry_date=date(2026, 11, 2)
+    )
+    services.batch_material_add(batch=review_batch, user=p.production, lot=lot, quantity=Decimal("20"))
+    found, blockers = _checks(review_batch)
+    assert not [b for b in blockers if "expired" in b]
+    assert "expired" not in found["materials"].message

@@ -100,3 +100,33 @@ def test_the_review_page_issues_a_missing_document(review_batch, p, designation,
     services.review_release(batch=review_batch, user=p.qp, password=PASSWORD)
     page = client_for(p.qa).get(f"/release/batches/{review_batch.pk}/review/")
     assert [d.kind for d in page.context["documents"]] == [pdf.CERTIFICATE]
+
+
+def test_the_certificate_prints_the_material_balance_table(
+    review_batch, p, designation, django_capture_on_commit_callbacks
+):
+    """B.1.8, R-REL-8 (issue 9 item 6): the certificate has a material-balance table — each step's
+    figures, the balance the system computed, the limits and the formula version."""
+    from decimal import Decimal
+
+    services.material_balance_add(
+        batch=review_batch,
+        user=p.production,
+        data=dict(
+            step="制粒",
+            theoretical=Decimal("100.000"),
+            actual=Decimal("97.555"),
+            samples=Decimal("0.3"),
+            waste=Decimal("0.12"),
+            unit="kg",
+        ),
+    )
+    to_stage(review_batch, p, Stage.QP)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_release(batch=review_batch, user=p.qp, password=PASSWORD)
+    document = Document.objects.get(kind=pdf.CERTIFICATE)
+    (row,) = document.context["material_balances"]
+    assert (row["step"], row["theoretical"], row["percent"], row["limits"]) == ("制粒", "100", "97.98", "95.00–101.00")
+    assert row["within_limits"] and row["formula_version"] == 1
+    text = _text(document)
+    assert "物料平衡" in text and "97.98" in text and "95.00–101.00" in text

@@ -429,8 +429,8 @@ def test_two_stage_product_needs_factory_then_market_release(p, users, make_user
     assert batch.status == Batch.Status.FACTORY_RELEASED
     assert "market release" in may_ship(batch)[0]
     with pytest.raises(services.WorkflowError, match="one stage"):
-        services.review_market_release(batch=batch, user=p.qp, password=PASSWORD)
-    services.review_market_release(batch=batch, user=mah_qp, password=PASSWORD)
+        services.review_market_release(batch=batch, user=p.qp, password=PASSWORD, answers=answers_for(Stage.MARKET))
+    services.review_market_release(batch=batch, user=mah_qp, password=PASSWORD, answers=answers_for(Stage.MARKET))
     batch.refresh_from_db()
     assert batch.status == Batch.Status.RELEASED and may_ship(batch) == []
     assert batch.review.decided_by == mah_qp

@@ -146,7 +146,7 @@ def test_qa_evaluates_and_restocks_with_signatures(quarantined, users):
     assert client.post(url, {"restock-password": PASSWORD}).status_code == 302
     quarantined.refresh_from_db()
     assert quarantined.status == GoodsReturn.Status.RESTOCKED
-    assert shown == Signature.Meaning(Signature.Meaning.VERIFIED).label
+    assert shown == Signature.Meaning(Signature.Meaning.RESTOCKED).label == "Returned to saleable stock"
     assert Signature.objects.for_record(quarantined).count() == 2
     assert quarantined.history.count() == 3
 
@@ -171,11 +171,13 @@ def test_storage_not_met_or_doubtful_never_restocks(shipped, users, conditions):
 
 
 def test_destruction_recorded_under_supervision(quarantined, users):
+    """R-RET-1: the destruction is signed "Destroyed" (shown on the form as stored), by the supervisor."""
     goods = services.return_evaluate(
         goods=quarantined, user=users["qa_reviewer"], password=PASSWORD, decision="destroy", evaluation="包装破损"
     )
     client = english_client(users["qa_reviewer"])
     url = reverse("aftersales:return_destroy", args=[goods.pk])
+    assert shown_meaning(client.get(goods.get_absolute_url()).content.decode(), url) == "Destroyed"
     response = client.post(url, {"destroy-password": PASSWORD})
     assert response.status_code == 400 and "This field is required" in response.content.decode()
     response = client.post(
@@ -193,8 +195,10 @@ def test_destruction_recorded_under_supervision(quarantined, users):
     assert goods.destruction_witnesses == "张三、李四"
     assert [s.meaning for s in Signature.objects.for_record(goods).order_by("signed_at", "pk")] == [
         "approved",
-        "verified",
+        "destroyed",
     ]
+    page = client.get(goods.get_absolute_url()).content.decode()
+    assert "Destroyed" in page and "焚烧" in page and "张三、李四" in page
 
 
 def test_wrong_state_refused(quarantined, users):

@@ -185,6 +185,20 @@ class ComplaintInvestigationForm(ModelForm):
         self.fields["responsibility"].choices = [("", "—")] + Responsibility.choices
 
 
+class ComplaintHoldForm(SignatureForm):
+    """ "Place a hold?" from a complaint: the reason is the hold's (shown on the batch and in the
+    shipping gate's refusal), then the password for the signature "Hold placed"."""
+
+    reason = forms.CharField(
+        label=_("Reason for the hold"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown on the batch and in every refusal to ship it."),
+        error_messages={"required": _("Give the reason for the hold.")},
+    )
+    comment = None  # the reason is the signature's comment
+    field_order = ["reason", "password"]
+
+
 class ComplaintDecisionForm(Form):
     recall_needed = forms.TypedChoiceField(
         label=_("Recall needed?"),

@@ -8,7 +8,7 @@ Products and batches are release's, reached by string foreign keys (imports poin
 """
 
 from aftersales.models.adr import ADRCase, ADRCaseQuerySet, ADRInvestigationReport, ADRRule, ADRRuleSet, local_date
-from aftersales.models.complaints import Complaint, ComplaintQuerySet, Responsibility
+from aftersales.models.complaints import Complaint, ComplaintHold, ComplaintQuerySet, Responsibility
 from aftersales.models.customers import (
     APPROVAL_PERMISSIONS,
     ApprovalRole,
@@ -58,6 +58,7 @@ __all__ = [
     "CustomerType",
     "LicenceKind",
     "Channel",
+    "ComplaintHold",
     "Feedback",
     "FeedbackClass",
     "FeedbackQuerySet",

@@ -41,6 +41,7 @@ urlpatterns = [
     path("visits/<int:pk>/approve/", views.visit_approve, name="visit_approve"),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/csv/", views.ledger_csv, name="ledger_csv"),
+    path("ledger/pdf/", views.ledger_pdf, name="ledger_pdf"),
     path("ledger/sign/", views.ledger_sign, name="ledger_sign"),
     path("shipments/", views.shipment_list, name="shipment_list"),
     path("shipments/new/", views.shipment_create, name="shipment_create"),

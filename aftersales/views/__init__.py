@@ -43,6 +43,7 @@ from aftersales.views.shipments import (
 from aftersales.views.visits import (
     ledger,
     ledger_csv,
+    ledger_pdf,
     ledger_sign,
     visit_approve,
     visit_create,
@@ -83,6 +84,7 @@ __all__ = [
     "person_add",
     "ledger",
     "ledger_csv",
+    "ledger_pdf",
     "ledger_sign",
     "visit_approve",
     "visit_create",

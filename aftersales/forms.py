@@ -249,6 +249,24 @@ class ADRInvestigationSignForm(SignatureForm):
     field_order = ["reference", "submitted_at", "summary", "password", "comment"]
 
 
+class ADRFollowUpForm(Form):
+    received_at = forms.DateTimeField(
+        label=_("New information received at"),
+        widget=DATETIME,
+        help_text=_("When anyone in the company received it: the follow-up's day 0."),
+    )
+    information = forms.CharField(label=_("New information"), widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ADRCase.Outcome.choices)
+    death = forms.BooleanField(label=_("The patient died"), required=False)
+    serious = forms.BooleanField(label=_("Serious (now)"), required=False)
+
+
+class ADRFollowUpReportForm(SignatureForm):
+    national_report_number = forms.CharField(label=_("National system report number"), max_length=64)
+    reported_at = forms.DateTimeField(label=_("Reported at"), widget=DATETIME)
+    field_order = ["national_report_number", "reported_at", "password", "comment"]
+
+
 class ADRFilterForm(Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All"))] + ADRCase.Status.choices)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)

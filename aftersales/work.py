@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.models import (
     APPROVAL_PERMISSIONS,
     ADRCase,
+    ADRFollowUp,
     Complaint,
     Customer,
     CustomerVisit,
@@ -97,6 +98,30 @@ def queues(user) -> list[WorkQueue]:
                 total=total,
                 more_url=reverse("aftersales:adr_list") + "?status=open",
                 empty_text=_("No ADR case is waiting to be reported."),
+            )
+        )
+    if user.has_perm("aftersales.report_adrcase"):
+        followups, total = first_items(
+            ADRFollowUp.objects.filter(status=ADRFollowUp.Status.OPEN)
+            .select_related("case", "case__product")
+            .order_by("report_due", "pk")
+        )
+        out.append(
+            WorkQueue(
+                key="adr_followups_to_report",
+                title=_("ADR follow-up reports to make"),
+                items=[
+                    WorkItem(
+                        title=f"{f.case.number} · {f.case.product} · {_('Follow-up')} {f.sequence}",
+                        url=f.get_absolute_url(),
+                        since=f.received_at,
+                        due=f.report_due,
+                        note=str(_("Overdue")) if f.report_overdue else "",
+                    )
+                    for f in followups
+                ],
+                total=total,
+                empty_text=_("No follow-up report is due."),
             )
         )
     if user.has_perm("aftersales.acknowledge_complaint"):

@@ -7,7 +7,15 @@ lists are *proposed* (from the SOP wording and GMP/GSP) and to be confirmed with
 Products and batches are release's, reached by string foreign keys (imports point one way).
 """
 
-from aftersales.models.adr import ADRCase, ADRCaseQuerySet, ADRInvestigationReport, ADRRule, ADRRuleSet, local_date
+from aftersales.models.adr import (
+    ADRCase,
+    ADRCaseQuerySet,
+    ADRFollowUp,
+    ADRInvestigationReport,
+    ADRRule,
+    ADRRuleSet,
+    local_date,
+)
 from aftersales.models.complaints import Complaint, ComplaintHold, ComplaintQuerySet, Responsibility
 from aftersales.models.customers import (
     APPROVAL_PERMISSIONS,
@@ -58,6 +66,7 @@ __all__ = [
     "CustomerType",
     "LicenceKind",
     "Channel",
+    "ADRFollowUp",
     "ComplaintHold",
     "Feedback",
     "FeedbackClass",

@@ -2,11 +2,15 @@
 
 from aftersales.services.adr import (
     adr_assess,
+    adr_followup_record,
+    adr_followup_report,
     adr_record_investigation,
     adr_report,
+    cannot_add_adr_followup,
     cannot_assess_adr,
     cannot_record_adr_investigation,
     cannot_report_adr,
+    cannot_report_adr_followup,
 )
 from aftersales.services.complaints import (
     cannot_acknowledge_complaint,
@@ -73,6 +77,10 @@ __all__ = [
     "InputError",
     "WorkflowError",
     "adr_assess",
+    "adr_followup_record",
+    "adr_followup_report",
+    "cannot_add_adr_followup",
+    "cannot_report_adr_followup",
     "adr_record_investigation",
     "cannot_record_adr_investigation",
     "adr_report",

@@ -1,6 +1,14 @@
 """After-sales pages, one module per subject."""
 
-from aftersales.views.adr import adr_assess, adr_detail, adr_investigation, adr_list, adr_report
+from aftersales.views.adr import (
+    adr_assess,
+    adr_detail,
+    adr_followup_add,
+    adr_followup_report,
+    adr_investigation,
+    adr_list,
+    adr_report,
+)
 from aftersales.views.complaints import (
     complaint_acknowledge,
     complaint_close,
@@ -54,6 +62,8 @@ from aftersales.views.visits import (
 __all__ = [
     "adr_assess",
     "adr_detail",
+    "adr_followup_add",
+    "adr_followup_report",
     "adr_investigation",
     "adr_list",
     "adr_report",

@@ -185,6 +185,20 @@ class ComplaintInvestigationForm(ModelForm):
         self.fields["responsibility"].choices = [("", "—")] + Responsibility.choices
 
 
+class ComplaintHoldForm(SignatureForm):
+    """ "Place a hold?" from a complaint: the reason is the hold's (shown on the batch and in the
+    shipping gate's refusal), then the password for the signature "Hold placed"."""
+
+    reason = forms.CharField(
+        label=_("Reason for the hold"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown on the batch and in every refusal to ship it."),
+        error_messages={"required": _("Give the reason for the hold.")},
+    )
+    comment = None  # the reason is the signature's comment
+    field_order = ["reason", "password"]
+
+
 class ComplaintDecisionForm(Form):
     recall_needed = forms.TypedChoiceField(
         label=_("Recall needed?"),
@@ -233,6 +247,24 @@ class ADRInvestigationSignForm(SignatureForm):
     submitted_at = forms.DateTimeField(label=_("Submitted at"), widget=DATETIME)
     summary = forms.CharField(label=_("Summary of the investigation"), widget=forms.Textarea(attrs={"rows": 3}))
     field_order = ["reference", "submitted_at", "summary", "password", "comment"]
+
+
+class ADRFollowUpForm(Form):
+    received_at = forms.DateTimeField(
+        label=_("New information received at"),
+        widget=DATETIME,
+        help_text=_("When anyone in the company received it: the follow-up's day 0."),
+    )
+    information = forms.CharField(label=_("New information"), widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ADRCase.Outcome.choices)
+    death = forms.BooleanField(label=_("The patient died"), required=False)
+    serious = forms.BooleanField(label=_("Serious (now)"), required=False)
+
+
+class ADRFollowUpReportForm(SignatureForm):
+    national_report_number = forms.CharField(label=_("National system report number"), max_length=64)
+    reported_at = forms.DateTimeField(label=_("Reported at"), widget=DATETIME)
+    field_order = ["national_report_number", "reported_at", "password", "comment"]
 
 
 class ADRFilterForm(Form):

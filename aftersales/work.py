@@ -5,16 +5,27 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.models import APPROVAL_PERMISSIONS, ADRCase, Complaint, Customer, CustomerVisit, Feedback
-from core.work import WorkItem, WorkQueue
+from aftersales.models import (
+    APPROVAL_PERMISSIONS,
+    ADRCase,
+    ADRFollowUp,
+    Complaint,
+    Customer,
+    CustomerVisit,
+    Feedback,
+    GoodsReturn,
+    ReturnDecision,
+)
+from core.work import WorkItem, WorkQueue, first_items
 
-QUEUE_LENGTH = 20
+# Each queue costs one query, and a second (the count) only when it holds more than it shows:
+# QA sees seven queues of this app besides release's and QC's (R-PERF-1).
 
 
 def queues(user) -> list[WorkQueue]:
     out: list[WorkQueue] = []
     if user.has_perm("aftersales.change_feedback"):
-        waiting = Feedback.objects.awaiting_response().order_by("first_response_due", "pk")
+        waiting, total = first_items(Feedback.objects.awaiting_response().order_by("first_response_due", "pk"))
         out.append(
             WorkQueue(
                 key="feedback_first_response",
@@ -27,15 +38,15 @@ def queues(user) -> list[WorkQueue]:
                         due=f.first_response_due,
                         note=str(_("Overdue")) if f.response_overdue else f.get_classification_display(),
                     )
-                    for f in waiting[:QUEUE_LENGTH]
+                    for f in waiting
                 ],
-                total=waiting.count(),
+                total=total,
                 more_url=reverse("aftersales:feedback_list") + "?status=open",
                 empty_text=_("No feedback is waiting for a response."),
             )
         )
     if user.has_perm("aftersales.change_complaint"):
-        open_ = Complaint.objects.open().select_related("product").order_by("reply_due", "pk")
+        open_, total = first_items(Complaint.objects.open().select_related("product").order_by("reply_due", "pk"))
         out.append(
             WorkQueue(
                 key="complaints_open",
@@ -48,16 +59,16 @@ def queues(user) -> list[WorkQueue]:
                         due=c.reply_due if c.reply_at is None else None,
                         note=c.get_status_display(),
                     )
-                    for c in open_[:QUEUE_LENGTH]
+                    for c in open_
                 ],
-                total=open_.count(),
+                total=total,
                 more_url=reverse("aftersales:complaint_list"),
                 empty_text=_("No open complaints."),
             )
         )
     if user.has_perm("aftersales.report_adrcase"):
         # Reports not yet made, and investigation reports (death, group event) still due.
-        cases = (
+        cases, total = first_items(
             ADRCase.objects.awaiting_action()
             .select_related("product", "investigation_report")
             .order_by("next_due", "pk")
@@ -82,46 +93,70 @@ def queues(user) -> list[WorkQueue]:
                             if shown
                         ),
                     )
-                    for c in cases[:QUEUE_LENGTH]
+                    for c in cases
                 ],
-                total=cases.count(),
+                total=total,
                 more_url=reverse("aftersales:adr_list") + "?status=open",
                 empty_text=_("No ADR case is waiting to be reported."),
             )
         )
+    if user.has_perm("aftersales.report_adrcase"):
+        followups, total = first_items(
+            ADRFollowUp.objects.filter(status=ADRFollowUp.Status.OPEN)
+            .select_related("case", "case__product")
+            .order_by("report_due", "pk")
+        )
+        out.append(
+            WorkQueue(
+                key="adr_followups_to_report",
+                title=_("ADR follow-up reports to make"),
+                items=[
+                    WorkItem(
+                        title=f"{f.case.number} · {f.case.product} · {_('Follow-up')} {f.sequence}",
+                        url=f.get_absolute_url(),
+                        since=f.received_at,
+                        due=f.report_due,
+                        note=str(_("Overdue")) if f.report_overdue else "",
+                    )
+                    for f in followups
+                ],
+                total=total,
+                empty_text=_("No follow-up report is due."),
+            )
+        )
     if user.has_perm("aftersales.acknowledge_complaint"):
-        unread = Complaint.objects.unread_by_qp().select_related("product").order_by("received_at", "pk")
+        unread, total = first_items(
+            Complaint.objects.unread_by_qp().select_related("product").order_by("received_at", "pk")
+        )
         out.append(
             WorkQueue(
                 key="complaints_for_qp",
                 title=_("Quality complaints to read (QP)"),
                 items=[
                     WorkItem(title=f"{c.number} · {c.product or ''}", url=c.get_absolute_url(), since=c.received_at)
-                    for c in unread[:QUEUE_LENGTH]
+                    for c in unread
                 ],
-                total=unread.count(),
+                total=total,
                 more_url=reverse("aftersales:complaint_list"),
                 empty_text=_("No complaint is waiting for you to read."),
             )
         )
     roles = [role for role, perm in APPROVAL_PERMISSIONS.items() if user.has_perm(perm)]
     if roles:
-        waiting = Customer.objects.awaiting_approval_by(user, roles).order_by("updated_at", "pk")
+        waiting, total = first_items(Customer.objects.awaiting_approval_by(user, roles).order_by("updated_at", "pk"))
         out.append(
             WorkQueue(
                 key="customer_approval",
                 title=_("New customers awaiting your approval"),
-                items=[
-                    WorkItem(title=c.name, url=c.get_absolute_url(), since=c.updated_at) for c in waiting[:QUEUE_LENGTH]
-                ],
-                total=waiting.count(),
+                items=[WorkItem(title=c.name, url=c.get_absolute_url(), since=c.updated_at) for c in waiting],
+                total=total,
                 more_url=reverse("aftersales:customer_list") + "?status=in_approval",
                 empty_text=_("No customer is waiting for your approval."),
             )
         )
     if user.has_perm("aftersales.approve_customervisit"):
         # Not their own records (the recorder does not approve, VIS-4.1.3).
-        drafts = (
+        drafts, total = first_items(
             CustomerVisit.objects.filter(status=CustomerVisit.Status.DRAFT)
             .exclude(recorded_by=user)
             .select_related("customer")
@@ -133,11 +168,66 @@ def queues(user) -> list[WorkQueue]:
                 title=_("Customer quality visits awaiting your approval"),
                 items=[
                     WorkItem(title=f"{v.number} · {v.customer.name}", url=v.get_absolute_url(), since=v.visited_at)
-                    for v in drafts[:QUEUE_LENGTH]
+                    for v in drafts
                 ],
-                total=drafts.count(),
+                total=total,
                 more_url=reverse("aftersales:visit_list"),
                 empty_text=_("No visit record is waiting for your approval."),
+            )
+        )
+    out.extend(_return_queues(user))
+    return out
+
+
+def _return_queues(user) -> list[WorkQueue]:
+    """Returned goods wait in quarantine for QA's signed evaluation, then for the signed
+    destruction under supervision or the restocking (R-RET-1, B.2.5); oldest receipt first."""
+    out: list[WorkQueue] = []
+    more = reverse("aftersales:return_list")
+    if user.has_perm("aftersales.evaluate_goodsreturn"):
+        waiting, total = first_items(
+            GoodsReturn.objects.awaiting_evaluation().select_related("customer", "batch").order_by("received_on", "pk")
+        )
+        out.append(
+            WorkQueue(
+                key="returns_to_evaluate",
+                title=_("Returned goods in quarantine awaiting QA's evaluation"),
+                items=[
+                    WorkItem(
+                        title=f"{g.number} · {g.batch.batch_number} · {g.customer.name}",
+                        url=g.get_absolute_url(),
+                        since=g.created_at,
+                        note=g.get_channel_display(),
+                    )
+                    for g in waiting
+                ],
+                total=total,
+                more_url=more + "?status=quarantine",
+                empty_text=_("No returned goods are waiting for evaluation."),
+            )
+        )
+    if user.has_perm("aftersales.complete_goodsreturn"):
+        evaluated, total = first_items(
+            GoodsReturn.objects.awaiting_disposal().select_related("customer", "batch").order_by("evaluated_at", "pk")
+        )
+        out.append(
+            WorkQueue(
+                key="returns_to_dispose",
+                title=_("Returned goods to destroy or restock"),
+                items=[
+                    WorkItem(
+                        title=f"{g.number} · {g.batch.batch_number} · {g.customer.name}",
+                        url=g.get_absolute_url(),
+                        since=g.evaluated_at,
+                        note=str(_("Destroy under supervision"))
+                        if g.decision == ReturnDecision.DESTROY
+                        else str(_("Restock")),
+                    )
+                    for g in evaluated
+                ],
+                total=total,
+                more_url=more + "?status=evaluated",
+                empty_text=_("No returned goods are waiting for destruction or restocking."),
             )
         )
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,6 +44,19 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        raw = default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a number like 1.5, got {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a number of zero or more, got {raw!r}")
     return value
 
 
@@ -289,6 +303,9 @@ EARLIEST_PLAUSIBLE_DATE = env_date("EARLIEST_PLAUSIBLE_DATE", date(2000, 1, 1))
 # After-sales: the company's first-response target for market feedback and complaints, in hours
 # (a company setting, not an SOP rule; shown as due / overdue on the feedback and on My work).
 AFTERSALES_FIRST_RESPONSE_HOURS = env_int("AFTERSALES_FIRST_RESPONSE_HOURS", 24, minimum=1)
+# The company's target for complaints per 10,000 units shipped (a KPI setting, not an SOP rule):
+# the monthly ledger marks each product above it. 0 = no target set.
+AFTERSALES_COMPLAINT_RATE_TARGET = env_decimal("AFTERSALES_COMPLAINT_RATE_TARGET", "0")
 # Instruments and reagents "due soon" on the registers and on My work.
 QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
 # R-QC-5 (FDA OOS guidance; company SOP): days allowed for the phase I laboratory investigation

@@ -247,6 +247,12 @@ class Signature(models.Model):
         LIFTED = "lifted", _("Hold lifted")
         # 检验原始记录管理规程 4.3.2: a month's records are archived (归档), not "closed".
         ARCHIVED = "archived", _("Archived")
+        # R-CMP-1 "place a hold?": QA's decision that put the batch on hold, on its own record.
+        HOLD_PLACED = "hold_placed", _("Hold placed")
+        # R-RET-1 / GMP 第一百三十七条: returned goods destroyed under supervision (监督销毁), and
+        # returned goods put back into saleable stock — not a generic "Verified".
+        DESTROYED = "destroyed", _("Destroyed")
+        RESTOCKED = "restocked", _("Returned to saleable stock")
 
     signer = models.ForeignKey(
         "core.User", verbose_name=_("signer"), on_delete=models.PROTECT, related_name="signatures"

@@ -89,6 +89,8 @@ _READ_AFTERSALES = _READ_CUSTOMERS + [
     "aftersales.view_adrcase",
     "aftersales.view_shipment",
     "aftersales.view_goodsreturn",
+    # The signed monthly ledger's issued PDF (core.views.may_view_document_record asks this).
+    "aftersales.view_ledgersignoff",
 ]
 _LOG_FEEDBACK = ["aftersales.add_feedback", "aftersales.change_feedback"]
 

@@ -33,6 +33,20 @@ class WorkQueue:
     empty_text: str | Promise = ""
 
 
+QUEUE_LENGTH = 20
+
+
+def first_items(queryset, length: int = QUEUE_LENGTH) -> tuple[list, int]:
+    """The first ``length`` rows of a queue and its total, in one query unless the queue is longer.
+
+    My work shows a dozen queues to some roles; most are short, so counting each one separately
+    would double the page's queries for nothing (R-PERF-1).
+    """
+    items = list(queryset[:length])
+    total = len(items) if len(items) < length else queryset.count()
+    return items, total
+
+
 _providers: list[Callable[[Any], list[WorkQueue]]] = []
 
 

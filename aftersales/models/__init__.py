@@ -7,8 +7,16 @@ lists are *proposed* (from the SOP wording and GMP/GSP) and to be confirmed with
 Products and batches are release's, reached by string foreign keys (imports point one way).
 """
 
-from aftersales.models.adr import ADRCase, ADRCaseQuerySet, ADRInvestigationReport, ADRRule, ADRRuleSet, local_date
-from aftersales.models.complaints import Complaint, ComplaintQuerySet, Responsibility
+from aftersales.models.adr import (
+    ADRCase,
+    ADRCaseQuerySet,
+    ADRFollowUp,
+    ADRInvestigationReport,
+    ADRRule,
+    ADRRuleSet,
+    local_date,
+)
+from aftersales.models.complaints import Complaint, ComplaintHold, ComplaintQuerySet, Responsibility
 from aftersales.models.customers import (
     APPROVAL_PERMISSIONS,
     ApprovalRole,
@@ -58,6 +66,8 @@ __all__ = [
     "CustomerType",
     "LicenceKind",
     "Channel",
+    "ADRFollowUp",
+    "ComplaintHold",
     "Feedback",
     "FeedbackClass",
     "FeedbackQuerySet",

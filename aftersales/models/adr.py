@@ -269,6 +269,80 @@ class ADRInvestigationReport(ChangeTracked):
         return self.case.get_absolute_url()
 
 
+class ADRFollowUp(ChangeTracked):
+    """A follow-up report (随访/跟踪报告) of a case already reported: new information (outcome,
+    seriousness, death, details) reported to the national system like the first report.
+
+    81号令 第二十一条 asks for follow-up information "promptly" [V]; GVP (2021) puts follow-ups on
+    the same clock as the first report, from the day the company received the new information
+    [S]. The due date is computed with the case's own rule set from that day and the case's
+    classification as the new information leaves it.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Not yet reported")
+        REPORTED = "reported", _("Reported")
+
+    TRANSITIONS = {Status.OPEN: {Status.REPORTED}, Status.REPORTED: set()}
+    EDITABLE_FIELDS = ("received_at", "information", "outcome", "death", "serious")
+    SIGNED_FIELDS = (
+        "case",
+        "sequence",
+        "received_at",
+        "information",
+        "outcome",
+        "death",
+        "serious",
+        "report_due",
+        "national_report_number",
+        "reported_at",
+        "status",
+    )
+    REQUIRED_SIGNATURES = {Status.REPORTED: "reported"}
+    SIGNED_STATE = ("report_immediately", "recorded_by", "reported_by")
+    AUDIT_LABEL_FIELD = "sequence"
+
+    case = models.ForeignKey(ADRCase, verbose_name=_("ADR case"), on_delete=models.PROTECT, related_name="follow_ups")
+    sequence = models.PositiveSmallIntegerField(_("follow-up number"))
+    received_at = models.DateTimeField(
+        _("new information received at"),
+        help_text=_("When anyone in the company received the new information: the follow-up's day 0."),
+    )
+    information = models.TextField(_("new information"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ADRCase.Outcome.choices)
+    death = models.BooleanField(_("the patient died"), default=False)
+    serious = models.BooleanField(_("serious (now)"), default=False)
+    report_due = models.DateField(_("follow-up report due"), db_index=True)
+    report_immediately = models.BooleanField(_("report immediately"), default=False)
+    recorded_by = models.ForeignKey(
+        "core.User", verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    national_report_number = models.CharField(_("national system report number"), max_length=64, blank=True)
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    reported_by = models.ForeignKey(
+        "core.User", verbose_name=_("reported by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("ADR follow-up report")
+        verbose_name_plural = _("ADR follow-up reports")
+        ordering = ["case", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["case", "sequence"], name="aftersales_one_followup_number")]
+
+    def __str__(self) -> str:
+        return f"{self.case.number} · {self.sequence}"
+
+    def get_absolute_url(self) -> str:
+        return self.case.get_absolute_url()
+
+    @property
+    def report_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and timezone.localdate() > self.report_due
+
+
 def local_date(moment: datetime) -> date:
     """The calendar day of ``moment`` in the site's time zone (deadlines count local days)."""
     return timezone.localtime(moment).date()

@@ -180,3 +180,38 @@ class Complaint(ChangeTracked):
     @property
     def reply_overdue(self) -> bool:
         return self.reply_at is None and self.status != self.Status.CLOSED and timezone.now() > self.reply_due
+
+
+class ComplaintHold(ChangeTracked):
+    """QA's decision, from a complaint that suggests a quality defect, to put the batch on hold
+    (R-CMP-1 "place a hold?"; GMP 第二百七十三条). The hold itself is release's (``BatchHold``,
+    placed through ``release.for_shipping.hold_place`` with this complaint as its source); this row
+    carries the signature "Hold placed", so it keeps verifying when the hold is later lifted (the
+    hold's own record changes then and carries the lifting signature)."""
+
+    SIGNED_FIELDS = ("complaint", "batch", "hold", "reason", "placed_by", "placed_at")
+    AUDIT_LABEL_FIELD = "reason"
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="hold_decisions"
+    )
+    batch = models.ForeignKey("release.Batch", verbose_name=_("batch"), on_delete=models.PROTECT, related_name="+")
+    hold = models.OneToOneField(
+        "release.BatchHold", verbose_name=_("batch hold"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason for the hold"))
+    placed_by = models.ForeignKey("core.User", verbose_name=_("placed by"), on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(_("placed at"))
+
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("hold placed from a complaint")
+        verbose_name_plural = _("holds placed from complaints")
+        ordering = ["placed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.complaint.number} · {self.reason[:60]}"
+
+    def get_absolute_url(self) -> str:
+        return self.complaint.get_absolute_url()

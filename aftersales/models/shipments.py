@@ -202,6 +202,16 @@ class ReturnDecision(models.TextChoices):
     DESTROY = "destroy", _("Destroy")
 
 
+class GoodsReturnQuerySet(AuditedQuerySet):
+    def awaiting_evaluation(self) -> GoodsReturnQuerySet:
+        """In quarantine: QA's signed evaluation (restock or destroy) is next (R-RET-1)."""
+        return self.filter(status=GoodsReturn.Status.QUARANTINE)
+
+    def awaiting_disposal(self) -> GoodsReturnQuerySet:
+        """Evaluated: the signed destruction or restocking is next."""
+        return self.filter(status=GoodsReturn.Status.EVALUATED)
+
+
 class GoodsReturn(ChangeTracked):
     """Returned goods (退货; GMP 第一百三十六–一百三十七、二百九十四条, R-RET-1, sop-checklists B.2.5).
 
@@ -311,6 +321,7 @@ class GoodsReturn(ChangeTracked):
     )
 
     history = audited_history()
+    objects = GoodsReturnQuerySet.as_manager()
 
     class Meta(AuditedModel.Meta):
         verbose_name = _("returned goods")

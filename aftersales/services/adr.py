@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.deadlines import Rule, due_dates
-from aftersales.models import ADRCase, ADRInvestigationReport, ADRRuleSet, Feedback, local_date
+from aftersales.models import ADRCase, ADRFollowUp, ADRInvestigationReport, ADRRuleSet, Feedback, local_date
 from core.models import Signature, User
 from core.numbering import formatted_number
 from core.signatures import sign, verify_signer
@@ -217,3 +217,106 @@ def adr_record_investigation(
         save_changed(report, user, comment or "investigation report submitted")
         sign(credential=credential, record=report, meaning=adr_record_investigation.meaning, comment=comment)
     return report
+
+
+# --- follow-up reports (随访/跟踪报告) -----------------------------------------------------------
+
+
+def cannot_add_adr_followup(case: ADRCase, user: User) -> str | None:
+    if not user.has_perm("aftersales.change_adrcase"):
+        return _("You do not have permission to do this.")
+    if case.status != ADRCase.Status.REPORTED:
+        return _("Information received before the first report goes into the case's assessment and first report.")
+    return None
+
+
+def cannot_report_adr_followup(followup: ADRFollowUp, user: User) -> str | None:
+    if not user.has_perm("aftersales.report_adrcase"):
+        return _("You do not have permission to do this.")
+    if followup.status != ADRFollowUp.Status.OPEN:
+        return _("This follow-up has already been reported.")
+    return None
+
+
+def _followup_due(case: ADRCase, followup: ADRFollowUp) -> None:
+    """The case's own rule set, from the day the new information arrived, with the case's
+    classification as the new information leaves it (GVP: same clock [S])."""
+    due = due_dates(
+        day0=local_date(followup.received_at),
+        rules=rules_of(case.ruleset),
+        death=followup.death or case.serious_death or followup.outcome == ADRCase.Outcome.DEATH,
+        group_event=case.group_event,
+        serious=followup.serious or case.is_serious,
+        new=case.is_new,
+    )
+    followup.report_due, followup.report_immediately = due.report_due, due.report_immediately
+
+
+def adr_followup_record(*, case: ADRCase, user: User, data: dict[str, Any]) -> ADRFollowUp:
+    """Record new information about a reported case (QA): the follow-up is numbered 1, 2, … per
+    case, its due date computed (``_followup_due``). Refused beside the field: no information, a
+    receipt time before the case's day 0 or in the future. Records: the follow-up and its
+    history; the case is not changed (its first report stays as signed)."""
+    require_permission(user, "aftersales.change_adrcase")
+    problems: dict[str, list[str]] = {}
+    if not (data.get("information") or "").strip():
+        problems["information"] = [_("Describe the new information.")]
+    received = data.get("received_at")
+    if received is None:
+        problems["received_at"] = [_("Enter when the new information was received.")]
+    elif received > timezone.now() + timedelta(minutes=5):
+        problems["received_at"] = [_("The receipt time cannot be in the future.")]
+    if data.get("outcome") not in ADRCase.Outcome.values:
+        problems["outcome"] = [_("Choose the outcome.")]
+    if problems:
+        raise InputError(problems)
+    with transaction.atomic():
+        case = ADRCase.objects.select_for_update().select_related("ruleset").get(pk=case.pk)
+        if refusal := cannot_add_adr_followup(case, user):
+            raise WorkflowError(refusal)
+        if received < case.day0:
+            raise InputError({"received_at": [_("New information cannot arrive before the case's day 0.")]})
+        followup = ADRFollowUp(case=case, recorded_by=user, last_changed_by=user)
+        apply_changes(followup, {**data, "information": data["information"].strip()})
+        followup.sequence = (case.follow_ups.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
+        _followup_due(case, followup)
+        save_changed(followup, user, "follow-up information received")
+    return followup
+
+
+@signs(Signature.Meaning.REPORTED)
+def adr_followup_report(
+    *,
+    followup: ADRFollowUp,
+    user: User,
+    national_report_number: str,
+    reported_at,
+    password: str,
+    comment: str = "",
+    request: HttpRequest | None = None,
+) -> ADRFollowUp:
+    """QA records the follow-up report made in the national system, signed like the first report.
+    Preconditions: ``cannot_report_adr_followup``; a report number; the report time between the
+    information's receipt and now. Records: history row (open → reported) and a Signature."""
+    require_permission(user, "aftersales.report_adrcase")
+    number = (national_report_number or "").strip()
+    if not number:
+        raise InputError({"national_report_number": [_("Enter the report number the national system gave.")]})
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        followup = ADRFollowUp.objects.select_for_update().get(pk=followup.pk)
+        if refusal := cannot_report_adr_followup(followup, user):
+            raise WorkflowError(refusal)
+        if (
+            reported_at is None
+            or reported_at < followup.received_at
+            or reported_at > timezone.now() + timedelta(minutes=5)
+        ):
+            raise InputError(
+                {"reported_at": [_("The report time must lie between the receipt of the information and now.")]}
+            )
+        move(followup, ADRFollowUp.Status.REPORTED)
+        followup.national_report_number, followup.reported_at, followup.reported_by = number, reported_at, user
+        save_step(followup, user, comment or "follow-up reported to the national ADR monitoring system")
+        sign(credential=credential, record=followup, meaning=adr_followup_report.meaning, comment=comment)
+    return followup

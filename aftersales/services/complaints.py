@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aftersales.models import Complaint, Feedback, Responsibility
+from aftersales.models import Complaint, ComplaintHold, Feedback, Responsibility
 from core.models import Signature, User
 from core.numbering import formatted_number
 from core.signatures import sign, verify_signer
@@ -117,6 +117,66 @@ def cannot_acknowledge_complaint(complaint: Complaint, user: User) -> str | None
     if complaint.qp_acknowledged_at is not None:
         return _("The qualified person has already read this complaint.")
     return None
+
+
+def cannot_place_hold_from_complaint(complaint: Complaint, user: User) -> str | None:
+    """Why ``user`` may not put the complaint's batch on hold from the complaint now, or None
+    (R-CMP-1 "place a hold?"): QA, on an open complaint naming a batch, not an enquiry, and not
+    while a hold from this complaint is still active on that batch. Release's own rule
+    (``cannot_place_hold``: permission, a voided batch) applies too."""
+    from release.for_shipping import BatchHold, cannot_place_hold, holds_from
+
+    if refusal := _qa(user):
+        return refusal
+    if complaint.status == Complaint.Status.CLOSED:
+        return _("The complaint is closed.")
+    if complaint.batch is None:
+        return _("The complaint names no batch: record the batch on its feedback record first.")
+    if complaint.triage == Complaint.Triage.ENQUIRY:
+        return _("An enquiry does not suggest a quality defect; triage the complaint first.")
+    if refusal := cannot_place_hold(complaint.batch, user):
+        return refusal
+    active = holds_from(complaint).filter(batch=complaint.batch, status=BatchHold.Status.ACTIVE).first()
+    if active is not None:
+        return _("Batch %(batch)s is already on hold from this complaint (placed by %(name)s).") % {
+            "batch": complaint.batch.batch_number,
+            "name": active.placed_by.printed_name,
+        }
+    return None
+
+
+@signs(Signature.Meaning.HOLD_PLACED)
+def complaint_place_hold(
+    *, complaint: Complaint, user: User, password: str, reason: str, request: HttpRequest | None = None
+) -> ComplaintHold:
+    """QA puts the complaint's batch on hold (R-CMP-1; GMP 第二百七十三条): the batch cannot ship
+    until QA lifts the hold with its signature (release). Records: the ``BatchHold`` (release's,
+    its source this complaint) and its history; a ``ComplaintHold`` row, its history and its
+    signature "Hold placed" with the reason."""
+    from release.for_shipping import hold_place
+
+    require_permission(user, "aftersales.change_complaint")
+    reason = require_reason(reason, _("Give the reason for the hold."))
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().select_related("batch").get(pk=complaint.pk)
+        if refusal := cannot_place_hold_from_complaint(complaint, user):
+            raise WorkflowError(refusal)
+        hold = hold_place(
+            batch=complaint.batch, user=user, reason=reason, source=complaint, source_text=complaint.number
+        )
+        decision = ComplaintHold(
+            complaint=complaint,
+            batch=complaint.batch,
+            hold=hold,
+            reason=reason,
+            placed_by=user,
+            placed_at=hold.placed_at,
+            last_changed_by=user,
+        )
+        save_changed(decision, user, "hold placed")
+        sign(credential=credential, record=decision, meaning=complaint_place_hold.meaning, comment=reason)
+    return decision
 
 
 @transaction.atomic

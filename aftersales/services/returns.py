@@ -178,7 +178,7 @@ def cannot_complete_return(goods: GoodsReturn, user: User) -> str | None:
     return None
 
 
-@signs(Signature.Meaning.VERIFIED)
+@signs(Signature.Meaning.DESTROYED)
 def return_destroy(
     *,
     goods: GoodsReturn,
@@ -221,7 +221,7 @@ def return_destroy(
     return goods
 
 
-@signs(Signature.Meaning.VERIFIED)
+@signs(Signature.Meaning.RESTOCKED)
 def return_restock(
     *, goods: GoodsReturn, user: User, password: str, comment: str = "", request: HttpRequest | None = None
 ) -> GoodsReturn:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -25,11 +27,13 @@ from aftersales.models import (
     CustomerVisit,
     Feedback,
     LedgerSignoff,
+    Shipment,
     VisitTopic,
 )
 from core.dates import add_months
 from core.models import Signature, User
 from core.numbering import formatted_number
+from core.pdf import issue_after_commit
 from core.signatures import sign, verify_signer
 from core.workflow import (
     InputError,
@@ -158,6 +162,66 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, end
 
 
+RATE_BASE = 10_000
+
+
+def complaint_rates(year: int, month: int) -> list[dict[str, Any]]:
+    """Complaints per 10,000 units shipped, per product, for the local month (AS-4.2.6 KPI;
+    R-VIS-2): units from the distribution records dispatched in the month (sales, samples and
+    replacements; voided records left out), complaints received in the month (an enquiry is not a
+    complaint about the product). One query: the product table with two correlated sums, each
+    served by an index on (product, date); products with neither are left out."""
+    from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    from release.models import Product
+
+    first = date(year, month, 1)
+    start, end = month_bounds(year, month)
+    units = (
+        Shipment.objects.active()
+        .filter(product=OuterRef("pk"), dispatch_date__gte=first, dispatch_date__lt=add_months(first, 1))
+        .order_by()
+        .values("product")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    complaints = (
+        Complaint.objects.filter(product=OuterRef("pk"), received_at__gte=start, received_at__lt=end)
+        .exclude(triage=Complaint.Triage.ENQUIRY)
+        .order_by()
+        .values("product")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        Product.objects.annotate(
+            units=Coalesce(Subquery(units, output_field=IntegerField()), Value(0)),
+            complaints=Coalesce(Subquery(complaints, output_field=IntegerField()), Value(0)),
+        )
+        .filter(Q(units__gt=0) | Q(complaints__gt=0))
+        .order_by("name", "strength", "pk")
+        .values("pk", "name", "strength", "units", "complaints")
+    )
+    target = settings.AFTERSALES_COMPLAINT_RATE_TARGET
+    out = []
+    for r in rows:
+        rate = None
+        if r["units"]:
+            rate = (Decimal(r["complaints"]) * RATE_BASE / Decimal(r["units"])).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        out.append(
+            {
+                "product": f"{r['name']} {r['strength']}".strip(),
+                "units": r["units"],
+                "complaints": r["complaints"],
+                # A string: frozen into the signed figures and the PDF exactly as shown.
+                "per_10000": str(rate) if rate is not None else None,
+                "above_target": bool(target and (rate is None or rate > target) and r["complaints"]),
+            }
+        )
+    return out
+
+
 def ledger_figures(year: int, month: int) -> dict[str, Any]:
     """The month's figures (AS-4.2.6, R-VIS-2) from the feedback received in it (local time)."""
     start, end = month_bounds(year, month)
@@ -190,6 +254,8 @@ def ledger_figures(year: int, month: int) -> dict[str, Any]:
         "timeliness_percent": round(100 * on_time / len(answered), 1) if answered else None,
         "satisfaction": dict(Counter(r["satisfaction"] for r in rows if r["satisfaction"])),
         "complaints": complaints,
+        "complaint_rate": complaint_rates(year, month),
+        "complaint_rate_target": str(settings.AFTERSALES_COMPLAINT_RATE_TARGET or ""),
         "numbers": [r["number"] for r in rows],
     }
 
@@ -220,6 +286,9 @@ def ledger_sign(
             )
             save_changed(signoff, user, comment or "monthly ledger signed")
             sign(credential=credential, record=signoff, meaning=ledger_sign.meaning, comment=comment)
+            from aftersales.pdf import issue_ledger
+
+            issue_after_commit(issue_ledger, signoff_pk=signoff.pk, user_pk=user.pk)
     except IntegrityError:
         raise WorkflowError(_("This month's ledger has already been signed.")) from None
     return signoff

@@ -1,6 +1,14 @@
 """After-sales pages, one module per subject."""
 
-from aftersales.views.adr import adr_assess, adr_detail, adr_investigation, adr_list, adr_report
+from aftersales.views.adr import (
+    adr_assess,
+    adr_detail,
+    adr_followup_add,
+    adr_followup_report,
+    adr_investigation,
+    adr_list,
+    adr_report,
+)
 from aftersales.views.complaints import (
     complaint_acknowledge,
     complaint_close,
@@ -8,6 +16,7 @@ from aftersales.views.complaints import (
     complaint_detail,
     complaint_investigate,
     complaint_list,
+    complaint_place_hold,
     complaint_reply,
     complaint_trend,
     complaint_triage,
@@ -42,6 +51,7 @@ from aftersales.views.shipments import (
 from aftersales.views.visits import (
     ledger,
     ledger_csv,
+    ledger_pdf,
     ledger_sign,
     visit_approve,
     visit_create,
@@ -52,12 +62,15 @@ from aftersales.views.visits import (
 __all__ = [
     "adr_assess",
     "adr_detail",
+    "adr_followup_add",
+    "adr_followup_report",
     "adr_investigation",
     "adr_list",
     "adr_report",
     "complaint_acknowledge",
     "complaint_close",
     "complaint_decide",
+    "complaint_place_hold",
     "complaint_detail",
     "complaint_investigate",
     "complaint_list",
@@ -81,6 +94,7 @@ __all__ = [
     "person_add",
     "ledger",
     "ledger_csv",
+    "ledger_pdf",
     "ledger_sign",
     "visit_approve",
     "visit_create",

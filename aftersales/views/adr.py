@@ -10,8 +10,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftersales import services
-from aftersales.forms import ADRAssessForm, ADRFilterForm, ADRInvestigationSignForm, ADRReportSignForm
-from aftersales.models import ADRCase
+from aftersales.forms import (
+    ADRAssessForm,
+    ADRFilterForm,
+    ADRFollowUpForm,
+    ADRFollowUpReportForm,
+    ADRInvestigationSignForm,
+    ADRReportSignForm,
+)
+from aftersales.models import ADRCase, ADRFollowUp
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
 from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
@@ -64,6 +71,36 @@ def _detail_context(request: HttpRequest, case: ADRCase, **forms) -> dict:
         else [],
         "investigation_form": investigation_form
         or ADRInvestigationSignForm(meaning=services.adr_record_investigation.meaning, prefix="investigation"),
+        **_followup_context(request, case, forms),
+    }
+
+
+def _followup_context(request: HttpRequest, case: ADRCase, forms: dict) -> dict:
+    """Follow-up reports (随访/跟踪报告): each with its due date, state, signature and — while
+    open, for QA — its own signing form (the one posted keeps what was typed)."""
+    user = request.user
+    can_add = services.cannot_add_adr_followup(case, user) is None
+    explain_hidden_form(request, forms.get("followup_form"), can_add)
+    posted_pk, posted_form = forms.get("followup_report", (None, None))
+    rows = []
+    for followup in case.follow_ups.select_related("recorded_by", "reported_by").order_by("sequence"):
+        can_report = services.cannot_report_adr_followup(followup, user) is None
+        form = None
+        if can_report:
+            form = (
+                posted_form
+                if posted_pk == followup.pk
+                else ADRFollowUpReportForm(
+                    meaning=services.adr_followup_report.meaning, prefix=f"followup{followup.pk}"
+                )
+            )
+        elif posted_pk == followup.pk:
+            explain_hidden_form(request, posted_form, False)
+        rows.append((followup, signatures_for(followup), form))
+    return {
+        "followups": rows,
+        "can_add_followup": can_add,
+        "followup_form": forms.get("followup_form") or ADRFollowUpForm(prefix="followup"),
     }
 
 
@@ -133,4 +170,47 @@ def adr_investigation(request: HttpRequest, pk: int) -> HttpResponse:
     case = _get(request, pk, "aftersales.view_adrcase")
     return render(
         request, "aftersales/adr_detail.html", _detail_context(request, case, investigation_form=form), status=400
+    )
+
+
+@require_POST
+def adr_followup_add(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _get(request, pk, "aftersales.change_adrcase")
+    form = ADRFollowUpForm(posted(request), prefix="followup")
+    if form.is_valid():
+        try:
+            followup = services.adr_followup_record(case=case, user=request.user, data=form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Follow-up %(n)s recorded; its report is due by %(due)s.")
+                % {"n": followup.sequence, "due": f"{followup.report_due:%Y-%m-%d}"},
+            )
+            return redirect(case)
+    case = _get(request, pk, "aftersales.view_adrcase")
+    return render(request, "aftersales/adr_detail.html", _detail_context(request, case, followup_form=form), status=400)
+
+
+@require_POST
+def adr_followup_report(request: HttpRequest, pk: int) -> HttpResponse:
+    followup = get_object_for_user(request, ADRFollowUp.objects.select_related("case"), pk, "aftersales.report_adrcase")
+    form = ADRFollowUpReportForm(
+        posted(request), meaning=services.adr_followup_report.meaning, prefix=f"followup{followup.pk}"
+    )
+    if form.is_valid():
+        try:
+            services.adr_followup_report(followup=followup, user=request.user, request=request, **form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Follow-up report recorded and signed."))
+            return redirect(followup.case)
+    case = _get(request, followup.case_id, "aftersales.view_adrcase")
+    return render(
+        request,
+        "aftersales/adr_detail.html",
+        _detail_context(request, case, followup_report=(followup.pk, form)),
+        status=400,
     )

@@ -17,6 +17,7 @@ from aftersales import services
 from aftersales.forms import (
     ComplaintDecisionForm,
     ComplaintFilterForm,
+    ComplaintHoldForm,
     ComplaintInvestigationForm,
     ComplaintReplyForm,
     ComplaintTriageForm,
@@ -66,7 +67,19 @@ def _detail_context(request: HttpRequest, complaint: Complaint, **forms) -> dict
     close_form = forms.get("close_form")
     explain_hidden_form(request, close_form, close_refusal is None)
     reply_initial = {"reply_at": complaint.reply_at, "reply_content": complaint.reply_content}
+    hold_refusal = services.cannot_place_hold_from_complaint(complaint, user)
+    hold_form = forms.get("hold_form")
+    explain_hidden_form(request, hold_form, hold_refusal is None)
+    holds = list(
+        complaint.hold_decisions.select_related("batch", "placed_by", "hold", "hold__lifted_by").order_by(
+            "placed_at", "pk"
+        )
+    )
     return {
+        # Each hold with its signature "Hold placed" (a complaint has one or two, not hundreds).
+        "holds": [(h, signatures_for(h)) for h in holds],
+        "can_place_hold": hold_refusal is None,
+        "hold_form": hold_form or ComplaintHoldForm(meaning=services.complaint_place_hold.meaning, prefix="hold"),
         "complaint": complaint,
         "signatures": signatures_for(complaint),
         "now": timezone.now(),
@@ -195,6 +208,31 @@ def complaint_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Complaint closed and signed."))
             return redirect(complaint)
     return _refused(request, complaint, close_form=form)
+
+
+@require_POST
+def complaint_place_hold(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = _get(request, pk, "aftersales.change_complaint")
+    form = ComplaintHoldForm(posted(request), meaning=services.complaint_place_hold.meaning, prefix="hold")
+    if form.is_valid():
+        try:
+            decision = services.complaint_place_hold(
+                complaint=complaint,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Batch %(batch)s is on hold: it cannot ship until QA lifts the hold with a signature.")
+                % {"batch": decision.batch.batch_number},
+            )
+            return redirect(complaint)
+    return _refused(request, complaint, hold_form=form)
 
 
 TREND_MONTHS = 12

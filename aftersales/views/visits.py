@@ -154,6 +154,19 @@ def ledger(request: HttpRequest, sign_form=None, status: int = 200) -> HttpRespo
     )
 
 
+def ledger_pdf(request: HttpRequest) -> HttpResponse:
+    """The signed month's ledger PDF (both languages, the figures as signed, the signature)."""
+    require_perm(request, "aftersales.view_feedback")
+    _form, first = _month(request)
+    signoff = LedgerSignoff.objects.filter(year=first.year, month=first.month).first()
+    if signoff is None:
+        messages.error(request, _("The ledger PDF is issued when the customer-service manager signs the month."))
+        return redirect(reverse("aftersales:ledger") + f"?month={first:%Y-%m}")
+    from aftersales.pdf import ledger_response
+
+    return ledger_response(signoff)
+
+
 def ledger_csv(request: HttpRequest) -> HttpResponse:
     require_perm(request, "aftersales.view_feedback")
     _form, first = _month(request)

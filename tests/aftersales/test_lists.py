@@ -41,11 +41,18 @@ def test_list_query_count_does_not_grow_with_rows(name, users, batch, client_for
     assert len(response.context["page_obj"].object_list) == 25
 
 
+# QA's page (the longest: release's, QC's and seven after-sales queues) issued 22 queries with these
+# rows before the returns queues (40 was the budget with signing in counted); a queue now costs one query unless it is longer than it shows.
+MY_WORK_MAX_QUERIES = 30
+
+
 def test_my_work_query_count_is_bounded(users, batch, client_for, django_assert_max_num_queries):
+    """R-PERF-1, R-UX-3."""
     _fill(users, batch, 25)
-    for role in ("customer_service", "qa_reviewer", "qualified_person"):
-        with django_assert_max_num_queries(40):
-            assert client_for(users[role]).get(reverse("core:my_work")).status_code == 200
+    for role in ("customer_service", "qa_reviewer", "qualified_person", "cs_manager", "quality_head"):
+        client = client_for(users[role])  # signing in is not the page's cost (it was counted before)
+        with django_assert_max_num_queries(MY_WORK_MAX_QUERIES):
+            assert client.get(reverse("core:my_work")).status_code == 200
 
 
 def test_feedback_filter_by_class(users, batch, client_for):

@@ -146,7 +146,7 @@ def test_qa_evaluates_and_restocks_with_signatures(quarantined, users):
     assert client.post(url, {"restock-password": PASSWORD}).status_code == 302
     quarantined.refresh_from_db()
     assert quarantined.status == GoodsReturn.Status.RESTOCKED
-    assert shown == Signature.Meaning(Signature.Meaning.VERIFIED).label
+    assert shown == Signature.Meaning(Signature.Meaning.RESTOCKED).label == "Returned to saleable stock"
     assert Signature.objects.for_record(quarantined).count() == 2
     assert quarantined.history.count() == 3
 
@@ -171,11 +171,13 @@ def test_storage_not_met_or_doubtful_never_restocks(shipped, users, conditions):
 
 
 def test_destruction_recorded_under_supervision(quarantined, users):
+    """R-RET-1: the destruction is signed "Destroyed" (shown on the form as stored), by the supervisor."""
     goods = services.return_evaluate(
         goods=quarantined, user=users["qa_reviewer"], password=PASSWORD, decision="destroy", evaluation="包装破损"
     )
     client = english_client(users["qa_reviewer"])
     url = reverse("aftersales:return_destroy", args=[goods.pk])
+    assert shown_meaning(client.get(goods.get_absolute_url()).content.decode(), url) == "Destroyed"
     response = client.post(url, {"destroy-password": PASSWORD})
     assert response.status_code == 400 and "This field is required" in response.content.decode()
     response = client.post(
@@ -193,8 +195,10 @@ def test_destruction_recorded_under_supervision(quarantined, users):
     assert goods.destruction_witnesses == "张三、李四"
     assert [s.meaning for s in Signature.objects.for_record(goods).order_by("signed_at", "pk")] == [
         "approved",
-        "verified",
+        "destroyed",
     ]
+    page = client.get(goods.get_absolute_url()).content.decode()
+    assert "Destroyed" in page and "焚烧" in page and "张三、李四" in page
 
 
 def test_wrong_state_refused(quarantined, users):
@@ -323,3 +327,43 @@ def test_complaint_page_links_the_return_and_the_replacement(released, qualified
     )
     page = english_client(users["customer_service"]).get(fb.complaint.get_absolute_url()).content.decode()
     assert "record-return" in page
+
+
+def test_my_work_lists_returns_waiting_for_qa(shipped, users):
+    """R-RET-1, R-UX-3: QA's My work lists returned goods in quarantine awaiting its evaluation, and
+    evaluated goods awaiting the signed destruction or restocking, with what is to be done."""
+    waiting = services.return_record(user=users["customer_service"], data=return_data(shipped, quantity=5))
+    evaluated = services.return_record(user=users["customer_service"], data=return_data(shipped, quantity=7))
+    services.return_evaluate(
+        goods=evaluated, user=users["qa_reviewer"], password=PASSWORD, decision="destroy", evaluation="包装破损"
+    )
+    response = english_client(users["qa_reviewer"]).get(reverse("core:my_work"))
+    queues = {q.key: q for q in response.context["queues"]}
+    assert [i.title for i in queues["returns_to_evaluate"].items] == [
+        f"{waiting.number} · {shipped.batch.batch_number} · {shipped.customer.name}"
+    ]
+    assert queues["returns_to_evaluate"].items[0].note == "Customer return"
+    assert [(i.url, i.note) for i in queues["returns_to_dispose"].items] == [
+        (evaluated.get_absolute_url(), "Destroy under supervision")
+    ]
+    page = response.content.decode()
+    assert "Returned goods in quarantine awaiting QA&#x27;s evaluation" in page
+    assert "Returned goods to destroy or restock" in page
+    # Customer service records returns but neither evaluates nor disposes of them.
+    keys = {q.key for q in english_client(users["customer_service"]).get(reverse("core:my_work")).context["queues"]}
+    assert not keys & {"returns_to_evaluate", "returns_to_dispose"}
+
+
+def test_my_work_returns_queue_counts_beyond_what_it_shows(shipped, users, django_assert_max_num_queries):
+    """R-PERF-1: the queue shows 20 and counts the rest; the page's queries do not grow with rows."""
+    client = english_client(users["qa_reviewer"])
+    services.return_record(user=users["customer_service"], data=return_data(shipped, quantity=1))
+    with django_assert_max_num_queries(30):
+        client.get(reverse("core:my_work"))
+    for _n in range(22):
+        services.return_record(user=users["customer_service"], data=return_data(shipped, quantity=1))
+    with django_assert_max_num_queries(30):
+        response = client.get(reverse("core:my_work"))
+    queue = next(q for q in response.context["queues"] if q.key == "returns_to_evaluate")
+    assert (len(queue.items), queue.total) == (20, 23)
+    assert "?status=quarantine" in queue.more_url

@@ -61,6 +61,20 @@ def test_gate_names_a_linked_source_record(batch, qa_reviewer, approved_product)
     assert any(str(approved_product) in r for r in _en(may_ship, batch))
 
 
+def test_holds_from_lists_the_holds_a_record_caused_newest_first(batch, qa_reviewer, password, approved_product):
+    """release.for_shipping.holds_from: what a complaint or recall shows about its holds, lifted too."""
+    from release.for_shipping import holds_from
+
+    first = services.hold_place(batch=batch, user=qa_reviewer, reason="一", source=approved_product)
+    services.hold_place(batch=batch, user=qa_reviewer, reason="其他来源", source_text="DEV-1")
+    services.hold_lift(hold=first, user=qa_reviewer, password=password, reason="结论")
+    second = services.hold_place(batch=batch, user=qa_reviewer, reason="二", source=approved_product)
+    held = list(holds_from(approved_product))
+    assert held == [second, first]
+    assert [h.status for h in held] == [BatchHold.Status.ACTIVE, BatchHold.Status.LIFTED]
+    assert held[1].lifted_by == qa_reviewer
+
+
 def test_gate_refuses_an_expired_batch(batch):
     reasons = _en(may_ship, batch, on=batch.expiry_date + timedelta(days=1))
     assert f"expired on {batch.expiry_date.isoformat()}" in reasons[-1]

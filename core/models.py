@@ -370,6 +370,39 @@ class Signature(models.Model):
 
         return keys.equal(self.expected_hash(record), self.record_hash)
 
+    def record_as_signed(self) -> models.Model | None:
+        """The signed record as the append-only audit trail holds it when this signature was made."""
+        model = self.signed_model()
+        history = getattr(model, "history", None) if model is not None else None
+        if history is None:
+            return None
+        row = (
+            history.filter(id=self.object_id, history_date__lte=self.signed_at)
+            .order_by("-history_date", "-history_id")
+            .first()
+        )
+        return row.instance if row is not None else None
+
+    def superseded_by_audited_change(self, record: models.Model) -> bool:
+        """Not valid against ``record`` as it is now, but authentic for what it signed: it verifies
+        against the record as the audit trail held it when signed, the record changed after that
+        through the application (a later audit-trail row: a reopening, a send-back, a retest) and
+        its signed content now is what its newest audit-trail row says (nothing changed around the
+        application). A record changed by SQL has no such row: its signature stays invalid.
+
+        Two queries; called only for signatures that do not verify against the live record."""
+        model = self.signed_model()
+        history = getattr(model, "history", None) if model is not None else None
+        if history is None or record is None:
+            return False
+        newest = history.filter(id=self.object_id).order_by("-history_date", "-history_id").first()
+        as_signed = self.record_as_signed()
+        if newest is None or as_signed is None or newest.history_date <= self.signed_at:
+            return False
+        if signed_content(newest.instance) != signed_content(record):
+            return False
+        return self.is_valid(as_signed)
+
 
 class SignatureChain(models.Model):
     """The head of the signature chain: one row, locked while a signature is written, so that

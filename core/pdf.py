@@ -330,11 +330,11 @@ def issue_document(
 class SignatureCheck:
     printed: dict[str, Any]
     signature: Signature | None
-    status: str  # "valid" | "invalid" | "mismatch" | "missing"
+    status: str  # "valid" | "valid_as_signed" | "invalid" | "mismatch" | "missing"
 
     @property
     def ok(self) -> bool:
-        return self.status == "valid"
+        return self.status in ("valid", "valid_as_signed")
 
 
 @dataclass
@@ -375,7 +375,17 @@ def _parse_datetime(text: Any) -> datetime | None:
 
 
 def check_document(document: Document) -> DocumentCheck:
-    """Re-hash the stored file and re-verify every printed signature against its live row."""
+    """Re-hash the stored file and re-verify every printed signature against its live row.
+
+    A superseded version's record was corrected after it was issued (reopened with signatures,
+    R-QC-10), so its signatures no longer match the record as it is now. For such a version each
+    signature is verified against the record as it was when signed, read from the append-only
+    audit trail, provided the record changed since only through the application
+    (``Signature.superseded_by_audited_change``: "valid_as_signed"); a current version is always
+    verified against the live record.
+    """
+    newest = document.newest_version()
+    superseded = newest is not None and newest.pk != document.pk
     printed = document.context.get("signatures") or []
     ids = [p.get("id") for p in printed if isinstance(p, dict)]
     live = {s.pk: s for s in Signature.objects.filter(pk__in=ids).select_related("signer", "content_type")}
@@ -393,12 +403,14 @@ def check_document(document: Document) -> DocumentCheck:
             status = "mismatch"
         else:
             status = "valid" if sig.is_valid() else "invalid"
+            if status == "invalid" and superseded and sig.superseded_by_audited_change(sig.current_record()):
+                status = "valid_as_signed"
         checks.append(SignatureCheck(printed=p, signature=sig, status=status))
     return DocumentCheck(
         document=document,
         file_sha256=document.stored_file_sha256(),
         signatures=checks,
-        newest=document.newest_version(),
+        newest=newest,
     )
 
 

@@ -7,6 +7,7 @@ from qc_records.models import (
     LedgerArchive,
     OOSInvestigation,
     Reagent,
+    RefusedCorrection,
     Sample,
     Specification,
     SpecificationItem,
@@ -61,6 +62,12 @@ class TestRecordAdmin(ReadOnlyHistoryAdmin):
 class TestResultAdmin(ReadOnlyHistoryAdmin):
     list_display = ("record", "item", "replicate", "attempt", "value_text", "conclusion")
     list_select_related = ("record", "item")
+
+
+@admin.register(RefusedCorrection)
+class RefusedCorrectionAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("record", "result", "attempted_value", "attempted_by", "attempted_at")
+    list_select_related = ("record", "result", "attempted_by")
 
 
 @admin.register(Attachment)

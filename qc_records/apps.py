@@ -32,4 +32,5 @@ class QcRecordsConfig(AppConfig):
             gettext_noop("results recorded"),
             gettext_noop("record changed"),
             gettext_noop("discarded data recorded"),
+            gettext_noop("correction of an OOS result refused"),
         )

@@ -70,6 +70,64 @@ def _checked(value: Decimal, text: str) -> Decimal:
     return value
 
 
+# Units whose quantity cannot be negative: a content or a fraction (%), a mass, a volume, a
+# concentration, a count. An item in one of them with no lowest possible value of its own gets
+# "≥ 0" (issue 7: TOC −1.00 mg/L, −5 cfu/ml were judged 符合规定). An item whose results can be
+# negative in such a unit (a relative deviation in %) sets its own lowest possible value (e.g. −100).
+NON_NEGATIVE_UNITS = frozenset(
+    unit.casefold()
+    for unit in (
+        "%",
+        "％",
+        "g",
+        "mg",
+        "μg",
+        "ug",
+        "µg",
+        "ng",
+        "kg",
+        "ml",
+        "l",
+        "μl",
+        "µl",
+        "ul",
+        "mg/ml",
+        "mg/l",
+        "μg/ml",
+        "µg/ml",
+        "ug/ml",
+        "g/ml",
+        "g/l",
+        "mg/g",
+        "μg/g",
+        "µg/g",
+        "ppm",
+        "ppb",
+        "cfu",
+        "cfu/ml",
+        "cfu/g",
+        "cfu/皿",
+        "cfu/100ml",
+        "eu/ml",
+        "eu/mg",
+        "iu",
+        "iu/mg",
+        "u/mg",
+        "粒",
+        "片",
+        "个",
+        "支",
+        "袋",
+        "瓶",
+    )
+)
+
+
+def default_physical_min(unit: str) -> Decimal | None:
+    """0 for a unit whose quantity cannot be negative, else None (no default limit)."""
+    return Decimal(0) if "".join((unit or "").split()).casefold() in NON_NEGATIVE_UNITS else None
+
+
 @dataclass(frozen=True)
 class Criterion:
     kind: str
@@ -87,6 +145,8 @@ class Criterion:
 
     def check_physical(self, value: Decimal, text: str) -> Decimal:
         low, high = self.physical_min, self.physical_max
+        if low is None:
+            low = default_physical_min(self.unit)
         low = Decimal(low) if low is not None else None
         high = Decimal(high) if high is not None else None
         if (low is not None and value < low) or (high is not None and value > high):

@@ -28,7 +28,22 @@ from qc_records.models import (
     TestResult,
 )
 
-__all__ = ["Evidence", "Finding", "BatchQCSummary", "batch_qc_summary", "RecordStatus", "test_record_status"]
+__all__ = [
+    "Evidence",
+    "Finding",
+    "BatchQCSummary",
+    "batch_qc_summary",
+    "RecordStatus",
+    "test_record_status",
+    "OOSInvestigation",
+    "oos_investigation",
+]
+
+
+def oos_investigation(pk: int) -> OOSInvestigation | None:
+    """The OOS investigation ``pk`` with its record, sample, batch and item (release raises or links
+    a deviation for it; issue 7), or None."""
+    return OOSInvestigation.objects.select_related("record__sample__batch", "item").filter(pk=pk).first()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from qc_records.models import (
     Specification,
     SpecificationItem,
     TestRecord,
+    TestResult,
 )
 from qc_records.services import REVIEW_CHECKLIST, ResultEntry
 
@@ -384,6 +385,9 @@ class TestRecordForm(Form):
         entries = {}
         for block in self.blocks:
             for result in block.current:
+                if result.oos_id is not None:
+                    entries[result.pk] = self._posted_over_lock(result)
+                    continue
                 complies_raw = self.cleaned_data.get(f"r{result.pk}_complies", "")
                 entries[result.pk] = ResultEntry(
                     value_text=self.cleaned_data.get(f"r{result.pk}_value", "") or "",
@@ -395,6 +399,22 @@ class TestRecordForm(Form):
                     else None,
                 )
         return entries
+
+    def _posted_over_lock(self, result: TestResult) -> ResultEntry:
+        """A result under OOS investigation: its controls are disabled, so Django would ignore what
+        is posted for them. A value posted anyway (the lock removed in the browser) is passed on, so
+        the service refuses it beside the field and keeps the attempt for the reviewer (R-QC-5)."""
+
+        def posted(suffix: str, current: str) -> str:
+            value = self.data.get(self.add_prefix(f"r{result.pk}_{suffix}"))
+            return current if value is None else str(value).strip()
+
+        complies_raw = posted("complies", {True: "yes", False: "no", None: ""}[result.complies])
+        return ResultEntry(
+            value_text=posted("value", result.value_text),
+            complies={"yes": True, "no": False}.get(complies_raw),
+            calculation=posted("calc", result.calculation),
+        )
 
     def header(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,15 @@ from core import audit_trail
 from core.audit_trail import AuditEntry
 from core.signatures import signatures_for
 from qc_records.criteria import CriterionKind
-from qc_records.models import Attachment, InstrumentUse, OOSInvestigation, ReagentUse, TestRecord, TestResult
+from qc_records.models import (
+    Attachment,
+    InstrumentUse,
+    OOSInvestigation,
+    ReagentUse,
+    RefusedCorrection,
+    TestRecord,
+    TestResult,
+)
 
 
 @dataclass
@@ -34,6 +42,7 @@ class Correction:
     reason: str
     who: str
     when: datetime
+    refused: bool = False  # an attempt to change a result under OOS investigation, refused
 
 
 def _shown(row: Any, kind: str) -> str:
@@ -75,6 +84,23 @@ def corrections_by_result(record: TestRecord) -> dict[int, list[Correction]]:
             changes.append(Correction(_("Invalidated"), old_value or "—", "", reason, who, row.history_date))
         if changes:
             out.setdefault(row.id, []).extend(changes)
+    # Refused attempts to change a result under OOS investigation: beside the value that stands.
+    for attempt in RefusedCorrection.objects.filter(record_id=record.pk).select_related("attempted_by", "result"):
+        numeric = attempt.result.complies is None and attempt.attempted_value != "—"  # a text item's has a verdict
+        unit = attempt.result.unit if numeric else ""
+        out.setdefault(attempt.result_id, []).append(
+            Correction(
+                _("Correction refused (result under OOS investigation)"),
+                "",
+                f"{attempt.attempted_value}{unit}",
+                attempt.reason,
+                attempt.attempted_by.printed_name,
+                attempt.attempted_at,
+                refused=True,
+            )
+        )
+    for changes in out.values():
+        changes.sort(key=lambda c: c.when)
     return out
 
 
@@ -84,7 +110,7 @@ def attach_corrections(record: TestRecord, blocks: list) -> int:
     for block in blocks:
         for result in block.results:
             result.corrections = found.get(result.pk, [])
-    return sum(len(v) for v in found.values())
+    return sum(1 for v in found.values() for c in v if not c.refused)
 
 
 # The record's parts whose history belongs to the record's timeline, with the field naming it.
@@ -94,6 +120,7 @@ PARTS: tuple[tuple[type, str], ...] = (
     (ReagentUse, "record_id"),
     (Attachment, "record_id"),
     (OOSInvestigation, "record_id"),
+    (RefusedCorrection, "record_id"),
 )
 
 

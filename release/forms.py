@@ -14,6 +14,7 @@ from release.models import (
     Answer,
     Batch,
     Decision,
+    Deviation,
     DosageForm,
     EventClass,
     MaterialLot,
@@ -229,6 +230,24 @@ class QualityEventForm(Form):
 
 class QualityEventEditForm(QualityEventForm):
     reason = reason_field()
+
+
+class DeviationLinkForm(Form):
+    """Link an existing open deviation to an OOS investigation, by its number (issue 7)."""
+
+    number = forms.CharField(
+        label=_("Deviation number"), max_length=32, help_text=_("As printed on the deviation, e.g. DEV-2026-0001.")
+    )
+    reason = reason_field()
+
+    def clean_number(self) -> Deviation:
+        number = self.cleaned_data["number"].strip().upper()
+        deviation = Deviation.objects.filter(number=number).first()
+        if deviation is None:
+            raise forms.ValidationError(
+                _("No deviation has the number %(number)s; check it on the deviation's page.") % {"number": number}
+            )
+        return deviation
 
 
 class QualityEventFilterForm(Form):

@@ -641,3 +641,37 @@ class DiscardedRun(Tracked):
 
     def __str__(self) -> str:
         return self.data[:60]
+
+
+class RefusedCorrection(Tracked):
+    """An attempt to change a result under OOS investigation, refused and kept (R-QC-5, R-AT-5;
+    FDA OOS guidance: a failing result is never tested or typed into compliance). The value the
+    person tried to put in its place, the reason they gave, who and when: shown beside the result
+    on the record page, the review screen and the printable raw record, so the second person sees
+    the attempt as well as the value that stands. Written once by ``record_update``, never changed."""
+
+    AUDIT_LABEL_FIELD = "attempted_value"
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="refused_corrections"
+    )
+    result = models.ForeignKey(
+        TestResult, verbose_name=_("result"), on_delete=models.PROTECT, related_name="refused_corrections"
+    )
+    attempted_value = models.CharField(_("value attempted"), max_length=200, blank=True)
+    reason = models.TextField(_("reason given"), blank=True)
+    attempted_by = models.ForeignKey(
+        "core.User", verbose_name=_("attempted by"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    attempted_at = models.DateTimeField(_("attempted at"), editable=False)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(Tracked.Meta):
+        verbose_name = _("refused correction of an OOS result")
+        verbose_name_plural = _("refused corrections of OOS results")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.attempted_value

@@ -232,7 +232,8 @@ class SpecificationItem(Tracked):
         blank=True,
         help_text=_(
             "The smallest value the quantity can physically take (e.g. 0 for a content, a count or a "
-            "concentration); a value below it is refused as a typing error. Empty: no limit."
+            "concentration); a value below it is refused as a typing error. Empty: 0 when the unit cannot be "
+            "negative (%, mg, g, mL, cfu/ml …), otherwise no limit."
         ),
     )
     physical_max = models.DecimalField(

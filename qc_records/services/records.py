@@ -38,6 +38,7 @@ from qc_records.models import (
     OOSInvestigation,
     Reagent,
     ReagentUse,
+    RefusedCorrection,
     Sample,
     Specification,
     TestRecord,
@@ -167,6 +168,39 @@ def record_update(
     header = header or {}
     results = results or {}
     reason = (reason or "").strip()
+    # Attempts to change a result under OOS investigation: refused, and kept once the refusal has
+    # rolled everything else back, so the reviewer sees them beside the value (R-QC-5, R-AT-5).
+    refused: list[RefusedCorrection] = []
+    try:
+        return _record_update(
+            record=record,
+            user=user,
+            header=header,
+            results=results,
+            instruments=instruments,
+            reagents=reagents,
+            reason=reason,
+            refused=refused,
+        )
+    except (InputError, WorkflowError):
+        if refused:
+            with transaction.atomic():
+                for attempt in refused:
+                    attempt.save_audited(user=user, reason="correction of an OOS result refused")
+        raise
+
+
+def _record_update(
+    *,
+    record: TestRecord,
+    user: User,
+    header: dict[str, Any],
+    results: dict[int, ResultEntry],
+    instruments: Iterable[Instrument] | None,
+    reagents: Iterable[Reagent] | None,
+    reason: str,
+    refused: list[RefusedCorrection],
+) -> TestRecord:
     with transaction.atomic():
         record = _locked_record(record)
         reason = _open_for_change(record, user, reason)
@@ -227,6 +261,22 @@ def record_update(
                         "can invalidate it (laboratory error), which adds a retest."
                     )
                     % {"oos": row.oos.number}
+                )
+                shown = value_text
+                if complies is not None:
+                    shown = " · ".join(
+                        v for v in (value_text, _("Complies") if complies else _("Does not comply")) if v
+                    )
+                refused.append(
+                    RefusedCorrection(
+                        record=record,
+                        result=row,
+                        attempted_value=(shown or "—")[:200],
+                        reason=reason,
+                        attempted_by=user,
+                        attempted_at=timezone.now(),
+                        last_changed_by=user,
+                    )
                 )
                 continue
             try:

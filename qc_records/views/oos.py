@@ -51,6 +51,9 @@ def _context(request: HttpRequest, oos: OOSInvestigation, **forms) -> dict:
         "oos": oos,
         "record": oos.record,
         "results": list(oos.results.select_related("item").order_by("replicate", "attempt")),
+        # Deviations raised for it live in release, which points down here by its FK: read through the
+        # reverse relation, so qc_records never imports release (DESIGN.md import direction).
+        "deviations": list(oos.deviations.order_by("pk")),
         "signatures": signatures_for(oos),
         "can_phase1": phase1 and can_change,
         "can_phase2": phase2 and can_change,

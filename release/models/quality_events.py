@@ -91,7 +91,23 @@ class QualityEvent(ChangeTracked):
 
 class Deviation(QualityEvent):
     NUMBER_SERIES = "DEV"
+    UNSIGNED_FIELDS = {
+        "oos": "a cross-reference to the OOS investigation the deviation was raised for, set while the deviation "
+        "is open through release.services (audit trail with reason); adding it to the signed fields would break "
+        "every closure signed before the link existed",
+    }
     batches = models.ManyToManyField(Batch, verbose_name=_("batches affected"), related_name="deviations", blank=True)
+    # Release points down to QC (allowed: release → qc_records); the OOS page reads the link back
+    # through the reverse relation ``oos.deviations`` without importing release (DESIGN.md).
+    oos = models.ForeignKey(
+        "qc_records.OOSInvestigation",
+        verbose_name=_("OOS investigation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deviations",
+        editable=False,
+    )
     history = audited_history()
 
     class Meta(QualityEvent.Meta):

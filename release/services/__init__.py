@@ -37,11 +37,13 @@ from release.services.products import (
 from release.services.quality_events import (
     cannot_change_event,
     cannot_close_event,
+    cannot_link_deviation_to_oos,
     change_control_close,
     change_control_create,
     change_control_update,
     deviation_close,
     deviation_create,
+    deviation_link_oos,
     deviation_update,
 )
 from release.services.reviews import (
@@ -114,7 +116,9 @@ __all__ = [
     "change_control_create",
     "change_control_update",
     "deviation_close",
+    "cannot_link_deviation_to_oos",
     "deviation_create",
+    "deviation_link_oos",
     "deviation_update",
     "cannot_lift_hold",
     "cannot_place_hold",

@@ -29,6 +29,7 @@ from core.workflow import (
     save_step,
     signs,
 )
+from qc_records.for_release import OOSInvestigation
 from release.models import Batch, ChangeControl, Deviation, QualityEvent
 
 
@@ -71,11 +72,18 @@ def _check_values(event: QualityEvent) -> None:
         raise InputError(errors)
 
 
-def _create(model: type[QualityEvent], *, user: User, data: dict[str, Any], batches: Iterable[Batch]) -> QualityEvent:
+def _create(
+    model: type[QualityEvent],
+    *,
+    user: User,
+    data: dict[str, Any],
+    batches: Iterable[Batch],
+    links: dict[str, Any] | None = None,
+) -> QualityEvent:
     require_permission(user, _perm(model, "add"))
     batches = list(batches)
     with transaction.atomic():
-        event = model(raised_by=user, raised_at=timezone.now(), last_changed_by=user)
+        event = model(raised_by=user, raised_at=timezone.now(), last_changed_by=user, **(links or {}))
         apply_changes(event, data)
         _check_values(event)
         _set_batches(event, batches)
@@ -149,9 +157,42 @@ def _close(
     return event
 
 
-def deviation_create(*, user: User, data: dict[str, Any], batches: Iterable[Batch] = ()) -> Deviation:
-    """Raise a deviation (numbered DEV-YYYY-NNNN, gap-free), open, naming the batches it affects."""
-    return _create(Deviation, user=user, data=data, batches=batches)  # type: ignore[return-value]
+def deviation_create(
+    *, user: User, data: dict[str, Any], batches: Iterable[Batch] = (), oos: OOSInvestigation | None = None
+) -> Deviation:
+    """Raise a deviation (numbered DEV-YYYY-NNNN, gap-free), open, naming the batches it affects;
+    with ``oos``, raised for that OOS investigation (shown on both pages; issue 7)."""
+    links = {"oos": oos} if oos is not None else None
+    return _create(Deviation, user=user, data=data, batches=batches, links=links)  # type: ignore[return-value]
+
+
+def cannot_link_deviation_to_oos(deviation: Deviation, oos: OOSInvestigation, user: User) -> str | None:
+    """Why ``user`` may not link ``deviation`` to ``oos`` now, or None: an open deviation, not yet
+    linked to an OOS investigation (one deviation answers for one OOS; an OOS may have several)."""
+    if refusal := cannot_change_event(deviation, user):
+        return refusal
+    if deviation.oos_id == oos.pk:
+        return _("%(number)s is already linked to %(oos)s.") % {"number": deviation.number, "oos": oos.number}
+    if deviation.oos_id is not None:
+        return _("%(number)s is already linked to %(oos)s; open a new deviation for this OOS.") % {
+            "number": deviation.number,
+            "oos": deviation.oos.number,
+        }
+    return None
+
+
+def deviation_link_oos(*, deviation: Deviation, oos: OOSInvestigation, user: User, reason: str) -> Deviation:
+    """Link an existing open deviation to the OOS investigation it answers (issue 7): recorded in
+    the deviation's audit trail with the reason; shown on the deviation and on the OOS page."""
+    require_permission(user, "release.change_deviation")
+    reason = require_reason(reason)
+    with transaction.atomic():
+        deviation = Deviation.objects.select_for_update().get(pk=deviation.pk)
+        if refusal := cannot_link_deviation_to_oos(deviation, oos, user):
+            raise WorkflowError(refusal)
+        deviation.oos = oos
+        save_changed(deviation, user, reason)
+    return deviation
 
 
 def deviation_update(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,9 +17,10 @@ from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
 from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
+from qc_records.for_release import oos_investigation
 from release import services
-from release.forms import QualityEventEditForm, QualityEventFilterForm, QualityEventForm
-from release.models import Batch, QualityEvent
+from release.forms import DeviationLinkForm, QualityEventEditForm, QualityEventFilterForm, QualityEventForm
+from release.models import Batch, Deviation, QualityEvent
 from release.services.quality_events import SERVICES
 
 
@@ -158,3 +159,59 @@ def event_close(request: HttpRequest, pk: int, model: type[QualityEvent]) -> Htt
             return redirect(event)
     event.refresh_from_db()
     return render(request, "release/quality_event_detail.html", _detail_context(request, event, form), status=400)
+
+
+def deviation_for_oos(request: HttpRequest, oos_pk: int) -> HttpResponse:
+    """From an OOS investigation: open a deviation raised for it, or link an existing open one
+    (issue 7; GMP 第二百五十条 deviations, FDA OOS guidance). Both are shown on the deviation's and
+    the OOS's pages. Two forms on one page, told apart by their prefix; a refusal or bad input is
+    shown beside its field and nothing typed is lost."""
+    require_perm(request, "release.add_deviation")
+    require_perm(request, "qc_records.view_oosinvestigation")
+    oos = oos_investigation(oos_pk)
+    if oos is None:
+        raise Http404
+    batch = oos.record.sample.batch
+    initial = {
+        "title": _("OOS %(oos)s: %(item)s") % {"oos": oos.number, "item": oos.item.name},
+        "description": _("Out-of-specification result of %(item)s on %(record)s, investigated as %(oos)s.")
+        % {"item": oos.item.name, "record": oos.record, "oos": oos.number},
+        "batch_numbers": batch.batch_number if batch is not None else "",
+    }
+    action = request.POST.get("action") if request.method == "POST" else None
+    new_form = QualityEventForm(posted(request) if action == "new" else None, initial=initial, prefix="new")
+    link_form = DeviationLinkForm(posted(request) if action == "link" else None, prefix="link")
+    if action == "new" and new_form.is_valid():
+        data = {k: v for k, v in new_form.cleaned_data.items() if k in Deviation.EDITABLE_FIELDS}
+        try:
+            deviation = services.deviation_create(
+                user=request.user, data=data, batches=new_form.cleaned_data["batch_numbers"], oos=oos
+            )
+        except WorkflowError as exc:
+            show_refusal(new_form, exc)
+        else:
+            messages.success(
+                request, _("%(number)s was raised for %(oos)s.") % {"number": deviation.number, "oos": oos.number}
+            )
+            return redirect(deviation)
+    if action == "link" and link_form.is_valid():
+        try:
+            deviation = services.deviation_link_oos(
+                deviation=link_form.cleaned_data["number"],
+                oos=oos,
+                user=request.user,
+                reason=link_form.cleaned_data["reason"],
+            )
+        except WorkflowError as exc:
+            show_refusal(link_form, exc)
+        else:
+            messages.success(
+                request, _("%(number)s is linked to %(oos)s.") % {"number": deviation.number, "oos": oos.number}
+            )
+            return redirect(deviation)
+    return render(
+        request,
+        "release/deviation_for_oos.html",
+        {"oos": oos, "new_form": new_form, "link_form": link_form},
+        status=400 if action else 200,
+    )

@@ -13,10 +13,16 @@ ASSAY = Criterion(kind="numeric", lower=Decimal("95.0"), upper=Decimal("105.0"),
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("95.0", "pass"), ("105.0", "pass"), ("94.9", "fail"), ("105.1", "fail"), ("100.0", "pass"), ("-1.0", "fail")],
+    [("95.0", "pass"), ("105.0", "pass"), ("94.9", "fail"), ("105.1", "fail"), ("100.0", "pass"), ("0.0", "fail")],
 )
 def test_assay_limits_are_inclusive(raw, expected):
     assert ASSAY.judge(raw)[1] == expected
+
+
+def test_a_negative_content_is_refused_as_impossible_not_judged():
+    """Issue 7: a content in % cannot be negative; −1.0 is a typing error, not a failing result."""
+    with pytest.raises(ResultError, match="≥ 0%"):
+        ASSAY.judge("-1.0")
 
 
 def test_exclusive_limits():

@@ -45,6 +45,53 @@ def test_p1_a_failing_value_opens_an_oos_the_moment_it_is_saved(qc, draft_record
         services.record_approve(record=record, user=qc.head, password=PASSWORD)
 
 
+@pytest.mark.parametrize("role", ["reviewer", "head", "qa"])
+def test_a_refused_correction_of_an_oos_result_is_kept_beside_the_value(
+    qc, client_for, draft_record, instrument, reagent, role
+):
+    """R-QC-5, R-AT-5, P1 (found by the browser path, issue 7): the analyst's attempt to turn the
+    failing 93.0 into 98.0 ("typo") was refused and then left no trace, so the reviewer saw the
+    value and the OOS but not the attempt. Now the refused attempt is kept (value tried, reason,
+    who, when) and shown beside the value on the record page and the printable raw record, and it
+    is on the record's History; nothing else of the refused save is written."""
+    from django.urls import reverse
+
+    from qc_records.models import RefusedCorrection
+
+    fill(draft_record, qc.analyst, instrument=instrument, reagent=reagent, overrides={"含量测定": "93.0"})
+    oos = OOSInvestigation.objects.get()
+    assay = assay_result(draft_record)
+    with pytest.raises(InputError):
+        services.record_update(
+            record=draft_record,
+            user=qc.analyst,
+            reason="typo",
+            header={"observations": "refused save must not keep this"},
+            results={assay.pk: services.ResultEntry(value_text="98.0", calculation="按外标法计算")},
+        )
+    attempt = RefusedCorrection.objects.get()
+    assert (attempt.result, attempt.attempted_value, attempt.reason, attempt.attempted_by) == (
+        assay,
+        "98.0",
+        "typo",
+        qc.analyst,
+    )
+    draft_record.refresh_from_db()
+    assay.refresh_from_db()
+    assert draft_record.observations != "refused save must not keep this" and assay.value_text == "93.0"
+    client = client_for(getattr(qc, role))
+    for url in (draft_record.get_absolute_url(), reverse("qc_records:record_raw", args=[draft_record.pk])):
+        html = client.get(url).content.decode()
+        shown = html.split('data-testid="refused-correction"')[1].split("</li>")[0]
+        assert "Correction refused (result under OOS investigation)" in shown
+        assert "tried to change it to <strong>98.0%</strong>" in shown
+        assert "typo" in shown and qc.analyst.printed_name in shown and "UTC+08:00" in shown
+        assert oos.number in html and "93.0%" in html
+        assert 'data-testid="correction-count"' not in html  # an attempt is not a correction
+    history = client.get(reverse("qc_records:record_history", args=[draft_record.pk])).content.decode()
+    assert "correction of an OOS result refused" in history and "98.0" in history
+
+
 def test_a_failing_text_result_opens_an_oos_when_saved(qc, draft_record):
     """R-QC-5: "does not comply" on a text item (鉴别) is out of specification as well."""
     ident = draft_record.results.get(item__name="鉴别")

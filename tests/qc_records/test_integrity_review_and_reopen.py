@@ -103,6 +103,15 @@ def test_p2_an_approved_record_is_reopened_corrected_and_reissued_as_version_2(
     assert Document.objects.for_record(record).count() == 2
     verify = client_for(qc.qa).get(v1.get_absolute_url()).content.decode()
     assert 'data-state="superseded"' in verify and v2.get_absolute_url() in verify
+    # Found by the browser path (issue 7): v1's verdict said "can no longer be trusted" because its
+    # signatures were checked against the corrected record. A superseded version's signatures are
+    # checked against the record as the audit trail holds it when each was signed.
+    verdict = verify.split('data-testid="verdict"')[1].split("</div>")[0]
+    assert 'data-state="superseded"' in verdict and "a newer version replaces it" in verdict
+    assert 'data-state="invalid"' not in verify and verify.count('data-state="valid_as_signed"') == 3
+    assert "Signature valid for this version, as signed" in verify
+    current = client_for(qc.qa).get(v2.get_absolute_url()).content.decode()
+    assert 'data-state="ok"' in current and current.count('data-state="valid"') == 3
 
 
 def test_the_corrected_report_names_the_version_it_supersedes(qc, approved_record, settings, tmp_path):
@@ -292,3 +301,40 @@ def test_the_report_keeps_an_invalidated_failing_value_with_its_reason(qc, oos_r
     record = services.record_approve(record=oos_record, user=qc.head, password=PASSWORD)
     assay = next(i for i in pdf.report_context(record)["items"] if i["name"] == "含量测定")
     assert assay["invalidated"][0]["value"] == "93.2%" and oos.number in assay["invalidated"][0]["reason"]
+
+
+def test_a_reopened_records_earlier_signatures_are_superseded_not_broken_but_an_sql_change_still_is(
+    qc, client_for, approved_record
+):
+    """R-QC-10, R-SIG-3, R-AT-3 (found by the browser path, issue 7/8): after a signed reopening
+    and re-approval, ``verify_integrity`` reported the first round's five signatures as "does not
+    verify" and the record page showed them red, although every change since was made through the
+    application. They verify against the record as the audit trail held it when signed, so they are
+    counted as superseded and shown so; an UPDATE by SQL afterwards still breaks them."""
+    from django.db import connection
+
+    from core import integrity
+
+    services.record_reopen_request(record=approved_record, user=qc.head, password=PASSWORD, reason="补记颜色")
+    services.record_reopen(record=approved_record, user=qc.qa, password=PASSWORD)
+    services.record_update(
+        record=approved_record, user=qc.analyst, header={"observations": "供试品溶液澄清无色"}, reason="补记颜色"
+    )
+    services.record_submit(record=approved_record, user=qc.analyst, password=PASSWORD)
+    services.record_review(checklist=ALL_CONFIRMED, record=approved_record, user=qc.reviewer, password=PASSWORD)
+    services.record_approve(record=approved_record, user=qc.head, password=PASSWORD)
+    report = integrity.run()
+    assert report.ok, [str(f) for f in report.findings]
+    assert report.checked["of them superseded by a later audited change"] == 5
+    page = client_for(qc.qa).get(approved_record.get_absolute_url()).content.decode()
+    assert page.count('data-testid="signature-superseded"') == 5
+    assert "Valid for the record as signed; changed since through the audit trail" in page
+    assert "Signature invalid" not in page
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE qc_records_testrecord SET observations = %s WHERE id = %s", ["篡改", approved_record.pk])
+    report = integrity.run()
+    broken = [f for f in report.findings if f.kind == "signature"]
+    assert len(broken) == 8 and all("does not verify" in f.message for f in broken)
+    page = client_for(qc.qa).get(approved_record.get_absolute_url()).content.decode()
+    assert 'data-testid="signature-superseded"' not in page and "Signature invalid" in page

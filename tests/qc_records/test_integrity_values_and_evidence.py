@@ -30,7 +30,9 @@ def test_impossible_values_are_refused_naming_the_item_and_what_to_do(qc, draft_
     toc = Criterion(kind="numeric", upper=Decimal("0.50"), decimals=2, unit="mg/L", physical_min=Decimal("0"))
     with pytest.raises(ResultError, match="not a possible value"):
         toc.judge("-1.00")
-    assert Criterion(kind="numeric", upper=Decimal("0.50"), decimals=2, unit="mg/L").judge("-1.00")[1] == "pass"
+    # With no range set, a unit that cannot be negative gets "≥ 0" by default (issue 7, smaller item).
+    with pytest.raises(ResultError, match="≥ 0mg/L"):
+        Criterion(kind="numeric", upper=Decimal("0.50"), decimals=2, unit="mg/L").judge("-1.00")
     count = Criterion(kind="report", unit="cfu/ml", physical_min=Decimal("0"))
     with pytest.raises(ResultError, match="≥ 0cfu/ml"):
         count.judge("-5")
@@ -51,6 +53,44 @@ def test_impossible_values_are_refused_naming_the_item_and_what_to_do(qc, draft_
     assert "not a possible value" in refused.value.errors[f"result:{micro.pk}"][0]
     micro.refresh_from_db()
     assert micro.value_text == ""
+
+
+@pytest.mark.parametrize("unit", ["%", "mg", "g", "mL", "ml", "cfu/g", "mg/ml", " mg / L ", "粒"])
+def test_a_unit_that_cannot_be_negative_refuses_a_negative_value_without_a_range(unit):
+    """Issue 7 (smaller item): an item with no lowest possible value of its own, in a unit whose
+    quantity cannot be negative, refuses a negative value as a typing error; zero stays possible."""
+    from qc_records.criteria import Criterion, ResultError, default_physical_min
+
+    assert default_physical_min(unit) == 0
+    with pytest.raises(ResultError, match="not a possible value here"):
+        Criterion(kind="report", unit=unit).judge("-0.1")
+    assert Criterion(kind="report", unit=unit).judge("0")[0] == 0
+
+
+def test_units_that_can_be_negative_keep_no_default_and_an_items_own_range_wins():
+    """pH, degrees of rotation, mV and unitless items have no default; a relative deviation in %
+    is recorded by setting the item's own lowest possible value (e.g. −100)."""
+    from qc_records.criteria import Criterion, default_physical_min
+
+    for unit in ("", "°", "mV", "pH", "℃"):
+        assert default_physical_min(unit) is None
+        assert Criterion(kind="report", unit=unit).judge("-3.2")[1] == "report"
+    deviation = Criterion(kind="numeric", lower=Decimal("-5"), upper=Decimal("5"), unit="%", physical_min=-100)
+    assert deviation.judge("-3.2")[1] == "pass"
+
+
+def test_the_default_range_refuses_a_negative_content_through_the_service(qc, draft_record):
+    """R-QC-2, hole 7: the assay (含量测定, %) of the test specification has no range of its own;
+    −98.6 is refused beside the result and nothing is written."""
+    assay = assay_result(draft_record)
+    assert assay.item.physical_min is None and assay.item.unit == "%"
+    with pytest.raises(InputError) as refused:
+        services.record_update(
+            record=draft_record, user=qc.analyst, results={assay.pk: services.ResultEntry(value_text="-98.6")}
+        )
+    assert "≥ 0%" in refused.value.errors[f"result:{assay.pk}"][0]
+    assay.refresh_from_db()
+    assert assay.value_text == ""
 
 
 def test_full_width_digits_and_the_chinese_decimal_point_are_normalised(qc, draft_record):

@@ -191,7 +191,8 @@ def test_a_result_of_a_confirmed_oos_cannot_be_overwritten_afterwards(qc, oos_re
 
 
 def test_the_result_form_shows_an_oos_result_read_only_and_ignores_a_posted_change(qc, client_for, oos_record):
-    """R-QC-5, R-UX-2: the field is disabled with the OOS named; a forged POST changes nothing."""
+    """R-QC-5, R-UX-2: the field is disabled with the OOS named; a forged POST changes nothing, is
+    refused beside the field and kept as a refused correction the reviewer sees (issue 7)."""
     from django.urls import reverse
 
     client = client_for(qc.analyst)
@@ -200,7 +201,7 @@ def test_the_result_form_shows_an_oos_result_read_only_and_ignores_a_posted_chan
     assay = _assay(oos_record)
     field = page.context["form"].fields[f"r{assay.pk}_value"]
     assert field.disabled and OOSInvestigation.objects.get().number in page.content.decode()
-    client.post(
+    response = client.post(
         url,
         {
             "test_date": oos_record.test_date.isoformat(),
@@ -212,3 +213,9 @@ def test_the_result_form_shows_an_oos_result_read_only_and_ignores_a_posted_chan
     )
     assay.refresh_from_db()
     assert assay.value_text == "93.2"
+    assert response.status_code == 400
+    assert "cannot be changed; only the investigation can invalidate it" in response.content.decode()
+    from qc_records.models import RefusedCorrection
+
+    attempt = RefusedCorrection.objects.get()
+    assert (attempt.result_id, attempt.attempted_value, attempt.reason) == (assay.pk, "99.6", "改")

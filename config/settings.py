@@ -114,6 +114,8 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "core",
     "qc_records",
     "release",
@@ -279,6 +281,24 @@ FORM_RENDERER = "core.forms.BootstrapFormRenderer"
 # Issued PDFs (test reports, certificates) are rendered right after the signing action commits.
 # False defers each to its first download (bulk data loads); the record and signatures are the same.
 DOCUMENTS_ISSUE_ON_COMMIT = env_bool("DOCUMENTS_ISSUE_ON_COMMIT", True)
+# Each PDF is issued by a background job (core.jobs): a failed render is tried this many times in
+# all, pausing DOCUMENTS_ISSUE_RETRY_SECONDS before the second attempt and twice as long each time after.
+DOCUMENTS_ISSUE_ATTEMPTS = env_int("DOCUMENTS_ISSUE_ATTEMPTS", 5, minimum=1)
+DOCUMENTS_ISSUE_RETRY_SECONDS = env_int("DOCUMENTS_ISSUE_RETRY_SECONDS", 30, minimum=0)
+
+# Background jobs (django-tasks): the queue is a table in this database, run by `manage.py db_worker`
+# (README "Background jobs"). TASKS_BACKEND=immediate runs each job in the web process instead (no worker).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }.get(os.environ.get("TASKS_BACKEND", "database").strip().lower(), "")
+        or "invalid"
+    }
+}
+if TASKS["default"]["BACKEND"] == "invalid":
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be database or immediate, got {os.environ['TASKS_BACKEND']!r}")
 
 # R-REC-2: QC records not linked to a batch (materials, water, environment) are kept this many
 # years after the test date; batch-linked records until product expiry + 1 year.

@@ -19,3 +19,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # No collectstatic for the test run (the browser server serves from the finders).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+# Background jobs run at once in the test process (after commit: core.jobs.enqueue_issue), so a
+# test sees the issued document without a worker; tests of the database queue switch it on.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# A failed render is retried without pausing in the test run.
+DOCUMENTS_ISSUE_RETRY_SECONDS = 0

@@ -266,6 +266,9 @@ if DEBUG:
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Where `manage.py backup` writes its archives (README "Backup and restore"); required by
+# `check --deploy`. Put it on another disk than the database and MEDIA_ROOT, and copy it off-site.
+BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip()
 # The address people open the site at. Printed on every PDF (as text and QR code) so that a
 # printed or e-mailed copy leads back to its verification page: an issued PDF's QR code is
 # permanent, so outside DEBUG there is no default — start-up fails naming the variable.

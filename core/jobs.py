@@ -138,3 +138,20 @@ def integrity_check_job(*, limit: int | None = None) -> dict[str, Any]:
 def backend_name() -> str:
     """The configured default backend's class, for the health endpoint (no settings values)."""
     return type(task_backends["default"]).__name__
+
+
+@task()
+def send_reminders_job() -> dict[str, Any]:
+    """Mail what fell due or became overdue since the last run (``core.reminders``); the summary
+    stays on the job row. A reminder the mail server refused is tried again next run."""
+    from core.reminders import send_due_reminders
+
+    outcome = send_due_reminders()
+    logger.info(
+        "Reminders: %d sent, %d sent before, %d failed, %d with nobody to tell",
+        len(outcome.sent),
+        outcome.already,
+        len(outcome.failed),
+        len(outcome.nobody),
+    )
+    return {"sent": outcome.sent, "already": outcome.already, "failed": outcome.failed, "nobody": outcome.nobody}

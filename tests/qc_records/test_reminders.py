@@ -138,3 +138,24 @@ def test_the_reminder_record_is_append_only(qc):
         cursor.execute("UPDATE core_reminder SET recipients = 'x' WHERE id = %s", [reminder.pk])
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM core_reminder WHERE id = %s", [reminder.pk])
+
+
+def test_administrators_read_the_reminders_but_cannot_change_them(qc, client_for):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import PASSWORD
+
+    today = timezone.localdate()
+    InstrumentFactory(code="QC-UV-02", calibration_due=today + timedelta(days=2), last_changed_by=qc.head)
+    send_due_reminders(today)
+    reminder = Reminder.objects.get()
+    from core.models import User
+
+    root = User.objects.create_superuser(username="root", password=PASSWORD)
+    client = Client()
+    client.force_login(root)
+    page = client.get(reverse("admin:core_reminder_changelist"))
+    assert page.status_code == 200 and "QC-UV-02" in page.content.decode()
+    assert client.post(reverse("admin:core_reminder_delete", args=[reminder.pk]), {"post": "yes"}).status_code == 403
+    assert Reminder.objects.count() == 1

@@ -128,6 +128,8 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "core",
     "qc_records",
     "release",
@@ -136,6 +138,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -278,6 +281,9 @@ if DEBUG:
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Where `manage.py backup` writes its archives (README "Backup and restore"); required by
+# `check --deploy`. Put it on another disk than the database and MEDIA_ROOT, and copy it off-site.
+BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip()
 # The address people open the site at. Printed on every PDF (as text and QR code) so that a
 # printed or e-mailed copy leads back to its verification page: an issued PDF's QR code is
 # permanent, so outside DEBUG there is no default — start-up fails naming the variable.
@@ -293,6 +299,24 @@ FORM_RENDERER = "core.forms.BootstrapFormRenderer"
 # Issued PDFs (test reports, certificates) are rendered right after the signing action commits.
 # False defers each to its first download (bulk data loads); the record and signatures are the same.
 DOCUMENTS_ISSUE_ON_COMMIT = env_bool("DOCUMENTS_ISSUE_ON_COMMIT", True)
+# Each PDF is issued by a background job (core.jobs): a failed render is tried this many times in
+# all, pausing DOCUMENTS_ISSUE_RETRY_SECONDS before the second attempt and twice as long each time after.
+DOCUMENTS_ISSUE_ATTEMPTS = env_int("DOCUMENTS_ISSUE_ATTEMPTS", 5, minimum=1)
+DOCUMENTS_ISSUE_RETRY_SECONDS = env_int("DOCUMENTS_ISSUE_RETRY_SECONDS", 30, minimum=0)
+
+# Background jobs (django-tasks): the queue is a table in this database, run by `manage.py db_worker`
+# (README "Background jobs"). TASKS_BACKEND=immediate runs each job in the web process instead (no worker).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }.get(os.environ.get("TASKS_BACKEND", "database").strip().lower(), "")
+        or "invalid"
+    }
+}
+if TASKS["default"]["BACKEND"] == "invalid":
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be database or immediate, got {os.environ['TASKS_BACKEND']!r}")
 
 # R-REC-2: QC records not linked to a batch (materials, water, environment) are kept this many
 # years after the test date; batch-linked records until product expiry + 1 year.
@@ -331,14 +355,54 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail (reminders, integrity findings to ADMINS). Unset, mail is printed on the console (the demo);
+# `check --deploy` refuses that, and an SMTP backend without EMAIL_HOST (core.checks).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST", "").strip()
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "release-desk@localhost")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# Who hears of integrity findings (core.jobs): "Name <address>, Name <address>".
+ADMINS = [
+    (name.strip(), address.strip(" <>"))
+    for name, _sep, address in (item.rpartition("<") for item in env_list("ADMINS", []))
+]
 
+# Logs go to standard error (systemd's journal, the container's log): the request log (one JSON
+# line per request: method, path, status, user, duration — core.request_log) and the background
+# jobs at INFO, everything else from LOG_LEVEL. REQUEST_LOG=false silences the request lines.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "core.request_log.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "json": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "loggers": {
+        "releasedesk.requests": {
+            "handlers": ["json"],
+            "level": "INFO" if env_bool("REQUEST_LOG", True) else "CRITICAL",
+            "propagate": False,
+        },
+        "core.jobs": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        "core.health": {"handlers": ["json"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# The health endpoint (/health/, core.health): fails below this much free space for MEDIA_ROOT, and
+# when a background job ready to run has waited longer than this (the worker is down or behind).
+HEALTH_MIN_FREE_MB = env_int("HEALTH_MIN_FREE_MB", 1024, minimum=0)
+HEALTH_MAX_QUEUE_WAIT_MINUTES = env_int("HEALTH_MAX_QUEUE_WAIT_MINUTES", 15, minimum=1)
 
 SITE_NAME = _("Release Desk")

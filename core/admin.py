@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.auth import issue_reset_link
-from core.models import AuthEvent, Document, Signature, User
+from core.models import AuthEvent, Document, Reminder, Signature, User
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -132,3 +132,12 @@ class DocumentAdmin(ReadOnlyAdmin):
     search_fields = ("number", "verification_code", "record_label", "sha256")
     # Files are served only through the permission-checked download view, never from MEDIA_URL.
     exclude = ("file",)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    """Who was reminded of what, and when (core.reminders): read-only, like the security events."""
+
+    list_display = ("sent_at", "item_label", "threshold", "recipients")
+    search_fields = ("item_label", "threshold", "recipients")
+    exclude = ("content_type", "object_id")

@@ -32,7 +32,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from core import auth  # noqa: F401  (connects the sign-in signal receivers)
+        from core import auth, checks  # noqa: F401  (sign-in signal receivers; check --deploy additions)
 
         # After every app's migrations: history tables of all apps exist by then.
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="core.after_migrate")

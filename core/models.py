@@ -551,3 +551,39 @@ class NumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series}-{self.year}: {self.last}"
+
+
+class Reminder(models.Model):
+    """One reminder e-mail sent about one item at one threshold (issue 13 item 3): "instrument
+    QC-HPLC-01 calibration due 2026-12-15", "OOS-2026-004 phase I overdue".
+
+    Unique per item and threshold, and written in the same transaction as the sending: a reminder
+    is sent once, and one whose sending failed is not recorded, so the next run sends it
+    (``core.reminders``). Append-only: the record of who was told what, and when.
+    """
+
+    APPEND_ONLY = True
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    item = GenericForeignKey("content_type", "object_id")
+    item_label = models.CharField(_("item"), max_length=255)
+    threshold = models.CharField(_("threshold"), max_length=64)
+    subject = models.CharField(_("subject"), max_length=255)
+    recipients = models.TextField(_("sent to"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now, db_index=True)
+
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "threshold"], name="core_reminder_once_per_item_threshold"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_label} · {self.threshold}"

@@ -14,8 +14,9 @@ How an app issues a document (QC test report, release certificate, recall report
        issue_after_commit(issue_release_certificate, batch_pk=batch.pk, user_pk=user.pk)
 
    ``issue_release_certificate`` is the app's function (its pdf.py) that re-reads the records
-   by primary key and calls ``issue_document``. A failure is logged and never undoes the action
-   that committed; the app's download view issues a missing document on first request. The
+   by primary key and calls ``issue_document``. The issue runs as a background job
+   (``core.jobs.issue_document_job``) and a failure is retried, then logged; it never undoes the
+   action that committed; the app's download view issues a missing document on first request. The
    setting ``DOCUMENTS_ISSUE_ON_COMMIT`` (default true) can defer all issuing to that first
    request, e.g. for a bulk data load.
 
@@ -200,24 +201,19 @@ def _plain_title(title: str | Promise) -> str:
 
 
 def issue_after_commit(issue: Callable[..., Any], **kwargs: Any) -> None:
-    """Run ``issue(**kwargs)`` once the current transaction has committed (see the module docstring).
+    """Issue ``issue(**kwargs)`` through a background job once the current transaction has
+    committed (see the module docstring and ``core.jobs``).
 
-    Pass primary keys, not model instances: ``issue`` re-reads what was committed. An exception
-    is logged with the call and swallowed — the signed action stands, and the document is issued
-    on first download instead. Does nothing when ``settings.DOCUMENTS_ISSUE_ON_COMMIT`` is false.
+    ``issue`` is a module-level function (the job row names it by its dotted path); pass primary
+    keys, not model instances: ``issue`` re-reads what was committed. A failure is retried
+    (``DOCUMENTS_ISSUE_ATTEMPTS``), then logged — the signed action stands, and the document is
+    issued on first download instead. Does nothing when ``settings.DOCUMENTS_ISSUE_ON_COMMIT`` is false.
     """
     if not settings.DOCUMENTS_ISSUE_ON_COMMIT:
         return
+    from core.jobs import enqueue_issue  # core.jobs imports the task backends
 
-    def run() -> None:
-        try:
-            issue(**kwargs)
-        except Exception:  # logged: the committed action stands; the document is issued on demand
-            logger.exception(
-                "Could not issue the document %s(%s) after commit", getattr(issue, "__name__", issue), kwargs
-            )
-
-    transaction.on_commit(run)
+    enqueue_issue(issue, kwargs)
 
 
 def issue_document(

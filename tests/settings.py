@@ -20,6 +20,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # No collectstatic for the test run (the browser server serves from the finders).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
+# Background jobs run at once in the test process (after commit: core.jobs.enqueue_issue), so a
+# test sees the issued document without a worker; tests of the database queue switch it on.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# A failed render is retried without pausing in the test run.
+DOCUMENTS_ISSUE_RETRY_SECONDS = 0
+
 # Files the suite writes (issued PDFs, attachments) go to a directory of this test process's own:
 # with pytest-xdist each worker has its own database, so the same document number can be issued
 # by two workers at once and must not land on the same path.

@@ -27,7 +27,8 @@ LOCKED_MESSAGE = "This account is locked after too many failed sign-ins"
 NEW_PASSWORD = "Another-Long-Passphrase-77"
 
 # Pages anyone may open without signing in; everything else in the URL configuration is GMP.
-PUBLIC_URL_NAMES = {"login", "logout", "set_language", "javascript-catalog", "password_reset_confirm"}
+# "health": the monitoring endpoint says only ok or fail per check (tests/core/test_operations.py).
+PUBLIC_URL_NAMES = {"login", "logout", "set_language", "javascript-catalog", "password_reset_confirm", "health"}
 
 
 def _gmp_urls() -> list[str]:

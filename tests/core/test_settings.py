@@ -8,6 +8,7 @@ import runpy
 import secrets
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,12 @@ _SETTINGS_VARS = [
     "BEHIND_PROXY",
     "PASSWORD_MIN_LENGTH",
     "SITE_URL",
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "DEFAULT_FROM_EMAIL",
+    "BACKUP_DIR",
+    "REQUEST_LOG",
+    "TASKS_BACKEND",
     "PYTEST_VERSION",
     "DJANGO_SETTINGS_MODULE",
     # bin/test sets it for Playwright; a production environment never has it (check async.E001).
@@ -46,6 +53,9 @@ def _production_env(**extra: str) -> dict[str, str]:
         HTTPS="true",
         ALLOWED_HOSTS="release.example.com",
         SITE_URL="https://release.example.com",
+        EMAIL_HOST="smtp.example.com",
+        DEFAULT_FROM_EMAIL="release-desk@example.com",
+        BACKUP_DIR=tempfile.gettempdir(),
         DJANGO_SETTINGS_MODULE="config.settings",
     )
     env.update(extra)
@@ -79,6 +89,18 @@ def test_check_deploy_does_catch_an_unsafe_deployment():
     result = _check_deploy(env)
     assert result.returncode != 0
     assert "security.W" in result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_production_without_mail_or_backup_location():
+    """Issue 13 item 6: no EMAIL_HOST (mail would print on a console nobody reads) and no BACKUP_DIR
+    — `check --deploy` fails naming both."""
+    env = _production_env()
+    del env["EMAIL_HOST"], env["BACKUP_DIR"]
+    result = _check_deploy(env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "releasedesk.E002" in output and "EMAIL_BACKEND" in output
+    assert "releasedesk.E005" in output and "BACKUP_DIR is not set" in output
 
 
 def _load_settings(monkeypatch, **env: str) -> dict:

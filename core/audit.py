@@ -173,6 +173,42 @@ def ensure_append_only_triggers(using: str = "default") -> list[str]:
     return tables
 
 
+def history_index_name(table: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha1(table.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"rd_hist_user_{table[:40]}_{digest}"
+
+
+def ensure_history_indexes(using: str = "default") -> list[str]:
+    """Give every history table an index on (user, time, id), created if missing (issue 12).
+
+    The audit search filtered by a person asks each history table for that person's newest rows;
+    simple-history indexes the user and the time apart, so at millions of rows PostgreSQL either
+    walks the whole time index filtering on the user or sorts all of the person's rows. One
+    composite index serves the filter and the order. Like the append-only triggers this is done
+    after every ``migrate`` for the history tables of every app (no migration per app needed, and a
+    history table added later gets it too); ``CREATE INDEX IF NOT EXISTS`` makes it idempotent.
+    """
+    from django.db import connections
+
+    conn = connections[using]
+    existing = set(conn.introspection.table_names())
+    made = []
+    with conn.cursor() as cursor:
+        for hm in history_models():
+            table = hm._meta.db_table
+            if table not in existing:
+                continue
+            name = history_index_name(table)
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {conn.ops.quote_name(name)} ON {conn.ops.quote_name(table)} "
+                "(history_user_id, history_date, history_id)"
+            )
+            made.append(name)
+    return made
+
+
 def tables_with_append_only_triggers(using: str = "default") -> set[str]:
     """Read back from the database which tables carry the triggers (for tests and checks)."""
     from django.db import connections
@@ -202,6 +238,7 @@ __all__ = [
     "AppendOnlyHistory",
     "audited_history",
     "ensure_append_only_triggers",
+    "ensure_history_indexes",
     "tables_with_append_only_triggers",
 ]
 

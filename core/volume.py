@@ -254,7 +254,7 @@ class Generator:
             hi = min(n, lo + CHUNK) - 1
             sql = (
                 f"INSERT INTO {qn(table)} ({', '.join(cols)}) "  # noqa: S608
-                f"SELECT {', '.join(exprs)} FROM generate_series({lo}, {hi}) AS g "
+                f"SELECT {', '.join(exprs)} FROM generate_series({lo}::bigint, {hi}::bigint) AS g "
                 f"JOIN {qn(table)} t ON t.id = ({tpl_array})[1 + {tpl_index}] "
                 f"ORDER BY g RETURNING id"
             )

@@ -36,15 +36,17 @@ def test_unknown_label_is_named(settings):
         call_command("generate_volume", "--only", "release.Nothing", stdout=StringIO())
 
 
-def test_every_history_table_has_the_user_time_index():
-    """Issue 12 item 4: the search by person is served by an index on every history table."""
+def test_every_history_table_has_the_user_and_record_time_indexes():
+    """Issue 12 item 4: the search by person, a record's timeline and each change's predecessor
+    are served by an index on every history table."""
     from core.audit import history_models
 
     with connection.cursor() as cursor:
         for hm in history_models():
             table = hm._meta.db_table
             indexes = connection.introspection.get_constraints(cursor, table)
-            assert history_index_name(table) in indexes, table
+            assert history_index_name(table, "user") in indexes, table
+            assert history_index_name(table, "rec") in indexes, table
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="generate_volume runs on PostgreSQL only")

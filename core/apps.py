@@ -7,10 +7,11 @@ def _after_migrate(sender, using="default", **kwargs) -> None:
     from django.apps import apps
     from django.contrib.auth.management import create_permissions
 
-    from core.audit import ensure_append_only_triggers
+    from core.audit import ensure_append_only_triggers, ensure_history_indexes
     from core.roles import sync_role_permissions
 
     ensure_append_only_triggers(using=using)
+    ensure_history_indexes(using=using)
     from django.conf import settings
     from django.db import connections
 

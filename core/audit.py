@@ -173,6 +173,50 @@ def ensure_append_only_triggers(using: str = "default") -> list[str]:
     return tables
 
 
+def history_index_name(table: str, kind: str = "user") -> str:
+    import hashlib
+
+    digest = hashlib.sha1(f"{table}:{kind}".encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"rd_hist_{kind}_{table[:40]}_{digest}"
+
+
+def ensure_history_indexes(using: str = "default") -> list[str]:
+    """Give every history table two composite indexes, created if missing (issue 12):
+
+    - (user, time, id): the audit search filtered by a person asks each table for that person's
+      newest rows; simple-history indexes the user and the time apart, so at millions of rows
+      PostgreSQL either walks the whole time index filtering on the user or sorts all of the
+      person's rows;
+    - (record, time, id): a record's timeline and every entry's predecessor (the old values
+      shown beside the new) are "the newest row of this record before this one"; with the
+      record and the time indexed apart PostgreSQL may walk the time index backwards (8.7 s for
+      a page of 50 batch changes at 400,000 history rows, measured).
+
+    Like the append-only triggers this runs after every ``migrate`` for the history tables of every
+    app (no migration per app, and a history table added later gets them too); ``CREATE INDEX IF NOT
+    EXISTS`` makes it idempotent. Both SQLite and PostgreSQL.
+    """
+    from django.db import connections
+
+    conn = connections[using]
+    existing = set(conn.introspection.table_names())
+    made = []
+    with conn.cursor() as cursor:
+        for hm in history_models():
+            table = hm._meta.db_table
+            if table not in existing:
+                continue
+            record = hm.instance_type._meta.pk.column  # type: ignore[attr-defined]
+            for kind, first in (("user", "history_user_id"), ("rec", record)):
+                name = history_index_name(table, kind)
+                cursor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {conn.ops.quote_name(name)} ON {conn.ops.quote_name(table)} "
+                    f"({conn.ops.quote_name(first)}, history_date, history_id)"
+                )
+                made.append(name)
+    return made
+
+
 def tables_with_append_only_triggers(using: str = "default") -> set[str]:
     """Read back from the database which tables carry the triggers (for tests and checks)."""
     from django.db import connections
@@ -202,6 +246,7 @@ __all__ = [
     "AppendOnlyHistory",
     "audited_history",
     "ensure_append_only_triggers",
+    "ensure_history_indexes",
     "tables_with_append_only_triggers",
 ]
 

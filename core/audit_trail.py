@@ -11,7 +11,6 @@ import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from django.apps import apps
@@ -281,32 +280,106 @@ def _selected_models(flt: SearchFilter) -> list[type[models.Model]]:
     return [hm for _k, _b, hm in record_types()]
 
 
-def search_page(flt: SearchFilter, page: int, per_page: int = 50) -> tuple[list[AuditEntry], bool]:
-    """One page of changes, newest first, and whether there is a next page.
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of the global search ends: the last entry shown (keyset paging, issue 12).
 
-    Each record type is asked for at most offset+per_page+1 rows (newest first), then merged; a
-    few queries per record type per page, independent of table sizes.
+    The search is ordered newest first by (time, record type key, history id); the next page is
+    everything strictly after the cursor in that order, so each history table is asked for at
+    most ``per_page + 1`` rows through its ``history_date`` index, at any depth.
     """
-    offset = (page - 1) * per_page
-    need = offset + per_page + 1
-    per_type: list[list[models.Model]] = []
-    for hm in _selected_models(flt):
-        qs = flt.apply(hm.objects.all()).order_by("-history_date", "-history_id")
-        per_type.append(list(qs.values_list("history_id", "history_date")[:need]))
-        per_type[-1] = [(d, hid, hm) for hid, d in per_type[-1]]
-    merged = list(islice(heapq.merge(*per_type, key=lambda t: (t[0], t[1]), reverse=True), offset, need))
-    has_next = len(merged) > per_page
-    merged = merged[:per_page]
-    by_model: dict[type[models.Model], list[int]] = {}
-    for _d, hid, hm in merged:
-        by_model.setdefault(hm, []).append(hid)
-    entries: dict[tuple[type, int], AuditEntry] = {}
-    for hm, ids in by_model.items():
-        rows = list(_with_previous(hm.objects.filter(history_id__in=ids)))
+
+    when: datetime
+    key: str
+    history_id: int
+
+    def encode(self) -> str:
+        return f"{self.when.isoformat()}~{self.key}~{self.history_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor | None:
+        """The cursor in a link, or None for a missing or tampered one (the first page is shown)."""
+        try:
+            when, key, hid = (text or "").split("~")
+            parsed = datetime.fromisoformat(when)
+            if parsed.tzinfo is None or history_model_for(key) is None:
+                return None
+            return cls(parsed, key, int(hid))
+        except (ValueError, TypeError, OverflowError):
+            return None
+
+
+def _after(qs: models.QuerySet, key: str, cursor: Cursor | None) -> models.QuerySet:
+    """Rows of one history table that come after ``cursor`` (newest first, ties by key then id)."""
+    if cursor is None:
+        return qs
+    if key < cursor.key:
+        return qs.filter(history_date__lte=cursor.when)
+    if key > cursor.key:
+        return qs.filter(history_date__lt=cursor.when)
+    return qs.filter(
+        models.Q(history_date__lt=cursor.when) | models.Q(history_date=cursor.when, history_id__lt=cursor.history_id)
+    )
+
+
+def _selected(flt: SearchFilter) -> list[tuple[str, type[models.Model]]]:
+    return [(hm.instance_type._meta.label_lower, hm) for hm in _selected_models(flt)]  # type: ignore[attr-defined]
+
+
+def _heads(flt: SearchFilter, cursor: Cursor | None, need: int) -> list[tuple[datetime, str, int]]:
+    """The newest ``need`` (time, key, history id) after the cursor from every selected table.
+
+    On PostgreSQL one query: a UNION ALL of per-table ``ORDER BY … LIMIT need`` subqueries, each
+    served by the table's history_date index (or (user, date) / (record, date) when filtered).
+    SQLite cannot LIMIT inside a compound query, so there it is one query per table.
+    """
+    parts = []
+    for key, hm in _selected(flt):
+        qs = _after(flt.apply(hm.objects.all()), key, cursor).order_by("-history_date", "-history_id")
+        parts.append(
+            qs.annotate(k=models.Value(key, output_field=models.CharField())).values_list(
+                "history_date", "k", "history_id"
+            )[:need]
+        )
+    if not parts:
+        return []
+    from django.db import connection
+
+    if connection.features.supports_slicing_ordering_in_compound and len(parts) > 1:
+        rows = list(parts[0].union(*parts[1:], all=True))
+    else:
+        rows = [row for part in parts for row in part]
+    rows.sort(key=lambda t: (t[0], t[1], t[2]), reverse=True)
+    return rows[:need]
+
+
+def search_page(
+    flt: SearchFilter, cursor: Cursor | None = None, per_page: int = 50
+) -> tuple[list[AuditEntry], Cursor | None]:
+    """One page of changes, newest first, after ``cursor``; and the cursor of the next page (None
+    on the last page).
+
+    A fixed number of queries whatever the depth or the table sizes: one for the newest rows of
+    every record type (PostgreSQL), then per record type on the page its rows with predecessors,
+    and the users and related names of the whole page.
+    """
+    heads = _heads(flt, cursor, per_page + 1)
+    more = len(heads) > per_page
+    heads = heads[:per_page]
+    by_key: dict[str, list[int]] = {}
+    for _d, key, hid in heads:
+        by_key.setdefault(key, []).append(hid)
+    entries: dict[tuple[str, int], AuditEntry] = {}
+    for key, ids in by_key.items():
+        found = history_model_for(key)
+        if found is None:
+            continue
+        rows = list(_with_previous(found[1].objects.filter(history_id__in=ids)))
         for row, entry in zip(rows, _entries(rows), strict=True):
-            entries[(hm, row.history_id)] = entry
-    ordered = [entries[(hm, hid)] for _d, hid, hm in merged if (hm, hid) in entries]
-    return _attach_users(ordered), has_next
+            entries[(key, row.history_id)] = entry
+    ordered = [entries[(key, hid)] for _d, key, hid in heads if (key, hid) in entries]
+    next_cursor = Cursor(*heads[-1]) if more and heads else None
+    return _attach_users(ordered), next_cursor
 
 
 def iter_search(flt: SearchFilter, chunk: int = 500) -> Iterator[AuditEntry]:

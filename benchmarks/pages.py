@@ -1,0 +1,308 @@
+"""Is every page fast at a plant's ten-year volume? (issue 12 item 2)
+
+    DATABASE_URL=postgres://…/scratch .venv/bin/python benchmarks/pages.py [--repeat 10] [--only batch]
+                                                                         [--budgets benchmarks/budgets.toml]
+
+Run it against a scratch database filled by ``manage.py seed_demo`` and ``manage.py generate_volume``
+(never a production database: it signs in as the demo users). For every page it signs in as the
+role that uses it (the demo users, username = role), requests the page ``--repeat`` times after one
+warm-up, and prints the p50 / p95 server time (the whole Django request in this process: middleware,
+view, queries, template) and the number of queries of one request. Exports are streamed: it prints
+the time to the first byte, the time to read the whole export (or the first ``--export-limit``
+megabytes of it), the bytes read and the queries per 1,000 lines.
+
+It exits 1 when a page is over its budget (``budgets.toml`` beside this file: p95, queries,
+first byte), answers anything but 200, or an export does not stream, so a person can run it
+before a release. It is not part of the test suite, which keeps its query-count tests.
+
+Only reads. Needs PostgreSQL for meaningful figures (SQLite works, for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+if not os.environ.get("DATABASE_URL"):
+    sys.exit("Set DATABASE_URL to the scratch database filled by generate_volume.")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Measured as deployed (DEBUG off: no query log, cached templates). These keys are for the scratch
+# database only; signatures made by generate_volume with the DEBUG key show "invalid" unless the
+# same SIGNATURE_KEY is given, which costs the same.
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("SIGNATURE_KEY", "insecure-development-signature-key-do-not-use-in-production")
+os.environ.setdefault("SITE_URL", "http://localhost:8000")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# No collectstatic for a benchmark: static URLs unhashed (whitenoise serves nothing here anyway).
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from core.models import User  # noqa: E402
+
+
+@dataclass
+class Page:
+    name: str
+    role: str
+    url: Callable[[], str | None]  # None: nothing of that kind in the database, skipped
+    export: bool = False
+
+
+def _latest(label: str, **filters) -> int | None:
+    from django.apps import apps
+
+    model = apps.get_model(label)
+    return model._base_manager.filter(**filters).order_by("-pk").values_list("pk", flat=True).first()
+
+
+def _url(name: str, *args, query: str = "") -> Callable[[], str | None]:
+    def build() -> str | None:
+        resolved = []
+        for a in args:
+            value = a() if callable(a) else a
+            if value is None:
+                return None
+            resolved.append(value)
+        return reverse(name, args=resolved) + (f"?{query}" if query else "")
+
+    return build
+
+
+def _pk(label: str, **filters) -> Callable[[], int | None]:
+    return lambda: _latest(label, **filters)
+
+
+def _week() -> str:
+    end = timezone.localdate()
+    return f"date_from={(end - timedelta(days=7)).isoformat()}&date_to={end.isoformat()}"
+
+
+def _audit_deep() -> str | None:
+    """The audit search 100 pages down (the cursor of the 5,000th newest change)."""
+    from core import audit_trail
+
+    cursor = None
+    for _ in range(100):
+        _entries, cursor = audit_trail.search_page(audit_trail.SearchFilter(), cursor)
+        if cursor is None:
+            return None
+    return reverse("core:audit_search") + "?after=" + cursor.encode()
+
+
+PAGES: list[Page] = [
+    # core
+    Page("my work, QC analyst", "qc_analyst", _url("core:my_work")),
+    Page("my work, QA reviewer", "qa_reviewer", _url("core:my_work")),
+    Page("my work, QP", "qualified_person", _url("core:my_work")),
+    Page("my work, customer service", "customer_service", _url("core:my_work")),
+    Page("audit search, newest", "auditor", _url("core:audit_search")),
+    Page("audit search, one user", "auditor", lambda: reverse("core:audit_search") + f"?user={_user_id('qc_analyst')}"),
+    Page(
+        "audit search, one type + week",
+        "auditor",
+        _url("core:audit_search", query="record_type=release.batch&" + _week()),
+    ),
+    Page("audit search, page 100", "auditor", _audit_deep),
+    Page(
+        "record history, batch",
+        "auditor",
+        lambda: reverse("core:record_history", args=["release.batch", _latest("release.Batch")]),
+    ),
+    Page("audit CSV, one week", "auditor", _url("core:audit_export", query=_week()), export=True),
+    # release
+    Page("product list", "qa_reviewer", _url("release:product_list")),
+    Page("batch list", "qa_reviewer", _url("release:batch_list")),
+    Page("batch list, by number", "qa_reviewer", _url("release:batch_list", query="q=V4242")),
+    Page("batch list, released", "qa_reviewer", _url("release:batch_list", query="status=released")),
+    Page("batch detail", "qa_reviewer", _url("release:batch_detail", _pk("release.Batch"))),
+    Page("release review", "qualified_person", _url("release:batch_review", _pk("release.ReleaseReview"))),
+    Page("release register", "qualified_person", _url("release:register")),
+    Page("release register CSV", "qualified_person", _url("release:register_csv"), export=True),
+    # qc_records
+    Page("QC overview", "qc_head", _url("qc_records:index")),
+    Page("sample list", "qc_analyst", _url("qc_records:sample_list")),
+    Page("sample list, waiting", "qc_analyst", _url("qc_records:sample_list", query="waiting=on")),
+    Page("sample list, text search", "qc_analyst", _url("qc_records:sample_list", query="q=V4242")),
+    Page("specification list", "qc_head", _url("qc_records:spec_list")),
+    Page("instrument list", "qc_head", _url("qc_records:instrument_list")),
+    Page("record detail", "qc_reviewer", _url("qc_records:record_detail", _pk("qc_records.TestRecord"))),
+    Page("record history", "qc_reviewer", _url("qc_records:record_history", _pk("qc_records.TestRecord"))),
+    Page("batch QC", "qa_reviewer", _url("qc_records:batch_qc", _pk("release.Batch"))),
+    # aftersales
+    Page("customer list", "customer_service", _url("aftersales:customer_list")),
+    Page("complaint list", "customer_service", _url("aftersales:complaint_list")),
+    Page("shipment list", "customer_service", _url("aftersales:shipment_list")),
+    Page("shipment list, by batch", "customer_service", _url("aftersales:shipment_list", query="q=V4242")),
+    Page("shipment detail", "customer_service", _url("aftersales:shipment_detail", _pk("aftersales.Shipment"))),
+    Page("shipment import form", "customer_service", _url("aftersales:shipment_import")),
+    Page("shipment CSV", "customer_service", _url("aftersales:shipment_csv"), export=True),
+]
+
+
+def _user_id(username: str) -> int | None:
+    return User.objects.filter(username=username).values_list("pk", flat=True).first()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.n += 1
+        return execute(sql, params, many, context)
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+def measure_page(client: Client, url: str, repeat: int) -> dict:
+    times, queries, status = [], 0, 200
+    for i in range(repeat + 1):
+        counter = QueryCounter()
+        started = time.perf_counter()
+        with connection.execute_wrapper(counter):
+            response = client.get(url)
+            if getattr(response, "streaming", False):
+                b"".join(response.streaming_content)
+        elapsed = time.perf_counter() - started
+        status = response.status_code
+        if status != 200:
+            break
+        if i:  # the first request warms caches
+            times.append(elapsed * 1000)
+            queries = counter.n
+    return {
+        "status": status,
+        "p50": statistics.median(times) if times else 0,
+        "p95": _pct(times, 0.95) if times else 0,
+        "queries": queries,
+    }
+
+
+def measure_export(client: Client, url: str, limit_mb: float) -> dict:
+    counter = QueryCounter()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        response = client.get(url)
+        streaming = getattr(response, "streaming", False)
+        first = None
+        size = lines = 0
+        if streaming:
+            for chunk in response.streaming_content:
+                if first is None:
+                    first = time.perf_counter() - started
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+                if size > limit_mb * 1_000_000:
+                    break
+        else:
+            first = time.perf_counter() - started
+            size = len(response.content)
+            lines = response.content.count(b"\n")
+        total = time.perf_counter() - started
+        close = getattr(response, "close", None)
+        if close:
+            close()
+    return {
+        "status": response.status_code,
+        "streaming": streaming,
+        "first_ms": (first or total) * 1000,
+        "total_s": total,
+        "bytes": size,
+        "lines": lines,
+        "queries": counter.n,
+        "per_1000": counter.n / max(1, lines) * 1000,
+        "cut": size > limit_mb * 1_000_000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--only", default="", help="run the pages whose name contains this text")
+    parser.add_argument("--budgets", default=str(HERE / "budgets.toml"))
+    parser.add_argument("--export-limit", type=float, default=20.0, help="megabytes of each export to read")
+    args = parser.parse_args()
+    budgets = tomllib.loads(Path(args.budgets).read_text(encoding="utf-8"))
+    default, exports, per_page = budgets["page"], budgets["export"], budgets.get("pages", {})
+
+    print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}")
+    from django.apps import apps
+
+    for label in ("release.Batch", "qc_records.TestResult", "aftersales.Shipment", "core.Signature"):
+        print(f"  {label}: {apps.get_model(label)._base_manager.count():,} rows")
+    clients: dict[str, Client] = {}
+    failures = 0
+    print(f"\n{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'budget':>7} {'queries':>8} {'max q':>6}  result")
+    for page in PAGES:
+        if args.only and args.only not in page.name:
+            continue
+        url = page.url()
+        if url is None:
+            print(f"{page.name:38} skipped: nothing of that kind in the database")
+            continue
+        client = clients.get(page.role)
+        if client is None:
+            user = User.objects.get(username=page.role)
+            client = clients[page.role] = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+            client.force_login(user)
+        budget = {**default, **per_page.get(page.name, {})}
+        if page.export:
+            r = measure_export(client, url, args.export_limit)
+            ok = (
+                r["status"] == 200
+                and r["streaming"]
+                and r["first_ms"] <= exports["first_byte_ms"]
+                and r["per_1000"] <= exports["queries_per_1000_lines"]
+            )
+            failures += not ok
+            note = (
+                f"{r['bytes'] / 1e6:.1f} MB, {r['lines']:,} lines{' (cut)' if r['cut'] else ''} in {r['total_s']:.1f} s"
+            )
+            print(
+                f"{page.name:38} first byte {r['first_ms']:.0f} ms (≤{exports['first_byte_ms']}), "
+                f"{r['queries']} queries ({r['per_1000']:.1f}/1000 lines), {note}"
+                f"{'' if r['streaming'] else ', NOT STREAMED'}  {'ok' if ok else 'OVER'}"
+                + ("" if r["status"] == 200 else f" HTTP {r['status']}")
+            )
+            continue
+        r = measure_page(client, url, args.repeat)
+        ok = r["status"] == 200 and r["p95"] <= budget["p95_ms"] and r["queries"] <= budget["queries"]
+        failures += not ok
+        print(
+            f"{page.name:38} {r['p50']:8.1f} {r['p95']:8.1f} {budget['p95_ms']:7} {r['queries']:8} "
+            f"{budget['queries']:6}  {'ok' if ok else 'OVER'}" + ("" if r["status"] == 200 else f" HTTP {r['status']}")
+        )
+    print(f"\n{failures} page(s) over budget" if failures else "\nevery page within budget")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""Ten years of data for benchmarks (issue 12): multiply the demo's records inside PostgreSQL.
+
+``manage.py generate_volume --scale 1.0`` (after ``migrate`` and ``seed_demo`` on an empty,
+scratch PostgreSQL database) fills the database with a plant's ten-year volume: 2,000 products,
+100,000 batches and release reviews, 460,000 samples and test records, 4.7 million results,
+1,000,000 shipments, the other records in proportion, one history row per record plus its
+changes (about 14.6 million history rows), and keyed, chained signatures.
+
+How it stays valid without going through the services one record at a time
+--------------------------------------------------------------------------
+The demo seed creates every kind of record through the real services (so every template row
+passes the services' rules, check constraints and state machine). Each generated row is a copy of
+one of those template rows made by PostgreSQL itself, ``INSERT INTO t (...) SELECT ... FROM
+generate_series(...)`` — the server-side equivalent of COPY, with no rows crossing the wire:
+
+- the primary key comes from the table's identity sequence;
+- a copy's *parent* (its first foreign key in ``PLAN``) is spread over the generated parents
+  (``g % parents``), and the template is chosen among the *siblings of one parent* in the demo
+  (``(g // parents) % templates``), so per-parent unique constraints (result per record/item/
+  attempt, instrument use once per record, one review per batch) hold by construction;
+- other foreign keys to generated tables are spread over those tables, or derived from the
+  parent (a sample's product is its batch's product);
+- unique text columns (numbers, codes, batch numbers) get a ``-V<g>`` suffix;
+- every date and time column is moved back by the same number of days, so a copy spans the ten
+  years while keeping its own order (manufacture < expiry, created < approved).
+
+History rows are INSERTed into the simple-history tables (one "created" row per generated
+record plus ``changes`` "changed" rows per record); the append-only triggers only refuse UPDATE
+and DELETE, and they stay on. ``QuerySet.bulk_create`` is refused by the audited managers on
+purpose; generated data is INSERT-only, so like ``benchmarks/verify_integrity.py`` the
+signatures are written through ``Signature._base_manager.bulk_create`` with the real keyed
+hash and chain (``core.signatures.sign`` computes the same), so ``verify_integrity`` passes.
+
+Not claimed: cross-record business consistency beyond the parent (a generated record's results
+come from a template record of another specification's items; a shipment's batch may be in
+quarantine). It is data to measure pages and plans with, never to demonstrate a workflow; the
+command refuses to run unless DEBUG is on or ``--i-know-this-is-scratch`` is given, and never
+on SQLite.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import connection, models, transaction
+
+DAYS = 3650
+CHUNK = 200_000
+
+
+@dataclass
+class Spec:
+    label: str
+    count: int  # rows at scale 1.0
+    parent: str | None = None  # first foreign key: spread over the generated parents
+    derive: dict[str, tuple[str, str]] = field(default_factory=dict)  # column: (fk field, column of its row)
+    changes: int = 1  # "changed" history rows per generated row, besides the "created" one
+
+
+# Proportions of a large site over ten years (issue 12's table), parents before children.
+PLAN: list[Spec] = [
+    Spec("release.Product", 2_000, changes=2),
+    Spec("qc_records.Instrument", 300, changes=6),
+    Spec("qc_records.Reagent", 1_000, changes=1),
+    Spec("qc_records.Specification", 2_000, parent="product", changes=2),
+    Spec("qc_records.SpecificationItem", 20_000, parent="specification", changes=0),
+    Spec("release.Batch", 100_000, parent="product", changes=3),
+    Spec("release.ReleaseReview", 100_000, parent="batch", changes=5),
+    Spec("release.ReviewStep", 300_000, parent="review", changes=0),
+    Spec("release.BatchHold", 2_000, parent="batch", changes=1),
+    Spec("qc_records.Sample", 460_000, parent="batch", derive={"product": ("batch", "product_id")}, changes=2),
+    Spec("qc_records.TestRecord", 460_000, parent="sample", changes=5),
+    Spec("qc_records.TestResult", 4_700_000, parent="record", changes=1),
+    Spec("qc_records.InstrumentUse", 900_000, parent="record", changes=0),
+    Spec("qc_records.ReagentUse", 700_000, parent="record", changes=0),
+    Spec("qc_records.OOSInvestigation", 2_000, parent="record", changes=4),
+    Spec("aftersales.Customer", 5_000, changes=3),
+    Spec("aftersales.CustomerLicence", 8_000, parent="customer", changes=1),
+    Spec("aftersales.Feedback", 6_000, changes=2),
+    Spec("aftersales.Complaint", 2_000, parent="feedback", changes=4),
+    Spec("aftersales.ADRCase", 1_500, parent="feedback", changes=4),
+    Spec("aftersales.Shipment", 1_000_000, parent="batch", derive={"product": ("batch", "product_id")}, changes=0),
+    Spec("aftersales.GoodsReturn", 1_500, parent="customer", changes=3),
+]
+
+# Signatures per generated record (about 1.4 million at scale 1.0), with the meanings the demo used on that model.
+SIGNATURES_PER_RECORD = {
+    "release.ReviewStep": 1,
+    "qc_records.TestRecord": 2,
+    "release.Batch": 1,
+    "release.Product": 1,
+    "qc_records.Specification": 1,
+    "aftersales.Customer": 2,
+}
+
+
+def qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _unique_text_columns(model: type[models.Model]) -> set[str]:
+    names: set[str] = set()
+    for f in model._meta.concrete_fields:
+        if f.unique and not f.primary_key and isinstance(f, models.CharField):
+            names.add(f.name)
+    for c in model._meta.constraints:
+        if isinstance(c, models.UniqueConstraint):
+            names.update(c.fields)
+            for e in c.expressions:
+                names.update(part.split(")")[0] for part in str(e).split("F(")[1:])
+    for group in model._meta.unique_together:
+        names.update(group)
+    return {
+        model._meta.get_field(n).column
+        for n in names
+        if isinstance(model._meta.get_field(n), models.CharField) and not model._meta.get_field(n).choices
+    }
+
+
+class VolumeError(Exception):
+    pass
+
+
+class Generator:
+    def __init__(
+        self,
+        *,
+        scale: float,
+        out: Callable[[str], None] = print,
+        only: set[str] | None = None,
+        scales: dict[str, float] | None = None,
+    ):
+        if connection.vendor != "postgresql":
+            raise VolumeError("generate_volume needs PostgreSQL (it uses generate_series and INSERT … SELECT).")
+        self.scale = scale
+        self.out = out
+        self.only = only
+        self.scales = scales or {}  # per model label: a scale other than ``scale``
+        # label -> (first generated id, last generated id); only generated rows are parents.
+        self.generated: dict[str, tuple[int, int]] = {}
+
+    # -- rows -------------------------------------------------------------------------------------
+    def run(self) -> None:
+        started = time.perf_counter()
+        for spec in PLAN:
+            if self.only and spec.label not in self.only:
+                continue
+            self.copy(spec)
+        self.history()
+        self.signatures()
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+        self.out(f"done in {time.perf_counter() - started:.0f} s")
+
+    def _pool(self, model: type[models.Model]) -> tuple[int, int, bool]:
+        """(first id, count, contiguous) of the rows a foreign key to ``model`` is spread over."""
+        label = model._meta.label
+        if label in self.generated:
+            lo, hi = self.generated[label]
+            return lo, hi - lo + 1, True
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT min(id), count(*) FROM {qn(model._meta.db_table)}")  # noqa: S608
+            lo, n = cur.fetchone()
+        return lo or 0, n, False
+
+    def copy(self, spec: Spec) -> None:
+        model = apps.get_model(spec.label)
+        table = model._meta.db_table
+        n = max(1, int(spec.count * self.scales.get(spec.label, self.scale)))
+        parent_field = model._meta.get_field(spec.parent) if spec.parent else None
+        templates = model._base_manager.order_by("pk")
+        parent_lo, parent_n = 0, 1
+        unique_text = _unique_text_columns(model)
+        # Columns unique together with the parent (a result's item, replicate and attempt): kept as
+        # in the template, and the templates are the siblings of one demo parent.
+        together: set[str] = set()
+        if parent_field is not None:
+            for c in model._meta.constraints:
+                if isinstance(c, models.UniqueConstraint) and parent_field.name in c.fields:
+                    others = {model._meta.get_field(x).column for x in c.fields if x != parent_field.name}
+                    if not others & unique_text:
+                        together |= set(c.fields) - {parent_field.name}
+        if parent_field is not None:
+            parent_model = parent_field.related_model
+            if parent_model._meta.label not in self.generated:
+                raise VolumeError(f"{spec.label}: generate {parent_model._meta.label} first")
+            parent_lo, parent_n, _c = self._pool(parent_model)
+            # The siblings of the demo parent with the most children: unique per parent among themselves.
+            top = (
+                templates.values(parent_field.attname)
+                .annotate(c=models.Count("pk"))
+                .order_by("-c", parent_field.attname)
+                .first()
+            )
+            if top is None:
+                self.out(f"{spec.label}: no demo row to copy, skipped")
+                return
+            if parent_field.one_to_one or parent_field.unique:
+                n = min(n, parent_n)
+            elif together:
+                templates = templates.filter(**{parent_field.attname: top[parent_field.attname]})
+        template_ids = list(templates.values_list("pk", flat=True))
+        if not template_ids:
+            self.out(f"{spec.label}: no demo row to copy, skipped")
+            return
+        if together:
+            n = min(n, parent_n * len(template_ids))
+        cols: list[str] = []
+        exprs: list[str] = []
+        for f in model._meta.concrete_fields:
+            if f.primary_key:
+                continue
+            col = f.column
+            src = f"t.{qn(col)}"
+            if parent_field is not None and f.name == parent_field.name:
+                expr = f"{parent_lo} + (g % {parent_n})"
+            elif f.name in spec.derive:
+                via, column = spec.derive[f.name]
+                via_field = model._meta.get_field(via)
+                expr = (
+                    f"(SELECT p.{qn(column)} FROM {qn(via_field.related_model._meta.db_table)} p "  # noqa: S608
+                    f"WHERE p.id = {parent_lo} + (g % {parent_n}))"
+                )
+            elif (
+                f.is_relation
+                and f.name not in together
+                and f.related_model is not None
+                and f.related_model._meta.label in self.generated
+            ):
+                lo, cnt, _c = self._pool(f.related_model)
+                expr = f"CASE WHEN {src} IS NULL THEN NULL ELSE {lo} + ((g * 7919) % {cnt}) END"
+                if f.unique:
+                    expr = f"CASE WHEN {src} IS NULL THEN NULL ELSE {lo} + (g % {cnt}) END"
+            elif col in unique_text:
+                keep = max(1, f.max_length - 10)
+                expr = f"CASE WHEN {src} = '' THEN '' ELSE left({src}, {keep}) || '-V' || g::text END"
+            elif isinstance(f, models.DateTimeField):
+                expr = f"{src} - make_interval(days => (({n} - g::bigint) * {DAYS} / {n})::int)"
+            elif isinstance(f, models.DateField):
+                expr = f"{src} - (({n} - g::bigint) * {DAYS} / {n})::int"
+            else:
+                expr = src
+            cols.append(qn(col))
+            exprs.append(expr)
+        tpl_n = len(template_ids)
+        tpl_array = "ARRAY[" + ",".join(str(i) for i in template_ids) + "]::bigint[]"
+        tpl_index = f"((g / {parent_n}) % {tpl_n})" if parent_field is not None else f"(g % {tpl_n})"
+        started = time.perf_counter()
+        first = last = None
+        for lo in range(0, n, CHUNK):
+            hi = min(n, lo + CHUNK) - 1
+            sql = (
+                f"INSERT INTO {qn(table)} ({', '.join(cols)}) "  # noqa: S608
+                f"SELECT {', '.join(exprs)} FROM generate_series({lo}::bigint, {hi}::bigint) AS g "
+                f"JOIN {qn(table)} t ON t.id = ({tpl_array})[1 + {tpl_index}] "
+                f"ORDER BY g RETURNING id"
+            )
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(
+                    f"WITH ins AS ({sql}) SELECT min(id), max(id), count(*) FROM ins"  # noqa: S608
+                )
+                a, b, c = cur.fetchone()
+            if c != hi - lo + 1:
+                raise VolumeError(f"{spec.label}: inserted {c} rows, expected {hi - lo + 1}")
+            first = a if first is None else first
+            last = b
+        if last - first + 1 != n:
+            raise VolumeError(f"{spec.label}: generated ids are not contiguous ({first}..{last} for {n} rows)")
+        self.generated[spec.label] = (first, last)
+        self.out(f"{spec.label}: {n:,} rows in {time.perf_counter() - started:.1f} s")
+
+    # -- history ----------------------------------------------------------------------------------
+    def history(self) -> None:
+        changes = {s.label: s.changes for s in PLAN}
+        for label, (lo, hi) in self.generated.items():
+            model = apps.get_model(label)
+            history = getattr(model, "history", None)
+            if history is None or not hasattr(history, "model"):
+                continue
+            hm = history.model
+            base_cols = {f.column for f in model._meta.concrete_fields}
+            cols, exprs = [], []
+            for f in hm._meta.concrete_fields:
+                if f.column == "history_id":
+                    continue
+                cols.append(qn(f.column))
+                if f.column in base_cols:
+                    exprs.append(f"b.{qn(f.column)}")
+                elif f.column == "history_date":
+                    exprs.append(
+                        f"now() - make_interval(days => (({hi} - b.id::bigint) * {DAYS} / {hi - lo + 1})::int) "
+                        "+ make_interval(hours => k * 20)"
+                    )
+                elif f.column == "history_type":
+                    exprs.append("CASE WHEN k = 0 THEN '+' ELSE '~' END")
+                elif f.column == "history_change_reason":
+                    exprs.append("CASE WHEN k = 0 THEN 'created' ELSE 'volume: changed' END")
+                elif f.column == "history_user_id":
+                    exprs.append("(SELECT min(id) FROM core_user WHERE username = 'qc_analyst')")
+                else:
+                    raise VolumeError(f"{hm._meta.label}: unknown history column {f.column}")
+            per_row = 1 + changes.get(label, 1)
+            started = time.perf_counter()
+            total = 0
+            step = max(1, CHUNK // per_row)
+            for a in range(lo, hi + 1, step):
+                b = min(hi, a + step - 1)
+                with transaction.atomic(), connection.cursor() as cur:
+                    cur.execute(
+                        f"INSERT INTO {qn(hm._meta.db_table)} ({', '.join(cols)}) "  # noqa: S608
+                        f"SELECT {', '.join(exprs)} FROM {qn(model._meta.db_table)} b "
+                        f"CROSS JOIN generate_series(0, {per_row - 1}) AS k "
+                        f"WHERE b.id BETWEEN {a} AND {b} ORDER BY b.id, k"
+                    )
+                    total += cur.rowcount
+            self.out(f"{hm._meta.label}: {total:,} history rows in {time.perf_counter() - started:.1f} s")
+
+    # -- signatures -------------------------------------------------------------------------------
+    def signatures(self) -> None:
+        from django.contrib.contenttypes.models import ContentType
+        from django.utils import timezone
+
+        from core import keys
+        from core.models import Signature, SignatureChain, User, signed_state
+
+        signer = User.objects.filter(username="qa_reviewer").first() or User.objects.order_by("pk").first()
+        kid = keys.current_key_id()
+        head = SignatureChain.objects.filter(pk=SignatureChain.HEAD_PK).first()
+        previous = head.last_hash if head else ""
+        for label, per in SIGNATURES_PER_RECORD.items():
+            if label not in self.generated:
+                continue
+            model = apps.get_model(label)
+            lo, hi = self.generated[label]
+            ct = ContentType.objects.get_for_model(model)
+            used = sorted(set(Signature.objects.filter(content_type=ct).values_list("meaning", flat=True)))
+            meanings = used or [m for m, _l in Signature.Meaning.choices]
+            started = time.perf_counter()
+            made = 0
+            now = timezone.now()
+            qs = model._base_manager.filter(pk__gte=lo, pk__lte=hi).order_by("pk")
+            follow = {"__".join(p.split(".")[:-1]) for p in getattr(model, "SIGNED_STATE", ()) if "." in p}
+            # str(record) and the signed state follow links: join them rather than query per row.
+            qs = qs.select_related(*sorted(follow)) if follow else qs.select_related()
+            rows: list[Signature] = []
+            for record in qs.iterator(chunk_size=2000):
+                for i in range(per):
+                    sig = Signature(
+                        signer=signer,
+                        printed_name=signer.printed_name,
+                        meaning=meanings[(record.pk + i) % len(meanings)],
+                        signed_at=now,
+                        content_type=ct,
+                        object_id=record.pk,
+                        record_label=str(record)[:255],
+                        key_id=kid,
+                        previous_hash=previous,
+                        state=signed_state(record),
+                    )
+                    sig.record_hash = sig.expected_hash(record)
+                    previous = sig.record_hash
+                    rows.append(sig)
+                if len(rows) >= 5000:
+                    with transaction.atomic():
+                        Signature._base_manager.bulk_create(rows)
+                    made += len(rows)
+                    rows = []
+            if rows:
+                with transaction.atomic():
+                    Signature._base_manager.bulk_create(rows)
+                made += len(rows)
+            self.out(f"signatures on {label}: {made:,} in {time.perf_counter() - started:.1f} s")
+        last = Signature._base_manager.order_by("-id").first()
+        if last is not None:
+            SignatureChain.objects.update_or_create(
+                pk=SignatureChain.HEAD_PK, defaults={"last_signature_id": last.pk, "last_hash": last.record_hash}
+            )

@@ -7,6 +7,11 @@
 * ``shippable_batches(on=date)`` — the same rule as a queryset, for pick lists.
 * ``hold_place`` / ``cannot_place_hold`` — recalls and complaints put a batch on hold naming their
   record as the source; lifting needs QA's signature (``release.services.hold_lift``).
+* ``product_hold_place`` — lock a whole product (recall information, R-RCL-2), in the caller's
+  transaction; it locks the product row, which serialises it with shipments being recorded.
+* ``source_holds_lift`` / ``count_active_holds_of`` / ``active_holds_of`` — the record that placed
+  holds (a recall) lifts them in its own signed step, one signature per hold; holds a recall owns
+  cannot be lifted from the hold page.
 """
 
 from __future__ import annotations
@@ -14,10 +19,28 @@ from __future__ import annotations
 from datetime import date
 
 from release.gate import may_ship
-from release.models import Batch, BatchHold
-from release.services.holds import cannot_place_hold, hold_place
+from release.models import Batch, BatchHold, ProductHold
+from release.services.holds import (
+    active_holds_of,
+    cannot_place_hold,
+    count_active_holds_of,
+    hold_place,
+    product_hold_place,
+    source_holds_lift,
+)
 
-__all__ = ["BatchHold", "cannot_place_hold", "hold_place", "may_ship", "shippable_batches"]
+__all__ = [
+    "BatchHold",
+    "ProductHold",
+    "active_holds_of",
+    "cannot_place_hold",
+    "count_active_holds_of",
+    "hold_place",
+    "may_ship",
+    "product_hold_place",
+    "shippable_batches",
+    "source_holds_lift",
+]
 
 
 def shippable_batches(on: date | None = None):

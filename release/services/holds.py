@@ -211,14 +211,23 @@ def count_active_holds_of(source: models.Model, *, products: bool = True, batche
 
 @signs(Signature.Meaning.LIFTED)
 def source_holds_lift(
-    *, source: models.Model, user: User, credentials: list, reason: str, products: bool = True, batches: bool = True
+    *,
+    source: models.Model,
+    user: User,
+    credentials: list,
+    reason: str,
+    permission: str,
+    products: bool = True,
+    batches: bool = True,
 ) -> list[BatchHold | ProductHold]:
     """Lift the active holds ``source`` placed (its product locks, its batch holds, or both), each
     with its own signature (meaning "Hold lifted") — for the owning record's signed step (a recall
     decided "no recall", narrowed, or closed). Call inside that step's transaction, with one
     credential per hold from ``verify_signer`` taken before it; refuses if the holds changed since.
+    ``permission`` is the owning step's (e.g. the quality head's decision): the person lifts them
+    as part of that step, not from the hold page.
     """
-    require_permission(user, "release.lift_batchhold")
+    require_permission(user, permission)
     reason = require_reason(reason, _("Give the reason for lifting the hold."))
     with transaction.atomic():
         product_holds, batch_holds = active_holds_of(source)

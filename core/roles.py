@@ -240,8 +240,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "release.add_batchhold",
     ],
     # GMP 第二百九十八条: runs the recall, independent of sales; records notices, quantities, progress.
+    # Reads the consignees (customers, distribution records, returns) it contacts; not complaints or ADR cases.
     RECALL_COORDINATOR: _READ_MASTER
-    + _READ_AFTERSALES
+    + _READ_CUSTOMERS
+    + ["aftersales.view_shipment", "aftersales.view_goodsreturn"]
     + _READ_RECALLS
     + ["recalls.trace_recall", "recalls.add_progressentry", "recalls.run_mockrecall"],
     SALES: _READ_MASTER

@@ -108,30 +108,53 @@ def tasks_for(
 
 
 def recall_tasks(recall, today: date | None = None) -> list[Task]:
-    """The tasks of a started recall (three queries: rules, progress, consignees)."""
-    from recalls.models import DeadlineRule, ProgressEntry
+    """The tasks of a started recall (three queries)."""
+    return tasks_of_recalls([recall], today).get(recall.pk, [])
 
-    if recall.started_at is None:
-        return []
+
+def tasks_of_recalls(recalls, today: date | None = None) -> dict[int, list[Task]]:
+    """{recall pk: tasks} for started recalls, in three queries whatever their number (rules,
+    progress entries, consignee notices)."""
+    from collections import defaultdict
+
+    from recalls.models import DeadlineRule, ProgressEntry, RecallConsignee
+
+    started = [r for r in recalls if r.started_at is not None]
+    if not started:
+        return {}
     today = today or timezone.localdate()
-    rules = list(DeadlineRule.objects.filter(version=recall.deadline_version, recall_class=recall.recall_class))
-    entries = list(recall.progress.order_by("occurred_at").values_list("kind", "occurred_at"))
-    filed = [_local(at) for kind, at in entries if kind == ProgressEntry.Kind.FILING]
-    reports = [_local(at) for kind, at in entries if kind == ProgressEntry.Kind.PROGRESS_REPORT]
-    completion = [_local(at) for kind, at in entries if kind == ProgressEntry.Kind.COMPLETION_REPORT]
-    notified = list(recall.consignees.values_list("notified_at", flat=True))
-    all_notified = None
-    if notified and all(notified):
-        all_notified = max(_local(n) for n in notified)
-    return tasks_for(
-        recall_class=recall.recall_class,
-        decided_on=_local(recall.started_at),
-        planned_completion=recall.plan_completion_date,
-        rules=rules,
-        filed_on=filed[0] if filed else None,
-        all_notified_on=all_notified,
-        progress_reports=reports,
-        completion_reported_on=completion[0] if completion else None,
-        today=today,
-        closed_on=_local(recall.approved_at) if recall.approved_at else None,
-    )
+    ids = [r.pk for r in started]
+    rules = defaultdict(list)
+    for rule in DeadlineRule.objects.filter(version__in={r.deadline_version for r in started}):
+        rules[(rule.version, rule.recall_class)].append(rule)
+    entries = defaultdict(list)
+    for recall_id, kind, at in (
+        ProgressEntry.objects.filter(recall_id__in=ids)
+        .order_by("occurred_at")
+        .values_list("recall_id", "kind", "occurred_at")
+    ):
+        entries[recall_id].append((kind, at))
+    notices = defaultdict(list)
+    for recall_id, at in RecallConsignee.objects.filter(recall_id__in=ids).values_list("recall_id", "notified_at"):
+        notices[recall_id].append(at)
+    out = {}
+    for recall in started:
+        mine = entries[recall.pk]
+        filed = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.FILING]
+        reports = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.PROGRESS_REPORT]
+        completion = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.COMPLETION_REPORT]
+        notified = notices[recall.pk]
+        all_notified = max(_local(n) for n in notified) if notified and all(notified) else None
+        out[recall.pk] = tasks_for(
+            recall_class=recall.recall_class,
+            decided_on=_local(recall.started_at),
+            planned_completion=recall.plan_completion_date,
+            rules=rules[(recall.deadline_version, recall.recall_class)],
+            filed_on=filed[0] if filed else None,
+            all_notified_on=all_notified,
+            progress_reports=reports,
+            completion_reported_on=completion[0] if completion else None,
+            today=today,
+            closed_on=_local(recall.approved_at) if recall.approved_at else None,
+        )
+    return out

@@ -207,6 +207,7 @@ def _batches_of_product(batches, product: Product, field: str) -> list[Batch]:
     return batches
 
 
+@signs(Signature.Meaning.LIFTED)  # the product lock is lifted with this meaning (source_holds_lift)
 def information_narrow(
     *,
     information: RecallInformation,

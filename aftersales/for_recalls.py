@@ -5,6 +5,13 @@ records that are not voided (sales, samples and replacements alike: a sample is 
 recall): ``customer_id``, ``customer`` (name as shipped), ``address``, ``contact``, ``batch_id``,
 ``batch_number``, ``quantity`` (total shipped), ``shipments`` (count), ``first_dispatch``,
 ``last_dispatch``. One grouped query whatever the number of shipments.
+
+``recall_returns(batches) -> dict[(customer_id, batch_id), int]`` — the quantities returned
+through after-sales returns on the recall channel, per consignee and batch (R-RCL-5: "returned"
+comes from the returns where they exist). One grouped query.
+
+``customer_types(ids) -> dict[int, str]`` — each consignee's type (a distributor must confirm it
+passed the notice on). One query.
 """
 
 from __future__ import annotations
@@ -13,9 +20,9 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Max, Min, Sum
 
-from aftersales.models import Shipment
+from aftersales.models import Customer, GoodsReturn, ReturnChannel, Shipment
 
-__all__ = ["consignees"]
+__all__ = ["consignees", "customer_types", "recall_returns"]
 
 
 def consignees(batches: Iterable) -> list[dict]:
@@ -36,3 +43,18 @@ def consignees(batches: Iterable) -> list[dict]:
         .order_by("batch_number", "customer", "customer_id")
     )
     return list(rows)
+
+
+def recall_returns(batches: Iterable) -> dict[tuple[int, int], int]:
+    ids = [b if isinstance(b, int) else b.pk for b in batches]
+    rows = (
+        GoodsReturn.objects.filter(batch_id__in=ids, channel=ReturnChannel.RECALL)
+        .values("customer_id", "batch_id")
+        .annotate(quantity=Sum("quantity"))
+        .order_by()
+    )
+    return {(r["customer_id"], r["batch_id"]): r["quantity"] or 0 for r in rows}
+
+
+def customer_types(ids: Iterable[int]) -> dict[int, str]:
+    return dict(Customer.objects.filter(pk__in=list(ids)).values_list("pk", "customer_type"))

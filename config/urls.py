@@ -21,6 +21,7 @@ urlpatterns = [
     path("release/", include("release.urls")),
     path("qc/", include("qc_records.urls")),
     path("aftersales/", include("aftersales.urls")),
+    path("recalls/", include("recalls.urls")),
 ]
 
 admin.site.site_header = settings.SITE_NAME

@@ -20,6 +20,7 @@ NAVIGATION = [
     (_("After-sales"), "aftersales:feedback_list", "aftersales.view_feedback"),
     (_("Customers"), "aftersales:customer_list", "aftersales.view_customer"),
     (_("Distribution records"), "aftersales:shipment_list", "aftersales.view_shipment"),
+    (_("Recalls"), "recalls:recall_list", "recalls.view_recall"),
     (_("Audit trail"), "core:audit_search", "core.view_audit_trail"),
     (_("Integrity check"), "core:integrity", "core.view_audit_trail"),
     (_("QP designations"), "release:designation_list", "release.add_qpdesignation"),

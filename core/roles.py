@@ -19,6 +19,7 @@ CUSTOMER_SERVICE = "customer_service"
 CS_MANAGER = "cs_manager"
 QUALITY_HEAD = "quality_head"
 SALES = "sales"
+RECALL_COORDINATOR = "recall_coordinator"
 FINANCE = "finance"
 AUDITOR = "auditor"
 ADMIN = "admin"
@@ -34,6 +35,7 @@ ROLE_LABELS = {
     CS_MANAGER: _("Customer-service manager"),
     QUALITY_HEAD: _("Quality head"),
     SALES: _("Sales"),
+    RECALL_COORDINATOR: _("Recall coordinator"),
     FINANCE: _("Finance"),
     AUDITOR: _("Auditor"),
     ADMIN: _("System administrator"),
@@ -46,6 +48,7 @@ _READ_MASTER = [
     "release.view_product",
     "release.view_batch",
     "release.view_batchhold",
+    "release.view_producthold",
     "release.view_deviation",
     "release.view_changecontrol",
     "release.view_releasereview",
@@ -93,6 +96,18 @@ _READ_AFTERSALES = _READ_CUSTOMERS + [
     "aftersales.view_ledgersignoff",
 ]
 _LOG_FEEDBACK = ["aftersales.add_feedback", "aftersales.change_feedback"]
+
+# Recalls (recalls/README.md has the table): who reads recall records.
+_READ_RECALLS = [
+    "recalls.view_recallinformation",
+    "recalls.view_recall",
+    "recalls.view_recallconsignee",
+    "recalls.view_recoveredgoods",
+    "recalls.view_progressentry",
+    "recalls.view_deadlinerule",
+    "recalls.view_mockrecall",
+    "release.view_producthold",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     PRODUCTION_REVIEWER: _READ_MASTER
@@ -152,6 +167,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "release.void_batch",
         "release.add_batchhold",
         "release.lift_batchhold",
+        "release.lift_producthold",
         *_RAISE_EVENTS,
         "release.close_deviation",
         "release.close_changecontrol",
@@ -175,6 +191,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # R-RET-1: QA evaluates returned goods and supervises their destruction.
         "aftersales.evaluate_goodsreturn",
         "aftersales.complete_goodsreturn",
+    ]
+    + _READ_RECALLS
+    + [
+        # R-RCL-1/2: QA records recall information (the product is locked at once), analyses and
+        # proposes; proposes the recall; adds batches; decides recovered goods; closes (signed).
+        "recalls.add_recallinformation",
+        "recalls.analyse_recallinformation",
+        "recalls.propose_recall",
+        "recalls.add_recallbatch",
+        "recalls.add_recoveredgoods",
+        "recalls.close_recall",
+        "recalls.run_mockrecall",
     ],
     # Decides only where designated (QPDesignation → guardian object permission on the product).
     # GMP 第二百七十二条: the QP is told of every quality complaint.
@@ -182,7 +210,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _READ_QC
     + ["release.add_batchhold", "release.decide_release", "core.view_audit_trail"]
     + _READ_AFTERSALES
-    + ["aftersales.acknowledge_complaint"],
+    + ["aftersales.acknowledge_complaint"]
+    + _READ_RECALLS
+    + ["recalls.approve_recall"],
     CUSTOMER_SERVICE: _READ_MASTER
     + _READ_AFTERSALES
     + _LOG_FEEDBACK
@@ -201,7 +231,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # GSP-5.5: the customer qualification form is approved by sales, QA, finance and the quality head.
     QUALITY_HEAD: _READ_MASTER
     + _READ_AFTERSALES
-    + ["aftersales.approve_customer_quality_head", "core.view_audit_trail"],
+    + ["aftersales.approve_customer_quality_head", "core.view_audit_trail"]
+    + _READ_RECALLS
+    # RCL-3.2: the quality head decides on QA's proposal (no recall, or start it; signed); the
+    # lock lifted or narrowed by that decision is lifted with the quality head's signature.
+    + [
+        "recalls.decide_recallinformation",
+        "recalls.start_recall",
+        "recalls.add_recallbatch",
+        "release.add_batchhold",
+    ],
+    # GMP 第二百九十八条: runs the recall, independent of sales; records notices, quantities, progress.
+    # Reads the consignees (customers, distribution records, returns) it contacts; not complaints or ADR cases.
+    RECALL_COORDINATOR: _READ_MASTER
+    + _READ_CUSTOMERS
+    + ["aftersales.view_shipment", "aftersales.view_goodsreturn"]
+    + _READ_RECALLS
+    + ["recalls.trace_recall", "recalls.add_progressentry", "recalls.run_mockrecall"],
     SALES: _READ_MASTER
     + _READ_CUSTOMERS
     + [
@@ -219,6 +265,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     AUDITOR: _READ_MASTER
     + _READ_QC
     + _READ_AFTERSALES
+    + _READ_RECALLS
     + ["core.view_audit_trail", "core.view_user", "core.view_authevent", "core.view_signature"],
     # Users and master data; never signs (enforced in core.signatures, not only by permissions).
     ADMIN: _READ_MASTER
@@ -235,6 +282,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # QP designations from the company's authorisation letter (ZL-086 4.4.4; never a QP).
         "release.add_qpdesignation",
         "release.change_qpdesignation",
+        # R-RCL-4: the deadline table is data an administrator revises with a reason.
+        "recalls.view_deadlinerule",
+        "recalls.add_deadlinerule",
     ],
 }
 

@@ -9,6 +9,11 @@
   record as the source; lifting needs QA's signature (``release.services.hold_lift``).
 * ``holds_from(source)`` — the holds that name ``source`` (a complaint, a recall) as their cause,
   newest first, with who placed and lifted them: what that record shows about its holds.
+* ``product_hold_place`` — lock a whole product (recall information, R-RCL-2), in the caller's
+  transaction; it locks the product row, which serialises it with shipments being recorded.
+* ``source_holds_lift`` / ``count_active_holds_of`` / ``active_holds_of`` — the record that placed
+  holds (a recall) lifts them in its own signed step, one signature per hold; holds a recall owns
+  cannot be lifted from the hold page.
 """
 
 from __future__ import annotations
@@ -19,10 +24,29 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from release.gate import may_ship
-from release.models import Batch, BatchHold
-from release.services.holds import cannot_place_hold, hold_place
+from release.models import Batch, BatchHold, ProductHold
+from release.services.holds import (
+    active_holds_of,
+    cannot_place_hold,
+    count_active_holds_of,
+    hold_place,
+    product_hold_place,
+    source_holds_lift,
+)
 
-__all__ = ["BatchHold", "cannot_place_hold", "hold_place", "holds_from", "may_ship", "shippable_batches"]
+__all__ = [
+    "BatchHold",
+    "ProductHold",
+    "active_holds_of",
+    "cannot_place_hold",
+    "count_active_holds_of",
+    "hold_place",
+    "holds_from",
+    "may_ship",
+    "product_hold_place",
+    "shippable_batches",
+    "source_holds_lift",
+]
 
 
 def shippable_batches(on: date | None = None):

@@ -12,7 +12,7 @@ from datetime import date
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from release.models import Batch, BatchHold
+from release.models import Batch, BatchHold, ProductHold
 
 __all__ = ["may_ship"]
 
@@ -21,8 +21,9 @@ def may_ship(batch: Batch | int, on: date | None = None) -> list[str]:
     """The reasons ``batch`` may not ship on ``on`` (default today, site time zone); empty = it may.
 
     Reads the batch again (a page or form may hold an old copy): released (both stages for a
-    two-stage product), not rejected or voided, no active hold (each one named), not expired.
-    Two queries, whatever the number of holds.
+    two-stage product), not rejected or voided, no active hold on the batch or on its whole
+    product (each one named; recall information locks the product, R-RCL-2), not expired.
+    Three queries, whatever the number of holds.
     """
     on = on or timezone.localdate()
     pk = batch.pk if isinstance(batch, Batch) else batch
@@ -56,6 +57,26 @@ def may_ship(batch: Batch | int, on: date | None = None) -> list[str]:
         reasons.append(
             _("Batch %(number)s is on hold since %(date)s: %(reason)s%(source)s (placed by %(person)s).")
             % {
+                "number": number,
+                "date": formats.date_format(timezone.localtime(hold.placed_at), "Y-m-d"),
+                "reason": hold.reason,
+                "source": f" — {source}" if source else "",
+                "person": hold.placed_by.printed_name,
+            }
+        )
+    product_holds = ProductHold.objects.filter(
+        product_id=batch.product_id, status=ProductHold.Status.ACTIVE
+    ).select_related("placed_by")
+    for hold in product_holds.order_by("placed_at", "pk"):
+        source = hold.source_text or ""
+        if hold.source_type_id and hold.source_id:
+            source = hold.source_label
+        reasons.append(
+            _(
+                "Product %(product)s (every batch, including %(number)s) is locked since %(date)s: %(reason)s%(source)s (placed by %(person)s)."
+            )
+            % {
+                "product": batch.product.generic_name,
                 "number": number,
                 "date": formats.date_format(timezone.localtime(hold.placed_at), "Y-m-d"),
                 "reason": hold.reason,

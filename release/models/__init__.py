@@ -1,6 +1,13 @@
 """release models."""
 
-from release.models.batches import Batch, BatchHold, BatchQuerySet, BatchSizeUnit, batch_value_problems
+from release.models.batches import (
+    Batch,
+    BatchHold,
+    BatchQuerySet,
+    BatchSizeUnit,
+    ProductHold,
+    batch_value_problems,
+)
 from release.models.designations import QPDesignation, QPDesignationQuerySet
 from release.models.materials import BatchMaterial, MaterialBalance, MaterialLot, MaterialLotQuerySet, MaterialUnit
 from release.models.products import DosageForm, Product, ProductQuerySet
@@ -29,6 +36,7 @@ __all__ = [
     "ProductQuerySet",
     "Batch",
     "BatchHold",
+    "ProductHold",
     "BatchQuerySet",
     "BatchSizeUnit",
     "batch_value_problems",

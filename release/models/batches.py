@@ -64,8 +64,12 @@ class BatchQuerySet(AuditedQuerySet):
         """The batches ``release.gate.may_ship`` lets ship on ``on`` (default today), in SQL: for
         pick lists. The gate itself decides (and says why not) when a shipment is recorded."""
         on = on or timezone.localdate()
-        return self.filter(status=Batch.Status.RELEASED, expiry_date__gte=on).exclude(
-            Exists(BatchHold.objects.filter(batch=OuterRef("pk"), status=BatchHold.Status.ACTIVE))
+        return (
+            self.filter(status=Batch.Status.RELEASED, expiry_date__gte=on)
+            .exclude(Exists(BatchHold.objects.filter(batch=OuterRef("pk"), status=BatchHold.Status.ACTIVE)))
+            .exclude(
+                Exists(ProductHold.objects.filter(product=OuterRef("product_id"), status=ProductHold.Status.ACTIVE))
+            )
         )
 
 
@@ -225,6 +229,81 @@ class BatchHold(ChangeTracked):
     @property
     def source_label(self) -> str:
         """What the hold names as its source: the linked record, else the text."""
+        if self.source_type_id and self.source_id:
+            record = self.source
+            if record is not None:
+                return str(record)
+        return self.source_text
+
+
+class ProductHold(ChangeTracked):
+    """A hold on a whole product (该品种锁定): while active, no batch of the product can ship.
+
+    Recall information locks the product on receipt, before anyone decides (药品售后追回操作规程
+    3.1, R-RCL-2); analysis may narrow it to batches (batch holds placed, this one lifted) — only
+    with a signature. Lifted only with a signature and a reason, like a batch hold.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LIFTED = "lifted", _("Lifted")
+
+    TRANSITIONS = {Status.ACTIVE: {Status.LIFTED}, Status.LIFTED: set()}
+    SIGNED_FIELDS = (
+        "product",
+        "reason",
+        "source_type",
+        "source_id",
+        "source_text",
+        "placed_by",
+        "placed_at",
+        "status",
+        "lifted_by",
+        "lifted_at",
+        "lift_reason",
+    )
+    AUDIT_LABEL_FIELD = "reason"
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="holds")
+    reason = models.TextField(_("reason for the hold"))
+    source_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("source record type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source_id = models.PositiveBigIntegerField(_("source record id"), null=True, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+    source_text = models.CharField(_("source"), max_length=200, blank=True)
+    placed_by = models.ForeignKey("core.User", verbose_name=_("placed by"), on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    lifted_by = models.ForeignKey(
+        "core.User", verbose_name=_("lifted by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.TextField(_("reason for lifting"), blank=True)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("product hold")
+        verbose_name_plural = _("product holds")
+        ordering = ["-placed_at", "-id"]
+        indexes = [
+            models.Index(fields=["product", "status"]),
+            models.Index(fields=["source_type", "source_id"]),
+        ]
+        permissions = [("lift_producthold", _("Can lift product holds (signed)"))]
+
+    def __str__(self) -> str:
+        return f"{self.product.generic_name if self.product_id else '—'}: {self.reason[:60]}"
+
+    @property
+    def source_label(self) -> str:
         if self.source_type_id and self.source_id:
             record = self.source
             if record is not None:

@@ -9,7 +9,18 @@ from release.services.batches import (
     cannot_void_batch,
 )
 from release.services.designations import cannot_designate, designation_create, designation_revoke
-from release.services.holds import cannot_lift_hold, cannot_place_hold, hold_lift, hold_place
+from release.services.holds import (
+    active_holds_of,
+    cannot_lift_hold,
+    cannot_lift_product_hold,
+    cannot_place_hold,
+    count_active_holds_of,
+    hold_lift,
+    hold_place,
+    product_hold_lift,
+    product_hold_place,
+    source_holds_lift,
+)
 from release.services.materials import (
     batch_material_add,
     cannot_link_qc_record,
@@ -124,6 +135,12 @@ __all__ = [
     "cannot_place_hold",
     "hold_lift",
     "hold_place",
+    "active_holds_of",
+    "cannot_lift_product_hold",
+    "count_active_holds_of",
+    "product_hold_lift",
+    "product_hold_place",
+    "source_holds_lift",
     "cannot_change_batch",
     "cannot_change_product",
     "cannot_void_batch",

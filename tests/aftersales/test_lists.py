@@ -64,7 +64,8 @@ def test_feedback_filter_by_class(users, batch, client_for):
 
 
 AFTERSALES_READERS = {"customer_service", "cs_manager", "qa_reviewer", "qualified_person", "quality_head", "auditor"}
-CUSTOMER_READERS = AFTERSALES_READERS | {"sales", "finance"}
+# The recall coordinator contacts consignees (recalls): it reads customers, not complaints or ADR cases.
+CUSTOMER_READERS = AFTERSALES_READERS | {"sales", "finance", "recall_coordinator"}
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)

@@ -30,6 +30,7 @@ PEOPLE = {
     "quality_head": "郑国华",
     "sales": "钱明",
     "finance": "冯雪",
+    "recall_coordinator": "黄召回",
     "auditor": "孙审计",
     "admin": "系统管理员",
 }

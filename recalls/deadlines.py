@@ -1,0 +1,160 @@
+"""Recall deadlines from the versioned rule table (R-RCL-4): dated tasks, done or overdue.
+
+``tasks_for(recall, rules, progress, today)`` is pure (no database): the rules of the recall's
+class in the version it started with, its progress entries, and today's date give the list of
+tasks. Day 0 is the date of the decision (site time zone); a task due on day N is on time when
+done on or before day N, overdue from day N + 1.
+
+* notice — due decision + N days; done when the filing is recorded and every consignee notified;
+* progress — one report due every N days from the decision until closure (the window
+  (due − N, due] needs a progress report); only windows that have started are listed;
+* completion — due planned completion + N days; done by a completion report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+
+@dataclass
+class Task:
+    key: str
+    label: str
+    due: date
+    done_on: date | None
+    verified: bool
+    basis: str
+
+    def overdue(self, today: date) -> bool:
+        return self.done_on is None and today > self.due
+
+    def late(self) -> bool:
+        return self.done_on is not None and self.done_on > self.due
+
+
+def _local(dt) -> date:
+    return timezone.localtime(dt).date()
+
+
+def tasks_for(
+    *,
+    recall_class: str,
+    decided_on: date,
+    planned_completion: date,
+    rules: list,
+    filed_on: date | None,
+    all_notified_on: date | None,
+    progress_reports: list[date],
+    completion_reported_on: date | None,
+    today: date,
+    closed_on: date | None = None,
+) -> list[Task]:
+    tasks: list[Task] = []
+    mine = [r for r in rules if r.recall_class == recall_class]
+    for rule in sorted(mine, key=lambda r: ["notice", "progress", "completion"].index(r.task)):
+        if rule.task == "notice":
+            done = None
+            if filed_on and all_notified_on:
+                done = max(filed_on, all_notified_on)
+            tasks.append(
+                Task(
+                    "notice",
+                    _("Recall notice issued to every consignee and report, plan and notice filed"),
+                    decided_on + timedelta(days=rule.days),
+                    done,
+                    rule.verified,
+                    rule.basis,
+                )
+            )
+        elif rule.task == "progress":
+            end = closed_on or today
+            reports = sorted(progress_reports)
+            k = 1
+            while True:
+                start = decided_on + timedelta(days=rule.days * (k - 1))
+                due = decided_on + timedelta(days=rule.days * k)
+                if start >= end and k > 1:
+                    break
+                done = next((d for d in reports if start < d <= due), None)
+                tasks.append(
+                    Task(
+                        f"progress-{k}",
+                        _("Progress report %(n)s") % {"n": k},
+                        due,
+                        done,
+                        rule.verified,
+                        rule.basis,
+                    )
+                )
+                k += 1
+                if k > 2000:  # a safety bound: ten years of daily reports
+                    break
+        elif rule.task == "completion":
+            tasks.append(
+                Task(
+                    "completion",
+                    _("Completion report to the regulator"),
+                    planned_completion + timedelta(days=rule.days),
+                    completion_reported_on,
+                    rule.verified,
+                    rule.basis,
+                )
+            )
+    return tasks
+
+
+def recall_tasks(recall, today: date | None = None) -> list[Task]:
+    """The tasks of a started recall (three queries)."""
+    return tasks_of_recalls([recall], today).get(recall.pk, [])
+
+
+def tasks_of_recalls(recalls, today: date | None = None) -> dict[int, list[Task]]:
+    """{recall pk: tasks} for started recalls, in three queries whatever their number (rules,
+    progress entries, consignee notices)."""
+    from collections import defaultdict
+
+    from recalls.models import DeadlineRule, ProgressEntry, RecallConsignee
+
+    started = [r for r in recalls if r.started_at is not None]
+    if not started:
+        return {}
+    today = today or timezone.localdate()
+    ids = [r.pk for r in started]
+    rules = defaultdict(list)
+    for rule in DeadlineRule.objects.filter(version__in={r.deadline_version for r in started}):
+        rules[(rule.version, rule.recall_class)].append(rule)
+    entries = defaultdict(list)
+    for recall_id, kind, at in (
+        ProgressEntry.objects.filter(recall_id__in=ids)
+        .order_by("occurred_at")
+        .values_list("recall_id", "kind", "occurred_at")
+    ):
+        entries[recall_id].append((kind, at))
+    notices = defaultdict(list)
+    for recall_id, at in RecallConsignee.objects.filter(recall_id__in=ids).values_list("recall_id", "notified_at"):
+        notices[recall_id].append(at)
+    out = {}
+    for recall in started:
+        mine = entries[recall.pk]
+        filed = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.FILING]
+        reports = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.PROGRESS_REPORT]
+        completion = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.COMPLETION_REPORT]
+        notified = notices[recall.pk]
+        all_notified = max(_local(n) for n in notified) if notified and all(notified) else None
+        out[recall.pk] = tasks_for(
+            recall_class=recall.recall_class,
+            decided_on=_local(recall.started_at),
+            planned_completion=recall.plan_completion_date,
+            rules=rules[(recall.deadline_version, recall.recall_class)],
+            filed_on=filed[0] if filed else None,
+            all_notified_on=all_notified,
+            progress_reports=reports,
+            completion_reported_on=completion[0] if completion else None,
+            today=today,
+            closed_on=_local(recall.approved_at) if recall.approved_at else None,
+        )
+    return out

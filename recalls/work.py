@@ -1,0 +1,118 @@
+"""Recall queues on the "My work" page (R-UX-3, R-RCL-4): information awaiting analysis or a
+decision, recalls awaiting a start, closure or the QP, and recall tasks overdue.
+
+A queue costs one query when it is short (the count is taken only for a full queue); the overdue
+tasks of every recall in progress cost four queries whatever their number (recalls.deadlines)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.work import WorkItem, WorkQueue
+from recalls.deadlines import tasks_of_recalls
+from recalls.models import Recall, RecallInformation
+
+QUEUE_LENGTH = 20
+
+
+def queues(user) -> list[WorkQueue]:
+    out: list[WorkQueue] = []
+    if user.has_perm("recalls.analyse_recallinformation") or user.has_perm("recalls.decide_recallinformation"):
+        status = (
+            RecallInformation.Status.RECEIVED
+            if user.has_perm("recalls.analyse_recallinformation")
+            else RecallInformation.Status.ANALYSED
+        )
+        waiting = (
+            RecallInformation.objects.filter(status=status).select_related("product").order_by("received_at", "pk")
+        )
+        first = list(waiting[:QUEUE_LENGTH])
+        out.append(
+            WorkQueue(
+                key="recall_information",
+                title=_("Recall information to analyse")
+                if status == RecallInformation.Status.RECEIVED
+                else _("Recall information awaiting your decision"),
+                items=[
+                    WorkItem(
+                        title=f"{i.number} · {i.product.generic_name}",
+                        url=i.get_absolute_url(),
+                        since=i.received_at,
+                        note=str(_("Product locked")),
+                    )
+                    for i in first
+                ],
+                total=len(first) if len(first) < QUEUE_LENGTH else waiting.count(),
+                more_url=reverse("recalls:recall_list"),
+                empty_text=_("No recall information is waiting."),
+            )
+        )
+    if user.has_perm("recalls.start_recall"):
+        proposed = (
+            Recall.objects.filter(status=Recall.Status.PROPOSED).select_related("product").order_by("proposed_at")
+        )
+        first = list(proposed[:QUEUE_LENGTH])
+        out.append(
+            WorkQueue(
+                key="recalls_to_start",
+                title=_("Recalls proposed by QA"),
+                items=[
+                    WorkItem(
+                        title=f"{r.number} · {r.product.generic_name}", url=r.get_absolute_url(), since=r.proposed_at
+                    )
+                    for r in first
+                ],
+                total=len(first) if len(first) < QUEUE_LENGTH else proposed.count(),
+                more_url=reverse("recalls:recall_list"),
+                empty_text=_("No recall is waiting to be started."),
+            )
+        )
+    if user.has_perm("recalls.trace_recall"):
+        today = timezone.localdate()
+        items = []
+        running = list(Recall.objects.filter(status=Recall.Status.IN_PROGRESS).order_by("started_at", "pk"))
+        tasks = tasks_of_recalls(running, today)
+        for recall in running:
+            for task in tasks.get(recall.pk, []):
+                if task.overdue(today):
+                    items.append(
+                        WorkItem(
+                            title=f"{recall.number} · {task.label}",
+                            url=recall.get_absolute_url(),
+                            since=recall.started_at,
+                            due=task.due,
+                            note=str(_("Overdue")),
+                        )
+                    )
+        items.sort(key=lambda item: item.due)
+        out.append(
+            WorkQueue(
+                key="recall_tasks_overdue",
+                title=_("Recall tasks overdue"),
+                items=items[:QUEUE_LENGTH],
+                total=len(items),
+                more_url=reverse("recalls:recall_list"),
+                empty_text=_("No recall task is overdue."),
+            )
+        )
+    if user.has_perm("recalls.approve_recall"):
+        closing = Recall.objects.filter(status=Recall.Status.CLOSING).select_related("product").order_by("closed_at")
+        first = list(closing[:QUEUE_LENGTH])
+        out.append(
+            WorkQueue(
+                key="recalls_to_approve",
+                title=_("Recall final reports to approve"),
+                items=[
+                    WorkItem(
+                        title=f"{r.number} · {r.product.generic_name}", url=r.get_absolute_url(), since=r.closed_at
+                    )
+                    for r in first
+                ],
+                total=len(first) if len(first) < QUEUE_LENGTH else closing.count(),
+                more_url=reverse("recalls:recall_list"),
+                empty_text=_("No final report is waiting."),
+            )
+        )
+    return out

@@ -1,0 +1,228 @@
+"""Recall pages as people use them (R-RCL-1…5, R-UX-2): what each role sees and may do, messages
+beside the fields, 403 for the wrong role, no 500 on bad input."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.models import Signature
+from recalls.models import Recall, RecallInformation
+from release.models import ProductHold
+from tests.aftersales.helpers import english_client, shown_meaning
+from tests.factories import PASSWORD
+from tests.recalls.conftest import recall_data
+
+pytestmark = pytest.mark.django_db
+
+
+def _now() -> str:
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+
+
+def test_qa_records_information_from_a_page_and_the_product_is_locked(shipped, users):
+    client = english_client(users["qa_reviewer"])
+    url = reverse("recalls:information_create")
+    page = client.get(url).content.decode()
+    assert "Saving locks the whole product at once" in page
+    response = client.post(
+        url,
+        {
+            "source": "complaint",
+            "form": "phone",
+            "received_at": _now(),
+            "product": shipped[0].product.pk,
+            "batch_numbers": "K2611001",
+            "description": "客户投诉胶囊变色，经确认属实",
+        },
+        follow=True,
+    )
+    info = RecallInformation.objects.get()
+    assert f"Recall information {info.number} recorded" in response.content.decode()
+    assert ProductHold.objects.get().status == ProductHold.Status.ACTIVE
+
+
+def test_an_empty_information_form_says_what_is_missing_and_writes_nothing(shipped, users):
+    response = english_client(users["qa_reviewer"]).post(reverse("recalls:information_create"), {})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This field is required." in page
+    assert not RecallInformation.objects.exists() and not ProductHold.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["sales", "customer_service", "recall_coordinator", "qualified_person"])
+def test_other_roles_get_403_on_the_information_form(role, users):
+    assert english_client(users[role]).get(reverse("recalls:information_create")).status_code == 403
+
+
+def test_information_raised_from_a_complaint_names_it(shipped, users):
+    from aftersales import services as aftersales_services
+    from tests.aftersales.conftest import feedback_data
+
+    fb = aftersales_services.feedback_record(
+        user=users["customer_service"], data=feedback_data(batch=shipped[0], product=shipped[0].product)
+    )
+    complaint = fb.complaint
+    client = english_client(users["qa_reviewer"])
+    url = reverse("recalls:information_create") + f"?complaint={complaint.pk}"
+    page = client.get(url).content.decode()
+    assert complaint.number in page and 'value="complaint" selected' in page.replace('selected=""', "selected")
+    response = client.post(
+        reverse("recalls:information_create"),
+        {
+            "_complaint": complaint.pk,
+            "source": "complaint",
+            "form": "phone",
+            "received_at": _now(),
+            "product": shipped[0].product.pk,
+            "description": "投诉属实",
+        },
+    )
+    assert response.status_code == 302
+    info = RecallInformation.objects.get()
+    assert info.source_record == complaint and info.source_label == str(complaint)
+
+
+def test_the_analysis_form_shows_and_records_its_meaning(information, users):
+    client = english_client(users["qa_reviewer"])
+    action = reverse("recalls:information_analyse", args=[information.pk])
+    page = client.get(information.get_absolute_url()).content.decode()
+    assert shown_meaning(page, action) == "Reviewed"
+    response = client.post(
+        action,
+        {
+            "analyse-scope": "general",
+            "analyse-analysis": "普遍性",
+            "analyse-proposal": "建议召回",
+            "analyse-password": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert Signature.objects.for_record(RecallInformation.objects.get()).get().meaning == "reviewed"
+
+
+def test_a_wrong_password_is_said_beside_the_form_and_nothing_changes(information, users):
+    client = english_client(users["qa_reviewer"])
+    response = client.post(
+        reverse("recalls:information_analyse", args=[information.pk]),
+        {"analyse-scope": "general", "analyse-analysis": "a", "analyse-proposal": "p", "analyse-password": "x"},
+    )
+    assert response.status_code == 400
+    assert "Wrong password: the signature was not applied." in response.content.decode()
+    assert RecallInformation.objects.get().status == RecallInformation.Status.RECEIVED
+
+
+def test_narrowing_without_the_password_is_refused_beside_the_field(information, shipped, users):
+    response = english_client(users["qa_reviewer"]).post(
+        reverse("recalls:information_narrow", args=[information.pk]),
+        {"narrow-batches": [shipped[0].pk], "narrow-reason": "仅此批"},
+    )
+    assert response.status_code == 400
+    assert "Narrowing the product lock needs your signature: enter your password." in response.content.decode()
+    assert ProductHold.objects.get().status == ProductHold.Status.ACTIVE
+
+
+def test_proposing_without_class_or_batches_says_so_beside_the_fields(analysed, users):
+    client = english_client(users["qa_reviewer"])
+    data = recall_data(users)
+    post = {k: v for k, v in data.items() if k not in ("coordinator", "qualified_person", "plan_completion_date")}
+    post.update(
+        recall_class="",
+        coordinator=users["recall_coordinator"].pk,
+        qualified_person=users["qualified_person"].pk,
+        plan_completion_date=data["plan_completion_date"].isoformat(),
+        password=PASSWORD,
+    )
+    response = client.post(reverse("recalls:recall_propose", args=[analysed.pk]), post)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose the recall class (I, II or III)." in page and "Choose at least one batch." in page
+    assert not Recall.objects.exists()
+
+
+def test_the_recall_page_shows_shipped_recovered_outstanding_and_the_deadlines(started, users, coordinator):
+    from recalls import services
+
+    row = started.consignees.get(consignee_name="钱塘大药房")
+    services.consignee_quantities(
+        consignee=row,
+        user=coordinator,
+        data=dict(quantity_held=0, quantity_returned=100, quantity_used=0, quantity_destroyed=0),
+        reason="退回",
+    )
+    page = english_client(coordinator).get(started.get_absolute_url()).content.decode()
+    assert "钱塘大药房" in page and "Progress report 1" in page
+    assert "Recall notice issued to every consignee" in page
+    assert "not verified" in page  # progress frequencies: 2007 measures only
+    assert "25.6 %" in page  # 100 recovered of 390
+
+
+def test_the_consignee_page_refuses_more_than_shipped_beside_the_form(started, coordinator):
+    row = started.consignees.get(consignee_name="钱塘大药房")
+    response = english_client(coordinator).post(
+        reverse("recalls:consignee_step", args=[row.pk, "quantities"]),
+        {
+            "qty-quantity_held": 100,
+            "qty-quantity_returned": 100,
+            "qty-quantity_used": 0,
+            "qty-quantity_destroyed": 0,
+            "qty-reason": "核实",
+        },
+    )
+    assert response.status_code == 400
+    assert "more than the 120 shipped to 钱塘大药房" in response.content.decode()
+
+
+def test_the_consignee_csv_lists_every_consignee(started, users):
+    response = english_client(users["qa_reviewer"]).get(reverse("recalls:consignee_csv", args=[started.pk]))
+    text = response.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Consignee,Address,Contact,Batch,Shipped")
+    assert sum(1 for line in text.splitlines() if "K2611001" in line) == 3
+
+
+@pytest.mark.parametrize("role", ["sales", "customer_service"])
+def test_sales_and_customer_service_cannot_open_recalls(started, users, role):
+    assert english_client(users[role]).get(started.get_absolute_url()).status_code == 403
+
+
+def test_the_dashboard_lists_open_information_and_recalls_in_few_queries(started, users, django_assert_max_num_queries):
+    client = english_client(users["qa_reviewer"])
+    with django_assert_max_num_queries(30):
+        page = client.get(reverse("recalls:recall_list")).content.decode()
+    assert started.number in page
+
+
+def test_my_work_shows_overdue_recall_tasks(started, coordinator, users):
+    from datetime import timedelta
+
+    from core.audit import AuditedModel
+
+    recall = Recall.objects.get(pk=started.pk)
+    # Started three days ago (class II: notice within 3 days, a progress report every 3 days).
+    recall.started_at = timezone.now() - timedelta(days=5)
+    AuditedModel.save_audited(recall, user=users["quality_head"], reason="test: started earlier")
+    page = english_client(coordinator).get(reverse("core:my_work")).content.decode()
+    assert "Recall tasks overdue" in page and "Recall notice issued to every consignee" in page
+
+
+def test_the_quality_head_sees_the_proposed_recall_on_my_work(proposed, users):
+    page = english_client(users["quality_head"]).get(reverse("core:my_work")).content.decode()
+    assert "Recalls proposed by QA" in page and proposed.number in page
+
+
+def test_the_qp_sees_the_final_report_to_approve_on_my_work(started, users, coordinator):
+    from recalls import services
+
+    for row in started.consignees.all():
+        services.consignee_notify(consignee=row, user=coordinator, method="phone", notified_at=timezone.now())
+    services.recall_close(
+        recall=started,
+        user=users["qa_reviewer"],
+        password=PASSWORD,
+        effectiveness_evaluation="有效",
+        outstanding_justification="已全部使用",
+        hold_disposition="keep",
+    )
+    page = english_client(users["qualified_person"]).get(reverse("core:my_work")).content.decode()
+    assert "Recall final reports to approve" in page and started.number in page

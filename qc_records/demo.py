@@ -387,10 +387,11 @@ def seed(*, users, password: str, stdout) -> None:
             pdf.issue_report(record, head)
         stdout.write(f"approved test report {TestRecord.objects.get(pk=record.pk).report_number}")
     # Approved for the release demo: A2611007 waits for the QA stamp, B2611003 (two-stage) for the
-    # MAH's market release.
+    # MAH's market release, A2611008 for its review to start.
     for spec_code, number, unit, used, used_r in (
         ("ZL-BZ-CP-001", "A2611007", "粒", amox, amox_r),
         ("ZL-BZ-CP-002", "B2611003", "片", ["QC-HPLC-02", "QC-DIS-01", "QC-BAL-01"], ibu_r),
+        ("ZL-BZ-CP-001", "A2611008", "粒", amox, amox_r),
     ):
         sample = product_sample(spec_code, number, today - timedelta(days=6), unit)
         if sample is None:

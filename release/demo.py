@@ -67,6 +67,9 @@ BATCHES = [
     # (ibuprofen is a two-stage product). Both have an approved QC report (qc_records.demo).
     ("国药准字H20000001", "A2611007", Decimal("300000"), "capsules", date(2026, 11, 10), "固体制剂车间一"),
     ("国药准字H20000002", "B2611003", Decimal("500000"), "tablets", date(2026, 11, 5), "固体制剂车间二"),
+    # In quarantine with an approved QC report: ready for its release review to start (the browser
+    # test walks it through every stage).
+    ("国药准字H20000001", "A2611008", Decimal("300000"), "capsules", date(2026, 11, 12), "固体制剂车间一"),
 ]
 
 

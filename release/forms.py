@@ -283,6 +283,10 @@ class ChecklistForm(SignatureForm):
                 label=_("Justification"), required=False, max_length=2000
             )
             self.fields[f"i{n}_deviation"] = forms.CharField(label=_("Deviation no."), required=False, max_length=32)
+            # The table shows these without a <label>: name each input for screen readers (WCAG 2.1 AA).
+            for part in ("comment", "justification", "deviation"):
+                field = self.fields[f"i{n}_{part}"]
+                field.widget.attrs["aria-label"] = f"{item.key}: {field.label}"
             self.key_fields[f"item:{item.key}"] = f"i{n}_answer"
             self.rows.append(
                 {

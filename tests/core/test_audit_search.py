@@ -220,6 +220,7 @@ AUDITOR_READ_PAGES = [
     ("release:changecontrol_detail", "change_control"),
     ("release:batch_review", "batch"),
     ("release:batch_dossier", "batch"),
+    ("release:batch_dossier_bundle", "batch"),
     ("release:register", None),
     ("release:register_csv", None),
     ("release:designation_list", None),
@@ -274,7 +275,10 @@ def _action_urls(data: dict) -> list[str]:
             elif name.startswith("release:product"):
                 urls.append(reverse(name, kwargs={"pk": data["product"].pk}))
             elif name.startswith("release:batch"):
-                urls.append(reverse(name, kwargs={"pk": data["batch"].pk}))
+                kwargs = {"pk": data["batch"].pk}
+                if "cid" in params:  # a review correction: the role is refused before the lookup
+                    kwargs["cid"] = 1
+                urls.append(reverse(name, kwargs=kwargs))
             elif name.startswith("release:materiallot"):
                 urls.append(reverse(name, kwargs={"pk": data["material_lot"].pk}))
             else:

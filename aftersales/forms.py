@@ -52,6 +52,13 @@ class CustomerFilterForm(Form):
     )
 
 
+class LicenceScanForm(Form):
+    file = forms.FileField(
+        label=_("Scan of the sealed copy (PDF, PNG or JPEG)"),
+        help_text=_("Its SHA-256 is taken on upload and checked whenever the scan is shown."),
+    )
+
+
 class LicenceForm(ModelForm):
     scope_dosage_forms = forms.MultipleChoiceField(
         label=_("Dosage forms covered"),

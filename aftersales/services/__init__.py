@@ -59,6 +59,8 @@ from aftersales.services.returns import (
 from aftersales.services.shipments import (
     cannot_ship_replacement,
     cannot_void_shipment,
+    earlier_expiring,
+    fefo_warning,
     returnable_quantity,
     shipment_create,
     shipment_import,
@@ -133,6 +135,8 @@ __all__ = [
     "return_restock",
     "cannot_ship_replacement",
     "cannot_void_shipment",
+    "earlier_expiring",
+    "fefo_warning",
     "returnable_quantity",
     "shipment_create",
     "shipment_import",

@@ -52,6 +52,13 @@ class CustomerFilterForm(Form):
     )
 
 
+class LicenceScanForm(Form):
+    file = forms.FileField(
+        label=_("Scan of the sealed copy (PDF, PNG or JPEG)"),
+        help_text=_("Its SHA-256 is taken on upload and checked whenever the scan is shown."),
+    )
+
+
 class LicenceForm(ModelForm):
     scope_dosage_forms = forms.MultipleChoiceField(
         label=_("Dosage forms covered"),
@@ -332,6 +339,13 @@ class ShipmentForm(Form):
         required=False,
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # FEFO: shown (as a checkbox, with the warning beside it) only when an earlier-expiring batch of
+    # the product may ship; the person confirms and the shipment's history says so.
+    fefo_confirmed = forms.BooleanField(
+        label=_("Ship this batch although an earlier-expiring batch is available"),
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -339,6 +353,18 @@ class ShipmentForm(Form):
 
         self.fields["batch"].queryset = shippable_batches().select_related("product").order_by("expiry_date", "pk")
         self.fields["customer"].queryset = Customer.objects.qualified().exclude(customer_type=CustomerType.CHAIN_OUTLET)
+
+    def clean(self):
+        data = super().clean()
+        batch, day = data.get("batch"), data.get("dispatch_date")
+        if batch is not None and day is not None:
+            from aftersales.services.shipments import fefo_warning
+
+            if warning := fefo_warning(batch, day):
+                self.fields["fefo_confirmed"].widget = forms.CheckboxInput()
+                if not data.get("fefo_confirmed"):
+                    self.add_error("fefo_confirmed", warning)
+        return data
 
 
 class ShipmentFilterForm(Form):

@@ -235,6 +235,45 @@ class CustomerLicence(ChangeTracked):
         return self.valid_from <= day <= self.valid_to
 
 
+def licence_scan_upload_to(instance: CustomerLicenceScan, filename: str) -> str:
+    # The stored name carries no user text; the original name is kept in the row.
+    return f"aftersales/licences/{timezone.localdate():%Y/%m}/{instance.sha256[:16]}-{timezone.now():%H%M%S%f}"
+
+
+class CustomerLicenceScan(ChangeTracked):
+    """A scan of a licence copy bearing the customer's seal (GSP-5.3.1, 5.4.2), with the SHA-256
+    taken on upload and compared with the stored file whenever it is shown (as QC raw data)."""
+
+    AUDIT_LABEL_FIELD = "original_name"
+
+    licence = models.ForeignKey(
+        CustomerLicence, verbose_name=_("licence"), on_delete=models.PROTECT, related_name="scans"
+    )
+    file = models.FileField(_("file"), upload_to=licence_scan_upload_to, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("file type"), max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+
+    history = audited_history()
+
+    class Meta(AuditedModel.Meta):
+        verbose_name = _("licence scan")
+        verbose_name_plural = _("licence scans")
+        ordering = ["licence", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def stored_sha256(self) -> str | None:
+        from core.hashing import sha256_stored
+
+        return sha256_stored(self.file)
+
+    def is_intact(self) -> bool:
+        return self.stored_sha256() == self.sha256
+
+
 class CustomerPerson(ChangeTracked):
     """A contact, or a buyer / pick-up person the customer has authorised (GSP 第八十九条)."""
 

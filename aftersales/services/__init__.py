@@ -27,6 +27,7 @@ from aftersales.services.complaints import (
 )
 from aftersales.services.customers import (
     approval_roles_for,
+    cannot_add_licence_scan,
     cannot_approve_customer,
     cannot_change_customer,
     cannot_submit_customer,
@@ -36,6 +37,7 @@ from aftersales.services.customers import (
     customer_update,
     customer_void,
     licence_add,
+    licence_scan_add,
     person_add,
 )
 from aftersales.services.intake import (
@@ -57,6 +59,8 @@ from aftersales.services.returns import (
 from aftersales.services.shipments import (
     cannot_ship_replacement,
     cannot_void_shipment,
+    earlier_expiring,
+    fefo_warning,
     returnable_quantity,
     shipment_create,
     shipment_import,
@@ -111,7 +115,9 @@ __all__ = [
     "feedback_close",
     "feedback_record",
     "feedback_reply",
+    "cannot_add_licence_scan",
     "licence_add",
+    "licence_scan_add",
     "person_add",
     "cannot_approve_visit",
     "cannot_sign_ledger",
@@ -129,6 +135,8 @@ __all__ = [
     "return_restock",
     "cannot_ship_replacement",
     "cannot_void_shipment",
+    "earlier_expiring",
+    "fefo_warning",
     "returnable_quantity",
     "shipment_create",
     "shipment_import",

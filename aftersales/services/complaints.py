@@ -159,7 +159,8 @@ def complaint_place_hold(
     reason = require_reason(reason, _("Give the reason for the hold."))
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
-        complaint = Complaint.objects.select_for_update().select_related("batch").get(pk=complaint.pk)
+        # No select_related: the batch is nullable, and PostgreSQL refuses FOR UPDATE on an outer join.
+        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
         if refusal := cannot_place_hold_from_complaint(complaint, user):
             raise WorkflowError(refusal)
         hold = hold_place(

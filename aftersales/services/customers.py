@@ -23,10 +23,12 @@ from aftersales.models import (
     Customer,
     CustomerApproval,
     CustomerLicence,
+    CustomerLicenceScan,
     CustomerPerson,
     LicenceKind,
 )
 from core.concurrency import check_edit_version
+from core.hashing import sha256_upload
 from core.models import Signature, User
 from core.signatures import sign, verify_signer
 from core.workflow import (
@@ -137,6 +139,69 @@ def licence_add(*, customer: Customer, user: User, data: dict[str, Any]) -> Cust
     apply_changes(licence, data)
     save_changed(licence, user, "created")
     return licence
+
+
+MAX_SCAN_BYTES = 20 * 1024 * 1024
+SCAN_TYPES = {".pdf": b"%PDF", ".png": b"\x89PNG", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff"}
+
+
+def _scan_problem(upload) -> str | None:
+    """A scan is a PDF, PNG or JPEG (by name and by its first bytes), not empty, at most 20 MB."""
+    name = (upload.name or "").lower()
+    magic = next((m for ext, m in SCAN_TYPES.items() if name.endswith(ext)), None)
+    if magic is None:
+        return _("Upload the scan as a PDF, PNG or JPEG file.")
+    if not upload.size:
+        return _("The file is empty.")
+    if upload.size > MAX_SCAN_BYTES:
+        return _("Scans larger than 20 MB cannot be filed.")
+    head = upload.read(len(magic))
+    upload.seek(0)
+    if head != magic:
+        return _("The file's content is not the type its name says (PDF, PNG or JPEG).")
+    return None
+
+
+def cannot_add_licence_scan(licence: CustomerLicence, user: User) -> str | None:
+    if not user.has_perm("aftersales.add_customerlicence"):
+        return _("You do not have permission to do this.")
+    if licence.customer.status == Customer.Status.VOIDED:
+        return _("A voided customer cannot be changed.")
+    return None
+
+
+def licence_scan_add(*, licence: CustomerLicence, user: User, upload) -> CustomerLicenceScan:
+    """File the scan of a licence copy with its SHA-256 taken on upload (GSP-5.3.1; R-REC-1).
+    Refused beside the field: not a PDF / PNG / JPEG, empty, over 20 MB. Records: the scan row,
+    its history and the stored file (removed again if the transaction fails)."""
+    require_permission(user, "aftersales.add_customerlicence")
+    if problem := _scan_problem(upload):
+        raise InputError({"file": [problem]})
+    sha256 = sha256_upload(upload)
+    saved_name = ""
+    try:
+        with transaction.atomic():
+            Customer.objects.select_for_update().get(pk=licence.customer_id)  # serialise with void / edits
+            licence = CustomerLicence.objects.select_related("customer").get(pk=licence.pk)
+            if refusal := cannot_add_licence_scan(licence, user):
+                raise WorkflowError(refusal)
+            scan = CustomerLicenceScan(
+                licence=licence,
+                original_name=(upload.name or "scan")[:255],
+                content_type=(getattr(upload, "content_type", "") or "")[:100],
+                size=upload.size or 0,
+                sha256=sha256,
+                last_changed_by=user,
+            )
+            scan.file.save(scan.original_name, upload, save=False)
+            saved_name = scan.file.name
+            save_changed(scan, user, "licence scan filed")
+    except Exception:
+        # Nothing of a refused upload stays behind, neither the row nor the stored file.
+        if saved_name:
+            CustomerLicenceScan._meta.get_field("file").storage.delete(saved_name)
+        raise
+    return scan
 
 
 @transaction.atomic

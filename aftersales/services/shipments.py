@@ -101,13 +101,45 @@ def _pickup_person(customer: Customer, person: CustomerPerson | None, day) -> tu
     return person, person.name
 
 
+def earlier_expiring(batch: Batch, on) -> list[Batch]:
+    """Shippable batches of the same product (release's gate in SQL, on the dispatch date) that
+    expire before ``batch``, earliest first: first expiry, first out (FEFO; GSP 近效期先出). Only a
+    warning — the company may have reasons (a customer's order, a reserved lot) — and "available"
+    means releasable, not counted stock: this system keeps no warehouse stock."""
+    from release.for_shipping import shippable_batches
+
+    return list(
+        shippable_batches(on)
+        .filter(product_id=batch.product_id, expiry_date__lt=batch.expiry_date)
+        .exclude(pk=batch.pk)
+        .order_by("expiry_date", "pk")[:5]
+    )
+
+
+def fefo_warning(batch: Batch, on) -> str | None:
+    """The warning a person confirms before shipping ``batch`` while an earlier-expiring one may ship."""
+    earlier = earlier_expiring(batch, on)
+    if not earlier:
+        return None
+    return _(
+        "First expiry, first out: batch %(earlier)s of the same product expires earlier and may ship. "
+        "Tick the box to ship batch %(batch)s (expiry %(expiry)s) anyway."
+    ) % {
+        "earlier": ", ".join(f"{b.batch_number} ({b.expiry_date:%Y-%m-%d})" for b in earlier),
+        "batch": batch.batch_number,
+        "expiry": f"{batch.expiry_date:%Y-%m-%d}",
+    }
+
+
 def shipment_create(*, user: User, data: dict[str, Any]) -> Shipment:
     """Record a shipment (R-SHIP-1) — only of a shippable batch (R-SHIP-2) to a customer allowed to
     buy the product (R-SHIP-3) on the dispatch date.
 
     Refuses with ``InputError`` (the shape of the data, by field; every gate and qualification
     reason under the key ``""``) and writes nothing then. Writes the shipment with its number
-    (``SHP-YYYY-NNNNNN``) and its first history row.
+    (``SHP-YYYY-NNNNNN``) and its first history row; when the person confirmed shipping although
+    an earlier-expiring batch was available (``fefo_confirmed``, the form's FEFO warning), that
+    row's reason names the earlier batches.
     """
     require_permission(user, "aftersales.add_shipment")
     if problems := shipment_input_problems(data):
@@ -162,7 +194,11 @@ def shipment_create(*, user: User, data: dict[str, Any]) -> Shipment:
             last_changed_by=user,
         )
         shipment.number = formatted_number("SHP", day.year, width=6)
-        shipment.save_audited(user=user, reason="created")
+        reason = "created"
+        if data.get("fefo_confirmed") and (earlier := earlier_expiring(batch, day)):
+            names = ", ".join(f"{b.batch_number} ({b.expiry_date:%Y-%m-%d})" for b in earlier)
+            reason = f"created; FEFO warning confirmed: earlier-expiring batch {names} available"
+        shipment.save_audited(user=user, reason=reason)
     return shipment
 
 

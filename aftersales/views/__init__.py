@@ -30,6 +30,8 @@ from aftersales.views.customers import (
     customer_submit,
     customer_void,
     licence_add,
+    licence_scan_add,
+    licence_scan_download,
     licences_expiring,
     person_add,
 )
@@ -90,6 +92,8 @@ __all__ = [
     "feedback_list",
     "feedback_reply",
     "licence_add",
+    "licence_scan_add",
+    "licence_scan_download",
     "licences_expiring",
     "person_add",
     "ledger",

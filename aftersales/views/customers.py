@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,9 +20,10 @@ from aftersales.forms import (
     CustomerFilterForm,
     CustomerForm,
     LicenceForm,
+    LicenceScanForm,
     PersonForm,
 )
-from aftersales.models import APPROVAL_PERMISSIONS, ApprovalRole, Customer, CustomerLicence
+from aftersales.models import APPROVAL_PERMISSIONS, ApprovalRole, Customer, CustomerLicence, CustomerLicenceScan
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_any_perm, require_perm
 from core.signatures import signatures_for
@@ -90,7 +91,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **forms) -> dict:
     approvals = {a.role: a for a in customer.current_approvals().select_related("approver")}
     return {
         "customer": customer,
-        "licences": customer.licences.order_by("kind", "-valid_to", "pk"),
+        "licences": _licences_with_scans(request, customer),
         "people": customer.people.order_by("kind", "name", "pk"),
         "approvals": [(ApprovalRole(role).label, approvals.get(role)) for role in ApprovalRole.values],
         "signatures": signatures_for(customer),
@@ -156,6 +157,24 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "aftersales/form.html", {"form": form, "title": _("Edit customer"), "back": customer})
 
 
+def _licences_with_scans(request: HttpRequest, customer: Customer) -> list:
+    """Each licence with its scans, each scan re-hashed from storage now (a file swapped or changed
+    on disk shows red), and for those who may file scans an upload form per licence."""
+    from django.db.models import Prefetch
+
+    may_add = request.user.has_perm("aftersales.add_customerlicence") and customer.status != Customer.Status.VOIDED
+    licences = customer.licences.order_by("kind", "-valid_to", "pk").prefetch_related(
+        Prefetch("scans", queryset=CustomerLicenceScan.objects.order_by("pk"))
+    )
+    out = []
+    for licence in licences:
+        for scan in licence.scans.all():
+            scan.intact = scan.is_intact()
+        licence.scan_form = LicenceScanForm(prefix=f"scan{licence.pk}") if may_add else None
+        out.append(licence)
+    return out
+
+
 def licence_add(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_for_user(request, Customer, pk, "aftersales.add_customerlicence")
     form = LicenceForm(posted(request))
@@ -168,6 +187,45 @@ def licence_add(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Licence filed."))
             return redirect(customer)
     return render(request, "aftersales/form.html", {"form": form, "title": _("File a licence"), "back": customer})
+
+
+@require_POST
+def licence_scan_add(request: HttpRequest, pk: int) -> HttpResponse:
+    licence = get_object_for_user(
+        request, CustomerLicence.objects.select_related("customer"), pk, "aftersales.add_customerlicence"
+    )
+    form = LicenceScanForm(posted(request), request.FILES, prefix=f"scan{licence.pk}")
+    if form.is_valid():
+        try:
+            scan = services.licence_scan_add(licence=licence, user=request.user, upload=form.cleaned_data["file"])
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s filed (SHA-256 %(sha)s…).") % {"name": scan.original_name, "sha": scan.sha256[:12]},
+            )
+            return redirect(licence.customer)
+    for error in form.errors.get("file", []) + form.non_field_errors():
+        messages.error(request, _("Scan of %(licence)s not filed: %(error)s") % {"licence": licence, "error": error})
+    return redirect(licence.customer)
+
+
+def licence_scan_download(request: HttpRequest, pk: int) -> HttpResponse:
+    scan = get_object_for_user(request, CustomerLicenceScan, pk, "aftersales.view_customerlicence")
+    try:
+        handle = scan.file.storage.open(scan.file.name, "rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=scan.original_name,
+        content_type=scan.content_type or "application/octet-stream",
+    )
+    # The hash taken on upload, so the receiver can check the copy.
+    response["X-Content-SHA256"] = scan.sha256
+    return response
 
 
 def person_add(request: HttpRequest, pk: int) -> HttpResponse:

@@ -6,7 +6,7 @@ match); a tampered archive is refused naming the member; a non-empty target is r
 Operators run these commands as separate processes against real databases, and so do the tests:
 a source database is built once per database kind by tests/core/backup_source.py (migrate + the
 real services), backed up, and restored into a second database (SQLite files; on PostgreSQL the
-databases helper_ops_bksrc / helper_ops_restore next to the test database).
+databases <DATABASE_URL's name>_bk_bksrc / _bk_restore… next to the test database).
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ class Vendor:
         media = self.tmp / f"media-{name}"
         if self.kind == "sqlite":
             return Site(f"sqlite:///{self.tmp / name}.sqlite3", media)
-        db = f"helper_ops_{name}"
+        # Named after the suite's database, so runs against different databases never collide.
+        db = f"{urlsplit(os.environ['DATABASE_URL']).path.strip('/')}_bk_{name}"
         _pg_recreate(db)
         self.created.append(db)
         return Site(_pg_url(db), media)

@@ -234,6 +234,8 @@ def create_backup(*, directory: Path | str, using: str = "default", now: datetim
         database["migrations"] = migrations
         entries = [{"path": db_member, "sha256": sha256_file(db_file), "size": db_file.stat().st_size}]
         try:
+            # Every GMP record is in it, unencrypted: readable by the backup account only.
+            partial.touch(mode=0o600)
             with tarfile.open(partial, "w:gz") as archive:
                 archive.add(db_file, arcname=db_member, recursive=False)
                 for path, relative in _media_files(media_root):

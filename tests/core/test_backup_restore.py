@@ -148,6 +148,7 @@ def test_backup_names_the_archive_and_counts_what_it_holds(source, vendor):
     """R-OPS-1: one dated archive; the manifest lists every member with SHA-256 and size."""
     _site, built, archive, out = source
     assert archive.name.startswith("releasedesk-backup-") and archive.name.endswith(".tar.gz")
+    assert archive.stat().st_mode & 0o777 == 0o600  # every record, unencrypted: owner only
     assert "sha256:" in out and "2 signatures, 1 documents; 2 stored files" in out
     manifest = json.loads(_member(archive, "manifest.json"))
     paths = {f["path"]: f for f in manifest["files"]}

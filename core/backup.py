@@ -226,12 +226,16 @@ def create_backup(*, directory: Path | str, using: str = "default", now: datetim
     with tempfile.TemporaryDirectory(prefix="releasedesk-backup-", dir=directory) as work:
         db_member = DATABASE_MEMBERS.get(conn.vendor, "database/unknown")
         db_file = Path(work) / PurePosixPath(db_member).name
-        database = _dump_database(conn, db_file)
-        entries = [{"path": db_member, "sha256": sha256_file(db_file), "size": db_file.stat().st_size}]
-        # Migrations and counts after the dump: rows written in between can only add to them.
-        database["migrations"] = _applied_migrations(conn)
+        # Counted before the dump: rows written in between only add to the dump, so a restore
+        # with fewer rows than the manifest says has really lost some.
         counts = _counts(conn)
+        migrations = _applied_migrations(conn)
+        database = _dump_database(conn, db_file)
+        database["migrations"] = migrations
+        entries = [{"path": db_member, "sha256": sha256_file(db_file), "size": db_file.stat().st_size}]
         try:
+            # Every GMP record is in it, unencrypted: readable by the backup account only.
+            partial.touch(mode=0o600)
             with tarfile.open(partial, "w:gz") as archive:
                 archive.add(db_file, arcname=db_member, recursive=False)
                 for path, relative in _media_files(media_root):

@@ -6,7 +6,7 @@ match); a tampered archive is refused naming the member; a non-empty target is r
 Operators run these commands as separate processes against real databases, and so do the tests:
 a source database is built once per database kind by tests/core/backup_source.py (migrate + the
 real services), backed up, and restored into a second database (SQLite files; on PostgreSQL the
-databases helper_ops_bksrc / helper_ops_restore next to the test database).
+databases <DATABASE_URL's name>_bk_bksrc / _bk_restore… next to the test database).
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ class Vendor:
         media = self.tmp / f"media-{name}"
         if self.kind == "sqlite":
             return Site(f"sqlite:///{self.tmp / name}.sqlite3", media)
-        db = f"helper_ops_{name}"
+        # Named after the suite's database, so runs against different databases never collide.
+        db = f"{urlsplit(os.environ['DATABASE_URL']).path.strip('/')}_bk_{name}"
         _pg_recreate(db)
         self.created.append(db)
         return Site(_pg_url(db), media)
@@ -147,6 +148,7 @@ def test_backup_names_the_archive_and_counts_what_it_holds(source, vendor):
     """R-OPS-1: one dated archive; the manifest lists every member with SHA-256 and size."""
     _site, built, archive, out = source
     assert archive.name.startswith("releasedesk-backup-") and archive.name.endswith(".tar.gz")
+    assert archive.stat().st_mode & 0o777 == 0o600  # every record, unencrypted: owner only
     assert "sha256:" in out and "2 signatures, 1 documents; 2 stored files" in out
     manifest = json.loads(_member(archive, "manifest.json"))
     paths = {f["path"]: f for f in manifest["files"]}

@@ -132,7 +132,7 @@ def test_a_failed_render_is_retried_and_the_document_issued_once(
 
 @override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
 def test_the_database_queue_commits_the_job_with_the_action_and_the_worker_retries(
-    approved_product, qa_reviewer, flaky_render
+    approved_product, qa_reviewer, flaky_render, monkeypatch
 ):
     """With the database backend (production) the job row is written in the action's transaction;
     ``manage.py db_worker`` runs it, records each failed attempt, retries, issues exactly once."""
@@ -152,6 +152,9 @@ def test_the_database_queue_commits_the_job_with_the_action_and_the_worker_retri
     assert queued.args_kwargs["kwargs"]["issuer"] == f"{__name__}.issue_product_sheet"
     assert Document.objects.count() == 0  # nothing rendered in the web process
 
+    # The worker closes stale connections between jobs; here that would be the test's own
+    # connection, inside the test's transaction (a real worker runs in autocommit).
+    monkeypatch.setattr("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None)
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
     rows = list(DBTaskResult.objects.order_by("enqueued_at"))

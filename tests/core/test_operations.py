@@ -160,7 +160,7 @@ def test_each_request_logs_one_line_with_method_path_status_user_and_duration(cl
 def test_anonymous_and_refused_requests_are_logged_too(client_for, auditor, caplog):
     with caplog.at_level(logging.INFO, logger="releasedesk.requests"):
         Client().get("/release/products/")  # redirected to sign-in
-        client_for(auditor).post("/accounts/1/unlock/")  # an auditor may not unlock accounts
+        client_for(auditor).post(f"/accounts/{auditor.pk}/unlock/")  # an auditor may not unlock accounts
     first, second = _request_lines(caplog)
     assert (first.user, first.status) == ("-", 302)
     assert (second.user, second.method, second.status) == (auditor.username, "POST", 403)

@@ -159,7 +159,7 @@ PAGES: list[Page] = [
     Page("shipment list", "customer_service", _url("aftersales:shipment_list")),
     Page("shipment list, by batch", "customer_service", _url("aftersales:shipment_list", query="q=V4242")),
     Page("shipment detail", "customer_service", _url("aftersales:shipment_detail", _pk("aftersales.Shipment"))),
-    Page("shipment import form", "customer_service", _url("aftersales:shipment_import")),
+    Page("shipment import form", "sales", _url("aftersales:shipment_import")),
     Page("shipment CSV", "customer_service", _url("aftersales:shipment_csv"), export=True),
 ]
 
@@ -253,7 +253,10 @@ def main() -> int:
     budgets = tomllib.loads(Path(args.budgets).read_text(encoding="utf-8"))
     default, exports, per_page = budgets["page"], budgets["export"], budgets.get("pages", {})
 
-    print(f"database: {connection.vendor} {connection.settings_dict.get('NAME')}")
+    print(
+        f"database: {connection.vendor} {connection.settings_dict.get('NAME')}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures are only comparable at a low one)"
+    )
     from django.apps import apps
 
     for label in ("release.Batch", "qc_records.TestResult", "aftersales.Shipment", "core.Signature"):
@@ -280,7 +283,8 @@ def main() -> int:
                 r["status"] == 200
                 and r["streaming"]
                 and r["first_ms"] <= exports["first_byte_ms"]
-                and r["per_1000"] <= exports["queries_per_1000_lines"]
+                # Per 1,000 lines once there are that many (a 3-line export's fixed queries are fine).
+                and (r["lines"] < 1000 or r["per_1000"] <= exports["queries_per_1000_lines"])
             )
             failures += not ok
             note = (

@@ -194,12 +194,16 @@ def ensure_history_indexes(using: str = "default") -> list[str]:
 
     Like the append-only triggers this runs after every ``migrate`` for the history tables of every
     app (no migration per app, and a history table added later gets them too); ``CREATE INDEX IF NOT
-    EXISTS`` makes it idempotent. Both SQLite and PostgreSQL.
+    EXISTS`` makes it idempotent. Both SQLite and PostgreSQL (there built CONCURRENTLY, so the first
+    ``migrate`` on a database with millions of history rows does not block writes while it builds).
     """
     from django.db import connections
 
     conn = connections[using]
     existing = set(conn.introspection.table_names())
+    # On a PostgreSQL database that already holds years of history, the first build must not
+    # block writes: CONCURRENTLY where allowed (outside a transaction).
+    how = "CONCURRENTLY " if conn.vendor == "postgresql" and not conn.in_atomic_block else ""
     made = []
     with conn.cursor() as cursor:
         for hm in history_models():
@@ -210,7 +214,7 @@ def ensure_history_indexes(using: str = "default") -> list[str]:
             for kind, first in (("user", "history_user_id"), ("rec", record)):
                 name = history_index_name(table, kind)
                 cursor.execute(
-                    f"CREATE INDEX IF NOT EXISTS {conn.ops.quote_name(name)} ON {conn.ops.quote_name(table)} "
+                    f"CREATE INDEX {how}IF NOT EXISTS {conn.ops.quote_name(name)} ON {conn.ops.quote_name(table)} "
                     f"({conn.ops.quote_name(first)}, history_date, history_id)"
                 )
                 made.append(name)

@@ -382,7 +382,7 @@ def search_page(
     return _attach_users(ordered), next_cursor
 
 
-def iter_search(flt: SearchFilter, chunk: int = 500) -> Iterator[AuditEntry]:
+def iter_search(flt: SearchFilter, chunk: int = 1000) -> Iterator[AuditEntry]:
     """Every matching change, newest first, for CSV export (memory bounded by ``chunk``)."""
 
     def per_model(hm: type[models.Model]) -> Iterator[tuple[datetime, int, AuditEntry]]:

@@ -330,10 +330,14 @@ class Generator:
         kid = keys.current_key_id()
         head = SignatureChain.objects.filter(pk=SignatureChain.HEAD_PK).first()
         previous = head.last_hash if head else ""
-        for label, per in SIGNATURES_PER_RECORD.items():
-            if label not in self.generated:
-                continue
+        from core.integrity import _meanings
+
+        for label in self.generated:
             model = apps.get_model(label)
+            per = SIGNATURES_PER_RECORD.get(label, 0)
+            required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
+            if not per and not required:
+                continue
             lo, hi = self.generated[label]
             ct = ContentType.objects.get_for_model(model)
             used = sorted(set(Signature.objects.filter(content_type=ct).values_list("meaning", flat=True)))
@@ -347,11 +351,15 @@ class Generator:
             qs = qs.select_related(*sorted(follow)) if follow else qs.select_related()
             rows: list[Signature] = []
             for record in qs.iterator(chunk_size=2000):
-                for i in range(per):
+                # The meanings its status requires (core.integrity checks them), then the plan's
+                # share of the meanings the demo used on this model.
+                wanted = list(_meanings(required.get(getattr(record, "status", None), ())))
+                wanted += [meanings[(record.pk + i) % len(meanings)] for i in range(max(0, per - len(wanted)))]
+                for meaning in wanted:
                     sig = Signature(
                         signer=signer,
                         printed_name=signer.printed_name,
-                        meaning=meanings[(record.pk + i) % len(meanings)],
+                        meaning=meaning,
                         signed_at=now,
                         content_type=ct,
                         object_id=record.pk,

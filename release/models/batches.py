@@ -132,6 +132,12 @@ class Batch(ChangeTracked):
         verbose_name = _("batch")
         verbose_name_plural = _("batches")
         ordering = ["-manufacture_date", "-id"]
+        # The batch list's order (and per status): served by an index at 100,000 batches instead
+        # of sorting them all for every page (issue 12: 330 ms → under 1 ms measured).
+        indexes = [
+            models.Index(F("manufacture_date").desc(), F("id").desc(), name="release_batch_list_order"),
+            models.Index(F("status"), F("manufacture_date").desc(), F("id").desc(), name="release_batch_status_order"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["product", "batch_number"], name="release_batch_number_unique_per_product"),
             # A2411002 and a2411002 are the same batch on a label: refused by every path.

@@ -172,17 +172,22 @@ def test_wrong_passwords_do_not_grow_the_persons_history(qa_reviewer):
     )
 
 
-def test_audit_search_stops_paging_at_the_limit_and_says_how_to_go_on(auditor, client_for, monkeypatch):
-    """R-PERF-1, R-AT-5: deep offset paging is capped; the page points to narrowing or CSV."""
-    from core import views
+def test_audit_search_pages_past_any_depth_and_an_old_page_link_shows_the_newest(auditor, client_for):
+    """R-PERF-1, R-AT-5, issue 12: paging is by keyset, so there is no depth limit (the old cap of
+    100 offset pages is gone); a bookmarked ``?page=`` link shows the newest changes, no error."""
+    from core import audit_trail
 
-    monkeypatch.setattr(views, "MAX_AUDIT_PAGE", 2)
     for n in range(3):
         ProductFactory(name=f"分页测试{n}")
     client = client_for(auditor)
-    monkeypatch.setattr("core.audit_trail.search_page.__defaults__", (1,), raising=False)
     page = client.get(reverse("core:audit_search"), {"page": "999"})
     assert page.status_code == 200
-    assert page.context["page"] == 2
-    assert page.context["at_limit"] and not page.context["has_next"]
-    assert "export the CSV" in page.content.decode()
+    assert not page.context["not_first"] and page.context["entries"]
+    cursor, pages = None, 0
+    while True:
+        _entries, cursor = audit_trail.search_page(audit_trail.SearchFilter(), cursor, per_page=1)
+        pages += 1
+        if cursor is None:
+            break
+    total = sum(m.objects.count() for m in audit_trail.history_models())
+    assert pages == total

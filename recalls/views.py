@@ -107,10 +107,13 @@ def _source_record(request: HttpRequest):
             elif key == "deviation":
                 first = record.batches.select_related("product").first()
                 product = first.product if first else None
-            batch_numbers = ""
-            batch = getattr(record, "batch", None) if key != "oos" else record.record.sample.batch
-            if batch is not None:
-                batch_numbers = batch.batch_number
+            if key == "deviation":
+                batch_numbers = ", ".join(
+                    record.batches.order_by("batch_number").values_list("batch_number", flat=True)
+                )
+            else:
+                batch = getattr(record, "batch", None) if key != "oos" else record.record.sample.batch
+                batch_numbers = batch.batch_number if batch is not None else ""
             return key, record, {"source": source, "product": product, "batch_numbers": batch_numbers}
     return None, None, {}
 

@@ -226,3 +226,25 @@ def test_the_qp_sees_the_final_report_to_approve_on_my_work(started, users, coor
     )
     page = english_client(users["qualified_person"]).get(reverse("core:my_work")).content.decode()
     assert "Recall final reports to approve" in page and started.number in page
+
+
+def test_complaint_and_deviation_pages_offer_to_raise_recall_information(shipped, users):
+    """Issue 11 item 9: the button sits on the source record's page; the form names the source."""
+    from aftersales import services as aftersales_services
+    from release import services as release_services
+    from tests.aftersales.conftest import feedback_data
+
+    complaint = aftersales_services.feedback_record(
+        user=users["customer_service"], data=feedback_data(batch=shipped[0], product=shipped[0].product)
+    ).complaint
+    qa = english_client(users["qa_reviewer"])
+    link = reverse("recalls:information_create") + f"?complaint={complaint.pk}"
+    assert link in qa.get(complaint.get_absolute_url()).content.decode()
+    assert link not in english_client(users["customer_service"]).get(complaint.get_absolute_url()).content.decode()
+    deviation = release_services.deviation_create(
+        user=users["qa_reviewer"],
+        data=dict(title="压片机故障", description="压片过程中压力波动", classification="major"),
+        batches=[shipped[0]],
+    )
+    page = qa.get(reverse("recalls:information_create") + f"?deviation={deviation.pk}").content.decode()
+    assert deviation.number in page and "K2611001" in page

@@ -107,10 +107,13 @@ def _source_record(request: HttpRequest):
             elif key == "deviation":
                 first = record.batches.select_related("product").first()
                 product = first.product if first else None
-            batch_numbers = ""
-            batch = getattr(record, "batch", None) if key != "oos" else record.record.sample.batch
-            if batch is not None:
-                batch_numbers = batch.batch_number
+            if key == "deviation":
+                batch_numbers = ", ".join(
+                    record.batches.order_by("batch_number").values_list("batch_number", flat=True)
+                )
+            else:
+                batch = getattr(record, "batch", None) if key != "oos" else record.record.sample.batch
+                batch_numbers = batch.batch_number if batch is not None else ""
             return key, record, {"source": source, "product": product, "batch_numbers": batch_numbers}
     return None, None, {}
 
@@ -670,3 +673,29 @@ def mock_complete(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(mock)
     mock.refresh_from_db()
     return render(request, "recalls/mock_detail.html", _mock_context(request, mock, form), status=400)
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+def recall_notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The recall notice for one consignee (bilingual PDF): issued on request, then downloaded."""
+    from recalls.pdf import issue_recall_notice
+
+    row = _consignee(request, pk, "recalls.view_recallconsignee")
+    if row.recall.started_at is None:
+        raise Http404
+    document = issue_recall_notice(consignee_pk=row.pk, user_pk=request.user.pk)
+    return redirect("core:document_download", pk=document.pk)
+
+
+def final_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The final report of a closed recall: the one issued after the QP's approval (issued now if
+    that failed)."""
+    from recalls.pdf import final_report_of, issue_final_report
+
+    recall = _recall(request, pk, "recalls.view_recall")
+    if recall.status != Recall.Status.CLOSED:
+        raise Http404
+    document = final_report_of(recall) or issue_final_report(recall_pk=recall.pk, user_pk=request.user.pk)
+    return redirect("core:document_download", pk=document.pk)

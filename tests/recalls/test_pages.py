@@ -226,3 +226,78 @@ def test_the_qp_sees_the_final_report_to_approve_on_my_work(started, users, coor
     )
     page = english_client(users["qualified_person"]).get(reverse("core:my_work")).content.decode()
     assert "Recall final reports to approve" in page and started.number in page
+
+
+def test_complaint_and_deviation_pages_offer_to_raise_recall_information(shipped, users):
+    """Issue 11 item 9: the button sits on the source record's page; the form names the source."""
+    from aftersales import services as aftersales_services
+    from release import services as release_services
+    from tests.aftersales.conftest import feedback_data
+
+    complaint = aftersales_services.feedback_record(
+        user=users["customer_service"], data=feedback_data(batch=shipped[0], product=shipped[0].product)
+    ).complaint
+    qa = english_client(users["qa_reviewer"])
+    link = reverse("recalls:information_create") + f"?complaint={complaint.pk}"
+    assert link in qa.get(complaint.get_absolute_url()).content.decode()
+    assert link not in english_client(users["customer_service"]).get(complaint.get_absolute_url()).content.decode()
+    deviation = release_services.deviation_create(
+        user=users["qa_reviewer"],
+        data=dict(title="压片机故障", description="压片过程中压力波动", classification="major"),
+        batches=[shipped[0]],
+    )
+    page = qa.get(reverse("recalls:information_create") + f"?deviation={deviation.pk}").content.decode()
+    assert deviation.number in page and "K2611001" in page
+
+
+def test_the_recall_notice_pdf_and_the_final_report_pdf_are_issued_with_their_data(
+    started, users, coordinator, django_capture_on_commit_callbacks
+):
+    """R-RCL-3/5: the notice per consignee (product, batches, reason, class, what to do) and the
+    final report (reconciliation, timeline, QA and QP signatures), bilingual."""
+    from core.models import Document
+    from recalls import services
+
+    row = started.consignees.get(consignee_name="钱塘大药房")
+    client = english_client(coordinator)
+    response = client.get(reverse("recalls:recall_notice_pdf", args=[row.pk]))
+    assert response.status_code == 302
+    notice = Document.objects.get(kind="recall_notice")
+    data = notice.context
+    assert data["consignee"]["name"] == "钱塘大药房" and data["batches"][0]["number"] == "K2611001"
+    assert data["recall"]["recall_class"] == {
+        "zh-hans": "二级召回（暂时的或可逆的健康危害）",
+        "en": "Class II (temporary or reversible harm)",
+    }
+    assert "Stop selling" in data["what_to_do"]["en"]
+    for r in started.consignees.all():
+        services.consignee_notify(consignee=r, user=coordinator, method="phone", notified_at=timezone.now())
+        services.consignee_quantities(
+            consignee=r,
+            user=coordinator,
+            data=dict(
+                quantity_held=0, quantity_returned=r.quantity_shipped - 10, quantity_used=10, quantity_destroyed=0
+            ),
+            reason="核实",
+        )
+    services.recall_close(
+        recall=started,
+        user=users["qa_reviewer"],
+        password=PASSWORD,
+        effectiveness_evaluation="有效",
+        outstanding_justification="",
+        hold_disposition="keep",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.recall_approve(recall=started, user=users["qualified_person"], password=PASSWORD, reason="同意")
+    report = Document.objects.get(kind="recall_final_report")
+    data = report.context
+    assert (data["totals"]["shipped"], data["totals"]["recovered"], data["totals"]["effectiveness"]) == (
+        390,
+        360,
+        "100.0",
+    )
+    assert [s["meaning"] for s in data["signatures"]][-2:] and len(data["signatures"]) == 4
+    assert any(t["what"]["en"] == "Final report approved" for t in data["timeline"])
+    response = client.get(reverse("recalls:final_report_pdf", args=[started.pk]))
+    assert response.status_code == 302 and Document.objects.filter(kind="recall_final_report").count() == 1

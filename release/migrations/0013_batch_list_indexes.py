@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('release', '0008_material_lots_and_balance'),
+        ('release', '0012_product_holds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -33,6 +33,14 @@ def demo_loaded(settings, tmp_path):
         reason="原始图谱",
     )
     services.ledger_archive(user=head, password="ReleaseDesk-2026!", year=2025, month=1, category="water")
+    # Reminders (issue 13 item 3): ten years on, every demo instrument and reagent is past due.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.reminders import send_due_reminders
+
+    assert send_due_reminders(timezone.localdate() + timedelta(days=3650)).sent
 
 
 def test_every_audit_table_refuses_raw_update_and_delete(demo_loaded):

@@ -160,7 +160,7 @@ class ComplaintTriageForm(Form):
         self.fields["assigned_to"].label_from_instance = lambda u: u.printed_name
 
 
-class ComplaintInvestigationForm(ModelForm):
+class ComplaintInvestigationForm(VersionedFormMixin, ModelForm):
     reason = reason_field(required=False)
 
     class Meta:
@@ -206,7 +206,7 @@ class ComplaintHoldForm(SignatureForm):
     field_order = ["reason", "password"]
 
 
-class ComplaintDecisionForm(Form):
+class ComplaintDecisionForm(VersionedFormMixin, Form):
     recall_needed = forms.TypedChoiceField(
         label=_("Recall needed?"),
         choices=[("yes", _("Yes")), ("no", _("No"))],
@@ -218,7 +218,7 @@ class ComplaintDecisionForm(Form):
     reason = reason_field(required=False)
 
 
-class ComplaintReplyForm(Form):
+class ComplaintReplyForm(VersionedFormMixin, Form):
     reply_at = forms.DateTimeField(label=_("Replied to the complainant at"), widget=DATETIME)
     reply_content = forms.CharField(label=_("Reply to the complainant"), widget=forms.Textarea(attrs={"rows": 3}))
     reason = reason_field(required=False)
@@ -230,7 +230,7 @@ class ComplaintFilterForm(Form):
     triage = forms.ChoiceField(label=_("Triage"), required=False, choices=[("", _("All"))] + Complaint.Triage.choices)
 
 
-class ADRAssessForm(ModelForm):
+class ADRAssessForm(VersionedFormMixin, ModelForm):
     reason = reason_field()
 
     class Meta:

@@ -8,6 +8,12 @@ BENCH_DATABASE_URL names a scratch database), writes N keyed, chained signatures
 fast), then times ``integrity.run()`` — every signature re-hashed against its record, the chain,
 the chain head and the state check — and prints seconds, signatures per second, the query count
 and the time extrapolated to 1.4 million signatures (ten years of a large site).
+
+Figures (2-CPU machine shared with other sessions, 20,000 signatures):
+    SQLite:      about 1.6 s                                    (≈ 2 min for 1.4 million)
+    PostgreSQL:  4.6 s, 4,344 signatures/s, 66 queries (2026-11-30; ≈ 5.4 min for 1.4 million)
+      SIGNATURE_KEY=… BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/<scratch db> \
+      .venv/bin/python benchmarks/verify_integrity.py 20000
 """
 
 from __future__ import annotations

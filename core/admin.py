@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -6,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.auth import issue_reset_link
+from core.auth import NEW_ACCOUNT, issue_reset_link
 from core.models import AuthEvent, Document, Reminder, Signature, User
 
 
@@ -47,6 +48,32 @@ class ReadOnlyHistoryAdmin(NoWritesMixin, HistoryAdmin):
     pages (services), and the history pages never restore an old version."""
 
 
+class AccountCreationForm(forms.ModelForm):
+    """A new account as an administrator creates it: no password field at all. The account starts
+    with an unusable password and its owner chooses one with a one-time link, as after a reset
+    (R-AUTH-5, R-SIG-5; issue 8 item 6): no administrator ever types a password that works."""
+
+    class Meta:
+        model = User
+        fields = ("username", "full_name", "groups")
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            # R-AUTH-4: said beside the field rather than failing in the database.
+            raise forms.ValidationError(_("A user with that username already exists."))
+        return username
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        user.must_change_password = True
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
+
+
 @admin.register(User)
 class UserAdmin(HistoryAdmin, DjangoUserAdmin):
     list_display = ("username", "full_name", "is_active", "locked_at", "must_change_password", "last_login")
@@ -61,9 +88,8 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         (_("Access"), {"fields": ("is_active", "groups", "must_change_password", "failed_login_count", "locked_at")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "full_name", "password1", "password2", "groups")}),
-    )
+    add_form = AccountCreationForm
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "full_name", "groups")}),)
     actions = None
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -90,6 +116,19 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
             # could sign GMP records (R-SIG-5) with no second person involved.
             fields += ["groups", "is_active"]
         return fields
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new account's one-time link, shown once on this response (like a reset's)."""
+        link = issue_reset_link(user=obj, by=request.user, request=request, detail=NEW_ACCOUNT)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("New account: %(user)s") % {"user": obj.username},
+            "target": obj,
+            "opts": self.opts,
+            "link": link,
+            "new_account": True,
+        }
+        return TemplateResponse(request, "admin/core/user/reset_password.html", context)
 
     def user_change_password(self, request, id, form_url=""):
         """An administrator's reset issues a one-time link instead of a password the administrator

@@ -36,6 +36,7 @@ SYSTEM_REASONS = {
     gettext_noop("unlocked by administrator"),
     gettext_noop("password changed by its owner"),
     gettext_noop("password reset by administrator"),
+    gettext_noop("account created without a password"),
     gettext_noop("changed in administration"),
     gettext_noop("created in administration"),
 }

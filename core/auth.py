@@ -176,7 +176,13 @@ def _on_roles_changed(sender, instance, action, reverse, pk_set, **kwargs) -> No
         )
 
 
-def issue_reset_link(*, user: User, by: User, request: HttpRequest | None = None) -> str:
+# The security-event detail of a new account's first one-time link (no password was ever typed).
+NEW_ACCOUNT = "new account: one-time link issued"
+
+
+def issue_reset_link(
+    *, user: User, by: User, request: HttpRequest | None = None, detail: str = "one-time link issued"
+) -> str:
     """An administrator's password reset (R-AUTH-5, issue 8 item 6): the account's password is made
     unusable and a one-time link is returned for the administrator to hand over. The administrator
     never knows a password that works; the link works once (it is bound to the password it
@@ -195,7 +201,9 @@ def issue_reset_link(*, user: User, by: User, request: HttpRequest | None = None
         user.failed_login_count = 0
         user.locked_at = None
         user._history_user = by
-        user._change_reason = "password reset by administrator"
+        user._change_reason = (
+            "password reset by administrator" if detail != NEW_ACCOUNT else "account created without a password"
+        )
         user.save()
         ip = client_ip(request)
         AuthEvent.objects.create(
@@ -204,7 +212,7 @@ def issue_reset_link(*, user: User, by: User, request: HttpRequest | None = None
             user=user,
             actor=by,
             ip_address=ip,
-            detail="one-time link issued",
+            detail=detail,
         )
         if was_locked:
             AuthEvent.objects.create(

@@ -85,9 +85,10 @@ class VersionedFormMixin(forms.Form):
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, versioned: models.Model | None = None, **kwargs) -> None:
+        """``versioned``: the record whose version a plain (non-model) form carries."""
         super().__init__(*args, **kwargs)
-        instance = getattr(self, "instance", None)
+        instance = versioned if versioned is not None else getattr(self, "instance", None)
         if instance is not None and instance.pk and not self.is_bound:
             self.initial[VERSION_FIELD] = edit_version(instance)
 

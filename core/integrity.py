@@ -53,6 +53,9 @@ class Report:
     started_at: object = None
     finished_at: object = None
     chain_head: tuple[int | None, str] = (None, "")
+    # How many signatures there are and the newest one's hash: the line to keep outside the
+    # database (``head_line``); the next run is given it back with ``expect_head``.
+    signature_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -440,10 +443,64 @@ for _check in (check_signatures, check_documents, check_files, check_required_si
     register(_check)
 
 
-def run(limit: int | None = None) -> Report:
-    """Run every registered check; ``limit``: only the last ``limit`` rows of each kind."""
+def parse_head(text: str) -> tuple[int, str]:
+    """``"<count>:<hash>"`` as printed by ``verify_integrity`` → (count, hash); ValueError if not."""
+    count, sep, digest = (text or "").strip().partition(":")
+    digest = digest.strip().lower()
+    if not sep or not count.strip().isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(text)
+    return int(count), digest
+
+
+def check_expected_head(report: Report, expected: tuple[int, str]) -> None:
+    """The tail of the chain against a head kept outside the database (issue 8 item 4).
+
+    Someone with owner rights can delete the newest signatures and rewind the chain head row to
+    match: the chain then verifies from end to end. The head printed by an earlier run (count and
+    hash) still names the newest signature *then*: it must still be there, at the same position,
+    and the chain can only have grown since. Two queries.
+    """
+    count, digest = expected
+    found = Signature.objects.filter(record_hash=digest).order_by("pk").values_list("pk", flat=True).first()
+    if found is None:
+        report.add(
+            "chain",
+            _("signature chain"),
+            _(
+                "the kept head (%(count)s signatures, ending in %(hash)s…) is no longer in the chain: "
+                "signatures were removed at the end and the head rewound, or the chain was rewritten"
+            )
+            % {"count": count, "hash": digest[:12]},
+        )
+        return
+    position = Signature.objects.filter(pk__lte=found).count()
+    if position != count:
+        report.add(
+            "chain",
+            _("signature chain"),
+            _(
+                "the kept head's signature #%(id)s is now number %(position)s in the chain, not %(count)s: "
+                "signatures before it were removed or inserted"
+            )
+            % {"id": found, "position": position, "count": count},
+        )
+    elif report.signature_count < count:
+        report.add(
+            "chain",
+            _("signature chain"),
+            _("the chain has %(now)s signatures, fewer than the %(count)s of the kept head")
+            % {"now": report.signature_count, "count": count},
+        )
+
+
+def run(limit: int | None = None, expect_head: tuple[int, str] | None = None) -> Report:
+    """Run every registered check; ``limit``: only the last ``limit`` rows of each kind;
+    ``expect_head``: (count, hash) printed by an earlier run and kept outside the database."""
     report = Report(limit=limit, started_at=timezone.now())
     for check in list(_checks):
         check(report)
+    report.signature_count = Signature.objects.count()
+    if expect_head is not None:
+        check_expected_head(report, expect_head)
     report.finished_at = timezone.now()
     return report

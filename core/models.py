@@ -129,6 +129,8 @@ AUTH_EVENT_DETAILS = {
     gettext_noop("must be changed at next sign-in"),
     gettext_noop("unlocked by password reset"),
     gettext_noop("one-time link issued"),
+    gettext_noop("new account: one-time link issued"),
+    gettext_noop("refused: opened while signed in as the administrator who issued it"),
     gettext_noop("chosen with the one-time link"),
 }
 
@@ -148,6 +150,7 @@ class AuthEvent(models.Model):
         SIGNATURE_REFUSED = "signature_refused", _("Signing refused")
         PASSWORD_CHANGED = "password_changed", _("Password changed")
         PASSWORD_RESET = "password_reset", _("Password reset by administrator")
+        RESET_LINK_REFUSED = "reset_link_refused", _("One-time link refused")
         # Annex 11 §12.3: granting and withdrawing access authorisations is recorded.
         ROLES_CHANGED = "roles_changed", _("Roles changed")
 

@@ -234,15 +234,7 @@ def legacy_seal(boundary_id: int, kid: str) -> str | None:
 
 
 def signatures_for(record: models.Model) -> list[tuple[Signature, bool]]:
-    """The record's signatures, oldest first, each with whether it still verifies against the
-    record as stored. One that does not, but was superseded by a later audited change (an earlier
-    round before a reopening, send-back or retest), carries ``superseded_by_change = True`` so the
-    page says so instead of "invalid" (``Signature.superseded_by_audited_change``)."""
+    """The record's signatures, oldest first, each with whether it still verifies."""
     stored = type(record)._base_manager.filter(pk=record.pk).first()
     rows = Signature.objects.for_record(record).select_related("signer")
-    out = []
-    for sig in rows:
-        valid = sig.is_valid(stored) if stored is not None else False
-        sig.superseded_by_change = not valid and stored is not None and sig.superseded_by_audited_change(stored)
-        out.append((sig, valid))
-    return out
+    return [(sig, sig.is_valid(stored) if stored is not None else False) for sig in rows]

@@ -12,16 +12,18 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import audit_trail, work
-from core.auth import client_ip, unlock_user
+from core.auth import NEW_ACCOUNT, client_ip, unlock_user
 from core.forms import (
     DocumentCodeForm,
     DocumentUploadForm,
@@ -87,6 +89,32 @@ class ResetLinkView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("login")
     post_reset_login = False
 
+    @method_decorator(login_not_required)  # overriding dispatch drops the parent's marker
+    def dispatch(self, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Refused to the administrator who issued the link, while signed in (issue 8 item 6): they
+        would choose the password of the person they reset and could then sign as them (R-SIG-5).
+        The refusal is a security event, flagged on the "Password resets" page."""
+        target = self.get_user(kwargs.get("uidb64", ""))
+        user = self.request.user
+        if target is not None and user.is_authenticated:
+            issuer = (
+                AuthEvent.objects.filter(kind=AuthEvent.Kind.PASSWORD_RESET, user=target)
+                .order_by("-at", "-id")
+                .values_list("actor_id", flat=True)
+                .first()
+            )
+            if issuer == user.pk:
+                AuthEvent.objects.create(
+                    kind=AuthEvent.Kind.RESET_LINK_REFUSED,
+                    username=target.username,
+                    user=target,
+                    actor=user,
+                    ip_address=client_ip(self.request),
+                    detail=ISSUER_REFUSED,
+                )
+                return render(self.request, "registration/reset_link_refused.html", {"target": target}, status=403)
+        return super().dispatch(*args, **kwargs)
+
     def form_valid(self, form):
         user = form.user
         user.must_change_password = False
@@ -104,6 +132,7 @@ class ResetLinkView(auth_views.PasswordResetConfirmView):
 
 
 LINK_USED = "chosen with the one-time link"
+ISSUER_REFUSED = "refused: opened while signed in as the administrator who issued it"
 
 
 def password_resets(request: HttpRequest) -> HttpResponse:
@@ -115,16 +144,28 @@ def password_resets(request: HttpRequest) -> HttpResponse:
         AuthEvent.objects.filter(kind=AuthEvent.Kind.PASSWORD_RESET).select_related("user", "actor"), 50
     ).get_page(request.GET.get("page"))
     resets = list(page)
-    uses = list(
-        AuthEvent.objects.filter(
-            kind=AuthEvent.Kind.PASSWORD_CHANGED, detail=LINK_USED, user_id__in={r.user_id for r in resets}
-        ).order_by("at", "id")
+    events = list(
+        AuthEvent.objects.filter(user_id__in={r.user_id for r in resets})
+        .filter(Q(kind=AuthEvent.Kind.PASSWORD_CHANGED, detail=LINK_USED) | Q(kind=AuthEvent.Kind.RESET_LINK_REFUSED))
+        .select_related("actor")
+        .order_by("at", "id")
     )
     rows = []
     for reset in resets:
-        use = next((u for u in uses if u.user_id == reset.user_id and u.at >= reset.at), None)
+        later = [e for e in events if e.user_id == reset.user_id and e.at >= reset.at]
+        use = next((e for e in later if e.kind == AuthEvent.Kind.PASSWORD_CHANGED), None)
+        # The issuing administrator opened the link while signed in (refused): flagged (issue 8 item 6).
+        refused = [e for e in later if e.kind == AuthEvent.Kind.RESET_LINK_REFUSED and (not use or e.at <= use.at)]
         same_address = bool(use and use.ip_address and use.ip_address == reset.ip_address)
-        rows.append({"reset": reset, "use": use, "same_address": same_address})
+        rows.append(
+            {
+                "reset": reset,
+                "use": use,
+                "same_address": same_address,
+                "refused": refused,
+                "new_account": reset.detail == NEW_ACCOUNT,
+            }
+        )
     return render(request, "core/password_resets.html", {"rows": rows, "page_obj": page})
 
 

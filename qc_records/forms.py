@@ -185,7 +185,7 @@ class ResultRow:
         self.calculation = form[f"r{result.pk}_calc"] if f"r{result.pk}_calc" in form.fields else None
 
 
-class TestRecordForm(Form):
+class TestRecordForm(VersionedFormMixin, Form):
     """Everything an analyst enters on one page: conditions, instruments, reagents and every
     individual result of every item (40 items stay one form, one service call)."""
 
@@ -253,7 +253,7 @@ class TestRecordForm(Form):
                     "reagents": [u.reagent_id for u in reagent_uses],
                 }
             )
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, versioned=record, **kwargs)
         used_i = [u.instrument_id for u in instrument_uses]
         used_r = [u.reagent_id for u in reagent_uses]
         # Already on the record: judged by the date recorded when chosen (the service re-checks).

@@ -44,7 +44,7 @@ urlpatterns = [
     ),
     path("batches/<int:pk>/materials/add/", materials.batch_material_add, name="batch_material_add"),
     path("batches/<int:pk>/material-balance/add/", materials.material_balance_add, name="batch_material_balance_add"),
-    path("oos/<int:oos_pk>/deviation/", events.deviation_for_oos, name="deviation_for_oos"),
+    path("oos/<int:pk>/deviation/", events.deviation_for_oos, name="deviation_for_oos"),
     path("materials/", materials.materiallot_list, name="materiallot_list"),
     path("materials/new/", materials.materiallot_create, name="materiallot_create"),
     path("materials/<int:pk>/", materials.materiallot_detail, name="materiallot_detail"),

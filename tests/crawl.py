@@ -54,6 +54,9 @@ class PageForms(HTMLParser):
                 self._form["fields"].setdefault(name, {"kind": kind, "options": [], "value": ""})
             else:
                 self._form["fields"].setdefault(name, {"kind": kind, "options": [], "value": a.get("value") or ""})
+                self._form["fields"][name]["value"] = self._form["fields"][name]["value"] or a.get("value") or ""
+            if kind == "radio":
+                self._form["fields"][name]["options"].append(a.get("value") or "")
             if tag == "select":
                 self._select = name
             elif tag == "textarea":
@@ -63,6 +66,7 @@ class PageForms(HTMLParser):
             field["options"].append(a.get("value") or "")
             if "selected" in a:
                 field["value"] = a.get("value") or ""
+                field.setdefault("selected", []).append(a.get("value") or "")
 
     def handle_endtag(self, tag):
         if tag == "form":

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.deadlines import Rule, due_dates
 from aftersales.models import ADRCase, ADRFollowUp, ADRInvestigationReport, ADRRuleSet, Feedback, local_date
+from core.concurrency import check_edit_version
 from core.models import Signature, User
 from core.numbering import formatted_number
 from core.signatures import sign, verify_signer
@@ -108,11 +109,13 @@ def cannot_report_adr(case: ADRCase, user: User) -> str | None:
 
 
 @transaction.atomic
-def adr_assess(*, case: ADRCase, user: User, data: dict[str, Any], reason: str) -> ADRCase:
+def adr_assess(*, case: ADRCase, user: User, data: dict[str, Any], reason: str, version: int | None = None) -> ADRCase:
     """QA records the assessment (reaction, onset, outcome, seriousness, new, group event,
-    causality). The due dates are recomputed under the case's own rule-set version."""
+    causality). The due dates are recomputed under the case's own rule-set version. ``version``:
+    the form's edit version; a save over a newer one is refused with who and when (issue 8 item 7)."""
     require_permission(user, "aftersales.change_adrcase")
     case = ADRCase.objects.select_for_update().get(pk=case.pk)
+    check_edit_version(case, version)
     if refusal := cannot_assess_adr(case, user):
         raise WorkflowError(refusal)
     onset = data.get("onset_date")

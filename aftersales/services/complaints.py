@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.models import Complaint, ComplaintHold, Feedback, Responsibility
+from core.concurrency import check_edit_version
 from core.models import Signature, User
 from core.numbering import formatted_number
 from core.signatures import sign, verify_signer
@@ -200,11 +201,15 @@ def complaint_triage(*, complaint: Complaint, user: User, triage: str, assigned_
 
 
 @transaction.atomic
-def complaint_record(*, complaint: Complaint, user: User, data: dict[str, Any], reason: str = "") -> Complaint:
+def complaint_record(
+    *, complaint: Complaint, user: User, data: dict[str, Any], reason: str = "", version: int | None = None
+) -> Complaint:
     """Record or correct the investigation, the recall decision or the reply. The first entry of
-    each needs no reason; changing what was already recorded does (R-AT-2)."""
+    each needs no reason; changing what was already recorded does (R-AT-2). ``version``: the
+    form's edit version; a save over a newer one is refused with who and when (issue 8 item 7)."""
     require_permission(user, "aftersales.change_complaint")
     complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    check_edit_version(complaint, version)
     if refusal := cannot_investigate_complaint(complaint, user):
         raise WorkflowError(refusal)
     problems: dict[str, list[str]] = {}

@@ -127,7 +127,13 @@ def adr_assess(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = {k: form.cleaned_data[k] for k in ADRCase.EDITABLE_FIELDS}
         try:
-            services.adr_assess(case=case, user=request.user, data=data, reason=form.cleaned_data["reason"])
+            services.adr_assess(
+                case=case,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
+            )
         except WorkflowError as exc:
             show_refusal(form, exc)
         else:

@@ -96,8 +96,9 @@ def _detail_context(request: HttpRequest, complaint: Complaint, **forms) -> dict
         "investigation_form": forms.get("investigation_form")
         or ComplaintInvestigationForm(prefix="inv", instance=complaint),
         "decision_form": forms.get("decision_form")
-        or ComplaintDecisionForm(prefix="decision", initial=_initial_decision(complaint)),
-        "reply_form": forms.get("reply_form") or ComplaintReplyForm(prefix="reply", initial=reply_initial),
+        or ComplaintDecisionForm(prefix="decision", initial=_initial_decision(complaint), versioned=complaint),
+        "reply_form": forms.get("reply_form")
+        or ComplaintReplyForm(prefix="reply", initial=reply_initial, versioned=complaint),
         "close_form": close_form or SignatureForm(meaning=services.complaint_close.meaning, prefix="close"),
     }
 
@@ -143,7 +144,11 @@ def _record(request: HttpRequest, complaint: Complaint, form, key: str, fields: 
         data = {name: form.cleaned_data[name] for name in fields}
         try:
             services.complaint_record(
-                complaint=complaint, user=request.user, data=data, reason=form.cleaned_data.get("reason") or ""
+                complaint=complaint,
+                user=request.user,
+                data=data,
+                reason=form.cleaned_data.get("reason") or "",
+                version=form.cleaned_data["version"],
             )
         except WorkflowError as exc:
             show_refusal(form, exc)

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.concurrency import check_edit_version
 from core.models import Signature, User
 from core.numbering import next_number
 from core.signatures import sign, verify_signer
@@ -153,6 +154,7 @@ def record_update(
     instruments: Iterable[Instrument] | None = None,
     reagents: Iterable[Reagent] | None = None,
     reason: str = "",
+    version: int | None = None,
 ) -> TestRecord:
     """Save what the analyst entered: header fields, individual results, instruments and reagents.
 
@@ -163,6 +165,9 @@ def record_update(
     submitted or reviewed record, which then goes back to draft (R-QC-4). An instrument past its
     calibration date or a reagent past expiry is refused with its name and date (R-QC-3).
     Everything is checked before anything is written: either all of it is saved or none.
+    ``version`` (the form's edit version): a save over a newer version of the record (another
+    person saved results or signed since the form was opened) is refused with who and when
+    (``core.concurrency``; issue 8 item 7).
     """
     require_permission(user, "qc_records.change_testrecord")
     header = header or {}
@@ -181,6 +186,7 @@ def record_update(
             reagents=reagents,
             reason=reason,
             refused=refused,
+            version=version,
         )
     except (InputError, WorkflowError):
         if refused:
@@ -200,9 +206,11 @@ def _record_update(
     reagents: Iterable[Reagent] | None,
     reason: str,
     refused: list[RefusedCorrection],
+    version: int | None,
 ) -> TestRecord:
     with transaction.atomic():
         record = _locked_record(record)
+        check_edit_version(record, version)
         reason = _open_for_change(record, user, reason)
         errors: dict[str, list[str]] = defaultdict(list)
 

@@ -209,6 +209,7 @@ def record_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 instruments=form.cleaned_data["instruments"],
                 reagents=form.cleaned_data["reagents"],
                 reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
             )
         except WorkflowError as exc:
             show_refusal(form, exc, form.error_key_map())

@@ -161,14 +161,14 @@ def event_close(request: HttpRequest, pk: int, model: type[QualityEvent]) -> Htt
     return render(request, "release/quality_event_detail.html", _detail_context(request, event, form), status=400)
 
 
-def deviation_for_oos(request: HttpRequest, oos_pk: int) -> HttpResponse:
+def deviation_for_oos(request: HttpRequest, pk: int) -> HttpResponse:
     """From an OOS investigation: open a deviation raised for it, or link an existing open one
     (issue 7; GMP 第二百五十条 deviations, FDA OOS guidance). Both are shown on the deviation's and
     the OOS's pages. Two forms on one page, told apart by their prefix; a refusal or bad input is
     shown beside its field and nothing typed is lost."""
     require_perm(request, "release.add_deviation")
     require_perm(request, "qc_records.view_oosinvestigation")
-    oos = oos_investigation(oos_pk)
+    oos = oos_investigation(pk)
     if oos is None:
         raise Http404
     batch = oos.record.sample.batch

@@ -184,6 +184,69 @@ def test_a_removed_last_signature_is_reported_by_the_chain_head(qa_reviewer, dra
     assert any("chain head names signature" in m for m in messages), messages
 
 
+def _rewind_head_by_sql(to: Signature) -> None:
+    """What a database owner can do with the triggers off: point the chain head row at ``to``."""
+    table = SignatureChain._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            f"UPDATE {qn(table)} SET last_signature_id = %s, last_hash = %s WHERE id = %s",
+            [to.pk, to.record_hash, SignatureChain.HEAD_PK],
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def _head_line(capsys) -> str:
+    with translation.override("en"):
+        call_command("verify_integrity")
+    out = capsys.readouterr().out
+    assert "OK: no findings" in out
+    line = next(line for line in out.splitlines() if "chain head:" in line)
+    return line.split("chain head:")[1].split("(")[0].strip()
+
+
+def test_the_printed_head_catches_a_rewound_chain_tail(qa_reviewer, draft_product, capsys):
+    """R-AT-3, issue 8 item 4: the last two signatures deleted and the chain head rewound by SQL
+    (triggers off) leave a chain that verifies on its own; against the head printed before and kept
+    outside the database, ``verify_integrity --expect-head`` finds it and exits 1."""
+    first = _sign(qa_reviewer, draft_product)
+    _sign(qa_reviewer, draft_product)
+    last = _sign(qa_reviewer, draft_product)
+    kept = _head_line(capsys)
+    assert kept == f"{Signature.objects.count()}:{last.record_hash}"
+    # A later legitimate signature: the kept head is still in place, the chain grew.
+    _sign(qa_reviewer, draft_product)
+    with translation.override("en"):
+        call_command("verify_integrity", expect_head=kept)
+    assert "OK: no findings" in capsys.readouterr().out
+    # Rewind: the newest two signatures gone, the head row pointed at the one before.
+    for sig in Signature.objects.filter(pk__gt=first.pk + 1).order_by("-pk"):
+        _delete_bypassing_triggers(Signature, sig.pk)
+    _rewind_head_by_sql(Signature.objects.order_by("-pk").first())
+    assert _report().ok  # undetectable from inside the database alone
+    with translation.override("en"), pytest.raises(SystemExit) as exc:
+        call_command("verify_integrity", expect_head=kept)
+    assert exc.value.code == 1
+    out = capsys.readouterr().out
+    assert "is no longer in the chain" in out and "head rewound" in out and f"expected head: {kept}" in out
+
+
+def test_an_expected_head_at_another_position_or_malformed_is_refused(qa_reviewer, draft_product, capsys):
+    """R-AT-3: the kept head's signature must sit where it sat (nothing removed before it); a
+    malformed --expect-head is a usage error, not a silent pass."""
+    from django.core.management.base import CommandError
+
+    _sign(qa_reviewer, draft_product)
+    last = _sign(qa_reviewer, draft_product)
+    report = integrity.run(expect_head=(Signature.objects.count() + 1, last.record_hash))
+    assert any("is now number" in str(f) and "removed or inserted" in str(f) for f in report.findings)
+    for bad in ("12", "x:abc", f"2:{last.record_hash[:-1]}", ""):
+        with pytest.raises(CommandError, match="--expect-head"):
+            call_command("verify_integrity", expect_head=bad)
+
+
 # --- record state against its signatures (item 3) -----------------------------------------------
 
 

@@ -121,3 +121,66 @@ def test_an_account_whose_password_an_admin_typed_cannot_sign(make_user):
     assert refused.detail == REFUSED
     person.must_change_password = False
     check_may_sign(person)
+
+
+def test_a_new_account_starts_without_a_typed_password_and_gets_a_one_time_link(staff_admin, users, client_for):
+    """R-AUTH-5, R-SIG-5 (issue 8 item 6): the admin's add form asks for no password; the account
+    starts with an unusable password and the response shows its one-time link (named on the
+    "Password resets" page as a new account); its owner chooses the password with it and signs in."""
+    from core.models import User
+
+    client = english_client()
+    client.force_login(staff_admin)
+    form = client.get(reverse("admin:core_user_add")).content.decode()
+    assert 'name="username"' in form and 'name="password1"' not in form and 'name="password2"' not in form
+    qa_group = users["qa_reviewer"].groups.get()
+    response = client.post(
+        reverse("admin:core_user_add"),
+        {"username": "zhou.min", "full_name": "周敏", "groups": [qa_group.pk], "password1": "Typed-By-Admin-77"},
+        REMOTE_ADDR="10.0.0.9",
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The account zhou.min was created without a password." in page and "One-time link for zhou.min" in page
+    person = User.objects.get(username="zhou.min")
+    assert not person.has_usable_password() and person.must_change_password
+    assert list(person.groups.all()) == [qa_group]
+    assert not english_client().login(username="zhou.min", password="Typed-By-Admin-77")
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.PASSWORD_RESET, user=person)
+    assert event.actor == staff_admin and event.detail == "new account: one-time link issued"
+    _client, done = _use_link(response.context["link"], CHOSEN)
+    assert "Your password has been set. Sign in with it." in done.content.decode()
+    person.refresh_from_db()
+    assert person.check_password(CHOSEN) and not person.must_change_password
+    resets = client_for(users["auditor"]).get(reverse("password_resets")).content.decode()
+    row = [r for r in resets.split('data-testid="reset-row"')[1:] if "(zhou.min)" in r][0]
+    assert "new account" in row and f"({staff_admin.username})" in row
+
+
+def test_the_issuing_admin_cannot_complete_the_link_and_the_attempt_is_flagged(
+    staff_admin, qa_reviewer, qa_reviewer2, client_for
+):
+    """R-AUTH-5, R-SIG-5 (issue 8 item 6): the administrator who reset a QA reviewer's password
+    opens the link while signed in: refused (403, saying why), nothing changes, and the attempt is
+    a security event flagged on the "Password resets" page. The person then uses the same link."""
+    link = _reset(staff_admin, qa_reviewer)
+    path = link.removeprefix(settings.SITE_URL)
+    admin_client = english_client()
+    admin_client.force_login(staff_admin)
+    refused = admin_client.get(path, follow=True)
+    assert refused.status_code == 403
+    assert "You issued this link: only" in refused.content.decode() and f"({qa_reviewer.username})" in (
+        refused.content.decode()
+    )
+    posted = admin_client.post(path, {"new_password1": TEMPORARY, "new_password2": TEMPORARY})
+    assert posted.status_code == 403
+    qa_reviewer.refresh_from_db()
+    assert not qa_reviewer.has_usable_password()
+    events = AuthEvent.objects.filter(kind=AuthEvent.Kind.RESET_LINK_REFUSED, user=qa_reviewer)
+    assert events.count() == 2 and {e.actor for e in events} == {staff_admin}
+    page = client_for(qa_reviewer2).get(reverse("password_resets")).content.decode()
+    flag = page.split('data-testid="issuer-refused"')[1].split("</div>")[0]
+    assert f"Opened by {staff_admin.printed_name}, the administrator who issued it, while signed in" in flag
+    assert "refused" in flag
+    _client, done = _use_link(link, CHOSEN)
+    assert "Your password has been set." in done.content.decode()

@@ -239,7 +239,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "recalls.decide_recallinformation",
         "recalls.start_recall",
         "recalls.add_recallbatch",
-        "release.add_batchhold",
     ],
     # GMP 第二百九十八条: runs the recall, independent of sales; records notices, quantities, progress.
     # Reads the consignees (customers, distribution records, returns) it contacts; not complaints or ADR cases.

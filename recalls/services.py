@@ -484,6 +484,7 @@ def recall_start(
                 user=user,
                 reason=_("Recall %(number)s (class %(cls)s)") % {"number": recall.number, "cls": recall.recall_class},
                 source=recall,
+                permission="recalls.start_recall",
             )
         source_holds_lift(
             source=info,
@@ -529,6 +530,7 @@ def recall_add_batch(*, recall: Recall, batch: Batch | None, user: User, reason:
             user=user,
             reason=_("Recall %(number)s (class %(cls)s)") % {"number": recall.number, "cls": recall.recall_class},
             source=recall,
+            permission="recalls.add_recallbatch",
         )
         _sync_consignees(recall, [batch.pk], user)
     return row

@@ -26,9 +26,9 @@ def _owned_by_source(hold: BatchHold | ProductHold) -> bool:
     return bool(hold.source_type_id) and hold.source_type.app_label in OWNED_BY_SOURCE_APPS
 
 
-def cannot_place_hold(batch: Batch, user: User) -> str | None:
+def cannot_place_hold(batch: Batch, user: User, permission: str = "release.add_batchhold") -> str | None:
     """Why ``user`` may not put this batch on hold now, or None."""
-    if not user.has_perm("release.add_batchhold"):
+    if not user.has_perm(permission):
         return _("You do not have permission to do this.")
     if batch.status == Batch.Status.VOIDED:
         return _("A voided batch cannot be put on hold.")
@@ -49,20 +49,29 @@ def cannot_lift_hold(hold: BatchHold, user: User) -> str | None:
 
 
 def hold_place(
-    *, batch: Batch, user: User, reason: str, source: models.Model | None = None, source_text: str = ""
+    *,
+    batch: Batch,
+    user: User,
+    reason: str,
+    source: models.Model | None = None,
+    source_text: str = "",
+    permission: str = "release.add_batchhold",
 ) -> BatchHold:
     """Put ``batch`` on hold: it cannot ship until the hold is lifted (release.gate).
+
+    ``permission``: a record's own signed step that holds batches (a recall started by the quality
+    head) passes its permission; the hold page uses ``release.add_batchhold``.
 
     ``source`` links the record that caused it (a complaint, a recall, a deviation); else
     ``source_text`` names it. Records: the hold and its first history row.
     """
-    require_permission(user, "release.add_batchhold")
+    require_permission(user, permission)
     reason = (reason or "").strip()
     if not reason:
         raise InputError({"reason": [_("Give the reason for the hold.")]})
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=batch.pk)
-        if refusal := cannot_place_hold(batch, user):
+        if refusal := cannot_place_hold(batch, user, permission):
             raise WorkflowError(refusal)
         hold = BatchHold(
             batch=batch,

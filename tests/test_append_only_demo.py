@@ -41,6 +41,72 @@ def demo_loaded(settings, tmp_path):
     from core.reminders import send_due_reminders
 
     assert send_due_reminders(timezone.localdate() + timedelta(days=3650)).sent
+    add_what_the_demo_does_not_show()
+
+
+def add_what_the_demo_does_not_show():
+    """One row for each audit table the demo leaves empty: a refused correction of an OOS result, a
+    prepared correction of a decided review, a hold placed from a complaint, an ADR follow-up, a
+    customer licence scan — each through its real service."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from aftersales import services as aftersales_services
+    from aftersales.models import ADRCase, Complaint, CustomerLicence
+    from core.models import User
+    from qc_records import services as qc_services
+    from qc_records.models import TestResult
+    from release import services as release_services
+    from release.models import ReleaseReview
+
+    password = "ReleaseDesk-2026!"
+    users = {u.username: u for u in User.objects.all()}
+    # An attempt to change a result under OOS investigation: refused, kept beside the value.
+    result = TestResult.objects.filter(oos__isnull=False).select_related("record").first()
+    try:
+        qc_services.record_update(
+            record=result.record,
+            user=users["qc_analyst"],
+            results={result.pk: qc_services.ResultEntry(value_text="99.0")},
+            reason="录入笔误",
+        )
+    except (qc_services.InputError, qc_services.WorkflowError):
+        pass
+    # A correction of a decided review, prepared by QA.
+    review = ReleaseReview.objects.filter(status__in=["released", "rejected"]).select_related("batch").first()
+    release_services.review_correction_request(
+        batch=review.batch,
+        user=users["qa_reviewer"],
+        password=password,
+        item_key="DECISION",
+        correction="更正：放行日期",
+        reason="笔误更正",
+    )
+    # A hold placed from a complaint.
+    complaint = Complaint.objects.exclude(status="closed").exclude(batch=None).first()
+    aftersales_services.complaint_place_hold(
+        complaint=complaint, user=users["qa_reviewer"], password=password, reason="投诉调查期间暂停发货"
+    )
+    # A follow-up of a reported ADR case.
+    case = ADRCase.objects.filter(status="reported").first()
+    aftersales_services.adr_followup_record(
+        case=case,
+        user=users["qa_reviewer"],
+        data={
+            "information": "患者已痊愈",
+            "received_at": timezone.now() - timedelta(hours=1),
+            "outcome": ADRCase.Outcome.values[0],
+        },
+    )
+    # A licence scan.
+    licence = CustomerLicence.objects.first()
+    aftersales_services.licence_scan_add(
+        licence=licence,
+        user=users["sales"],
+        upload=SimpleUploadedFile("licence.pdf", b"%PDF-1.4 scan"),
+    )
 
 
 def test_every_audit_table_refuses_raw_update_and_delete(demo_loaded):

@@ -42,6 +42,7 @@ def demo_loaded(settings, tmp_path):
 
     assert send_due_reminders(timezone.localdate() + timedelta(days=3650)).sent
     add_what_the_demo_does_not_show()
+    add_recall_rows_the_demo_does_not_show()
 
 
 def add_what_the_demo_does_not_show():
@@ -107,6 +108,41 @@ def add_what_the_demo_does_not_show():
         user=users["sales"],
         upload=SimpleUploadedFile("licence.pdf", b"%PDF-1.4 scan"),
     )
+
+
+def add_recall_rows_the_demo_does_not_show():
+    """A progress entry and a supervised destruction on the demo recall, and a revised deadline table."""
+    from django.utils import timezone
+
+    from core.models import User
+    from recalls import services as recall_services
+    from recalls.models import ProgressEntry, Recall, RecoveredGoods
+
+    password = "ReleaseDesk-2026!"
+    users = {u.username: u for u in User.objects.all()}
+    recall = Recall.objects.filter(status=Recall.Status.IN_PROGRESS).first()
+    recall_services.progress_add(
+        recall=recall,
+        user=users["recall_coordinator"],
+        kind=ProgressEntry.Kind.NOTE,
+        occurred_at=timezone.now(),
+        text="已电话确认全部经销商收到召回通知",
+    )
+    consignee = recall.consignees.filter(quantity_returned__gt=0).first()
+    recall_services.recovered_goods_decide(
+        recall=recall,
+        user=users["qa_reviewer"],
+        password=password,
+        data={
+            "batch": consignee.batch,
+            "quantity": 1,
+            "quarantine_location": "不合格品库 B-01",
+            "decision": RecoveredGoods.Decision.DESTROY,
+            "supervisor_kind": RecoveredGoods.Supervisor.AUTHORITY,
+            "supervisor_name": "区市场监督管理局",
+        },
+    )
+    recall_services.deadline_rule_revise(user=users["admin"], changes={("I", "progress"): 1}, reason="省局要求每日报告")
 
 
 def test_every_audit_table_refuses_raw_update_and_delete(demo_loaded):

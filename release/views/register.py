@@ -6,6 +6,7 @@ import csv
 from datetime import datetime, time
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,7 +30,10 @@ def _register_rows(request: HttpRequest):
         d = form.cleaned_data
         tz = timezone.get_current_timezone()
         if d["product"]:
-            rows = rows.filter(batch__product=d["product"])
+            rows = rows.filter(
+                Q(batch__product__name__icontains=d["product"])
+                | Q(batch__product__generic_name__icontains=d["product"])
+            )
         if d["decision"]:
             rows = rows.filter(decision=d["decision"])
         if d["batch"]:
@@ -50,8 +54,6 @@ def register(request: HttpRequest) -> HttpResponse:
         at_text, _sep, pk_text = after.rpartition("_")
         at = parse_datetime(at_text) if at_text else None
         if at is not None and pk_text.isdigit():
-            from django.db.models import Q
-
             rows = rows.filter(Q(decided_at__lt=at) | Q(decided_at=at, pk__lt=int(pk_text)))
     page = list(rows[: PAGE_SIZE + 1])
     has_next = len(page) > PAGE_SIZE

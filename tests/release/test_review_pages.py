@@ -219,6 +219,28 @@ def test_register_lists_decisions_filters_and_exports(
     assert "R2611001" in csv and p.qp.printed_name in csv and "Release" in csv
 
 
+def test_register_filters_by_typed_product_name_and_lists_no_products(
+    review_batch, p, en, designation, auditor, django_assert_max_num_queries
+):
+    """R-REL-9 at scale: the product filter is typed (part of the product or generic name), so the
+    page never renders the plant's product list; a name that matches nothing lists nothing."""
+    from tests.factories import ProductFactory
+
+    to_stage(review_batch, p, Stage.QP)
+    services.review_release(batch=review_batch, user=p.qp, password=PASSWORD)
+    for _ in range(5):
+        ProductFactory(last_changed_by=auditor)
+    client = en(auditor)
+    product = review_batch.product
+    with django_assert_max_num_queries(10):
+        page = client.get(reverse("release:register"), {"product": product.name[1:4]})
+    assert [r.batch for r in page.context["rows"]] == [review_batch]
+    assert "<option" not in page.content.decode().split('name="product"')[1].split("</div>")[0]
+    by_generic = client.get(reverse("release:register"), {"product": product.generic_name})
+    assert [r.batch for r in by_generic.context["rows"]] == [review_batch]
+    assert client.get(reverse("release:register"), {"product": "不存在的品种"}).context["rows"] == []
+
+
 def test_my_work_offers_each_stage_to_its_people_only(review_batch, p, en, django_assert_max_num_queries):
     """R-UX-3, R-SEQ-2: the QC queue does not offer a batch to someone who signed production."""
     to_stage(review_batch, p, Stage.QC)

@@ -178,3 +178,33 @@ def test_the_qp_is_refused_on_the_page_for_a_nonconforming_batch(app_url, new_pa
     expect(page.get_by_role("heading", level=1)).to_contain_text("Awaiting the qualified person")
     page.get_by_role("link", name="A2610006", exact=True).first.click()
     expect(page.get_by_test_id("may-ship")).to_have_count(0)
+
+
+def test_the_factory_release_qp_gets_no_market_decision_and_the_url_refuses(app_url, new_page):
+    """R-REL-5, R-REL-7, R-SEQ-2: B2611003 (two-stage product) waits for market release; the demo
+    QP factory-released it (and is designated for the factory stage only). The page offers no
+    decision and says why; a POST straight to the release URL is refused and the batch stays
+    where it was. (A QP with no designation at all: 403, tests/release/test_review_pages.py.)"""
+    page = new_page(locale="en-US")
+    sign_in(page, app_url, "qualified_person")
+    open_review(page, "B2611003")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("market release")
+    expect(page.get_by_test_id("decision-forms")).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("Release"))).to_have_count(0)
+    expect(page.get_by_test_id("stage-refusal")).to_contain_text("one person signs at most one stage")
+
+    review_url = page.url
+    batch_path = re.search(r"/release/batches/\d+/", review_url).group(0)
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    response = page.request.post(
+        app_url + batch_path + "review/release/",
+        form={"csrfmiddlewaretoken": token, "password": DEMO_PASSWORD, "comment": ""},
+        headers={"Referer": review_url},
+        max_redirects=0,
+    )
+    # Refused: 403 (no designation), 400 (the form re-shown with its errors) or back to the page with
+    # the reason — never a decision.
+    assert response.status in (302, 400, 403), response.status
+    page.goto(review_url)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("market release")
+    expect(page.get_by_test_id("decision-forms")).to_have_count(0)

@@ -29,6 +29,9 @@ from django.conf import settings as django_settings
 ROOT = Path(__file__).resolve().parents[2]
 IS_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
+# One worker builds the (slow) source database once for the whole module.
+pytestmark = pytest.mark.xdist_group("backup_restore")
+
 
 @dataclass
 class Site:
@@ -89,8 +92,10 @@ class Vendor:
         media = self.tmp / f"media-{name}"
         if self.kind == "sqlite":
             return Site(f"sqlite:///{self.tmp / name}.sqlite3", media)
-        # Named after the suite's database, so runs against different databases never collide.
-        db = f"{urlsplit(os.environ['DATABASE_URL']).path.strip('/')}_bk_{name}"
+        # Named after the suite's database and the xdist worker, so runs against different databases,
+        # and two workers building this module's source at once, never collide.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        db = f"{urlsplit(os.environ['DATABASE_URL']).path.strip('/')}_bk_{name}{'_' + worker if worker else ''}"
         _pg_recreate(db)
         self.created.append(db)
         return Site(_pg_url(db), media)

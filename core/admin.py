@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.auth import NEW_ACCOUNT, issue_reset_link
+from core.auth import NEW_ACCOUNT, ResetLinkNotSent, issue_reset_link
 from core.models import AuthEvent, Document, Reminder, Signature, User
 
 
@@ -118,21 +118,29 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
         return fields
 
     def response_add(self, request, obj, post_url_continue=None):
-        """The new account's one-time link, shown once on this response (like a reset's)."""
-        link = issue_reset_link(user=obj, by=request.user, request=request, detail=NEW_ACCOUNT)
+        """The new account's one-time link: mailed to the person, or shown once on this response
+        when the account has no e-mail address (like a reset's)."""
         context = {
             **self.admin_site.each_context(request),
             "title": _("New account: %(user)s") % {"user": obj.username},
             "target": obj,
             "opts": self.opts,
-            "link": link,
             "new_account": True,
+            **self._issue(request, obj, detail=NEW_ACCOUNT),
         }
         return TemplateResponse(request, "admin/core/user/reset_password.html", context)
 
+    def _issue(self, request, target, **kwargs) -> dict:
+        try:
+            link = issue_reset_link(user=target, by=request.user, request=request, **kwargs)
+        except ResetLinkNotSent as exc:
+            return {"issued": False, "mail_error": str(exc) or exc.__class__.__name__}
+        return {"issued": True, "link": link, "sent_to": "" if link else target.email}
+
     def user_change_password(self, request, id, form_url=""):
         """An administrator's reset issues a one-time link instead of a password the administrator
-        would know (R-AUTH-5, issue 8 item 6). The link is shown once, on the POST's response."""
+        would know (R-AUTH-5, issue 8 item 6): mailed to the person, or shown once on the POST's
+        response when the account has no e-mail address."""
         target = self.get_object(request, id)
         if target is None:
             raise Http404
@@ -143,10 +151,10 @@ class UserAdmin(HistoryAdmin, DjangoUserAdmin):
             "title": _("Reset password: %(user)s") % {"user": target.username},
             "target": target,
             "opts": self.opts,
-            "link": None,
+            "issued": False,
         }
         if request.method == "POST":
-            context["link"] = issue_reset_link(user=target, by=request.user, request=request)
+            context.update(self._issue(request, target))
         return TemplateResponse(request, "admin/core/user/reset_password.html", context)
 
 

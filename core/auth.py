@@ -178,56 +178,102 @@ def _on_roles_changed(sender, instance, action, reverse, pk_set, **kwargs) -> No
 
 # The security-event detail of a new account's first one-time link (no password was ever typed).
 NEW_ACCOUNT = "new account: one-time link issued"
+# How the link reached the person, appended to the detail (issue 8 item 6): a link that goes
+# straight to the person's own mailbox is never seen by the administrator who issued it.
+SENT_BY_EMAIL = "sent to the person's e-mail"
+SHOWN_TO_ADMIN = "shown to the administrator (no e-mail address)"
+
+
+class ResetLinkNotSent(Exception):
+    """The mail with the one-time link could not be sent; nothing was changed."""
+
+
+def _reset_mail(user: User, link: str) -> tuple[str, str]:
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    parts = []
+    for lang, _name in settings.LANGUAGES:
+        with translation.override(lang):
+            parts.append(
+                (
+                    _("Choose your Release Desk password"),
+                    _(
+                        "An administrator reset the password of your account %(username)s. Open this link "
+                        "and choose a new password yourself. It works once and expires; if you did not expect "
+                        "it, tell QA."
+                    )
+                    % {"username": user.username},
+                )
+            )
+    (zh_subject, zh_body), (en_subject, en_body) = parts
+    return f"【Release Desk】{zh_subject} / {en_subject}", f"{zh_body}\n{link}\n\n{en_body}\n{link}\n"
 
 
 def issue_reset_link(
     *, user: User, by: User, request: HttpRequest | None = None, detail: str = "one-time link issued"
-) -> str:
+) -> str | None:
     """An administrator's password reset (R-AUTH-5, issue 8 item 6): the account's password is made
-    unusable and a one-time link is returned for the administrator to hand over. The administrator
-    never knows a password that works; the link works once (it is bound to the password it
-    replaces) and expires after ``PASSWORD_RESET_TIMEOUT``. The security event names both people.
+    unusable and a one-time link lets the person choose a new one. The administrator never knows a
+    password that works; the link works once (it is bound to the password it replaces) and expires
+    after ``PASSWORD_RESET_TIMEOUT``. The security event names both people.
+
+    When the person has an e-mail address the link is mailed to them and ``None`` is returned: the
+    administrator never sees it, so cannot use it. Without an address the link is returned for the
+    administrator to hand over (and the event says so). A mail that cannot be sent raises
+    ``ResetLinkNotSent`` and changes nothing.
     """
     from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import EmailMessage
     from django.urls import reverse
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    with transaction.atomic():
-        user = get_user_model().objects.select_for_update().get(pk=user.pk)
-        was_locked = user.is_locked
-        user.set_unusable_password()
-        user.must_change_password = True
-        user.failed_login_count = 0
-        user.locked_at = None
-        user._history_user = by
-        user._change_reason = (
-            "password reset by administrator" if detail != NEW_ACCOUNT else "account created without a password"
-        )
-        user.save()
-        ip = client_ip(request)
-        AuthEvent.objects.create(
-            kind=AuthEvent.Kind.PASSWORD_RESET,
-            username=user.username,
-            user=user,
-            actor=by,
-            ip_address=ip,
-            detail=detail,
-        )
-        if was_locked:
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.select_for_update().get(pk=user.pk)
+            was_locked = user.is_locked
+            by_email = bool(user.email and user.is_active)
+            user.set_unusable_password()
+            user.must_change_password = True
+            user.failed_login_count = 0
+            user.locked_at = None
+            user._history_user = by
+            user._change_reason = (
+                "password reset by administrator" if detail != NEW_ACCOUNT else "account created without a password"
+            )
+            user.save()
+            ip = client_ip(request)
             AuthEvent.objects.create(
-                kind=AuthEvent.Kind.UNLOCKED,
+                kind=AuthEvent.Kind.PASSWORD_RESET,
                 username=user.username,
                 user=user,
                 actor=by,
                 ip_address=ip,
-                detail="unlocked by password reset",
+                detail=f"{detail}; {SENT_BY_EMAIL if by_email else SHOWN_TO_ADMIN}",
             )
-    path = reverse(
-        "password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-    )
-    return settings.SITE_URL + path
+            if was_locked:
+                AuthEvent.objects.create(
+                    kind=AuthEvent.Kind.UNLOCKED,
+                    username=user.username,
+                    user=user,
+                    actor=by,
+                    ip_address=ip,
+                    detail="unlocked by password reset",
+                )
+            path = reverse(
+                "password_reset_confirm",
+                kwargs={
+                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                    "token": default_token_generator.make_token(user),
+                },
+            )
+            link = settings.SITE_URL + path
+            if by_email:
+                subject, body = _reset_mail(user, link)
+                # Inside the transaction: a refused mail rolls the reset back (the old password
+                # still works) rather than leave an account nobody holds a link for.
+                EmailMessage(subject, body, to=[user.email]).send(fail_silently=False)
+    except (OSError, ConnectionError) as exc:  # smtplib's errors are OSErrors
+        raise ResetLinkNotSent(str(exc)) from exc
+    return None if by_email else link

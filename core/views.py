@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import audit_trail, work
-from core.auth import NEW_ACCOUNT, client_ip, unlock_user
+from core.auth import NEW_ACCOUNT, SENT_BY_EMAIL, client_ip, unlock_user
 from core.forms import (
     DocumentCodeForm,
     DocumentUploadForm,
@@ -163,7 +163,10 @@ def password_resets(request: HttpRequest) -> HttpResponse:
                 "use": use,
                 "same_address": same_address,
                 "refused": refused,
-                "new_account": reset.detail == NEW_ACCOUNT,
+                "new_account": reset.detail.startswith(NEW_ACCOUNT),
+                # Resets before links were mailed name neither: their link was shown to the administrator.
+                "emailed": reset.detail.endswith(SENT_BY_EMAIL),
+                "shown": not reset.detail.endswith(SENT_BY_EMAIL),
             }
         )
     return render(request, "core/password_resets.html", {"rows": rows, "page_obj": page})

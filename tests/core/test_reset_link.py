@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core import mail
 from django.urls import reverse
 
 from core.models import AuthEvent, Signature
@@ -41,8 +42,15 @@ def _reset(admin, person) -> str:
         REMOTE_ADDR="10.0.0.9",
     )
     assert response.status_code == 200
-    assert "One-time link for" in response.content.decode()
-    return response.context["link"]
+    page = response.content.decode()
+    # The person has an e-mail address: the link goes to their mailbox, never to the admin's page.
+    assert f"The one-time link for {person.username} was sent to their e-mail address {person.email}." in page
+    assert response.context["link"] is None and "/reset/" not in page
+    sent = mail.outbox[-1]
+    assert sent.to == [person.email]
+    link = next(line for line in sent.body.splitlines() if line.startswith(settings.SITE_URL))
+    assert link.split("/")[-2] not in page  # the token
+    return link
 
 
 def _use_link(link: str, password: str, address: str = "10.0.0.50"):
@@ -147,7 +155,8 @@ def test_a_new_account_starts_without_a_typed_password_and_gets_a_one_time_link(
     assert list(person.groups.all()) == [qa_group]
     assert not english_client().login(username="zhou.min", password="Typed-By-Admin-77")
     event = AuthEvent.objects.get(kind=AuthEvent.Kind.PASSWORD_RESET, user=person)
-    assert event.actor == staff_admin and event.detail == "new account: one-time link issued"
+    assert event.actor == staff_admin
+    assert event.detail == "new account: one-time link issued; shown to the administrator (no e-mail address)"
     _client, done = _use_link(response.context["link"], CHOSEN)
     assert "Your password has been set. Sign in with it." in done.content.decode()
     person.refresh_from_db()
@@ -155,6 +164,7 @@ def test_a_new_account_starts_without_a_typed_password_and_gets_a_one_time_link(
     resets = client_for(users["auditor"]).get(reverse("password_resets")).content.decode()
     row = [r for r in resets.split('data-testid="reset-row"')[1:] if "(zhou.min)" in r][0]
     assert "new account" in row and f"({staff_admin.username})" in row
+    assert "link shown to the administrator" in row
 
 
 def test_the_issuing_admin_cannot_complete_the_link_and_the_attempt_is_flagged(
@@ -184,3 +194,63 @@ def test_the_issuing_admin_cannot_complete_the_link_and_the_attempt_is_flagged(
     assert "refused" in flag
     _client, done = _use_link(link, CHOSEN)
     assert "Your password has been set." in done.content.decode()
+
+
+def test_a_link_mailed_to_the_person_is_never_shown_to_the_admin_and_the_page_says_so(
+    staff_admin, qa_reviewer, qa_reviewer2, client_for
+):
+    """R-AUTH-5, R-SIG-5 (issue 8 item 6): a person with an e-mail address gets the link in their
+    own mailbox, in both languages; the administrator's page names the address but holds no link,
+    so the administrator cannot use it even after signing out. QA's page says how it was sent."""
+    link = _reset(staff_admin, qa_reviewer)
+    sent = mail.outbox[-1]
+    assert sent.subject == "【Release Desk】选择您的 Release Desk 密码 / Choose your Release Desk password"
+    assert f"An administrator reset the password of your account {qa_reviewer.username}." in sent.body
+    assert f"管理员重置了您的账户 {qa_reviewer.username} 的密码" in sent.body
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.PASSWORD_RESET, user=qa_reviewer)
+    assert event.detail == "one-time link issued; sent to the person's e-mail"
+    row = client_for(qa_reviewer2).get(reverse("password_resets")).content.decode()
+    assert "link sent to the person&#x27;s e-mail" in row or "link sent to the person's e-mail" in row
+    _client, done = _use_link(link, CHOSEN)
+    assert "Your password has been set. Sign in with it." in done.content.decode()
+
+
+def test_a_person_without_an_address_gets_the_link_shown_once_and_flagged(staff_admin, qa_reviewer):
+    """R-AUTH-5 (issue 8 item 6): without an e-mail address the link is shown to the administrator
+    once, with the instruction to hand it over in person, and the event records that it was shown."""
+    qa_reviewer.email = ""
+    qa_reviewer._change_reason = "test"
+    qa_reviewer.save()
+    client = english_client()
+    client.force_login(staff_admin)
+    outbox = len(mail.outbox)
+    response = client.post(reverse("admin:auth_user_password_change", args=[qa_reviewer.pk]))
+    page = response.content.decode()
+    assert f"One-time link for {qa_reviewer.username}:" in page
+    assert "This person has no e-mail address on record, so the link is shown to you once." in page
+    assert response.context["link"] in page and len(mail.outbox) == outbox
+    event = AuthEvent.objects.get(kind=AuthEvent.Kind.PASSWORD_RESET, user=qa_reviewer)
+    assert event.detail == "one-time link issued; shown to the administrator (no e-mail address)"
+
+
+def test_a_mail_that_cannot_be_sent_resets_nothing_and_says_so(staff_admin, qa_reviewer, settings, monkeypatch):
+    """R-AUTH-5 (issue 8 item 6): if the mail server refuses, the reset is rolled back — the old
+    password still works, no event claims a link was issued — and the administrator is told why."""
+    import smtplib
+
+    def refuse(self, messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+    client = english_client()
+    client.force_login(staff_admin)
+    response = client.post(reverse("admin:auth_user_password_change", args=[qa_reviewer.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert (
+        f"The e-mail with the one-time link could not be sent to {qa_reviewer.email} "
+        "(Connection unexpectedly closed). Nothing was reset: the current password still works." in page
+    )
+    qa_reviewer.refresh_from_db()
+    assert qa_reviewer.check_password(PASSWORD) and not qa_reviewer.must_change_password
+    assert not AuthEvent.objects.filter(kind=AuthEvent.Kind.PASSWORD_RESET, user=qa_reviewer).exists()

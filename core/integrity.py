@@ -289,6 +289,9 @@ def missing_signatures(record: models.Model) -> list[str]:
 
 
 def _label(model: type[models.Model], path: str) -> str:
+    derived = getattr(model, "DERIVED_STATE", {})
+    if path in derived:
+        return str(derived[path])
     head, _dot, rest = path.partition(".")
     try:
         name = str(model._meta.get_field(head).verbose_name)
@@ -299,8 +302,12 @@ def _label(model: type[models.Model], path: str) -> str:
 
 def _shown(model: type[models.Model], path: str, value) -> str:
     """A signed-state value as a person reads it: the choice's label, "—" for nothing."""
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
     try:
         current = model
         *links, last = path.split(".")
@@ -432,6 +439,9 @@ def check_signed_state(report: Report) -> None:
     for model in audited_models():
         links = sorted({p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p})
         queryset = model._base_manager.select_related(*links) if links else model._base_manager.all()
+        # Derived state (DERIVED_STATE) reads related rows: fetched once per chunk, not per record.
+        if prefetch := getattr(model, "DERIVED_STATE_PREFETCH", ()):
+            queryset = queryset.prefetch_related(*prefetch)
         for rows in chunks(queryset, limit=report.limit):
             by_pk = {r.pk: r for r in rows}
             for pk, found in problems_by_record(rows, include_missing=False).items():

@@ -200,7 +200,13 @@ def signed_content(record: models.Model) -> dict[str, Any]:
 
 def _follow(record: models.Model, path: str) -> Any:
     """The value at ``path``: a field name, or ``link.field`` through foreign keys (a missing link
-    gives None). The last part is read by its column (``batch`` → ``batch_id``)."""
+    gives None). The last part is read by its column (``batch`` → ``batch_id``).
+
+    A name in the model's ``DERIVED_STATE`` is read as the record's attribute instead: a value
+    computed from rows that hang off the record (a recall's batches, its reconciliation totals),
+    which a signature must vouch for although no column of the record holds it."""
+    if path in getattr(type(record), "DERIVED_STATE", {}):
+        return getattr(record, path)
     obj: Any = record
     parts = path.split(".")
     for part in parts[:-1]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -113,9 +115,51 @@ class ProposeForm(SignatureForm):
         self.fields["qualified_person"].label_from_instance = lambda u: u.printed_name
 
 
-class AddBatchForm(Form):
+class PlanForm(SignWithReasonForm):
+    """The recall plan revised before the quality head decides (the plan fields of ProposeForm)."""
+
+    field_order = [*Recall.PLAN_FIELDS, "reason", "password", "comment"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in Recall.PLAN_FIELDS:
+            self.fields[name] = copy.deepcopy(ProposeForm.base_fields[name])
+        self.order_fields(self.field_order)
+
+
+class DeadlineTableForm(Form):
+    """Days of every rule of the current deadline table, and the reason for the new version."""
+
+    reason = reason_field()
+
+    def __init__(self, *args, rules, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rules = list(rules)
+        for rule in self.rules:
+            self.fields[self.key(rule)] = forms.IntegerField(
+                label=f"{rule.get_recall_class_display()} · {rule.get_task_display()} ({rule.get_anchor_display()})",
+                min_value=1,
+                max_value=365,
+                initial=rule.days,
+            )
+        self.order_fields([*(self.key(r) for r in self.rules), "reason"])
+
+    @staticmethod
+    def key(rule) -> str:
+        return f"days_{rule.recall_class}_{rule.task}"
+
+    def changes(self) -> dict[tuple[str, str], int]:
+        return {
+            (r.recall_class, r.task): self.cleaned_data[self.key(r)]
+            for r in self.rules
+            if self.cleaned_data[self.key(r)] != r.days
+        }
+
+
+class AddBatchForm(SignatureForm):
     batch = forms.ModelChoiceField(label=_("Batch to add"), queryset=Batch.objects.none())
     reason = reason_field()
+    field_order = ["batch", "reason", "password"]
 
     def __init__(self, *args, product: Product, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -216,8 +216,10 @@ class Recall(ChangeTracked):
         "plan_handling",
         "plan_contact",
     )
-    # What QA proposes and the quality head approves is fixed once proposed (a changed plan is a
-    # new proposal, re-filed with the regulator); every later step is recorded in the state.
+    # What QA proposes and the quality head approves is fixed once proposed; every later step is
+    # recorded in the state. The plan may be revised before the decision (``recall_plan_revise``,
+    # re-signed "Prepared"): it changes after the first signature, so it is signed state — each
+    # signature records the plan it saw and the newest one vouches for the plan now.
     SIGNED_FIELDS = (
         "number",
         "information",
@@ -230,11 +232,11 @@ class Recall(ChangeTracked):
         "depth",
         "coordinator",
         "qualified_person",
-        *PLAN_FIELDS,
         "proposed_by",
         "proposed_at",
     )
     SIGNED_STATE = (
+        *PLAN_FIELDS,
         "status",
         "started_by",
         "started_at",
@@ -246,8 +248,24 @@ class Recall(ChangeTracked):
         "closed_at",
         "approved_by",
         "approved_at",
+        "affected_batches",
+        "reconciliation_at_closure",
     )
-    REQUIRED_SIGNATURES = {Status.IN_PROGRESS: "approved", Status.CLOSING: "closed", Status.CLOSED: "approved"}
+    # The batches (RecallBatch rows) and, from QA's closure on, the reconciliation totals give the
+    # recall its meaning but live in other tables: each signature records them as they were
+    # (core.models.signed_state) and the integrity check compares them with the rows now. A batch
+    # added later comes with its own "Approved" signature (recall_add_batch), which then vouches.
+    DERIVED_STATE = {
+        "affected_batches": _("recalled batches"),
+        "reconciliation_at_closure": _("reconciliation at closure"),
+    }
+    DERIVED_STATE_PREFETCH = ("batches__batch", "consignees")
+    REQUIRED_SIGNATURES = {
+        Status.PROPOSED: "authored",
+        Status.IN_PROGRESS: "approved",
+        Status.CLOSING: "closed",
+        Status.CLOSED: "approved",
+    }
     AUDIT_LABEL_FIELD = "number"
 
     number = models.CharField(_("number"), max_length=32, unique=True)
@@ -333,6 +351,37 @@ class Recall(ChangeTracked):
 
     def get_absolute_url(self) -> str:
         return reverse("recalls:recall_detail", args=[self.pk])
+
+    @property
+    def affected_batches(self) -> list[str]:
+        """The recalled batch numbers, sorted (a batch of another product is marked: only SQL can
+        put one there). Uses prefetched ``batches__batch`` when present."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("batches")
+        if prefetched is not None:
+            pairs = [(row.batch.batch_number, row.batch.product_id) for row in prefetched]
+        else:
+            pairs = list(self.batches.values_list("batch__batch_number", "batch__product_id"))
+        return sorted(
+            number if product == self.product_id else f"{number} [product #{product}]" for number, product in pairs
+        )
+
+    @property
+    def reconciliation_at_closure(self) -> dict[str, int] | None:
+        """From QA's closure on, the totals the closure and the final report vouch for (R-RCL-5);
+        ``None`` while the recall runs (the quantities are still being recorded then)."""
+        if self.status not in (self.Status.CLOSING, self.Status.CLOSED):
+            return None
+        names = ("quantity_shipped", *RecallConsignee.QUANTITY_FIELDS)
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("consignees")
+        rows = (
+            [tuple(getattr(r, n) for n in names) for r in prefetched]
+            if prefetched is not None
+            else list(self.consignees.values_list(*names))
+        )
+        totals = {"consignees": len(rows)}
+        for i, name in enumerate(names):
+            totals[name.removeprefix("quantity_")] = sum(r[i] for r in rows)
+        return totals
 
 
 class RecallBatch(AuditedModel):

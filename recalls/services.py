@@ -26,7 +26,16 @@ from core.models import Signature, User
 from core.numbering import formatted_number
 from core.roles import QUALIFIED_PERSON, RECALL_COORDINATOR, SALES
 from core.signatures import sign, verify_signer
-from core.workflow import InputError, WorkflowError, move, require_permission, require_reason, save_step, signs
+from core.workflow import (
+    InputError,
+    WorkflowError,
+    move,
+    require_permission,
+    require_reason,
+    save_changed,
+    save_step,
+    signs,
+)
 from recalls.models import (
     DeadlineRule,
     InformationForm,
@@ -411,6 +420,60 @@ def recall_propose(
     return recall
 
 
+def cannot_revise_plan(recall: Recall, user: User) -> str | None:
+    if not user.has_perm("recalls.propose_recall"):
+        return _("You do not have permission to do this.")
+    if recall.status != Recall.Status.PROPOSED:
+        return _("The plan of %(number)s can be changed only before the quality head decides.") % {
+            "number": recall.number
+        }
+    return None
+
+
+@signs(Signature.Meaning.AUTHORED)
+def recall_plan_revise(
+    *,
+    recall: Recall,
+    user: User,
+    password: str,
+    data: dict[str, Any],
+    reason: str,
+    request: HttpRequest | None = None,
+) -> Recall:
+    """QA changes the recall plan after proposing it and before the quality head decides: the
+    reason is recorded with the change (audit trail) and the plan is signed "Prepared" again, so
+    the quality head decides on the plan as it now is (the first signature keeps the plan it saw)."""
+    require_permission(user, "recalls.propose_recall")
+    reason = require_reason(reason, _("Give the reason for changing the plan."))
+    current = {name: getattr(recall, name) for name in ("kind", "order_reference", "recall_class", "reason")}
+    current.update(
+        hazard_evaluation=recall.hazard_evaluation,
+        depth=recall.depth,
+        coordinator=recall.coordinator,
+        qualified_person=recall.qualified_person,
+    )
+    problems = {
+        k: v for k, v in recall_problems({**current, **data}, recall.product).items() if k in Recall.PLAN_FIELDS
+    }
+    if problems:
+        raise InputError(problems)
+    credential = verify_signer(user=user, password=password, request=request)
+    with transaction.atomic():
+        recall = Recall.objects.select_for_update().get(pk=recall.pk)
+        if refusal := cannot_revise_plan(recall, user):
+            raise WorkflowError(refusal)
+        for name in Recall.PLAN_FIELDS:
+            value = data[name]
+            if name == "plan_target_percent":
+                value = Decimal(str(value))
+            elif isinstance(value, str):
+                value = value.strip()
+            setattr(recall, name, value)
+        save_changed(recall, user, reason)
+        sign(credential=credential, record=recall, meaning=recall_plan_revise.meaning, comment=reason[:500])
+    return recall
+
+
 def cannot_start_recall(recall: Recall, user: User) -> str | None:
     if not user.has_perm("recalls.start_recall"):
         return _("You do not have permission to do this.")
@@ -421,13 +484,44 @@ def cannot_start_recall(recall: Recall, user: User) -> str | None:
     return None
 
 
+def _start_day(recall: Recall) -> date | None:
+    return timezone.localdate(recall.started_at) if recall.started_at else None
+
+
+def consignee_returns_sync(*, customer_id: int, batch_id: int, user: User, number: str) -> list[RecallConsignee]:
+    """An after-sales return of a recalled batch was just recorded (``aftersales.for_recalls``
+    calls this in the return's transaction): the consignee row of every recall in progress on that
+    batch takes the returned quantity from the returns (R-RCL-5). What came back from the goods
+    the consignee said it held leaves "held"; nothing is ever counted twice (the larger of the
+    recorded and the returned figure), and the row never exceeds what was shipped. A recall
+    closed by QA is left alone: its closure vouches for its totals. Returns the rows changed."""
+    changed = []
+    rows = (
+        RecallConsignee.objects.select_for_update()
+        .select_related("recall")
+        .filter(customer_id=customer_id, batch_id=batch_id, recall__status=Recall.Status.IN_PROGRESS)
+        .order_by("pk")
+    )
+    for row in rows:
+        returned = recall_returns([batch_id], since=_start_day(row.recall)).get((customer_id, batch_id), 0)
+        if returned <= row.quantity_returned:
+            continue
+        room = row.quantity_shipped - row.quantity_used - row.quantity_destroyed
+        row.quantity_returned = min(returned, room)
+        row.quantity_held = max(0, min(row.quantity_held, room - row.quantity_returned))
+        row.last_changed_by, row.updated_at = user, timezone.now()
+        row.save_audited(user=user, reason=f"after-sales return {number} recorded")
+        changed.append(row)
+    return changed
+
+
 def _sync_consignees(recall: Recall, batch_ids: list[int], user: User) -> int:
     """Write the consignee rows of these batches from the distribution records (R-RCL-3); returns
     the number written. Returned quantities start from the after-sales returns on the recall channel."""
     existing = set(recall.consignees.filter(batch_id__in=batch_ids).values_list("customer_id", "batch_id"))
     rows = [r for r in consignees(batch_ids) if (r["customer_id"], r["batch_id"]) not in existing]
     kinds = customer_types({r["customer_id"] for r in rows})
-    returned = recall_returns(batch_ids)
+    returned = recall_returns(batch_ids, since=_start_day(recall))
     for r in rows:
         shipped = r["quantity"] or 0
         row = RecallConsignee(
@@ -507,13 +601,25 @@ def cannot_add_batch(recall: Recall, user: User) -> str | None:
     return None
 
 
-def recall_add_batch(*, recall: Recall, batch: Batch | None, user: User, reason: str) -> RecallBatch:
+@signs(Signature.Meaning.APPROVED)
+def recall_add_batch(
+    *,
+    recall: Recall,
+    batch: Batch | None,
+    user: User,
+    password: str,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> RecallBatch:
     """Add a batch to a recall in progress: held at once (source = the recall), its consignees
-    traced. Records the batch row, the hold and the consignee rows with their history."""
+    traced. Records the batch row, the hold and the consignee rows with their history, and the
+    adder's "Approved" signature on the recall: it vouches for the new set of batches, so the
+    start signature (which vouched for the earlier set) stays authentic and the change is signed."""
     require_permission(user, "recalls.add_recallbatch")
     if batch is None:
         raise InputError({"batch": [_("Choose the batch to add.")]})
     reason = require_reason(reason, _("Give the reason for adding this batch."))
+    credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         recall = Recall.objects.select_for_update().get(pk=recall.pk)
         if refusal := cannot_add_batch(recall, user):
@@ -533,6 +639,12 @@ def recall_add_batch(*, recall: Recall, batch: Batch | None, user: User, reason:
             permission="recalls.add_recallbatch",
         )
         _sync_consignees(recall, [batch.pk], user)
+        sign(
+            credential=credential,
+            record=recall,
+            meaning=recall_add_batch.meaning,
+            comment=_("Batch %(number)s added: %(reason)s") % {"number": batch.batch_number, "reason": reason},
+        )
     return row
 
 

@@ -26,18 +26,20 @@ from recalls.forms import (
     AddBatchForm,
     AnalyseForm,
     CloseForm,
+    DeadlineTableForm,
     InformationRecordForm,
     MockCompleteForm,
     MockStartForm,
     NarrowForm,
     NotifyForm,
     PassOnForm,
+    PlanForm,
     ProgressForm,
     ProposeForm,
     QuantitiesForm,
     RecoveredGoodsForm,
 )
-from recalls.models import MockRecall, Recall, RecallConsignee, RecallInformation
+from recalls.models import DeadlineRule, MockRecall, Recall, RecallConsignee, RecallInformation
 from recalls.reconciliation import reconcile
 from release.for_shipping import BatchHold, ProductHold
 
@@ -306,6 +308,7 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
     totals = reconcile(rows)
     tasks = recall_tasks(recall, today)
     can_start = services.cannot_start_recall(recall, user) is None
+    can_revise_plan = services.cannot_revise_plan(recall, user) is None
     can_add = services.cannot_add_batch(recall, user) is None
     can_trace = services.cannot_trace(recall, user) is None
     can_progress = user.has_perm("recalls.add_progressentry") and recall.status in (
@@ -319,8 +322,11 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
     can_close = services.cannot_close_recall(recall, user) is None
     can_approve = services.cannot_approve_recall(recall, user) is None
     for name, shown in (
+        ("plan_form", can_revise_plan),
         ("start_form", can_start),
         ("add_form", can_add),
+        ("progress_form", can_progress),
+        ("recovered_form", can_recovered),
         ("close_form", can_close),
         ("approve_form", can_approve),
     ):
@@ -339,6 +345,13 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "recovered": recall.recovered.select_related("batch", "decided_by"),
         "signatures": signatures_for(recall),
         "can_start": can_start,
+        "can_revise_plan": can_revise_plan,
+        "plan_form": forms.get("plan_form")
+        or PlanForm(
+            initial={name: getattr(recall, name) for name in Recall.PLAN_FIELDS},
+            meaning=services.recall_plan_revise.meaning,
+            prefix="plan",
+        ),
         "can_add": can_add,
         "can_trace": can_trace,
         "can_progress": can_progress,
@@ -347,7 +360,8 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "can_approve": can_approve,
         "start_form": forms.get("start_form")
         or SignWithReasonForm(meaning=services.recall_start.meaning, prefix="start"),
-        "add_form": forms.get("add_form") or AddBatchForm(product=recall.product, prefix="add"),
+        "add_form": forms.get("add_form")
+        or AddBatchForm(product=recall.product, meaning=services.recall_add_batch.meaning, prefix="add"),
         "progress_form": forms.get("progress_form") or ProgressForm(prefix="progress"),
         "recovered_form": forms.get("recovered_form")
         or RecoveredGoodsForm(recall=recall, meaning=services.recovered_goods_decide.meaning, prefix="recovered"),
@@ -400,13 +414,40 @@ def recall_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def recall_plan_revise(request: HttpRequest, pk: int) -> HttpResponse:
+    recall = _recall(request, pk, "recalls.propose_recall")
+    form = PlanForm(posted(request), meaning=services.recall_plan_revise.meaning, prefix="plan")
+    if form.is_valid():
+        d = dict(form.cleaned_data)
+        password, reason = d.pop("password"), d.pop("reason")
+        d.pop("comment", None)
+        try:
+            services.recall_plan_revise(
+                recall=recall, user=request.user, password=password, data=d, reason=reason, request=request
+            )
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Recall plan changed and signed again."))
+            return redirect(recall)
+    return _again(request, recall, plan_form=form)
+
+
+@require_POST
 def recall_add_batch(request: HttpRequest, pk: int) -> HttpResponse:
     recall = _recall(request, pk, "recalls.add_recallbatch")
-    form = AddBatchForm(posted(request), product=recall.product, prefix="add")
+    form = AddBatchForm(
+        posted(request), product=recall.product, meaning=services.recall_add_batch.meaning, prefix="add"
+    )
     if form.is_valid():
         try:
             row = services.recall_add_batch(
-                recall=recall, batch=form.cleaned_data["batch"], user=request.user, reason=form.cleaned_data["reason"]
+                recall=recall,
+                batch=form.cleaned_data["batch"],
+                user=request.user,
+                password=form.cleaned_data["password"],
+                reason=form.cleaned_data["reason"],
+                request=request,
             )
         except WorkflowError as exc:
             show_refusal(form, exc)
@@ -565,6 +606,9 @@ def _consignee(request: HttpRequest, pk: int, perm: str) -> RecallConsignee:
 
 def _consignee_context(request: HttpRequest, row: RecallConsignee, **forms) -> dict:
     can_trace = services.cannot_trace(row.recall, request.user) is None
+    for form in forms.values():
+        # A step refused because the recall moved on shows no form: say why (R-UX-2).
+        explain_hidden_form(request, form, can_trace)
     return {
         "row": row,
         "recall": row.recall,
@@ -615,6 +659,54 @@ def consignee_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     row.refresh_from_db()
     return render(
         request, "recalls/consignee_detail.html", _consignee_context(request, row, **{name: form}), status=400
+    )
+
+
+# --- deadline table (R-RCL-4) ------------------------------------------------------------------
+
+
+def deadline_rules(request: HttpRequest) -> HttpResponse:
+    """The current deadline table and its earlier versions; the administrator revises it with a
+    reason (a new version of the whole table; running recalls keep theirs)."""
+    require_perm(request, "recalls.view_deadlinerule")
+    can_revise = request.user.has_perm("recalls.add_deadlinerule")
+    if request.method == "POST" and not can_revise:
+        require_perm(request, "recalls.add_deadlinerule")
+    current = DeadlineRule.objects.order_by("-version").values_list("version", flat=True).first()
+    rules = list(DeadlineRule.objects.filter(version=current).order_by("recall_class", "task"))
+    form = DeadlineTableForm(posted(request), rules=rules, prefix="rules") if can_revise else None
+    status = 200
+    if form is not None and form.is_bound:
+        if form.is_valid():
+            changes = form.changes()
+            if not changes:
+                form.add_error(None, _("No number of days was changed: nothing to save."))
+            else:
+                try:
+                    version = services.deadline_rule_revise(
+                        user=request.user, changes=changes, reason=form.cleaned_data["reason"]
+                    )
+                except WorkflowError as exc:
+                    show_refusal(form, exc)
+                else:
+                    messages.success(request, _("Deadline table version %(version)s saved.") % {"version": version})
+                    return redirect("recalls:deadline_rules")
+        status = 400
+    versions = (
+        DeadlineRule.objects.values("version", "reason", "created_at", "created_by__full_name")
+        .order_by("-version", "recall_class", "task")
+        .distinct()[:200]
+    )
+    seen, history = set(), []
+    for row in versions:
+        if row["version"] not in seen:
+            seen.add(row["version"])
+            history.append(row)
+    return render(
+        request,
+        "recalls/deadline_rules.html",
+        {"rules": rules, "version": current, "form": form, "history": history[:20]},
+        status=status,
     )
 
 

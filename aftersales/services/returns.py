@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.for_recalls import return_recorded
 from aftersales.models import Complaint, Customer, FeedbackClass, GoodsReturn, ReturnDecision, StorageConditions
 from aftersales.services.shipments import MAX_QUANTITY, returnable_quantity
 from core.models import Signature, User
@@ -110,6 +111,8 @@ def return_record(*, user: User, data: dict[str, Any]) -> GoodsReturn:
             )
             goods.complaint = feedback.complaint
         save_changed(goods, user, "created")
+        # A recall running for this batch counts it as returned by that consignee (R-RCL-5).
+        return_recorded(goods, user)
     return goods
 
 

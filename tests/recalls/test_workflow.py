@@ -208,12 +208,16 @@ def test_a_recall_hold_cannot_be_lifted_outside_closure(started, shipped, users)
 
 
 def test_a_batch_added_later_is_held_at_once_and_traced(started, shipped, users):
-    services.recall_add_batch(recall=started, batch=shipped[1], user=users["qa_reviewer"], reason="同原料批次")
+    services.recall_add_batch(
+        recall=started, batch=shipped[1], user=users["qa_reviewer"], password=PASSWORD, reason="同原料批次"
+    )
     assert RecallBatch.objects.filter(recall=started).count() == 2
     assert any("on hold" in r for r in may_ship(shipped[1]))
     assert started.consignees.get(batch=shipped[1]).quantity_shipped == 50
     with pytest.raises(InputError) as exc:
-        services.recall_add_batch(recall=started, batch=shipped[1], user=users["qa_reviewer"], reason="再加")
+        services.recall_add_batch(
+            recall=started, batch=shipped[1], user=users["qa_reviewer"], password=PASSWORD, reason="再加"
+        )
     assert exc.value.errors["batch"] == ["Batch K2611002 is already in this recall."]
 
 

@@ -45,8 +45,13 @@ def sha256_stored(field_file) -> str | None:
         return sha256_chunks(iter(lambda: handle.read(CHUNK), b""))
 
 
+_PLAIN = frozenset({str, int, bool, float})
+
+
 def canonical(value: Any) -> Any:
     """``value`` in the form that is hashed: Decimals normalised, datetimes in UTC, dates ISO."""
+    if value is None or type(value) in _PLAIN:  # most values: returned as they are, at once
+        return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, datetime):

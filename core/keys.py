@@ -12,6 +12,7 @@ compute an HMAC, so a forged or altered signature row no longer verifies (R-SIG-
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -30,8 +31,15 @@ def current_key_id() -> str:
 
 
 def _keys() -> dict[str, str]:
-    keys = {key_id(k): k for k in getattr(settings, "SIGNATURE_KEYS_OLD", []) if k}
-    keys[current_key_id()] = settings.SIGNATURE_KEY
+    return _keys_for(settings.SIGNATURE_KEY, tuple(getattr(settings, "SIGNATURE_KEYS_OLD", None) or ()))
+
+
+@functools.lru_cache(maxsize=8)
+def _keys_for(current: str, old: tuple[str, ...]) -> dict[str, str]:
+    # Cached by the settings' values (the integrity check hashes ~1.4 million signatures; each
+    # key id is a SHA-256 of the key): a changed setting is a new entry, never a stale one.
+    keys = {key_id(k): k for k in old if k}
+    keys[key_id(current)] = current
     return keys
 
 

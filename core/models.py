@@ -399,18 +399,14 @@ class Signature(models.Model):
         its signed content now is what its newest audit-trail row says (nothing changed around the
         application). A record changed by SQL has no such row: its signature stays invalid.
 
-        Two queries; called only for signatures that do not verify against the live record."""
-        model = self.signed_model()
-        history = getattr(model, "history", None) if model is not None else None
-        if history is None or record is None:
+        Called only for signatures that do not verify against the live record; decided by
+        ``core.integrity.superseded_by_audited_change``, which the integrity check calls for a whole
+        chunk of signatures at once (one query per model)."""
+        if record is None:
             return False
-        newest = history.filter(id=self.object_id).order_by("-history_date", "-history_id").first()
-        as_signed = self.record_as_signed()
-        if newest is None or as_signed is None or newest.history_date <= self.signed_at:
-            return False
-        if signed_content(newest.instance) != signed_content(record):
-            return False
-        return self.is_valid(as_signed)
+        from core import integrity
+
+        return self.pk in integrity.superseded_by_audited_change([(self, record)], integrity._legacy_boundary())
 
 
 class SignatureChain(models.Model):

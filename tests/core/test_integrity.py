@@ -360,3 +360,51 @@ def test_integrity_page_for_qa_and_auditor_only(draft_product, users, client_for
         assert "without a valid “Approved” signature" in page
         assert "changed without an audit-trail entry: status" in page
     assert client_for(users["customer_service"]).get("/integrity/").status_code == 403
+
+
+def test_superseded_signatures_cost_no_query_each(users, django_assert_num_queries):
+    """R-SIG-3, R-OPS-1 at ten-year volume (issue 8 item 4): a signature superseded by a later
+    audited change (an approved product changed through the application, so back to draft) was
+    checked with two queries of its own. Now the audit-trail rows of a chunk are read in one
+    query per model: the whole check runs the same number of queries for N and for 3N such
+    signatures, still counts each one as superseded, and still reports a record changed by SQL."""
+    from release import services as release_services
+
+    qa = users["qa_reviewer"]
+
+    def approve_then_change(n: int) -> None:
+        for _ in range(n):
+            product = ProductFactory(last_changed_by=users["admin"])
+            release_services.product_approve(product=product, user=qa, password=PASSWORD)
+            release_services.product_update(product=product, user=qa, data={"strength": "0.5g"}, reason="规格变更")
+
+    def run_counted() -> tuple[integrity.Report, int]:
+        with CaptureQueriesContext(connection) as ctx:
+            report = _report()
+        return report, len(ctx.captured_queries)
+
+    approve_then_change(3)
+    _report()  # the content types are cached from here on, as during a nightly run
+    report, few = run_counted()
+    assert report.ok, _messages(report)
+    assert report.checked["of them superseded by a later audited change"] == 3
+    approve_then_change(6)
+    with django_assert_num_queries(few):
+        report = _report()
+    assert report.ok, _messages(report)
+    assert report.checked["signatures"] == 9
+    assert report.checked["of them superseded by a later audited change"] == 9
+
+    # Among them, one changed by SQL after the audited change: its approval is no longer
+    # superseded (its content now differs from its newest audit-trail row) but reported.
+    tampered = Product.objects.order_by("pk").last()
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {qn(Product._meta.db_table)} SET strength = '5g' WHERE id = %s", [tampered.pk])
+    report, _count = run_counted()
+    label = Signature.objects.for_record(tampered).get(meaning="approved").record_label
+    assert report.checked["of them superseded by a later audited change"] == 8
+    assert any(
+        f"on {label})" in message and "does not verify: the record was changed after signing" in message
+        for message in _messages(report)
+    ), _messages(report)
+    assert any("changed without an audit-trail entry: strength" in m for m in _messages(report)), _messages(report)

@@ -24,12 +24,13 @@ from aftersales.forms import (
     ShipmentImportForm,
     ShipmentVoidForm,
 )
-from aftersales.models import Complaint, GoodsReturn, Shipment
+from aftersales.models import Complaint, Customer, GoodsReturn, Shipment
 from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
 from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
+from release.models import Product
 
 PAGE_SIZE = 50
 
@@ -39,12 +40,16 @@ def _shipment_rows(request: HttpRequest):
     rows = Shipment.objects.all()
     if form.is_valid():
         d = form.cleaned_data
-        if d["product"]:
-            rows = rows.filter(product=d["product"])
+        # The typed names are matched in the small master tables and the shipments found through their
+        # (product, date) and (customer, date) indexes: a subquery, not a LIKE over a million rows.
+        if text := d["product"].strip():
+            rows = rows.filter(
+                product__in=Product.objects.filter(Q(name__icontains=text) | Q(generic_name__icontains=text))
+            )
         if d["batch"]:
             rows = rows.filter(batch_number=d["batch"].strip())
-        if d["customer"]:
-            rows = rows.filter(customer=d["customer"])
+        if text := d["customer"].strip():
+            rows = rows.filter(customer__in=Customer.objects.filter(name__icontains=text))
         if d["date_from"]:
             rows = rows.filter(dispatch_date__gte=d["date_from"])
         if d["date_to"]:

@@ -113,6 +113,43 @@ def test_batch_list_filters_by_product(catalogue, client):
     assert shown(response) == [catalogue["A2"], catalogue["A1"]]
 
 
+def test_product_page_show_all_link_lists_that_products_batches(catalogue, client, admin_user):
+    """The product page's "Show all" link still narrows the list to one product (by its id); the list
+    says so in words and offers the way back to every product; an unknown id lists nothing."""
+    amox = catalogue["amox"]
+    for i in range(12):  # more than the product page shows, so it offers "Show all"
+        BatchFactory(product=amox, batch_number=f"A26{i:05d}", last_changed_by=admin_user)
+    client.cookies["django_language"] = "en"
+    product_page = client.get(amox.get_absolute_url()).content.decode()
+    link = f"{BATCH_LIST}?product={amox.pk}"
+    assert f'href="{link}"' in product_page
+    response = client.get(link)
+    page = response.content.decode()
+    assert {b.product_id for b in shown(response)} == {amox.pk} and len(shown(response)) == 14
+    assert "Batches of 阿莫西林胶囊 only." in page and "Show batches of every product" in page
+    # Filtering further (by status) keeps the product: its id rides along in the form.
+    assert f'<input type="hidden" name="product" value="{amox.pk}"' in page
+    response = client.get(BATCH_LIST, {"product": "999999"})
+    assert shown(response) == [] and "No such product." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("阿莫西林", ["A2", "A1"]), ("ibuprofen", ["B1"]), ("2410", ["A1"]), ("nothing-like-it", [])],
+)
+def test_batch_list_search_types_product_generic_name_or_number(text, expected, catalogue, client):
+    """The product filter is typed (product or generic name, any case), not chosen from a list."""
+    assert shown(client.get(BATCH_LIST, {"q": text})) == [catalogue[k] for k in expected]
+
+
+def test_batch_list_does_not_list_every_product(catalogue, client):
+    """Issue 12: 2,000 products as <option>s were most of the page's time at volume."""
+    page = client.get(BATCH_LIST).content.decode()
+    assert "<option" in page  # the disposition filter is still a list of its few states
+    for product in ("阿莫西林胶囊", "布洛芬片", "维生素C注射液"):
+        assert f">{product}</option>" not in page
+
+
 def test_voided_records_stay_listed(catalogue, client):
     """R-REC-1: voided records are not hidden."""
     assert catalogue["B1"] in shown(client.get(BATCH_LIST))

@@ -368,9 +368,15 @@ class ShipmentForm(Form):
 
 
 class ShipmentFilterForm(Form):
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.all(), required=False)
+    # Typed, not lists: 2,000 products and 5,000 customers as <option>s on every page were most of the
+    # list's time at a plant's volume (issue 12: 1.3 s of a 1.4 s page at 1,000,000 shipments).
+    product = forms.CharField(
+        label=_("Product"), max_length=200, required=False, help_text=_("Part of the product or generic name.")
+    )
     batch = forms.CharField(label=_("Batch number"), max_length=50, required=False)
-    customer = forms.ModelChoiceField(label=_("Consignee"), queryset=Customer.objects.all(), required=False)
+    customer = forms.CharField(
+        label=_("Consignee"), max_length=200, required=False, help_text=_("Part of the customer name.")
+    )
     date_from = forms.DateField(label=_("Dispatched from"), required=False, widget=DATE)
     date_to = forms.DateField(label=_("Dispatched to"), required=False, widget=DATE)
 

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -114,6 +115,19 @@ def _audit_deep() -> str | None:
     return reverse("core:audit_search") + "?after=" + cursor.encode()
 
 
+def _shipments_of(field: str, column: str) -> str | None:
+    """The shipment list filtered by the batch number, customer or product of a shipment in the
+    middle of the table (typed, as a person would: the whole batch number, part of a name)."""
+    from aftersales.models import Shipment
+
+    pk = _latest("aftersales.Shipment")
+    if pk is None:
+        return None
+    value = Shipment.objects.filter(pk__lte=pk // 2).order_by("-pk").values_list(column, flat=True).first() or ""
+    text = value if field == "batch" else value[:4]
+    return reverse("aftersales:shipment_list") + "?" + urlencode({field: text})
+
+
 PAGES: list[Page] = [
     # core
     Page("my work, QC analyst", "qc_analyst", _url("core:my_work")),
@@ -157,7 +171,9 @@ PAGES: list[Page] = [
     Page("customer list", "customer_service", _url("aftersales:customer_list")),
     Page("complaint list", "customer_service", _url("aftersales:complaint_list")),
     Page("shipment list", "customer_service", _url("aftersales:shipment_list")),
-    Page("shipment list, by batch", "customer_service", _url("aftersales:shipment_list", query="q=V4242")),
+    Page("shipment list, by batch", "customer_service", lambda: _shipments_of("batch", "batch_number")),
+    Page("shipment list, by customer", "customer_service", lambda: _shipments_of("customer", "consignee_name")),
+    Page("shipment list, by product", "customer_service", lambda: _shipments_of("product", "generic_name")),
     Page("shipment detail", "customer_service", _url("aftersales:shipment_detail", _pk("aftersales.Shipment"))),
     Page("shipment import form", "sales", _url("aftersales:shipment_import")),
     Page("shipment CSV", "customer_service", _url("aftersales:shipment_csv"), export=True),

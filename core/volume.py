@@ -149,6 +149,7 @@ class Generator:
             if self.only and spec.label not in self.only:
                 continue
             self.copy(spec)
+        self.stored_states()
         self.history()
         self.signatures()
         with connection.cursor() as cur:
@@ -271,6 +272,27 @@ class Generator:
             raise VolumeError(f"{spec.label}: generated ids are not contiguous ({first}..{last} for {n} rows)")
         self.generated[spec.label] = (first, last)
         self.out(f"{spec.label}: {n:,} rows in {time.perf_counter() - started:.1f} s")
+
+    # -- states stored from other tables --------------------------------------------------------
+    def stored_states(self) -> None:
+        """Set the states a service stores from other records (before the history rows copy the
+        rows): a copied sample keeps its template's ``test_state``, but its test record is another
+        template's copy — "waiting" is whether it has a live record, as ``store_test_state`` says."""
+        if "qc_records.Sample" not in self.generated:
+            return
+        sample = apps.get_model("qc_records.Sample")
+        record = apps.get_model("qc_records.TestRecord")
+        s, r = qn(sample._meta.db_table), qn(record._meta.db_table)
+        lo, hi = self.generated["qc_records.Sample"]
+        started = time.perf_counter()
+        for a in range(lo, hi + 1, CHUNK):
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(
+                    f"UPDATE {s} SET test_state = CASE WHEN EXISTS "  # noqa: S608
+                    f"(SELECT 1 FROM {r} r WHERE r.sample_id = {s}.id AND r.status <> 'voided') "
+                    f"THEN 'started' ELSE 'waiting' END WHERE id BETWEEN {a} AND {min(hi, a + CHUNK - 1)}"
+                )
+        self.out(f"qc_records.Sample: test_state stored in {time.perf_counter() - started:.1f} s")
 
     # -- history ----------------------------------------------------------------------------------
     def history(self) -> None:

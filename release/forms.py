@@ -162,8 +162,16 @@ class BatchEditForm(VersionedFormMixin, BatchForm):
 
 
 class BatchFilterForm(Form):
-    q = forms.CharField(label=_("Search"), required=False)
-    product = forms.ModelChoiceField(label=_("Product"), required=False, queryset=Product.objects.order_by("name"))
+    # The product is typed into the search, not chosen from a list: 2,000 products as <option>s on every
+    # page were most of the list's time at 100k batches (issue 12). A product's page still links here
+    # with ?product=<id> ("Show all"), which the list shows as a filter that can be removed.
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=200,
+        help_text=_("Part of the batch number, the product or the generic name."),
+    )
+    product = forms.CharField(required=False, widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Disposition"), required=False, choices=[("", _("All"))] + Batch.Status.choices)
 
 

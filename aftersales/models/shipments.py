@@ -166,6 +166,8 @@ class Shipment(ChangeTracked):
             models.Index(fields=["batch", "customer"], name="aftersales_shipment_batch"),
             models.Index(fields=["customer", "-dispatch_date"], name="aftersales_shipment_customer"),
             models.Index(fields=["product", "-dispatch_date"], name="aftersales_shipment_product"),
+            # The list's batch-number filter (typed, exact): the number as printed on the record.
+            models.Index(fields=["batch_number", "-dispatch_date", "-id"], name="aftersales_shipment_batchno"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -15,16 +15,24 @@ from qc_records.models.specifications import Specification
 
 class SampleQuerySet(AuditedQuerySet):
     def awaiting_test(self) -> SampleQuerySet:
-        """Samples with no test record yet (or only voided ones)."""
-        from qc_records.models.records import TestRecord  # defined after Sample, which it points at
-
-        live = TestRecord.objects.filter(sample=models.OuterRef("pk")).exclude(status=TestRecord.Status.VOIDED)
-        return self.filter(voided_at__isnull=True).exclude(models.Exists(live))
+        """Samples with no test record yet (or only voided ones): the stored ``test_state``, which the
+        record services keep (issue 12: computing it against the records table read every sample)."""
+        return self.filter(voided_at__isnull=True, test_state=Sample.TestState.WAITING)
 
 
 class Sample(Tracked):
     """What is tested: a finished-product batch, an intermediate, a material lot, water or an
     environmental monitoring point — with quantity, source and the date it was received."""
+
+    class TestState(models.TextChoices):
+        """Whether the sample has a live (not voided) test record. Stored, so that "waiting" — the
+        analyst's queue, the QC overview, the sample list's filter — is an index, not a scan of
+        every sample against the records table. Kept by the services that start and void records
+        (``qc_records.services.samples.store_test_state``); a sample whose record is voided waits
+        again for the record that replaces it."""
+
+        WAITING = "waiting", _("Waiting for a test record")
+        STARTED = "started", _("Test record started")
 
     SIGNED_FIELDS = (
         "number",
@@ -102,6 +110,10 @@ class Sample(Tracked):
         _("condition on receipt"), max_length=200, blank=True, help_text=_("封装情况")
     )
 
+    test_state = models.CharField(
+        _("test state"), max_length=16, choices=TestState.choices, default=TestState.WAITING, editable=False
+    )
+
     objects = SampleQuerySet.as_manager()
     history = audited_history()
 
@@ -109,6 +121,15 @@ class Sample(Tracked):
         verbose_name = _("sample")
         verbose_name_plural = _("samples")
         ordering = ["-received_date", "-pk"]
+        indexes = [
+            # The waiting samples, oldest first (My work) or newest first (the sample list): a few
+            # hundred entries whatever the number of samples tested over the years.
+            models.Index(
+                fields=["received_date", "id"],
+                condition=Q(test_state="waiting", voided_at__isnull=True),
+                name="qc_sample_waiting",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(category="finished_product") | Q(batch__isnull=False),

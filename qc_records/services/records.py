@@ -46,6 +46,7 @@ from qc_records.models import (
     TestResult,
 )
 from qc_records.services.ledger import check_not_archived, month_is_archived
+from qc_records.services.samples import store_test_state
 
 
 @dataclass
@@ -95,6 +96,7 @@ def record_create(*, sample: Sample, user: User) -> TestRecord:
         )
         check_not_archived(record)
         record.save_audited(user=user, reason="started")
+        store_test_state(sample=sample, user=user, reason=_("test record started"))
         for item in spec.items.filter(voided_at__isnull=True).order_by("position", "pk"):
             for replicate in range(1, item.replicates + 1):
                 TestResult(

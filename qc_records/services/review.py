@@ -28,9 +28,10 @@ from core.workflow import (
     save_step,
     signs,
 )
-from qc_records.models import Attachment, TestRecord, tester_condition
+from qc_records.models import Attachment, Sample, TestRecord, tester_condition
 from qc_records.services.ledger import check_not_archived
 from qc_records.services.records import _back_to_draft, _locked_record
+from qc_records.services.samples import store_test_state
 
 
 def testers(record: TestRecord) -> set[int]:
@@ -354,6 +355,9 @@ def record_void(
         record.void_reason = reason
         save_step(record, user, reason)
         sign(credential=credential, record=record, meaning=record_void.meaning, comment=reason)
+        # The sample waits again for the record that replaces this one (R-QC-9).
+        sample = Sample.objects.select_for_update().get(pk=record.sample_id)
+        store_test_state(sample=sample, user=user, reason=_("test record voided: %(reason)s") % {"reason": reason})
     return record
 
 

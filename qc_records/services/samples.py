@@ -12,7 +12,15 @@ from core.concurrency import check_edit_version
 from core.dates import plausible_date_window
 from core.models import User
 from core.numbering import next_number
-from core.workflow import InputError, WorkflowError, apply_changes, require_permission, require_reason, save_changed
+from core.workflow import (
+    InputError,
+    WorkflowError,
+    apply_changes,
+    require_permission,
+    require_reason,
+    save_changed,
+    save_step,
+)
 from qc_records.models import PRODUCT_CATEGORIES, Category, Sample, Specification, TestRecord
 
 
@@ -90,4 +98,20 @@ def sample_update(
         raise WorkflowError(_("Nothing was changed."))
     _check_sample(sample)
     save_changed(sample, user, reason)
+    return sample
+
+
+def store_test_state(*, sample: Sample, user: User, reason: str) -> Sample:
+    """Store whether ``sample`` (locked by the caller, in its transaction) has a live test record.
+
+    Called by every service that starts or voids a test record, after that record is saved; it
+    reads the records rather than trusting the caller, so a path that forgot a case still stores
+    the truth. Saved as a workflow step with ``reason`` (the sample's audit trail shows when it
+    started or went back to waiting); nothing is written when the state is unchanged.
+    """
+    live = sample.records.exclude(status=TestRecord.Status.VOIDED).exists()
+    state = Sample.TestState.STARTED if live else Sample.TestState.WAITING
+    if sample.test_state != state:
+        sample.test_state = state
+        save_step(sample, user, reason)
     return sample

@@ -290,10 +290,8 @@ def test_list_keyset_paging_with_fixed_queries(released, qualified_customer, use
     seen = {r.pk for r in first.context["rows"]} | {r.pk for r in second.context["rows"]}
     assert len(seen) == 55
     assert client.get(url, {"after": "garbage_x"}).status_code == 200
-    filtered = client.get(
-        url, {"batch": "S2610001", "customer": qualified_customer.pk, "date_from": TODAY().isoformat()}
-    )
-    assert all(r.dispatch_date == TODAY() for r in filtered.context["rows"])
+    filtered = client.get(url, {"batch": "S2610001", "customer": "华东", "date_from": TODAY().isoformat()})
+    assert filtered.context["rows"] and all(r.dispatch_date == TODAY() for r in filtered.context["rows"])
     csv_text = b"".join(client.get(reverse("aftersales:shipment_csv")).streaming_content).decode()
     assert csv_text.count("\n") == 56 and "S2610001" in csv_text
 
@@ -342,3 +340,29 @@ def test_csv_import_bad_files(users):
     response = client.post(url, {"file": wrong})
     assert response.status_code == 400 and "Columns missing" in response.content.decode()
     assert english_client(users["qa_reviewer"]).get(url).status_code == 403
+
+
+def test_list_filters_by_typed_product_and_customer(released, qualified_customer, users, approved_product):
+    """Issue 12: product and consignee are typed (part of a name), not chosen from lists of every
+    product and customer; the page renders no <option> of either."""
+    other = qualify(users)
+    services.shipment_create(user=users["sales"], data=ship_data(released, qualified_customer, quantity=10))
+    services.shipment_create(user=users["sales"], data=ship_data(released, other, quantity=7))
+    client = english_client(users["qa_reviewer"])
+    url = reverse("aftersales:shipment_list")
+
+    def consignees(**params) -> list[str]:
+        return sorted(r.consignee_name for r in client.get(url, params).context["rows"])
+
+    assert consignees() == ["华东医药有限公司", "华北医药有限公司"]
+    assert consignees(customer="华北") == ["华北医药有限公司"]
+    assert consignees(customer="  华东医药 ") == ["华东医药有限公司"]
+    assert consignees(customer="无此客户") == []
+    assert consignees(product=approved_product.name[:2]) == ["华东医药有限公司", "华北医药有限公司"]
+    assert consignees(product=approved_product.generic_name.upper()) == ["华东医药有限公司", "华北医药有限公司"]
+    assert consignees(product="无此品种", customer="华北") == []
+    page = client.get(url).content.decode()
+    assert "Part of the customer name." in page and "Part of the product or generic name." in page
+    assert f">{approved_product.name}</option>" not in page and ">华北医药有限公司</option>" not in page
+    for bad in ({"customer": "x" * 5000}, {"product": "%_\\'"}, {"customer": "\x00"}):
+        assert client.get(url, bad).status_code == 200

@@ -156,6 +156,9 @@ def _feedback(users, password, stdout) -> None:
             reply_content="已书面回复客户，建议改善储存条件",
         ),
     )
+    services.complaint_decide_no_hold(
+        complaint=complaint, user=qa, reason="受潮系客户储存条件所致，留样合格，同期批次无同类投诉，无需暂停发运"
+    )
     services.complaint_close(complaint=complaint, user=qa, password=password, comment="调查完成，结案")
     # A fresh quality complaint waiting for triage (and for the QP to read).
     record(reporter_name="张先生", batch=other, description="药片表面有黑点", classification="quality_complaint")

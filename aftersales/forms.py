@@ -192,6 +192,17 @@ class ComplaintInvestigationForm(VersionedFormMixin, ModelForm):
         self.fields["responsibility"].choices = [("", "—")] + Responsibility.choices
 
 
+class ComplaintNoHoldForm(Form):
+    """ "Place a hold?" answered no: QA's reason, kept on the complaint and in its audit trail."""
+
+    reason = forms.CharField(
+        label=_("Why no hold is needed"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Recorded in the audit trail with your name and the time; the closing signature covers it."),
+        error_messages={"required": _("Say why no hold is needed.")},
+    )
+
+
 class ComplaintHoldForm(SignatureForm):
     """ "Place a hold?" from a complaint: the reason is the hold's (shown on the batch and in the
     shipping gate's refusal), then the password for the signature "Hold placed"."""
@@ -386,7 +397,8 @@ class ShipmentImportForm(Form):
         label=_("CSV file from the ERP"),
         help_text=_(
             "UTF-8, with the header: delivery_note, batch_number, product, customer, quantity, unit_price, "
-            "dispatch_date, transport_mode, purpose."
+            "dispatch_date, transport_mode, purpose, fefo_confirmed (the last two optional; fefo_confirmed "
+            "yes ships a row although an earlier-expiring batch may ship)."
         ),
     )
     import_good_rows = forms.BooleanField(
@@ -394,6 +406,19 @@ class ShipmentImportForm(Form):
         required=False,
         help_text=_("Unticked, a file with any refused row writes nothing."),
     )
+    # FEFO: offered only after an import listed rows with a FEFO warning; the token ties the tick to
+    # those lines of that very file (its SHA-256), which the person chooses again.
+    fefo_confirmation = forms.CharField(required=False, widget=forms.HiddenInput)
+    confirm_fefo = forms.BooleanField(
+        label=_("Ship the rows listed with a FEFO warning anyway (choose the same file again)"),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        token = self.data.get("fefo_confirmation") if self.is_bound else self.initial.get("fefo_confirmation")
+        if not token:
+            del self.fields["confirm_fefo"]
 
 
 class ShipmentVoidForm(SignatureForm):

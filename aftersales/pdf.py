@@ -36,6 +36,9 @@ def ledger_context(signoff: LedgerSignoff) -> dict[str, Any]:
         "month": f"{signoff.year}-{signoff.month:02d}",
         "total": f.get("total", 0),
         "complaints": f.get("complaints", 0),
+        # Months signed before the figures said what they count have none of these (None: not shown).
+        "complaint_enquiries": f.get("complaint_enquiries"),
+        "enquiries": f.get("enquiries"),
         "answered": f.get("answered", 0),
         "answered_on_time": f.get("answered_on_time", 0),
         "timeliness_percent": f.get("timeliness_percent"),

@@ -30,6 +30,7 @@ urlpatterns = [
     path("complaints/<int:pk>/decision/", views.complaint_decide, name="complaint_decide"),
     path("complaints/<int:pk>/reply/", views.complaint_reply, name="complaint_reply"),
     path("complaints/<int:pk>/hold/", views.complaint_place_hold, name="complaint_place_hold"),
+    path("complaints/<int:pk>/no-hold/", views.complaint_no_hold, name="complaint_no_hold"),
     path("complaints/<int:pk>/acknowledge/", views.complaint_acknowledge, name="complaint_acknowledge"),
     path("complaints/<int:pk>/close/", views.complaint_close, name="complaint_close"),
     path("adr/", views.adr_list, name="adr_list"),

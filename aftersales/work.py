@@ -103,7 +103,7 @@ def queues(user) -> list[WorkQueue]:
     if user.has_perm("aftersales.report_adrcase"):
         followups, total = first_items(
             ADRFollowUp.objects.filter(status=ADRFollowUp.Status.OPEN)
-            .select_related("case", "case__product")
+            .select_related("case", "case__product", "case__ruleset")
             .order_by("report_due", "pk")
         )
         out.append(
@@ -116,7 +116,14 @@ def queues(user) -> list[WorkQueue]:
                         url=f.get_absolute_url(),
                         since=f.received_at,
                         due=f.report_due,
-                        note=str(_("Overdue")) if f.report_overdue else "",
+                        note=" · ".join(
+                            str(n)
+                            for n in (
+                                _("Overdue") if f.report_overdue else "",
+                                _("deadline to be confirmed by QA") if f.due_unverified else "",
+                            )
+                            if n
+                        ),
                     )
                     for f in followups
                 ],

@@ -23,6 +23,26 @@ class ADRRuleSet(models.Model):
     version = models.CharField(_("version"), max_length=32, unique=True)
     title = models.CharField(_("regulation"), max_length=200)
     effective_from = models.DateField(_("effective from"))
+    # Follow-up reports (跟踪报告): 81号令 第二十一条 says only "promptly" (及时) and the reference
+    # texts do not quote the article itself; the "same clock as the first report" rule is GVP
+    # (2021) from secondary sources. Kept here, per version, with its confidence, so QA can
+    # confirm or change it; while unverified the pages say "to be confirmed by QA".
+    followup_within_days = models.PositiveSmallIntegerField(
+        _("follow-up report within (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the same clock as the first report, by the case's classification."),
+    )
+    followup_confidence = models.CharField(
+        _("follow-up deadline confidence"),
+        max_length=1,
+        choices=[
+            ("V", _("Wording verified")),
+            ("S", _("From secondary sources; to be confirmed against the official text")),
+        ],
+        default="S",
+    )
+    followup_citation = models.CharField(_("follow-up deadline source"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("ADR deadline rule set")
@@ -273,10 +293,13 @@ class ADRFollowUp(ChangeTracked):
     """A follow-up report (随访/跟踪报告) of a case already reported: new information (outcome,
     seriousness, death, details) reported to the national system like the first report.
 
-    81号令 第二十一条 asks for follow-up information "promptly" [V]; GVP (2021) puts follow-ups on
-    the same clock as the first report, from the day the company received the new information
-    [S]. The due date is computed with the case's own rule set from that day and the case's
-    classification as the new information leaves it.
+    81号令 第二十一条 asks for follow-up information "promptly" [V, paraphrased in
+    ../shared/reference/regulatory.md §3.4; the article's own text is not quoted there]; GVP (2021)
+    puts follow-ups on the same clock as the first report, from the day the company received the
+    new information [S]. So the rule is the rule set's (``ADRRuleSet.followup_within_days``, empty =
+    same clock; ``followup_confidence`` "S" for version 2011): the due date is computed with the
+    case's own rule set from that day and, on the same clock, the case's classification as the new
+    information leaves it. Pages show "to be confirmed by QA" beside it while unverified.
     """
 
     class Status(models.TextChoices):
@@ -341,6 +364,12 @@ class ADRFollowUp(ChangeTracked):
     @property
     def report_overdue(self) -> bool:
         return self.status == self.Status.OPEN and timezone.localdate() > self.report_due
+
+    @property
+    def due_unverified(self) -> bool:
+        """The follow-up deadline of the case's rule set is not verified against the regulation's
+        text: shown with "to be confirmed by QA" wherever the due date is."""
+        return self.case.ruleset.followup_confidence != "V"
 
 
 def local_date(moment: datetime) -> date:

@@ -26,6 +26,14 @@ class ComplaintQuerySet(AuditedQuerySet):
     def unread_by_qp(self) -> ComplaintQuerySet:
         return self.filter(qp_acknowledged_at__isnull=True)
 
+    def counted(self) -> ComplaintQuerySet:
+        """What the monthly ledger counts as complaints, in its total and in the complaint rate
+        alike (AS-4.2.6, R-VIS-2): an enquiry is not a complaint about the product."""
+        return self.exclude(triage=Complaint.Triage.ENQUIRY)
+
+    def enquiries(self) -> ComplaintQuerySet:
+        return self.filter(triage=Complaint.Triage.ENQUIRY)
+
 
 class Complaint(ChangeTracked):
     """A complaint handled by QA (AS-4.2.2, 4.2.4, 4.2.5; GMP 第二百七十一–二百七十七条; R-CMP-1)."""
@@ -92,6 +100,10 @@ class Complaint(ChangeTracked):
         "reply_due",
         "closed_at",
         "closed_by",
+        # "Place a hold?" answered "no" (R-CMP-1): the closing signature vouches for that answer too.
+        "hold_not_needed_reason",
+        "hold_not_needed_by",
+        "hold_not_needed_at",
     )
     UNSIGNED_FIELDS = {
         "qp_acknowledged_at": "the QP's reading is its own step and may come after closure (GMP 第二百七十二条)",
@@ -146,6 +158,18 @@ class Complaint(ChangeTracked):
     qp_acknowledged_by = models.ForeignKey(
         "core.User", verbose_name=_("read by the QP"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # "Place a hold?" (R-CMP-1) answered "no": QA's reasoned decision, recorded once
+    # (complaint_decide_no_hold, audited with who, when and why). "Yes" is a ComplaintHold row.
+    hold_not_needed_reason = models.TextField(_("why no hold is needed"), blank=True)
+    hold_not_needed_by = models.ForeignKey(
+        "core.User",
+        verbose_name=_("no hold needed, decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    hold_not_needed_at = models.DateTimeField(_("no hold needed, decided at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(
         "core.User", verbose_name=_("closed by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"

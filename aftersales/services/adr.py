@@ -242,11 +242,19 @@ def cannot_report_adr_followup(followup: ADRFollowUp, user: User) -> str | None:
 
 
 def _followup_due(case: ADRCase, followup: ADRFollowUp) -> None:
-    """The case's own rule set, from the day the new information arrived, with the case's
-    classification as the new information leaves it (GVP: same clock [S])."""
+    """The case's own rule set, from the day the new information arrived: its follow-up deadline
+    when the rule set has one, else the same clock as the first report with the case's
+    classification as the new information leaves it (GVP 2021 [S]; 81号令 第二十一条 says
+    "promptly" — unverified, see ``ADRRuleSet.followup_confidence``)."""
+    day0 = local_date(followup.received_at)
+    ruleset = case.ruleset
+    if ruleset.followup_within_days is not None:
+        followup.report_due = day0 + timedelta(days=ruleset.followup_within_days)
+        followup.report_immediately = ruleset.followup_within_days == 0
+        return
     due = due_dates(
-        day0=local_date(followup.received_at),
-        rules=rules_of(case.ruleset),
+        day0=day0,
+        rules=rules_of(ruleset),
         death=followup.death or case.serious_death or followup.outcome == ADRCase.Outcome.DEATH,
         group_event=case.group_event,
         serious=followup.serious or case.is_serious,

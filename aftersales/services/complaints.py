@@ -96,7 +96,36 @@ def closure_gaps(complaint: Complaint) -> list[str]:
         gaps.append(_("the responsibility and the replacement shipment or explanation"))
     if complaint.reply_at is None or not complaint.reply_content.strip():
         gaps.append(_("the reply to the complainant"))
+    if not hold_question_answered(complaint):
+        gaps.append(
+            _(
+                "the answer to “Place a hold?”: a hold placed from this complaint, or QA's decision that "
+                "no hold is needed, with the reason"
+            )
+        )
     return gaps
+
+
+def hold_question_answered(complaint: Complaint) -> bool:
+    """R-CMP-1 "place a hold?" has an answer: a hold was placed from this complaint (active or since
+    lifted — the ``ComplaintHold`` row stays), or QA recorded why none is needed."""
+    return complaint.hold_not_needed_at is not None or complaint.hold_decisions.exists()
+
+
+def cannot_decide_no_hold(complaint: Complaint, user: User) -> str | None:
+    """Why ``user`` may not record "no hold needed" on the complaint now, or None: QA, a complaint
+    not closed, not answered yet (once recorded it stands; a hold placed answers it "yes")."""
+    if refusal := _qa(user):
+        return refusal
+    if complaint.status == Complaint.Status.CLOSED:
+        return _("The complaint is closed.")
+    if complaint.hold_not_needed_at is not None:
+        return _("%(name)s already recorded that no hold is needed.") % {
+            "name": complaint.hold_not_needed_by.printed_name if complaint.hold_not_needed_by else "—"
+        }
+    if complaint.hold_decisions.exists():
+        return _("A hold was placed from this complaint: the question “Place a hold?” is answered.")
+    return None
 
 
 def cannot_close_complaint(complaint: Complaint, user: User) -> str | None:
@@ -182,6 +211,25 @@ def complaint_place_hold(
 
 
 @transaction.atomic
+def complaint_decide_no_hold(*, complaint: Complaint, user: User, reason: str) -> Complaint:
+    """QA answers "Place a hold?" with no (R-CMP-1; GMP 第二百七十三条 asks whether the batch must
+    be stopped): the reason, QA's name and the time go on the complaint and its audit trail (the
+    history row's reason says "no hold needed: …"); the closing signature later vouches for them.
+    Preconditions: ``cannot_decide_no_hold``. Refused beside the field without a reason."""
+    require_permission(user, "aftersales.change_complaint")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError({"reason": [_("Say why no hold is needed.")]})
+    complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+    if refusal := cannot_decide_no_hold(complaint, user):
+        raise WorkflowError(refusal)
+    complaint.hold_not_needed_reason = reason
+    complaint.hold_not_needed_by, complaint.hold_not_needed_at = user, timezone.now()
+    save_step(complaint, user, "no hold needed: " + reason)
+    return complaint
+
+
+@transaction.atomic
 def complaint_triage(*, complaint: Complaint, user: User, triage: str, assigned_to: User) -> Complaint:
     """QA confirms the triage and assigns the investigator: received → under investigation."""
     require_permission(user, "aftersales.change_complaint")
@@ -256,7 +304,8 @@ def complaint_close(
     """QA closes the complaint with a signature (meaning "Closed").
 
     Preconditions (``cannot_close_complaint``): under investigation; root cause, other batches'
-    conclusion, recall decision with rationale, sales-chain outcome (if any) and the reply to the
+    conclusion, recall decision with rationale, sales-chain outcome (if any), "place a hold?"
+    answered (a hold placed from it, or QA's recorded "no hold needed") and the reply to the
     complainant recorded; the closer did not record the complaint.
     Records: history row (→ closed) and a Signature over the complaint's conclusions.
     """

@@ -123,6 +123,8 @@ def cannot_reply_feedback(feedback: Feedback, user: User) -> str | None:
 def cannot_close_feedback(feedback: Feedback, user: User) -> str | None:
     if not user.has_perm("aftersales.change_feedback"):
         return _("You do not have permission to do this.")
+    if feedback.status == Feedback.Status.CLOSED:
+        return _("The result has already been filed.")
     if feedback.status != Feedback.Status.ANSWERED:
         return _("Record the reply before filing the result.")
     return None
@@ -153,8 +155,7 @@ def feedback_close(*, feedback: Feedback, user: User, data: dict[str, Any]) -> F
     """File the handling result and the customer's satisfaction (4.1.1 处理结果归档)."""
     require_permission(user, "aftersales.change_feedback")
     feedback = Feedback.objects.select_for_update().get(pk=feedback.pk)
-    if feedback.status != Feedback.Status.ANSWERED:
-        move(feedback, Feedback.Status.CLOSED)
+    # The predicate first: its refusal says what to do ("record the reply first").
     if refusal := cannot_close_feedback(feedback, user):
         raise WorkflowError(refusal)
     if not (data.get("result") or "").strip():

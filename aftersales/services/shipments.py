@@ -255,7 +255,12 @@ IMPORT_COLUMNS = (
     "dispatch_date",
     "transport_mode",
     "purpose",
+    "fefo_confirmed",
 )
+# The optional columns: a file without them is read as "sale" and "not confirmed".
+OPTIONAL_IMPORT_COLUMNS = ("purpose", "fefo_confirmed")
+FEFO_CONFIRMED_YES = ("yes", "y", "true", "1", "是")
+FEFO_CONFIRMED_NO = ("", "no", "n", "false", "0", "否")
 MAX_IMPORT_ROWS = 5000
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
@@ -335,13 +340,55 @@ def _parse_row(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         data["purpose"] = purpose
     else:
         errors.append(_("purpose: %(value)s is not sale or sample.") % {"value": purpose})
+    confirmed = cells["fefo_confirmed"].lower()
+    if confirmed in FEFO_CONFIRMED_YES:
+        data["fefo_confirmed"] = True
+    elif confirmed in FEFO_CONFIRMED_NO:
+        data["fefo_confirmed"] = False
+    else:
+        errors.append(
+            _("fefo_confirmed: %(value)s is not yes or no (leave it empty when not confirmed).")
+            % {"value": cells["fefo_confirmed"]}
+        )
     return data, errors
 
 
-def shipment_import(*, user: User, content: bytes, import_good_rows: bool = False) -> dict[str, Any]:
+class _FefoUnconfirmed(Exception):
+    """Rolls one imported row's savepoint back: it may ship, but its FEFO warning is not confirmed."""
+
+
+def fefo_confirmation_token(content: bytes, lines: list[int]) -> str:
+    """What the import page hands back when a person confirms the FEFO warnings it listed: the
+    file's SHA-256 and the lines warned. A confirmation covers exactly those rows of exactly that
+    file — a changed file (another batch on a line) is warned again, never shipped on an old tick."""
+    from core.hashing import sha256_bytes
+
+    return f"{sha256_bytes(content)}:{','.join(str(n) for n in sorted(lines))}"
+
+
+def _confirmed_lines(content: bytes, token: str) -> set[int]:
+    from core.hashing import sha256_bytes
+
+    digest, _sep, lines = (token or "").partition(":")
+    if not digest or digest != sha256_bytes(content):
+        return set()
+    return {int(n) for n in lines.split(",") if n.isdigit()}
+
+
+def shipment_import(
+    *, user: User, content: bytes, import_good_rows: bool = False, fefo_confirmation: str = ""
+) -> dict[str, Any]:
     """Import shipments exported by the ERP: every row through ``shipment_create`` (the gate and the
-    qualification check per row, R-SHIP-2/3). Returns ``created`` (the shipments written) and
-    ``errors`` (``(line number, [messages])`` per refused row).
+    qualification check per row, R-SHIP-2/3). Returns ``created`` (the shipments written),
+    ``errors`` (``(line number, [messages])`` per refused row), ``fefo_warnings`` (``(line number,
+    warning)`` per row not written because an earlier-expiring batch may ship and nobody confirmed
+    it) and ``fefo_token`` (what confirms exactly those warnings of this file, or "").
+
+    FEFO (GSP 近效期先出): the same rule as the form — ``fefo_warning`` on the row's batch and
+    dispatch date. A warned row is written only when confirmed, by its ``fefo_confirmed`` column
+    ("yes") or by ``fefo_confirmation`` (the token the page showed with the warnings, for this
+    file's SHA-256 and those lines); the shipment's first history row then names the earlier batches,
+    as the form's does. An unconfirmed warned row counts as a refused row.
 
     All or nothing by default: one refused row and nothing is written (issue 10: "writing nothing
     from a file with errors unless asked to import the good rows"). With ``import_good_rows`` the
@@ -361,7 +408,7 @@ def shipment_import(*, user: User, content: bytes, import_good_rows: bool = Fals
         raise InputError({"file": [_("The file is not a CSV text file.")]})
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in IMPORT_COLUMNS if c not in header and c != "purpose"]
+    missing = [c for c in IMPORT_COLUMNS if c not in header and c not in OPTIONAL_IMPORT_COLUMNS]
     if missing:
         raise InputError(
             {"file": [_("Columns missing from the header: %(columns)s.") % {"columns": ", ".join(missing)}]}
@@ -369,6 +416,8 @@ def shipment_import(*, user: User, content: bytes, import_good_rows: bool = Fals
     reader.fieldnames = header
     created: list[Shipment] = []
     errors: list[tuple[int, list[str]]] = []
+    fefo_warnings: list[tuple[int, str]] = []
+    confirmed_lines = _confirmed_lines(content, fefo_confirmation)
     with transaction.atomic():
         count = 0
         for row in reader:
@@ -377,10 +426,23 @@ def shipment_import(*, user: User, content: bytes, import_good_rows: bool = Fals
             if count > MAX_IMPORT_ROWS:
                 raise InputError({"file": [_("More than %(max)s rows; split the file.") % {"max": MAX_IMPORT_ROWS}]})
             data, row_errors = _parse_row(row)
+            warning = None
+            if not row_errors and (warning := fefo_warning(data["batch"], data["dispatch_date"])):
+                if line in confirmed_lines:
+                    data["fefo_confirmed"] = True
+                if data.get("fefo_confirmed"):
+                    warning = None
             if not row_errors:
                 try:
                     with transaction.atomic():
-                        created.append(shipment_create(user=user, data=data))
+                        shipment = shipment_create(user=user, data=data)
+                        if warning:
+                            # The row passes the gate and the qualification check but nobody
+                            # confirmed its FEFO warning: undo it (its savepoint) and say so.
+                            raise _FefoUnconfirmed(warning)
+                        created.append(shipment)
+                except _FefoUnconfirmed:
+                    fefo_warnings.append((line, warning))
                 except InputError as exc:
                     for key, messages in exc.errors.items():
                         label = _field_label(key)
@@ -391,7 +453,8 @@ def shipment_import(*, user: User, content: bytes, import_good_rows: bool = Fals
                 errors.append((line, row_errors))
         if count == 0:
             raise InputError({"file": [_("The file has no rows.")]})
-        if errors and not import_good_rows:
+        if (errors or fefo_warnings) and not import_good_rows:
             transaction.set_rollback(True)
             created = []
-    return {"created": created, "errors": errors, "rows": count}
+    token = fefo_confirmation_token(content, [line for line, _w in fefo_warnings]) if fefo_warnings else ""
+    return {"created": created, "errors": errors, "fefo_warnings": fefo_warnings, "fefo_token": token, "rows": count}

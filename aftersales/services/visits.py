@@ -26,6 +26,7 @@ from aftersales.models import (
     Customer,
     CustomerVisit,
     Feedback,
+    FeedbackClass,
     LedgerSignoff,
     Shipment,
     VisitTopic,
@@ -187,8 +188,8 @@ def complaint_rates(year: int, month: int) -> list[dict[str, Any]]:
         .values("units")
     )
     complaints = (
-        Complaint.objects.filter(product=OuterRef("pk"), received_at__gte=start, received_at__lt=end)
-        .exclude(triage=Complaint.Triage.ENQUIRY)
+        Complaint.objects.counted()
+        .filter(product=OuterRef("pk"), received_at__gte=start, received_at__lt=end)
         .order_by()
         .values("product")
         .annotate(n=Count("pk"))
@@ -241,7 +242,15 @@ def ledger_figures(year: int, month: int) -> dict[str, Any]:
     )
     answered = [r for r in rows if r["reply_at"] is not None]
     on_time = sum(1 for r in answered if r["reply_at"] <= r["first_response_due"])
-    complaints = Complaint.objects.filter(received_at__gte=start, received_at__lt=end).count()
+    # One rule for the total and the rate (``Complaint.objects.counted``: enquiries left out; every
+    # complaint names its product — the intake refuses one without); the enquiries are figures of
+    # their own, so the page, the PDF and the CSV can say what each number counts.
+    from django.db.models import Count, Q
+
+    counts = Complaint.objects.filter(received_at__gte=start, received_at__lt=end).aggregate(
+        counted=Count("pk", filter=~Q(triage=Complaint.Triage.ENQUIRY)),
+        enquiries=Count("pk", filter=Q(triage=Complaint.Triage.ENQUIRY)),
+    )
     return {
         "total": len(rows),
         "by_class": dict(Counter(r["classification"] for r in rows)),
@@ -253,7 +262,9 @@ def ledger_figures(year: int, month: int) -> dict[str, Any]:
         "answered_on_time": on_time,
         "timeliness_percent": round(100 * on_time / len(answered), 1) if answered else None,
         "satisfaction": dict(Counter(r["satisfaction"] for r in rows if r["satisfaction"])),
-        "complaints": complaints,
+        "complaints": counts["counted"],
+        "complaint_enquiries": counts["enquiries"],
+        "enquiries": sum(1 for r in rows if r["classification"] == FeedbackClass.ENQUIRY),
         "complaint_rate": complaint_rates(year, month),
         "complaint_rate_target": str(settings.AFTERSALES_COMPLAINT_RATE_TARGET or ""),
         "numbers": [r["number"] for r in rows],

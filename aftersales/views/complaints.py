@@ -19,6 +19,7 @@ from aftersales.forms import (
     ComplaintFilterForm,
     ComplaintHoldForm,
     ComplaintInvestigationForm,
+    ComplaintNoHoldForm,
     ComplaintReplyForm,
     ComplaintTriageForm,
 )
@@ -70,6 +71,9 @@ def _detail_context(request: HttpRequest, complaint: Complaint, **forms) -> dict
     hold_refusal = services.cannot_place_hold_from_complaint(complaint, user)
     hold_form = forms.get("hold_form")
     explain_hidden_form(request, hold_form, hold_refusal is None)
+    no_hold_refusal = services.cannot_decide_no_hold(complaint, user)
+    no_hold_form = forms.get("no_hold_form")
+    explain_hidden_form(request, no_hold_form, no_hold_refusal is None)
     holds = list(
         complaint.hold_decisions.select_related("batch", "placed_by", "hold", "hold__lifted_by").order_by(
             "placed_at", "pk"
@@ -79,6 +83,8 @@ def _detail_context(request: HttpRequest, complaint: Complaint, **forms) -> dict
         # Each hold with its signature "Hold placed" (a complaint has one or two, not hundreds).
         "holds": [(h, signatures_for(h)) for h in holds],
         "can_place_hold": hold_refusal is None,
+        "can_decide_no_hold": no_hold_refusal is None,
+        "no_hold_form": no_hold_form or ComplaintNoHoldForm(prefix="nohold"),
         "hold_form": hold_form or ComplaintHoldForm(meaning=services.complaint_place_hold.meaning, prefix="hold"),
         "complaint": complaint,
         "signatures": signatures_for(complaint),
@@ -107,7 +113,7 @@ def _get(request: HttpRequest, pk: int, perm: str) -> Complaint:
     return get_object_for_user(
         request,
         Complaint.objects.select_related(
-            "feedback", "product", "batch", "assigned_to", "qp_acknowledged_by", "closed_by"
+            "feedback", "product", "batch", "assigned_to", "qp_acknowledged_by", "closed_by", "hold_not_needed_by"
         ),
         pk,
         perm,
@@ -238,6 +244,21 @@ def complaint_place_hold(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect(complaint)
     return _refused(request, complaint, hold_form=form)
+
+
+@require_POST
+def complaint_no_hold(request: HttpRequest, pk: int) -> HttpResponse:
+    complaint = _get(request, pk, "aftersales.change_complaint")
+    form = ComplaintNoHoldForm(posted(request), prefix="nohold")
+    if form.is_valid():
+        try:
+            services.complaint_decide_no_hold(complaint=complaint, user=request.user, **form.cleaned_data)
+        except WorkflowError as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Recorded: no hold is needed."))
+            return redirect(complaint)
+    return _refused(request, complaint, no_hold_form=form)
 
 
 TREND_MONTHS = 12

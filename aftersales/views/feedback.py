@@ -15,7 +15,7 @@ from aftersales.forms import FeedbackCloseForm, FeedbackFilterForm, FeedbackForm
 from aftersales.models import ADRCase, Complaint, Feedback
 from aftersales.services.intake import first_response_hours
 from core.permissions import get_object_for_user, require_perm
-from core.web import paginate, posted, query_without_page, show_refusal
+from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 
 
@@ -72,12 +72,17 @@ def feedback_create(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, feedback: Feedback, **forms) -> dict:
     user = request.user
+    can_reply = services.cannot_reply_feedback(feedback, user) is None
+    can_close = services.cannot_close_feedback(feedback, user) is None
+    # A refused reply or close whose form is not offered in this state still says why (R-UX-2).
+    explain_hidden_form(request, forms.get("reply_form"), can_reply)
+    explain_hidden_form(request, forms.get("close_form"), can_close)
     return {
         "feedback": feedback,
         "complaint": Complaint.objects.filter(feedback=feedback).first(),
         "adr_case": ADRCase.objects.filter(feedback=feedback).first(),
-        "can_reply": services.cannot_reply_feedback(feedback, user) is None,
-        "can_close": services.cannot_close_feedback(feedback, user) is None,
+        "can_reply": can_reply,
+        "can_close": can_close,
         "reply_form": forms.get("reply_form") or FeedbackReplyForm(prefix="reply", instance=feedback),
         "close_form": forms.get("close_form") or FeedbackCloseForm(prefix="close", instance=feedback),
     }

@@ -188,6 +188,9 @@ def shipment_import(request: HttpRequest) -> HttpResponse:
                 user=request.user,
                 content=form.cleaned_data["file"].read(services.shipments.MAX_IMPORT_BYTES + 1),
                 import_good_rows=form.cleaned_data["import_good_rows"],
+                fefo_confirmation=form.cleaned_data["fefo_confirmation"]
+                if form.cleaned_data.get("confirm_fefo")
+                else "",
             )
         except WorkflowError as exc:
             show_refusal(form, exc)
@@ -197,12 +200,20 @@ def shipment_import(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request, _("%(count)s distribution records imported.") % {"count": len(result["created"])}
                 )
-            if result["errors"]:
+            if result["errors"] or result["fefo_warnings"]:
                 status = 400
                 if not result["created"]:
                     messages.error(
                         request, _("Nothing was imported: correct the rows below, or import the valid rows.")
                     )
+            if result["fefo_token"]:
+                # The file input cannot be refilled: a fresh form carries the confirmation offer.
+                form = ShipmentImportForm(
+                    initial={
+                        "fefo_confirmation": result["fefo_token"],
+                        "import_good_rows": form.cleaned_data["import_good_rows"],
+                    }
+                )
     elif form.is_bound:
         status = 400
     return render(request, "aftersales/shipment_import.html", {"form": form, "result": result}, status=status)

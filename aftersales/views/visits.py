@@ -195,7 +195,8 @@ def ledger_csv(request: HttpRequest) -> HttpResponse:
     )
     for f in rows.iterator(chunk_size=500):
         writer.writerow(
-            [
+            _cell(v)
+            for v in [
                 f.number,
                 timezone.localtime(f.received_at).strftime("%Y-%m-%d %H:%M"),
                 f.reporter_name,
@@ -207,7 +208,30 @@ def ledger_csv(request: HttpRequest) -> HttpResponse:
                 f.result,
             ]
         )
+    # The month's figures after the records (R-VIS-2: "the same in a PDF and CSV"), each labelled
+    # with what it counts, as on the page.
+    figures = services.ledger_figures(first.year, first.month)
+    writer.writerow([])
+    for label, value in (
+        (_("Feedback received (every class, enquiries included)"), figures["total"]),
+        (_("of which enquiries"), figures["enquiries"]),
+        (_("Complaints (enquiries not counted, as in the complaint rate)"), figures["complaints"]),
+        (_("Complaints triaged as enquiries (not counted)"), figures["complaint_enquiries"]),
+    ):
+        writer.writerow([label, value])
+    writer.writerow([])
+    writer.writerow([_("Product"), _("Units shipped"), _("Complaints"), _("Per 10,000 units")])
+    for r in figures["complaint_rate"]:
+        writer.writerow([_cell(r["product"]), r["units"], r["complaints"], r["per_10000"] or "—"])
     return response
+
+
+def _cell(value: object) -> object:
+    # A value typed by a person (a reporter's name, a result) that starts like a formula must stay
+    # text in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 @require_POST

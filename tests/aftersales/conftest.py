@@ -126,6 +126,9 @@ def investigating(complaint, users):
 
 
 def complete_investigation(complaint, user):
+    """Everything closure needs (R-CMP-1), "place a hold?" answered "no" unless a hold was placed."""
+    if services.cannot_decide_no_hold(complaint, user) is None:
+        services.complaint_decide_no_hold(complaint=complaint, user=user, reason="留样合格，个案，无需暂停发运")
     return services.complaint_record(
         complaint=complaint,
         user=user,

@@ -167,3 +167,35 @@ def test_transitions_matrix_written_out():
     states = ["open", "reported"]
     actual = {(a, b) for a in states for b in states if b in ADRFollowUp.TRANSITIONS.get(a, set())}
     assert actual == {("open", "reported")}
+
+
+def test_follow_up_deadline_source_is_marked_unverified_where_shown(reported, users):
+    """Issue 10 remainder 4: 81号令 第二十一条 (跟踪报告 "promptly") is not quoted in the reference
+    texts, so version 2011's same-clock rule stays the rule set's, marked unverified, and every
+    place the due date is shown says "to be confirmed by QA"."""
+    ruleset = reported.ruleset
+    assert (ruleset.followup_within_days, ruleset.followup_confidence) == (None, "S")
+    assert "第二十一条" in ruleset.followup_citation and "[S]" in ruleset.followup_citation
+    followup = services.adr_followup_record(case=reported, user=users["qa_reviewer"], data=_followup_data())
+    assert followup.due_unverified
+    page = english_client(users["qa_reviewer"]).get(reported.get_absolute_url()).content.decode()
+    assert 'data-testid="followup-due-unverified">deadline to be confirmed by QA<' in page
+    assert "s text: to be confirmed by QA</strong>" in page and "Source: 药物警戒质量管理规范（2021）" in page
+    assert "Follow-up reports are due on the same clock as the first report" in page
+    work = english_client(users["qa_reviewer"]).get(reverse("core:my_work")).content.decode()
+    assert "deadline to be confirmed by QA" in work
+
+
+def test_a_rule_set_with_its_own_verified_follow_up_deadline_is_used(reported, users):
+    """The deadline is configurable per rule-set version: a fixed number of days, once verified,
+    replaces the same clock and the "to be confirmed" mark."""
+    from aftersales.models import ADRRuleSet
+
+    ADRRuleSet.objects.filter(pk=reported.ruleset_id).update(followup_within_days=5, followup_confidence="V")
+    reported.refresh_from_db()
+    followup = services.adr_followup_record(case=reported, user=users["qa_reviewer"], data=_followup_data(serious=True))
+    assert followup.report_due == local_date(followup.received_at) + timedelta(days=5)
+    assert not followup.due_unverified
+    page = english_client(users["qa_reviewer"]).get(reported.get_absolute_url()).content.decode()
+    assert "Follow-up reports are due within 5 days of the day the new information was received." in page
+    assert "to be confirmed by QA" not in page

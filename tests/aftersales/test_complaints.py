@@ -218,6 +218,13 @@ def test_full_path_through_the_pages(complaint, users):
         == 302
     )
     assert (
+        client.post(reverse("aftersales:complaint_close", args=[pk]), {"close-password": PASSWORD}).status_code == 400
+    )
+    assert (
+        client.post(reverse("aftersales:complaint_no_hold", args=[pk]), {"nohold-reason": "留样合格，个案"}).status_code
+        == 302
+    )
+    assert (
         client.post(reverse("aftersales:complaint_close", args=[pk]), {"close-password": PASSWORD}).status_code == 302
     )
     complaint.refresh_from_db()
@@ -229,7 +236,15 @@ QA = {"qa_reviewer"}
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 @pytest.mark.parametrize(
-    "action", ["complaint_triage", "complaint_investigate", "complaint_decide", "complaint_reply", "complaint_close"]
+    "action",
+    [
+        "complaint_triage",
+        "complaint_investigate",
+        "complaint_decide",
+        "complaint_reply",
+        "complaint_no_hold",
+        "complaint_close",
+    ],
 )
 def test_qa_actions_are_403_for_other_roles(role, action, complaint, users):
     response = english_client(users[role]).post(reverse(f"aftersales:{action}", args=[complaint.pk]), {})
@@ -243,6 +258,8 @@ def test_services_refuse_other_roles(role, ready_to_close, users):
         services.complaint_close(complaint=ready_to_close, user=user, password=PASSWORD)
     with pytest.raises(WorkflowError, match="permission"):
         services.complaint_record(complaint=ready_to_close, user=user, data={"capa_reference": "CAPA-1"})
+    with pytest.raises(WorkflowError, match="permission"):
+        services.complaint_decide_no_hold(complaint=ready_to_close, user=user, reason="无需")
 
 
 @pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != "qualified_person"])

@@ -201,3 +201,60 @@ def test_only_customer_service_records_the_reply(role, users):
         },
     )
     assert response.status_code == (302 if role in LOGGERS else 403)
+
+
+def _answered(users) -> Feedback:
+    fb = record(users, classification="enquiry")
+    return services.feedback_reply(
+        feedback=fb,
+        user=users["customer_service"],
+        data={"reply_at": timezone.now(), "reply_method": "phone", "reply_content": "已解答用法用量"},
+    )
+
+
+def test_result_filed_through_the_page(users):
+    """4.1.1 处理结果归档 on the page: result and satisfaction filed, history says so; an empty
+    result is refused beside the field and nothing changes."""
+    fb = _answered(users)
+    client = english_client(users["customer_service"])
+    url = reverse("aftersales:feedback_close", args=[fb.pk])
+    response = client.post(url, {"close-result": "  ", "close-satisfaction": "satisfied"})
+    assert response.status_code == 400 and field_error(response, "result")
+    fb.refresh_from_db()
+    assert fb.status == Feedback.Status.ANSWERED
+    response = client.post(url, {"close-result": "客户已了解", "close-satisfaction": "satisfied"})
+    assert response.status_code == 302
+    fb.refresh_from_db()
+    assert (fb.status, fb.result, fb.satisfaction) == (Feedback.Status.CLOSED, "客户已了解", "satisfied")
+    assert fb.history.first().history_change_reason == "result filed"
+
+
+def test_filing_the_result_of_unanswered_feedback_says_why_on_the_page(users):
+    """Wrong state through the page: the close form is not offered, so the refusal is said as a
+    message (R-UX-2) and nothing changes; filing twice is refused the same way."""
+    fb = record(users, classification="enquiry")
+    client = english_client(users["customer_service"])
+    url = reverse("aftersales:feedback_close", args=[fb.pk])
+    response = client.post(url, {"close-result": "客户已了解"})
+    assert response.status_code == 400
+    assert "Record the reply before filing the result." in response.content.decode()
+    fb.refresh_from_db()
+    assert fb.status == Feedback.Status.OPEN and fb.result == ""
+    fb = _answered(users)
+    assert client.post(reverse("aftersales:feedback_close", args=[fb.pk]), {"close-result": "一"}).status_code == 302
+    response = client.post(reverse("aftersales:feedback_close", args=[fb.pk]), {"close-result": "二"})
+    assert response.status_code == 400 and "The result has already been filed." in response.content.decode()
+    fb.refresh_from_db()
+    assert fb.result == "一"
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_only_customer_service_files_the_result(role, users):
+    fb = _answered(users)
+    response = english_client(users[role]).post(
+        reverse("aftersales:feedback_close", args=[fb.pk]), {"close-result": "客户已了解"}
+    )
+    assert response.status_code == (302 if role in LOGGERS else 403)
+    if role not in LOGGERS:
+        with pytest.raises(WorkflowError, match="permission"):
+            services.feedback_close(feedback=fb, user=users[role], data={"result": "x"})

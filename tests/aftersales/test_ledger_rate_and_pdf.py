@@ -126,3 +126,76 @@ def test_pdf_issued_on_first_download_when_the_after_commit_issue_did_not_run(us
     response = english_client(users["auditor"]).get(reverse("aftersales:ledger_pdf") + "?month=2026-03")
     assert response.status_code == 302
     assert latest_ledger(signoff).issued_by == users["cs_manager"]
+
+
+@pytest.fixture
+def month_with_enquiries(month_of_shipments, users):
+    """The month above plus a feedback classified "enquiry" (reply only, no complaint). By hand:
+    feedback 2 + 1 + 1 = 4, of which 1 enquiry; complaints counted 2 (the one triaged "enquiry"
+    left out, as in the rate); complaints triaged as enquiries 1; rate 2 × 10,000 / 5,000 = 4.00."""
+    cs = users["customer_service"]
+    now = timezone.now() - timedelta(seconds=20)
+    services.feedback_record(
+        user=cs, data=feedback_data(received_at=now, classification="enquiry", description="请问说明书用法")
+    )
+    return month_of_shipments
+
+
+def test_ledger_counts_complaints_as_the_rate_does_and_shows_enquiries_apart(month_with_enquiries, users):
+    """Issue 10 remainder 3 (R-VIS-2): one rule for the complaints total and the rate; the page
+    says what each figure counts."""
+    figures = services.ledger_figures(*_month())
+    assert (figures["total"], figures["enquiries"]) == (4, 1)
+    assert (figures["complaints"], figures["complaint_enquiries"]) == (2, 1)
+    assert sum(r["complaints"] for r in figures["complaint_rate"]) == figures["complaints"]
+    page = english_client(users["cs_manager"]).get(reverse("aftersales:ledger")).content.decode()
+    shown = dict(re.findall(r'data-testid="(ledger-[a-z-]+)">(\d+)<', page))
+    assert shown == {
+        "ledger-total": "4",
+        "ledger-enquiries": "1",
+        "ledger-complaints": "2",
+        "ledger-complaint-enquiries": "1",
+    }
+    assert "Complaints (enquiries not counted, as in the complaint rate)" in page
+    assert "Counted: complaints received in the month naming the product, enquiries left out" in page
+
+
+def test_ledger_pdf_prints_the_same_counts_with_what_they_count(
+    month_with_enquiries, users, django_capture_on_commit_callbacks
+):
+    year, month = _month()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ledger_sign(year=year, month=month, user=users["cs_manager"], password=PASSWORD)
+    text = _pdf_text(latest_ledger(LedgerSignoff.objects.get(year=year, month=month)))
+    assert re.search(r"Feedbackreceived\(everyclass,enquiriesincluded\)4", text)
+    assert re.search(r"ofwhichenquiries1", text)
+    assert re.search(r"Complaints\(enquiriesnotcounted,asinthecomplaintrate\)2", text)
+    assert re.search(r"Complaintstriagedasenquiries\(notcounted\)1", text)
+    assert "Counted:complaintsreceivedinthemonthnamingtheproduct,enquiriesleftout" in text
+
+
+def test_ledger_csv_carries_the_same_counts_and_keeps_formulas_as_text(month_with_enquiries, users):
+    """R-VIS-2 "the same in a PDF and CSV": the figures follow the month's records, labelled; a
+    reporter name typed like a formula stays text."""
+    import csv
+    from io import StringIO
+
+    services.feedback_record(
+        user=users["customer_service"],
+        data=feedback_data(
+            received_at=timezone.now() - timedelta(seconds=10), classification="suggestion", reporter_name="=1+2"
+        ),
+    )
+    year, month = _month()
+    response = english_client(users["qa_reviewer"]).get(reverse("aftersales:ledger_csv") + f"?month={year}-{month:02d}")
+    rows = list(csv.reader(StringIO(response.content.decode("utf-8-sig"))))
+    assert ["'=1+2"] == [r[2] for r in rows[1:] if len(r) > 2 and r[2].endswith("=1+2")]
+    figures = {r[0]: r[1] for r in rows if len(r) == 2}
+    assert figures == {
+        "Feedback received (every class, enquiries included)": "5",
+        "of which enquiries": "1",
+        "Complaints (enquiries not counted, as in the complaint rate)": "2",
+        "Complaints triaged as enquiries (not counted)": "1",
+    }
+    product = month_with_enquiries.product
+    assert [f"{product.name} {product.strength}", "5000", "2", "4.00"] in rows

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0009_licence_scans'),
+        ('aftersales', '0010_shipment_batch_number_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

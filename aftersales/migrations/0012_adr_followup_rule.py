@@ -23,7 +23,7 @@ def describe_2011(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aftersales', '0010_complaint_no_hold_decision'),
+        ('aftersales', '0011_complaint_no_hold_decision'),
     ]
 
     operations = [

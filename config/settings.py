@@ -330,6 +330,15 @@ AFTERSALES_FIRST_RESPONSE_HOURS = env_int("AFTERSALES_FIRST_RESPONSE_HOURS", 24,
 # The company's target for complaints per 10,000 units shipped (a KPI setting, not an SOP rule):
 # the monthly ledger marks each product above it. 0 = no target set.
 AFTERSALES_COMPLAINT_RATE_TARGET = env_decimal("AFTERSALES_COMPLAINT_RATE_TARGET", "0")
+# Reminders by e-mail (core.reminders; README "Background jobs"): how many days before its due date
+# an ADR report or follow-up report, a recall task, a consignee's acknowledgement and an OOS phase
+# are mailed as falling due, and how far ahead a customer's licence is mailed as expiring (GSP 5.3:
+# an expired licence blocks the sale, so it is renewed before it runs out).
+REMIND_ADR_DAYS_BEFORE = env_int("REMIND_ADR_DAYS_BEFORE", 3, minimum=0)
+REMIND_RECALL_DAYS_BEFORE = env_int("REMIND_RECALL_DAYS_BEFORE", 1, minimum=0)
+REMIND_RECALL_ACK_DAYS = env_int("REMIND_RECALL_ACK_DAYS", 2, minimum=1)
+REMIND_OOS_DAYS_BEFORE = env_int("REMIND_OOS_DAYS_BEFORE", 1, minimum=0)
+REMIND_LICENCE_DAYS_BEFORE = env_int("REMIND_LICENCE_DAYS_BEFORE", 30, minimum=1)
 # Instruments and reagents "due soon" on the registers and on My work.
 QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
 # R-QC-5 (FDA OOS guidance; company SOP): days allowed for the phase I laboratory investigation

@@ -413,5 +413,9 @@ LOGGING = {
 # when a background job ready to run has waited longer than this (the worker is down or behind).
 HEALTH_MIN_FREE_MB = env_int("HEALTH_MIN_FREE_MB", 1024, minimum=0)
 HEALTH_MAX_QUEUE_WAIT_MINUTES = env_int("HEALTH_MAX_QUEUE_WAIT_MINUTES", 15, minimum=1)
+# A job marked running for longer than this lost its worker (django-tasks keeps no heartbeat): /health/
+# reports it and `manage.py recover_stuck_jobs` fails it (re-queuing a document issue). Far above the
+# longest job: the integrity check of ten years' signatures takes about 6 minutes.
+JOBS_STUCK_MINUTES = env_int("JOBS_STUCK_MINUTES", 60, minimum=5)
 
 SITE_NAME = _("Release Desk")

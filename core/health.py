@@ -7,7 +7,8 @@ stranger learns nothing from it but that the site is up. Operators read the deta
 
 Checks: the database answers; every migration is applied; MEDIA_ROOT is writable with at least
 ``HEALTH_MIN_FREE_MB`` free; the background worker keeps up (no job ready to run has waited
-longer than ``HEALTH_MAX_QUEUE_WAIT_MINUTES``; "not used" when jobs run in the web process).
+longer than ``HEALTH_MAX_QUEUE_WAIT_MINUTES``, and none has been running longer than
+``JOBS_STUCK_MINUTES`` — a worker that died mid-job; "not used" when jobs run in the web process).
 """
 
 from __future__ import annotations
@@ -88,6 +89,18 @@ def check_worker() -> tuple[bool | None, str]:
         return (
             False,
             f"job {waiting.id} ({waiting.task_path}) has waited since {waiting.enqueued_at:%Y-%m-%d %H:%M:%S%z}: is manage.py db_worker running?",
+        )
+    from core.jobs import stuck_jobs
+
+    try:
+        stuck = stuck_jobs().first()
+    except DatabaseError as exc:
+        return False, f"job queue unreadable: {exc}"
+    if stuck is not None:
+        return (
+            False,
+            f"job {stuck.id} ({stuck.task_path}) has been running since {stuck.started_at:%Y-%m-%d %H:%M:%S%z} "
+            f"(over JOBS_STUCK_MINUTES={settings.JOBS_STUCK_MINUTES}): its worker died; run manage.py recover_stuck_jobs",
         )
     return True, ""
 

@@ -21,12 +21,14 @@ file, re-creates any missing append-only trigger and reports what it found.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import io
 import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tarfile
@@ -38,7 +40,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
@@ -282,6 +284,7 @@ class CheckedArchive:
     staging: Path
     database_file: Path
     media: list[tuple[str, Path, str]] = field(default_factory=list)  # (relative, staged path, sha256)
+    manifest_sha256: str = ""
 
 
 def _safe_member_path(name: str) -> PurePosixPath:
@@ -304,7 +307,8 @@ def check_archive(archive_path: Path | str, staging: Path) -> CheckedArchive:
     with archive:
         try:
             member = archive.getmember(MANIFEST)
-            manifest = json.loads(archive.extractfile(member).read())
+            manifest_bytes = archive.extractfile(member).read()
+            manifest = json.loads(manifest_bytes)
         except (KeyError, ValueError, AttributeError, tarfile.TarError, EOFError, OSError):
             raise BackupError(f"{archive_path.name}: {MANIFEST} is missing or unreadable; refused.") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -323,7 +327,12 @@ def check_archive(archive_path: Path | str, staging: Path) -> CheckedArchive:
         if db_member not in listed:
             raise BackupError(f"{MANIFEST}: lists no database dump for {vendor}; refused.")
         seen: set[str] = set()
-        checked = CheckedArchive(manifest=manifest, staging=staging, database_file=staging / db_member)
+        checked = CheckedArchive(
+            manifest=manifest,
+            staging=staging,
+            database_file=staging / db_member,
+            manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+        )
         try:
             for info in archive:
                 if info.name == MANIFEST:
@@ -365,6 +374,33 @@ class RestoreResult:
     triggers_recreated: list[str]
     pending_migrations: list[str]
     notes: list[str] = field(default_factory=list)
+    manifest_sha256: str = ""
+    event: str = ""  # the security event recorded in the restored database, as printed
+
+
+def os_user() -> str:
+    """Who ran the command, as the operating system knows them (the restore has no signed-in user)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def record_restore(conn, *, archive_name: str, manifest_sha256: str, manifest: dict, counts: dict) -> str:
+    """Write the restore into the restored database's security events (append-only): who ran it
+    (OS user and host), the archive's name and manifest hash, when it was made and the signature
+    chain head it brought back — so an inspector reading the events sees the database's history
+    includes a restore. Returns the detail written."""
+    from core.models import AuthEvent
+
+    head_id, head_hash = counts.get("chain_head") or [None, ""]
+    user = os_user()
+    detail = (
+        f"restored from {archive_name} (made {manifest.get('created_at', '?')}); manifest SHA-256 {manifest_sha256}; "
+        f"signature chain head #{head_id} {head_hash}; run by OS user {user} on {socket.gethostname()}"
+    )
+    AuthEvent.objects.using(conn.alias).create(kind=AuthEvent.Kind.RESTORED, username=user[:150], detail=detail)
+    return detail
 
 
 def database_is_empty(conn) -> bool:
@@ -472,7 +508,18 @@ def restore_backup(
     for label in ("signatures", "documents", "users"):
         if counts[label] < manifest["counts"][label]:
             notes.append(f"{label}: {counts[label]} restored, {manifest['counts'][label]} in the archive")
-    return RestoreResult(manifest, restored, counts, missing, pending, notes)
+    try:
+        event = record_restore(
+            conn,
+            archive_name=Path(archive_path).name,
+            manifest_sha256=checked.manifest_sha256,
+            manifest=manifest,
+            counts=counts,
+        )
+    except DatabaseError as exc:  # an archive older than this code: its tables may differ until migrate
+        event = ""
+        notes.append(f"the restore could not be recorded as a security event ({exc}); migrate, then record it by hand")
+    return RestoreResult(manifest, restored, counts, missing, pending, notes, checked.manifest_sha256, event)
 
 
 def archives_in(directory: Path | str) -> list[Path]:

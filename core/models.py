@@ -153,6 +153,8 @@ class AuthEvent(models.Model):
         RESET_LINK_REFUSED = "reset_link_refused", _("One-time link refused")
         # Annex 11 §12.3: granting and withdrawing access authorisations is recorded.
         ROLES_CHANGED = "roles_changed", _("Roles changed")
+        # R-OPS-1: a database brought back from a backup says so in its own records.
+        RESTORED = "restored", _("Database restored from a backup")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

@@ -281,6 +281,32 @@ if DEBUG:
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Where issued PDFs, raw-data files and licence scans are stored (README "More than one host"):
+# `filesystem` (MEDIA_ROOT, the default) or `s3` — an S3-compatible bucket (django-storages) that
+# several application hosts share. Files are never served from the bucket: every download goes
+# through a view that checks the permission and the file's SHA-256.
+STORAGE = os.environ.get("STORAGE", "filesystem").strip().lower()
+if STORAGE == "s3":
+    if not os.environ.get("S3_BUCKET", "").strip():
+        raise ImproperlyConfigured("STORAGE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL for a non-AWS S3 service).")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["S3_BUCKET"].strip(),
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("S3_REGION", "").strip() or None,
+            # Unset: boto3's own chain (AWS_* variables, the instance's role).
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID", "").strip() or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY", "").strip() or None,
+            "location": os.environ.get("S3_PREFIX", "").strip().strip("/"),
+            # An issued PDF is never replaced in place: a name that exists gets a new one.
+            "file_overwrite": False,
+            "default_acl": None,  # the bucket's own policy: private
+            "querystring_auth": True,  # no public URLs
+        },
+    }
+elif STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"STORAGE must be filesystem or s3, got {STORAGE!r}")
 # Where `manage.py backup` writes its archives (README "Backup and restore"); required by
 # `check --deploy`. Put it on another disk than the database and MEDIA_ROOT, and copy it off-site.
 BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip()

@@ -40,12 +40,15 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from core import keys
+from core import keys, storage
+from core.hashing import sha256_chunks
 
 FORMAT = 1
 PREFIX = "releasedesk-backup-"
@@ -214,6 +217,33 @@ def _run(cmd: list[str], *, env: dict[str, str], what: str) -> None:
         raise BackupError(f"{what} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
+def storage_label() -> str:
+    """Where the stored files live, for the manifest and the command's output."""
+    if storage.is_local():
+        return f"filesystem {settings.MEDIA_ROOT}"
+    options = settings.STORAGES["default"].get("OPTIONS", {})
+    where = f"s3://{options.get('bucket_name', '?')}/{options.get('location', '')}".rstrip("/")
+    return f"{where} ({options.get('endpoint_url') or 'AWS'})"
+
+
+def _archive_object_store(archive: tarfile.TarFile, created: datetime) -> list[dict]:
+    """Every object of the default storage (an S3 bucket) into the archive, read through the
+    storage API and hashed as it goes in; after the database dump, like the local files."""
+    entries = []
+    for name in storage.walk():
+        relative = _safe_member_path(name).as_posix()
+        size = default_storage.size(name)
+        info = tarfile.TarInfo(f"media/{relative}")
+        info.size, info.mtime, info.mode = size, int(created.timestamp()), 0o600
+        with default_storage.open(name, "rb") as handle:
+            reader = _HashingReader(handle)
+            archive.addfile(info, reader)
+        if reader.size != size:
+            raise BackupError(f"media/{relative} changed while it was being archived: run the backup again.")
+        entries.append({"path": f"media/{relative}", "sha256": reader.digest.hexdigest(), "size": size})
+    return entries
+
+
 def create_backup(*, directory: Path | str, using: str = "default", now: datetime | None = None) -> BackupResult:
     """Write one dated archive into ``directory``; returns its path, SHA-256 and manifest."""
     directory = Path(directory)
@@ -240,7 +270,9 @@ def create_backup(*, directory: Path | str, using: str = "default", now: datetim
             partial.touch(mode=0o600)
             with tarfile.open(partial, "w:gz") as archive:
                 archive.add(db_file, arcname=db_member, recursive=False)
-                for path, relative in _media_files(media_root):
+                if not storage.is_local():
+                    entries.extend(_archive_object_store(archive, created))
+                for path, relative in _media_files(media_root) if storage.is_local() else ():
                     info = archive.gettarinfo(str(path), arcname=f"media/{relative}")
                     with open(path, "rb") as handle:
                         reader = _HashingReader(handle)
@@ -258,6 +290,7 @@ def create_backup(*, directory: Path | str, using: str = "default", now: datetim
                     "created_at": created.isoformat(),
                     "database": database,
                     "media_root": str(media_root),
+                    "storage": storage_label(),
                     "counts": counts,
                     "files": entries,
                     "key_id": keys.current_key_id(),
@@ -408,7 +441,21 @@ def database_is_empty(conn) -> bool:
 
 
 def media_is_empty(root: Path) -> bool:
+    if not storage.is_local():
+        return next(storage.walk(), None) is None
     return next(_media_files(root), None) is None
+
+
+def _restore_to_object_store(relative: str, staged: Path, digest: str) -> None:
+    """Put one file back into the bucket under its own name, then read it back and re-hash it."""
+    with open(staged, "rb") as handle:
+        saved = default_storage.save(relative, File(handle, name=relative))
+    if saved != relative:
+        default_storage.delete(saved)
+        raise BackupError(f"media/{relative}: already in the bucket; restore into an empty bucket or prefix.")
+    with default_storage.open(relative, "rb") as handle:
+        if sha256_chunks(iter(lambda: handle.read(CHUNK), b"")) != digest:
+            raise BackupError(f"media/{relative}: the restored copy does not match the manifest.")
 
 
 def _restore_database(conn, checked: CheckedArchive, *, force: bool) -> None:
@@ -477,13 +524,21 @@ def restore_backup(
                 f"The database {conn.settings_dict['NAME']!s} is not empty: restore into a new, empty database "
                 "(or pass --force to overwrite it)."
             )
-        if not force and not media_is_empty(media_root):
+        # An object is never overwritten (file_overwrite=False): a non-empty bucket is refused even
+        # with --force, before the database is touched.
+        if (not force or not storage.is_local()) and not media_is_empty(media_root):
             raise BackupError(
                 f"MEDIA_ROOT ({media_root}) is not empty: point it at an empty directory (or pass --force)."
+                if storage.is_local()
+                else f"The file storage {storage_label()} is not empty: point S3_BUCKET / S3_PREFIX at an empty one."
             )
         _restore_database(conn, checked, force=force)
         restored = 0
         for relative, staged, digest in checked.media:
+            if not storage.is_local():
+                _restore_to_object_store(relative, staged, digest)
+                restored += 1
+                continue
             target = media_root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(staged, target)

@@ -6,7 +6,7 @@ stranger learns nothing from it but that the site is up. Operators read the deta
 (each failed check is logged with its reason).
 
 Checks: the database answers; every migration is applied; MEDIA_ROOT is writable with at least
-``HEALTH_MIN_FREE_MB`` free; the background worker keeps up (no job ready to run has waited
+``HEALTH_MIN_FREE_MB`` free (with ``STORAGE=s3``: the bucket answers); the background worker keeps up (no job ready to run has waited
 longer than ``HEALTH_MAX_QUEUE_WAIT_MINUTES``, and none has been running longer than
 ``JOBS_STUCK_MINUTES`` — a worker that died mid-job; "not used" when jobs run in the web process).
 """
@@ -60,6 +60,17 @@ def check_migrations() -> tuple[bool, str]:
 
 
 def check_media_disk() -> tuple[bool, str]:
+    from core import storage
+
+    if not storage.is_local():
+        # An object store (STORAGE=s3): one HEAD request says whether the bucket answers.
+        from django.core.files.storage import default_storage
+
+        try:
+            default_storage.exists(".health-probe")
+        except Exception as exc:  # boto3 raises its own errors (endpoint, credentials, bucket)
+            return False, f"file storage unreachable: {type(exc).__name__}: {exc}"
+        return True, ""
     root = Path(settings.MEDIA_ROOT)
     if not root.is_dir() or not os.access(root, os.W_OK):
         return False, f"MEDIA_ROOT {root} is not a writable directory"

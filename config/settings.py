@@ -281,6 +281,32 @@ if DEBUG:
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
+# Where issued PDFs, raw-data files and licence scans are stored (README "More than one host"):
+# `filesystem` (MEDIA_ROOT, the default) or `s3` — an S3-compatible bucket (django-storages) that
+# several application hosts share. Files are never served from the bucket: every download goes
+# through a view that checks the permission and the file's SHA-256.
+STORAGE = os.environ.get("STORAGE", "filesystem").strip().lower()
+if STORAGE == "s3":
+    if not os.environ.get("S3_BUCKET", "").strip():
+        raise ImproperlyConfigured("STORAGE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL for a non-AWS S3 service).")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["S3_BUCKET"].strip(),
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("S3_REGION", "").strip() or None,
+            # Unset: boto3's own chain (AWS_* variables, the instance's role).
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID", "").strip() or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY", "").strip() or None,
+            "location": os.environ.get("S3_PREFIX", "").strip().strip("/"),
+            # An issued PDF is never replaced in place: a name that exists gets a new one.
+            "file_overwrite": False,
+            "default_acl": None,  # the bucket's own policy: private
+            "querystring_auth": True,  # no public URLs
+        },
+    }
+elif STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"STORAGE must be filesystem or s3, got {STORAGE!r}")
 # Where `manage.py backup` writes its archives (README "Backup and restore"); required by
 # `check --deploy`. Put it on another disk than the database and MEDIA_ROOT, and copy it off-site.
 BACKUP_DIR = os.environ.get("BACKUP_DIR", "").strip()
@@ -330,6 +356,15 @@ AFTERSALES_FIRST_RESPONSE_HOURS = env_int("AFTERSALES_FIRST_RESPONSE_HOURS", 24,
 # The company's target for complaints per 10,000 units shipped (a KPI setting, not an SOP rule):
 # the monthly ledger marks each product above it. 0 = no target set.
 AFTERSALES_COMPLAINT_RATE_TARGET = env_decimal("AFTERSALES_COMPLAINT_RATE_TARGET", "0")
+# Reminders by e-mail (core.reminders; README "Background jobs"): how many days before its due date
+# an ADR report or follow-up report, a recall task, a consignee's acknowledgement and an OOS phase
+# are mailed as falling due, and how far ahead a customer's licence is mailed as expiring (GSP 5.3:
+# an expired licence blocks the sale, so it is renewed before it runs out).
+REMIND_ADR_DAYS_BEFORE = env_int("REMIND_ADR_DAYS_BEFORE", 3, minimum=0)
+REMIND_RECALL_DAYS_BEFORE = env_int("REMIND_RECALL_DAYS_BEFORE", 1, minimum=0)
+REMIND_RECALL_ACK_DAYS = env_int("REMIND_RECALL_ACK_DAYS", 2, minimum=1)
+REMIND_OOS_DAYS_BEFORE = env_int("REMIND_OOS_DAYS_BEFORE", 1, minimum=0)
+REMIND_LICENCE_DAYS_BEFORE = env_int("REMIND_LICENCE_DAYS_BEFORE", 30, minimum=1)
 # Instruments and reagents "due soon" on the registers and on My work.
 QC_DUE_SOON_DAYS = env_int("QC_DUE_SOON_DAYS", 30, minimum=1)
 # R-QC-5 (FDA OOS guidance; company SOP): days allowed for the phase I laboratory investigation
@@ -404,5 +439,9 @@ LOGGING = {
 # when a background job ready to run has waited longer than this (the worker is down or behind).
 HEALTH_MIN_FREE_MB = env_int("HEALTH_MIN_FREE_MB", 1024, minimum=0)
 HEALTH_MAX_QUEUE_WAIT_MINUTES = env_int("HEALTH_MAX_QUEUE_WAIT_MINUTES", 15, minimum=1)
+# A job marked running for longer than this lost its worker (django-tasks keeps no heartbeat): /health/
+# reports it and `manage.py recover_stuck_jobs` fails it (re-queuing a document issue). Far above the
+# longest job: the integrity check of ten years' signatures takes about 6 minutes.
+JOBS_STUCK_MINUTES = env_int("JOBS_STUCK_MINUTES", 60, minimum=5)
 
 SITE_NAME = _("Release Desk")

@@ -21,12 +21,14 @@ file, re-creates any missing append-only trigger and reports what it found.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import io
 import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tarfile
@@ -38,12 +40,15 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.db import connections
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from core import keys
+from core import keys, storage
+from core.hashing import sha256_chunks
 
 FORMAT = 1
 PREFIX = "releasedesk-backup-"
@@ -212,6 +217,33 @@ def _run(cmd: list[str], *, env: dict[str, str], what: str) -> None:
         raise BackupError(f"{what} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
+def storage_label() -> str:
+    """Where the stored files live, for the manifest and the command's output."""
+    if storage.is_local():
+        return f"filesystem {settings.MEDIA_ROOT}"
+    options = settings.STORAGES["default"].get("OPTIONS", {})
+    where = f"s3://{options.get('bucket_name', '?')}/{options.get('location', '')}".rstrip("/")
+    return f"{where} ({options.get('endpoint_url') or 'AWS'})"
+
+
+def _archive_object_store(archive: tarfile.TarFile, created: datetime) -> list[dict]:
+    """Every object of the default storage (an S3 bucket) into the archive, read through the
+    storage API and hashed as it goes in; after the database dump, like the local files."""
+    entries = []
+    for name in storage.walk():
+        relative = _safe_member_path(name).as_posix()
+        size = default_storage.size(name)
+        info = tarfile.TarInfo(f"media/{relative}")
+        info.size, info.mtime, info.mode = size, int(created.timestamp()), 0o600
+        with default_storage.open(name, "rb") as handle:
+            reader = _HashingReader(handle)
+            archive.addfile(info, reader)
+        if reader.size != size:
+            raise BackupError(f"media/{relative} changed while it was being archived: run the backup again.")
+        entries.append({"path": f"media/{relative}", "sha256": reader.digest.hexdigest(), "size": size})
+    return entries
+
+
 def create_backup(*, directory: Path | str, using: str = "default", now: datetime | None = None) -> BackupResult:
     """Write one dated archive into ``directory``; returns its path, SHA-256 and manifest."""
     directory = Path(directory)
@@ -238,7 +270,9 @@ def create_backup(*, directory: Path | str, using: str = "default", now: datetim
             partial.touch(mode=0o600)
             with tarfile.open(partial, "w:gz") as archive:
                 archive.add(db_file, arcname=db_member, recursive=False)
-                for path, relative in _media_files(media_root):
+                if not storage.is_local():
+                    entries.extend(_archive_object_store(archive, created))
+                for path, relative in _media_files(media_root) if storage.is_local() else ():
                     info = archive.gettarinfo(str(path), arcname=f"media/{relative}")
                     with open(path, "rb") as handle:
                         reader = _HashingReader(handle)
@@ -256,6 +290,7 @@ def create_backup(*, directory: Path | str, using: str = "default", now: datetim
                     "created_at": created.isoformat(),
                     "database": database,
                     "media_root": str(media_root),
+                    "storage": storage_label(),
                     "counts": counts,
                     "files": entries,
                     "key_id": keys.current_key_id(),
@@ -282,6 +317,7 @@ class CheckedArchive:
     staging: Path
     database_file: Path
     media: list[tuple[str, Path, str]] = field(default_factory=list)  # (relative, staged path, sha256)
+    manifest_sha256: str = ""
 
 
 def _safe_member_path(name: str) -> PurePosixPath:
@@ -304,7 +340,8 @@ def check_archive(archive_path: Path | str, staging: Path) -> CheckedArchive:
     with archive:
         try:
             member = archive.getmember(MANIFEST)
-            manifest = json.loads(archive.extractfile(member).read())
+            manifest_bytes = archive.extractfile(member).read()
+            manifest = json.loads(manifest_bytes)
         except (KeyError, ValueError, AttributeError, tarfile.TarError, EOFError, OSError):
             raise BackupError(f"{archive_path.name}: {MANIFEST} is missing or unreadable; refused.") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -323,7 +360,12 @@ def check_archive(archive_path: Path | str, staging: Path) -> CheckedArchive:
         if db_member not in listed:
             raise BackupError(f"{MANIFEST}: lists no database dump for {vendor}; refused.")
         seen: set[str] = set()
-        checked = CheckedArchive(manifest=manifest, staging=staging, database_file=staging / db_member)
+        checked = CheckedArchive(
+            manifest=manifest,
+            staging=staging,
+            database_file=staging / db_member,
+            manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+        )
         try:
             for info in archive:
                 if info.name == MANIFEST:
@@ -365,6 +407,33 @@ class RestoreResult:
     triggers_recreated: list[str]
     pending_migrations: list[str]
     notes: list[str] = field(default_factory=list)
+    manifest_sha256: str = ""
+    event: str = ""  # the security event recorded in the restored database, as printed
+
+
+def os_user() -> str:
+    """Who ran the command, as the operating system knows them (the restore has no signed-in user)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def record_restore(conn, *, archive_name: str, manifest_sha256: str, manifest: dict, counts: dict) -> str:
+    """Write the restore into the restored database's security events (append-only): who ran it
+    (OS user and host), the archive's name and manifest hash, when it was made and the signature
+    chain head it brought back — so an inspector reading the events sees the database's history
+    includes a restore. Returns the detail written."""
+    from core.models import AuthEvent
+
+    head_id, head_hash = counts.get("chain_head") or [None, ""]
+    user = os_user()
+    detail = (
+        f"restored from {archive_name} (made {manifest.get('created_at', '?')}); manifest SHA-256 {manifest_sha256}; "
+        f"signature chain head #{head_id} {head_hash}; run by OS user {user} on {socket.gethostname()}"
+    )
+    AuthEvent.objects.using(conn.alias).create(kind=AuthEvent.Kind.RESTORED, username=user[:150], detail=detail)
+    return detail
 
 
 def database_is_empty(conn) -> bool:
@@ -372,7 +441,21 @@ def database_is_empty(conn) -> bool:
 
 
 def media_is_empty(root: Path) -> bool:
+    if not storage.is_local():
+        return next(storage.walk(), None) is None
     return next(_media_files(root), None) is None
+
+
+def _restore_to_object_store(relative: str, staged: Path, digest: str) -> None:
+    """Put one file back into the bucket under its own name, then read it back and re-hash it."""
+    with open(staged, "rb") as handle:
+        saved = default_storage.save(relative, File(handle, name=relative))
+    if saved != relative:
+        default_storage.delete(saved)
+        raise BackupError(f"media/{relative}: already in the bucket; restore into an empty bucket or prefix.")
+    with default_storage.open(relative, "rb") as handle:
+        if sha256_chunks(iter(lambda: handle.read(CHUNK), b"")) != digest:
+            raise BackupError(f"media/{relative}: the restored copy does not match the manifest.")
 
 
 def _restore_database(conn, checked: CheckedArchive, *, force: bool) -> None:
@@ -441,13 +524,21 @@ def restore_backup(
                 f"The database {conn.settings_dict['NAME']!s} is not empty: restore into a new, empty database "
                 "(or pass --force to overwrite it)."
             )
-        if not force and not media_is_empty(media_root):
+        # An object is never overwritten (file_overwrite=False): a non-empty bucket is refused even
+        # with --force, before the database is touched.
+        if (not force or not storage.is_local()) and not media_is_empty(media_root):
             raise BackupError(
                 f"MEDIA_ROOT ({media_root}) is not empty: point it at an empty directory (or pass --force)."
+                if storage.is_local()
+                else f"The file storage {storage_label()} is not empty: point S3_BUCKET / S3_PREFIX at an empty one."
             )
         _restore_database(conn, checked, force=force)
         restored = 0
         for relative, staged, digest in checked.media:
+            if not storage.is_local():
+                _restore_to_object_store(relative, staged, digest)
+                restored += 1
+                continue
             target = media_root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(staged, target)
@@ -472,7 +563,18 @@ def restore_backup(
     for label in ("signatures", "documents", "users"):
         if counts[label] < manifest["counts"][label]:
             notes.append(f"{label}: {counts[label]} restored, {manifest['counts'][label]} in the archive")
-    return RestoreResult(manifest, restored, counts, missing, pending, notes)
+    try:
+        event = record_restore(
+            conn,
+            archive_name=Path(archive_path).name,
+            manifest_sha256=checked.manifest_sha256,
+            manifest=manifest,
+            counts=counts,
+        )
+    except DatabaseError as exc:  # an archive older than this code: its tables may differ until migrate
+        event = ""
+        notes.append(f"the restore could not be recorded as a security event ({exc}); migrate, then record it by hand")
+    return RestoreResult(manifest, restored, counts, missing, pending, notes, checked.manifest_sha256, event)
 
 
 def archives_in(directory: Path | str) -> list[Path]:

@@ -6,8 +6,9 @@ stranger learns nothing from it but that the site is up. Operators read the deta
 (each failed check is logged with its reason).
 
 Checks: the database answers; every migration is applied; MEDIA_ROOT is writable with at least
-``HEALTH_MIN_FREE_MB`` free; the background worker keeps up (no job ready to run has waited
-longer than ``HEALTH_MAX_QUEUE_WAIT_MINUTES``; "not used" when jobs run in the web process).
+``HEALTH_MIN_FREE_MB`` free (with ``STORAGE=s3``: the bucket answers); the background worker keeps up (no job ready to run has waited
+longer than ``HEALTH_MAX_QUEUE_WAIT_MINUTES``, and none has been running longer than
+``JOBS_STUCK_MINUTES`` — a worker that died mid-job; "not used" when jobs run in the web process).
 """
 
 from __future__ import annotations
@@ -59,6 +60,17 @@ def check_migrations() -> tuple[bool, str]:
 
 
 def check_media_disk() -> tuple[bool, str]:
+    from core import storage
+
+    if not storage.is_local():
+        # An object store (STORAGE=s3): one HEAD request says whether the bucket answers.
+        from django.core.files.storage import default_storage
+
+        try:
+            default_storage.exists(".health-probe")
+        except Exception as exc:  # boto3 raises its own errors (endpoint, credentials, bucket)
+            return False, f"file storage unreachable: {type(exc).__name__}: {exc}"
+        return True, ""
     root = Path(settings.MEDIA_ROOT)
     if not root.is_dir() or not os.access(root, os.W_OK):
         return False, f"MEDIA_ROOT {root} is not a writable directory"
@@ -88,6 +100,18 @@ def check_worker() -> tuple[bool | None, str]:
         return (
             False,
             f"job {waiting.id} ({waiting.task_path}) has waited since {waiting.enqueued_at:%Y-%m-%d %H:%M:%S%z}: is manage.py db_worker running?",
+        )
+    from core.jobs import stuck_jobs
+
+    try:
+        stuck = stuck_jobs().first()
+    except DatabaseError as exc:
+        return False, f"job queue unreadable: {exc}"
+    if stuck is not None:
+        return (
+            False,
+            f"job {stuck.id} ({stuck.task_path}) has been running since {stuck.started_at:%Y-%m-%d %H:%M:%S%z} "
+            f"(over JOBS_STUCK_MINUTES={settings.JOBS_STUCK_MINUTES}): its worker died; run manage.py recover_stuck_jobs",
         )
     return True, ""
 

@@ -22,8 +22,10 @@ The worker: ``manage.py db_worker`` (README "Background jobs").
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +34,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import task, task_backends
+
+from core.pdf import current_issue_job
 
 logger = logging.getLogger("core.jobs")
 
@@ -58,11 +62,12 @@ def _runs_from_the_database(job) -> bool:
 def enqueue_issue(issue: Callable[..., Any], kwargs: dict[str, Any]) -> None:
     """Queue ``issue(**kwargs)`` to run once the current transaction commits (see the module docstring)."""
     path = callable_path(issue)
+    key = uuid.uuid4().hex  # one per signing action's document: every retry and re-queue carries it
     if _runs_from_the_database(issue_document_job):
         # Same database, same transaction: the job row commits (or rolls back) with the action.
-        issue_document_job.enqueue(issuer=path, kwargs=kwargs, attempt=1)
+        issue_document_job.enqueue(issuer=path, kwargs=kwargs, attempt=1, key=key)
     else:
-        transaction.on_commit(lambda: issue_document_job.enqueue(issuer=path, kwargs=kwargs, attempt=1))
+        transaction.on_commit(lambda: issue_document_job.enqueue(issuer=path, kwargs=kwargs, attempt=1, key=key))
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -71,10 +76,13 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 @task()
-def issue_document_job(*, issuer: str, kwargs: dict[str, Any], attempt: int = 1) -> dict[str, Any]:
-    """Run the app's issue function; on failure queue the next attempt, then fail this one."""
+def issue_document_job(*, issuer: str, kwargs: dict[str, Any], attempt: int = 1, key: str = "") -> dict[str, Any]:
+    """Run the app's issue function; on failure queue the next attempt, then fail this one.
+    ``key`` names the document this job issues (``core.pdf.current_issue_job``): a run after one
+    that issued it — a worker that died before recording its success — returns that document."""
     issue = import_string(issuer)
     attempts = settings.DOCUMENTS_ISSUE_ATTEMPTS
+    token = current_issue_job.set(key)
     try:
         document = issue(**kwargs)
     except Exception as exc:
@@ -102,8 +110,10 @@ def issue_document_job(*, issuer: str, kwargs: dict[str, Any], attempt: int = 1)
         job = issue_document_job
         if job.get_backend().supports_defer and delay:
             job = job.using(run_after=timezone.now() + delay)
-        job.enqueue(issuer=issuer, kwargs=kwargs, attempt=attempt + 1)
+        job.enqueue(issuer=issuer, kwargs=kwargs, attempt=attempt + 1, key=key)
         raise  # this attempt's row says FAILED with its traceback; the next attempt is queued
+    finally:
+        current_issue_job.reset(token)
     return {"attempt": attempt, "document": getattr(document, "pk", None)}
 
 
@@ -155,3 +165,84 @@ def send_reminders_job() -> dict[str, Any]:
         len(outcome.nobody),
     )
     return {"sent": outcome.sent, "already": outcome.already, "failed": outcome.failed, "nobody": outcome.nobody}
+
+
+# --- jobs whose worker died -------------------------------------------------------------------
+
+
+class WorkerLost(Exception):
+    """The job's worker stopped (killed, out of memory, host lost) while running it."""
+
+
+@dataclass
+class Recovered:
+    job_id: str
+    task: str
+    started_at: datetime
+    requeued: str | None  # the id of the new job, or None when it was only marked failed
+
+    def __str__(self) -> str:
+        then = f"{self.started_at:%Y-%m-%d %H:%M:%S%z}"
+        if self.requeued:
+            return (
+                f"job {self.job_id} ({self.task}, running since {then}): failed as lost; re-queued as {self.requeued}"
+            )
+        return f"job {self.job_id} ({self.task}, running since {then}): failed as lost; not re-queued"
+
+
+def stuck_jobs(now: datetime | None = None):
+    """Jobs marked RUNNING for longer than ``JOBS_STUCK_MINUTES``: their worker died (django-tasks
+    keeps no heartbeat; the limit is far above the longest job, the ten-year integrity check)."""
+    from django_tasks_db.models import DBTaskResult
+
+    limit = (now or timezone.now()) - timedelta(minutes=settings.JOBS_STUCK_MINUTES)
+    return DBTaskResult.objects.running().filter(started_at__lt=limit).order_by("started_at")
+
+
+def recover_stuck_jobs(now: datetime | None = None) -> list[Recovered]:
+    """Fail every stuck job visibly (status FAILED, ``core.jobs.WorkerLost`` with the reason, in
+    /admin/ like any failed job) and re-queue a document issue as its next attempt — with the same
+    key, so a document the lost run had already issued is not issued twice (``issue_document_job``).
+    The nightly jobs are not re-queued: the next night runs them again (``enqueue_nightly`` runs
+    them now), and a job that kills its worker must not loop. Run by ``manage.py recover_stuck_jobs``
+    (before the worker starts, README) and by ``enqueue_nightly``."""
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    out: list[Recovered] = []
+    for candidate in stuck_jobs(now).values_list("id", flat=True):
+        with transaction.atomic():
+            row = DBTaskResult.objects.select_for_update().filter(pk=candidate).first()
+            if row is None or row.status != TaskResultStatus.RUNNING:
+                continue  # finished meanwhile
+            reason = (
+                f"{WorkerLost.__module__}.{WorkerLost.__qualname__}: the worker {', '.join(row.worker_ids) or '?'} "
+                f"started this job at {row.started_at.isoformat()} and was gone at {now.isoformat()} "
+                f"(limit JOBS_STUCK_MINUTES={settings.JOBS_STUCK_MINUTES}); marked failed by recover_stuck_jobs."
+            )
+            row.status = TaskResultStatus.FAILED
+            row.finished_at = now
+            row.exception_class_path = f"{WorkerLost.__module__}.{WorkerLost.__qualname__}"
+            row.traceback = reason
+            row.return_value = None
+            row.save(update_fields=["status", "finished_at", "exception_class_path", "traceback", "return_value"])
+            requeued = None
+            if row.task_path == issue_document_job.module_path:
+                params = row.args_kwargs["kwargs"]
+                attempt = int(params.get("attempt", 1))
+                if attempt < settings.DOCUMENTS_ISSUE_ATTEMPTS:
+                    again = issue_document_job.enqueue(
+                        issuer=params["issuer"], kwargs=params["kwargs"], attempt=attempt + 1, key=params.get("key", "")
+                    )
+                    requeued = str(again.id)
+                else:
+                    logger.error(
+                        "Document job %s was lost on its last attempt (%d): the document is issued on first download",
+                        row.id,
+                        attempt,
+                    )
+            found = Recovered(str(row.id), row.task_path, row.started_at, requeued)
+            logger.error("Stuck job recovered: %s", found)
+            out.append(found)
+    return out

@@ -153,6 +153,8 @@ class AuthEvent(models.Model):
         RESET_LINK_REFUSED = "reset_link_refused", _("One-time link refused")
         # Annex 11 §12.3: granting and withdrawing access authorisations is recorded.
         ROLES_CHANGED = "roles_changed", _("Roles changed")
+        # R-OPS-1: a database brought back from a backup says so in its own records.
+        RESTORED = "restored", _("Database restored from a backup")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
@@ -592,3 +594,26 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_label} · {self.threshold}"
+
+
+class DocumentIssueJob(models.Model):
+    """Which background issue job produced which document (issue 13: a job stuck after its worker
+    died is re-queued, and the document must still be issued exactly once).
+
+    ``job_key`` is chosen when the signing action queues the job and is carried by every retry and
+    every re-queue of it; the row is inserted in the same transaction as the ``Document`` row. A
+    re-run finds it and returns that document instead of rendering a second version; two runs at
+    once (a worker thought dead that was only slow) collide on the unique key and the loser
+    discards its file.
+    """
+
+    job_key = models.CharField(max_length=64, unique=True)
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="issue_job")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("document issue job")
+        verbose_name_plural = _("document issue jobs")
+
+    def __str__(self) -> str:
+        return f"{self.job_key} → {self.document_id}"

@@ -35,6 +35,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -51,7 +52,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 from core.hashing import sha256_bytes, sha256_chunks
-from core.models import Document, Signature, User
+from core.models import Document, DocumentIssueJob, Signature, User
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +217,16 @@ def issue_after_commit(issue: Callable[..., Any], **kwargs: Any) -> None:
     enqueue_issue(issue, kwargs)
 
 
+# The key of the background job running an issue function (core.jobs.issue_document_job sets it):
+# ``issue_document`` records it with the document, so a re-run of the same job issues nothing new.
+current_issue_job: ContextVar[str] = ContextVar("current_issue_job", default="")
+
+
+def _issued_by_job(job_key: str) -> Document | None:
+    row = DocumentIssueJob.objects.select_related("document").filter(job_key=job_key).first()
+    return row.document if row else None
+
+
 def issue_document(
     *,
     record: models.Model,
@@ -250,6 +261,12 @@ def issue_document(
     """
     if record.pk is None:
         raise ValueError("Save the record before issuing a document for it.")
+    job_key = current_issue_job.get()
+    if job_key and (done := _issued_by_job(job_key)) is not None:
+        logger.info(
+            "Document for job %s was issued before (%s v%s); not issued again.", job_key, done.kind, done.version
+        )
+        return done
     clash = RESERVED_KEYS & set(context)
     if clash:
         raise ValueError(f"Document data may not use the reserved keys {sorted(clash)}.")
@@ -307,8 +324,15 @@ def issue_document(
         try:
             with transaction.atomic():
                 doc.save()
+                if job_key:
+                    DocumentIssueJob.objects.create(job_key=job_key, document=doc)
         except IntegrityError:
             doc.file.delete(save=False)
+            if job_key and (done := _issued_by_job(job_key)) is not None:
+                logger.warning(
+                    "Document for job %s was issued by another run at the same time; kept that one.", job_key
+                )
+                return done
             if attempt == ISSUE_ATTEMPTS:
                 raise
             logger.info(

@@ -37,6 +37,7 @@ from core.pdf import check_document, normalise_code, sha256_of_upload
 from core.permissions import get_object_for_user, require_perm
 from core.roles import ROLE_LABELS
 from core.signatures import signatures_for
+from core.storage import StoredFileAltered, altered_response, read_verified
 
 
 def my_work(request: HttpRequest) -> HttpResponse:
@@ -526,9 +527,11 @@ def document_download(request: HttpRequest, pk: int) -> HttpResponse:
     """The PDF exactly as issued (its SHA-256 is in a header, to compare with the verify page)."""
     document = get_document_for_download(request, pk)
     try:
-        handle = document.file.open("rb")
-    except (FileNotFoundError, OSError):
+        handle = read_verified(document.file, document.sha256)
+    except FileNotFoundError:
         raise Http404 from None
+    except StoredFileAltered:
+        return altered_response()
     label = "-".join(p for p in (document.kind, document.number, f"v{document.version}") if p)
     response = FileResponse(handle, content_type="application/pdf", filename=f"{label}.pdf")
     response["X-Document-SHA256"] = document.sha256

@@ -1,8 +1,8 @@
 """What QC reminds people of by e-mail (issue 13 item 3; core.reminders sends and records them):
 instruments due for calibration or past it, reagents and reference standards expiring or expired
-(QC_DUE_SOON_DAYS), and OOS investigations whose current phase is overdue (QC_OOS_PHASE_1_DAYS /
-_2_DAYS, R-QC-5). Each threshold key carries the date it is about, so a recalibrated instrument or
-a new phase starts a new reminder.
+(QC_DUE_SOON_DAYS), and OOS investigations whose current phase falls due (REMIND_OOS_DAYS_BEFORE)
+or is overdue (QC_OOS_PHASE_1_DAYS / _2_DAYS, R-QC-5). Each threshold key carries the date it is
+about, so a recalibrated instrument or a new phase starts a new reminder.
 """
 
 from __future__ import annotations
@@ -79,9 +79,30 @@ def due_reminders(today: date) -> Iterator[Due]:
 
     people = holders_of("qc_records.close_oosinvestigation", "qc_records.change_oosinvestigation")
     open_oos = OOSInvestigation.objects.open().select_related("record__sample", "item").order_by("created_at", "pk")
+    before = settings.REMIND_OOS_DAYS_BEFORE
     for oos in open_oos:
         due = oos.due_date
-        if due is None or today <= due:
+        if due is None or today < due - timedelta(days=before):
+            continue
+        if today <= due:
+            yield Due(
+                record=oos,
+                threshold=f"{oos.status}_due:{due.isoformat()}",
+                subject=_("OOS investigation due on %(due)s: %(item)s"),
+                body=_(
+                    "%(phase)s of OOS investigation %(item)s (sample %(sample)s, %(test)s) is due on %(due)s "
+                    "(R-QC-5: the phase deadlines of the company SOP). Finish it by then."
+                ),
+                url=oos.get_absolute_url(),
+                recipients=people,
+                values={
+                    "item": oos.number,
+                    "phase": OOSInvestigation.Status(oos.status).label,
+                    "sample": oos.record.sample.number,
+                    "test": oos.item.name,
+                    "due": due,
+                },
+            )
             continue
         yield Due(
             record=oos,

@@ -27,6 +27,7 @@ from aftersales.models import APPROVAL_PERMISSIONS, ApprovalRole, Customer, Cust
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_any_perm, require_perm
 from core.signatures import signatures_for
+from core.storage import StoredFileAltered, altered_response, read_verified
 from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 
@@ -214,9 +215,11 @@ def licence_scan_add(request: HttpRequest, pk: int) -> HttpResponse:
 def licence_scan_download(request: HttpRequest, pk: int) -> HttpResponse:
     scan = get_object_for_user(request, CustomerLicenceScan, pk, "aftersales.view_customerlicence")
     try:
-        handle = scan.file.storage.open(scan.file.name, "rb")
-    except (FileNotFoundError, OSError):
+        handle = read_verified(scan.file, scan.sha256)
+    except FileNotFoundError:
         raise Http404 from None
+    except StoredFileAltered:
+        return altered_response()
     response = FileResponse(
         handle,
         as_attachment=True,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from core.forms import ReasonForm, SignatureForm, SignWithReasonForm
 from core.permissions import get_object_for_user, require_any_perm, require_perm
 from core.signatures import signatures_for
+from core.storage import StoredFileAltered, altered_response, read_verified
 from core.web import posted, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
@@ -508,9 +509,11 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
     if attachment.record.purged_at is not None:
         raise Http404
     try:
-        handle = attachment.file.storage.open(attachment.file.name, "rb")
-    except (FileNotFoundError, OSError):
+        handle = read_verified(attachment.file, attachment.sha256)
+    except FileNotFoundError:
         raise Http404 from None
+    except StoredFileAltered:
+        return altered_response()
     response = FileResponse(
         handle,
         as_attachment=True,

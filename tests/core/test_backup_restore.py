@@ -174,6 +174,20 @@ def test_round_trip_into_an_empty_database_brings_everything_back(source, vendor
     assert "restored: 2 signatures, 1 documents, 2 users; 2 stored files (each re-hashed)" in out
     assert "append-only triggers: present on every audit table" in out
     assert "restore complete; integrity check: no findings" in out
+    # The restore is itself a security event in the restored database: who, which archive, which head.
+    import getpass
+    import hashlib
+
+    manifest_sha = hashlib.sha256(_member(archive, "manifest.json")).hexdigest()
+    head_id, head_hash = json.loads(_member(archive, "manifest.json"))["counts"]["chain_head"]
+    ((kind, username, detail),) = target.query(
+        "SELECT kind, username, detail FROM core_authevent WHERE kind = 'restored'"
+    )
+    assert username == getpass.getuser()
+    assert f"restored from {archive.name} (made " in detail
+    assert f"manifest SHA-256 {manifest_sha}; signature chain head #{head_id} {head_hash}; run by OS user" in detail
+    assert f"security event recorded: {detail}" in out
+    assert src.query("SELECT COUNT(*) FROM core_authevent WHERE kind = 'restored'") == [(0,)]
     # The records, as stored.
     names = dict(target.query("SELECT id, name FROM release_product ORDER BY id"))
     assert {str(k): v for k, v in names.items()} == built["products"]
@@ -186,8 +200,6 @@ def test_round_trip_into_an_empty_database_brings_everything_back(source, vendor
         "SELECT COUNT(*) FROM release_historicalproduct"
     )
     # The PDF and the raw-data file, byte for byte.
-    import hashlib
-
     restored_pdf = target.media / built["document"]["file"]
     assert hashlib.sha256(restored_pdf.read_bytes()).hexdigest() == built["document"]["sha256"]
     assert (target.media / built["raw_file"]).read_bytes() == (src.media / built["raw_file"]).read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from pathlib import Path
@@ -77,7 +78,7 @@ def test_document_download_is_not_cached(qa_reviewer, client_for, tmp_path, sett
         record_label=str(product),
         template_name="x.html",
         context={},
-        sha256="0" * 64,
+        sha256=hashlib.sha256(b"%PDF").hexdigest(),  # downloads re-hash the stored file (issue 13 item 5)
         size=4,
         verification_code="ABCDEFGHJKLMNPQR",
         issued_at=timezone.now(),

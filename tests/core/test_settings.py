@@ -20,6 +20,10 @@ SETTINGS_FILE = ROOT / "config" / "settings.py"
 # Variables that change what the settings file does; each test starts from none of them.
 _SETTINGS_VARS = [
     "DEBUG",
+    "STORAGE",
+    "S3_BUCKET",
+    "S3_ENDPOINT_URL",
+    "S3_PREFIX",
     "SECRET_KEY",
     "SIGNATURE_KEY",
     "SIGNATURE_KEYS_OLD",
@@ -186,3 +190,28 @@ def test_missing_or_short_signature_key_with_debug_off_is_refused(monkeypatch):
         _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="short")
     values = _load_settings(monkeypatch, SECRET_KEY="k" * 60, SIGNATURE_KEY="s" * 40, SIGNATURE_KEYS_OLD="o" * 40)
     assert values["SIGNATURE_KEY"] == "s" * 40 and values["SIGNATURE_KEYS_OLD"] == ["o" * 40]
+
+
+def test_file_storage_is_the_local_disk_unless_s3_is_chosen_with_its_bucket(monkeypatch):
+    """Issue 13 item 5: STORAGE=s3 puts issued PDFs and raw data in a shared bucket, never public,
+    never overwriting; a missing bucket or an unknown choice stops start-up naming the variable."""
+    local = _load_settings(monkeypatch, SECRET_KEY="k" * 60)
+    assert local["STORAGES"]["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    with pytest.raises(ImproperlyConfigured, match="S3_BUCKET"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, STORAGE="s3")
+    with pytest.raises(ImproperlyConfigured, match="STORAGE must be filesystem or s3"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, STORAGE="nfs")
+    shared = _load_settings(
+        monkeypatch,
+        SECRET_KEY="k" * 60,
+        STORAGE="s3",
+        S3_BUCKET="plant-a-releasedesk",
+        S3_ENDPOINT_URL="https://minio.plant.local:9000",
+        S3_PREFIX="/prod/",
+    )
+    default = shared["STORAGES"]["default"]
+    assert default["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert default["OPTIONS"]["bucket_name"] == "plant-a-releasedesk"
+    assert default["OPTIONS"]["endpoint_url"] == "https://minio.plant.local:9000"
+    assert default["OPTIONS"]["location"] == "prod"
+    assert default["OPTIONS"]["file_overwrite"] is False and default["OPTIONS"]["querystring_auth"] is True

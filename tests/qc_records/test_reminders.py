@@ -89,7 +89,15 @@ def test_an_overdue_oos_phase_is_mailed_once(qc, oos_record, settings):
     """R-QC-5: phase I not finished within QC_OOS_PHASE_1_DAYS."""
     oos = OOSInvestigation.objects.get()
     due = oos.due_date
-    assert send_due_reminders(due).sent == []  # on the due date itself: not overdue yet
+    settings.REMIND_OOS_DAYS_BEFORE = 1
+    assert send_due_reminders(due - timedelta(days=2)).sent == []  # not yet falling due
+    # The day before and on the due date: falling due, mailed once.
+    assert send_due_reminders(due - timedelta(days=1)).sent == [f"{oos.number} · phase_1_due:{due.isoformat()}"]
+    assert send_due_reminders(due).sent == []
+    (due_mail,) = mail.outbox
+    assert f"OOS investigation due on {due.isoformat()}: {oos.number}" in due_mail.subject
+    assert "Finish it by then" in due_mail.body
+    mail.outbox.clear()
     outcome = send_due_reminders(due + timedelta(days=1))
     assert outcome.sent == [f"{oos.number} · phase_1_overdue:{due.isoformat()}"]
     (message,) = mail.outbox

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from core.jobs import integrity_check_job, send_reminders_job
+from core.jobs import integrity_check_job, recover_stuck_jobs, send_reminders_job
 
 
 class Command(BaseCommand):
     help = "Queue the nightly background jobs (integrity check, reminders) for manage.py db_worker."
 
     def handle(self, *args, **options) -> None:
+        for found in recover_stuck_jobs():  # a worker that died since yesterday: say so, re-queue documents
+            self.stdout.write(str(found))
         result = integrity_check_job.enqueue()
         self.stdout.write(f"queued integrity check: job {result.id} ({result.status})")
         result = send_reminders_job.enqueue()

@@ -55,6 +55,8 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("append-only triggers: present on every audit table")
+        if result.event:
+            self.stdout.write(f"security event recorded: {result.event}")
         for note in result.notes:
             self.stdout.write(self.style.WARNING(f"note: {note}"))
         if result.pending_migrations:

@@ -323,3 +323,16 @@ class ErrorItemSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     errors = ErrorItemSerializer(many=True)
+
+
+def paged(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The shape of a cursor page of ``item`` (``next`` / ``previous`` links, ``results``)."""
+    return type(
+        f"Paginated{item.__name__.removesuffix('Serializer')}List",
+        (serializers.Serializer,),
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )

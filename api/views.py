@@ -52,6 +52,12 @@ ERRORS = {
 }
 
 
+PAGE_PARAMS = [
+    OpenApiParameter("cursor", str, description="The position given in the previous page's next/previous link."),
+    OpenApiParameter("page_size", int, description="Rows per page, at most 200 (default 50)."),
+]
+
+
 class IdCursor(CursorPagination):
     """Newest first by id — the primary key index: a page costs the same at row 1,000,000."""
 
@@ -124,8 +130,8 @@ class ProductList(ApiView):
 
     @extend_schema(
         operation_id="products_list",
-        responses={200: s.ProductSerializer(many=True), **ERRORS},
-        parameters=[OpenApiParameter("status", str, enum=list(Product.Status.values))],
+        responses={200: s.paged(s.ProductSerializer), **ERRORS},
+        parameters=[OpenApiParameter("status", str, enum=list(Product.Status.values)), *PAGE_PARAMS],
     )
     def get(self, request):
         rows = Product.objects.all()
@@ -147,11 +153,12 @@ class BatchList(ApiView):
 
     @extend_schema(
         operation_id="batches_list",
-        responses={200: s.BatchSerializer(many=True), **ERRORS},
+        responses={200: s.paged(s.BatchSerializer), **ERRORS},
         parameters=[
             OpenApiParameter("batch_number", str, description="Exactly this batch number."),
             OpenApiParameter("product", int, description="Batches of this product id."),
             OpenApiParameter("status", str, enum=list(Batch.Status.values)),
+            *PAGE_PARAMS,
         ],
     )
     def get(self, request):
@@ -251,8 +258,8 @@ class DocumentList(ApiView):
 
     @extend_schema(
         operation_id="documents_list",
-        parameters=[OpenApiParameter("kind", str, description="e.g. qc_test_report")],
-        responses={200: s.DocumentSerializer(many=True), **ERRORS},
+        parameters=[OpenApiParameter("kind", str, description="e.g. qc_test_report"), *PAGE_PARAMS],
+        responses={200: s.paged(s.DocumentSerializer), **ERRORS},
     )
     def get(self, request):
         rows = _readable_documents(request.user)
@@ -329,7 +336,9 @@ class Shipments(ApiView):
         perm = "aftersales.add_shipment" if self.request.method == "POST" else "aftersales.view_shipment"
         return [require(perm)()]
 
-    @extend_schema(operation_id="shipments_list", responses={200: s.ShipmentSerializer(many=True), **ERRORS})
+    @extend_schema(
+        operation_id="shipments_list", parameters=PAGE_PARAMS, responses={200: s.paged(s.ShipmentSerializer), **ERRORS}
+    )
     def get(self, request):
         return self.paginate(Shipment.objects.all(), s.ShipmentSerializer)
 
@@ -369,14 +378,17 @@ class Shipments(ApiView):
 
 
 def _row_errors(errors) -> list[dict]:
-    """The serializer's errors, with the row index of each shipment refused."""
+    """The serializer's errors, with the row index of each shipment refused (DRF gives the rows'
+    errors as a list, or as a dict by index)."""
     out: list[dict] = []
-    if isinstance(errors, dict) and isinstance(errors.get("shipments"), list):
-        for index, row in enumerate(errors["shipments"]):
+    rows = errors.get("shipments") if isinstance(errors, dict) else None
+    if isinstance(rows, list):
+        rows = dict(enumerate(rows))
+    if isinstance(rows, dict) and all(isinstance(k, int) for k in rows):
+        for index, row in sorted(rows.items()):
             if row:
                 out.extend(drf_errors(row, row=index))
-        rest = {k: v for k, v in errors.items() if k != "shipments"}
-        out.extend(drf_errors(rest))
+        out.extend(drf_errors({k: v for k, v in errors.items() if k != "shipments"}))
         return out
     return drf_errors(errors)
 

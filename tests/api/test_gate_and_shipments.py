@@ -99,11 +99,14 @@ def test_the_api_refuses_each_gate_reason_exactly_as_the_import_form(
 
 
 def test_gate_answers_in_chinese_by_default_and_checks_its_date(released, erp):
+    """R-UX-1: without Accept-Language the gate speaks 简体中文; a bad date is refused by field."""
     client = token_client(erp[1])
     expired = client.get(f"/api/v1/batches/{released.pk}/gate/?on=2099-01-01")
+    assert expired["Content-Language"] == "zh-hans"
     assert expired.json()["reasons"] == [
-        f"批次 {released.batch_number} 已于 {released.expiry_date.isoformat()} 过期。"
-    ] or (expired.json()["reasons"][0].startswith("批") and expired["Content-Language"] == "zh-hans")
+        f"批号 {released.batch_number} 已于 {released.expiry_date.isoformat()} 过有效期。"
+    ]
+    assert client.get(f"/api/v1/batches/{released.pk}/gate/").json()["may_ship"] is True
     bad = client.get(f"/api/v1/batches/{released.pk}/gate/?on=yesterday")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "on"
     assert client.get("/api/v1/batches/999999/gate/").status_code == 404

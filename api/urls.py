@@ -1,4 +1,4 @@
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -17,7 +17,9 @@ urlpatterns = [
     path("schema/", _open(SpectacularAPIView.as_view()), name="schema"),
     # Swagger UI from drf-spectacular-sidecar's static files, its script served from a URL (no
     # inline script: the site's Content-Security-Policy allows scripts from 'self' only).
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # A page for people: signed-out readers are sent to the sign-in page (DRF views opt out of
+    # LoginRequiredMiddleware, so it is asked here).
+    path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("products/", _open(views.ProductList.as_view()), name="products"),
     path("products/<int:pk>/", _open(views.ProductDetail.as_view()), name="product"),
     path("batches/", _open(views.BatchList.as_view()), name="batches"),

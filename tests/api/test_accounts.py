@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
+from django.utils import translation
 
 from api.models import ApiRequest, ApiToken
 from api.services import api_token_issue, api_token_revoke, system_account_create
@@ -77,7 +78,10 @@ def test_a_system_account_can_never_sign(erp, users):
     account.full_name = "ERP"
     account._change_reason = "test"
     account.save()
-    with pytest.raises(SignatureError, match="System accounts of connected systems cannot sign"):
+    with (
+        translation.override("en"),
+        pytest.raises(SignatureError, match="System accounts of connected systems cannot sign"),
+    ):
         verify_signer(user=account, password="ReleaseDesk-2026!")
     assert AuthEvent.objects.filter(kind=AuthEvent.Kind.SIGNATURE_REFUSED, user=account).exists()
 

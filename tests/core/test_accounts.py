@@ -88,8 +88,9 @@ API_URLS = {url for url in GMP_URLS if url.startswith("/api/v1/") and url != "/a
 
 
 def _refused_as_api(response) -> None:
+    # The schema URL answers in the schema's own media type (OpenAPI YAML), the rest in JSON.
     assert response.status_code == 401
-    assert response.json()["errors"][0]["code"] in ("not_authenticated", "authentication_failed")
+    assert b"not_authenticated" in response.content
 
 
 @pytest.mark.parametrize("url", GMP_URLS)

@@ -130,11 +130,15 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "qc_records",
     "release",
     "aftersales",
     "recalls",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -445,3 +449,36 @@ HEALTH_MAX_QUEUE_WAIT_MINUTES = env_int("HEALTH_MAX_QUEUE_WAIT_MINUTES", 15, min
 JOBS_STUCK_MINUTES = env_int("JOBS_STUCK_MINUTES", 60, minimum=5)
 
 SITE_NAME = _("Release Desk")
+
+
+# --- integration API (R-API-1; api/README.md) ------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.SystemTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Release Desk integration API",
+    "DESCRIPTION": (
+        "For connected systems (ERP, WMS, LIMS): products, batches with their release status and holds, "
+        "the shipping gate, QC summaries, issued documents; distribution records and feedback intake. "
+        "Authenticate with `Authorization: Token <token>` of a system account. Errors: "
+        '`{"errors": [{"field": ..., "code": ..., "message": ..., "row": ...}]}`; lists are paged by cursor '
+        "(`next` / `previous` links). Messages follow `Accept-Language` (zh-hans by default)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}

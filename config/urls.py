@@ -22,6 +22,7 @@ urlpatterns = [
     path("qc/", include("qc_records.urls")),
     path("aftersales/", include("aftersales.urls")),
     path("recalls/", include("recalls.urls")),
+    path("api/v1/", include("api.urls")),
 ]
 
 admin.site.site_header = settings.SITE_NAME

@@ -47,7 +47,12 @@ class LockoutModelBackend(ModelBackend):
         return None
 
     def user_can_authenticate(self, user) -> bool:  # type: ignore[override]
-        return super().user_can_authenticate(user) and not getattr(user, "is_locked", False)
+        # A connected system's account reaches the API with its token only, never a page (R-API-1).
+        return (
+            super().user_can_authenticate(user)
+            and not getattr(user, "is_locked", False)
+            and not getattr(user, "is_system_account", False)
+        )
 
 
 def _save_counters(user: User, reason: str, *, lock_changed: bool = True) -> None:

@@ -47,6 +47,15 @@ class User(AbstractUser):
         default=False,
         help_text=_("Set when an administrator resets the password."),
     )
+    # A connected system (ERP, WMS, LIMS) reaching the integration API with a token (R-API-1):
+    # never signs in to pages and never signs (core.signatures refuses it whatever its roles),
+    # because an electronic signature is a person's act (21 CFR 11.100, 11.200).
+    is_system_account = models.BooleanField(
+        _("system account (integration API)"),
+        default=False,
+        editable=False,
+        help_text=_("A connected system that calls the API with a token; it can never sign in to pages or sign."),
+    )
 
     AUDIT_LABEL_FIELD = "username"
 
@@ -155,6 +164,9 @@ class AuthEvent(models.Model):
         ROLES_CHANGED = "roles_changed", _("Roles changed")
         # R-OPS-1: a database brought back from a backup says so in its own records.
         RESTORED = "restored", _("Database restored from a backup")
+        # R-API-1: a connected system's API token issued or revoked by an administrator.
+        API_TOKEN_ISSUED = "api_token_issued", _("API token issued")
+        API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
 
     kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)

@@ -85,6 +85,10 @@ def check_may_sign(user: User) -> None:
     """Raise SignatureError if this person may never sign (whatever the password)."""
     if not user.is_active:
         raise SignatureError(_("This account is deactivated and cannot sign."))
+    if getattr(user, "is_system_account", False):
+        # R-API-1 / R-SIG-5: a connected system calling the API is not a person; nothing it sends
+        # is ever signed, whatever permissions an administrator gave it.
+        raise SignatureError(_("System accounts of connected systems cannot sign: a signature is a person's act."))
     if user.is_locked:
         raise SignatureError(_("This account is locked and cannot sign. Ask a system administrator to unlock it."))
     if user.must_change_password or not user.has_usable_password():

@@ -43,6 +43,20 @@ def demo_loaded(settings, tmp_path):
     assert send_due_reminders(timezone.localdate() + timedelta(days=3650)).sent
     add_what_the_demo_does_not_show()
     add_recall_rows_the_demo_does_not_show()
+    add_an_api_call()
+
+
+def add_an_api_call():
+    """The integration API's call log (R-API-1): the ERP's system account, its token, one call."""
+    from django.test import Client
+
+    from api.services import api_token_issue, system_account_create
+    from core.models import User
+
+    admin = User.objects.get(username="admin")
+    account = system_account_create(user=admin, name="ERP", scopes=["shipments"], reason="ERP 上线")
+    _token, key = api_token_issue(user=admin, account=account)
+    assert Client(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/products/").status_code == 200
 
 
 def add_what_the_demo_does_not_show():

@@ -77,14 +77,29 @@ def test_url_enumeration_finds_the_gmp_pages():
         "/accounts/locked/",
         "/release/products/",
         "/release/batches/1/edit/",
+        "/api/v1/batches/1/gate/",
+        "/api/v1/shipments/",
     ]:
         assert url in GMP_URLS
 
 
+# The integration API answers its callers (other systems) with 401, not a sign-in page; its docs
+# page is a page like the others.
+API_URLS = {url for url in GMP_URLS if url.startswith("/api/v1/") and url != "/api/v1/docs/"}
+
+
+def _refused_as_api(response) -> None:
+    # The schema URL answers in the schema's own media type (OpenAPI YAML), the rest in JSON.
+    assert response.status_code == 401
+    assert b"not_authenticated" in response.content
+
+
 @pytest.mark.parametrize("url", GMP_URLS)
 def test_anonymous_get_of_gmp_page_is_sent_to_login(url, anon):
-    """R-AUTH-1: an anonymous request to any GMP page gets the login page, not the data."""
+    """R-AUTH-1: an anonymous request to any GMP page gets the login page (the API: 401), not the data."""
     response = anon.get(url)
+    if url in API_URLS:
+        return _refused_as_api(response)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
 
@@ -93,8 +108,11 @@ def test_anonymous_get_of_gmp_page_is_sent_to_login(url, anon):
 def test_anonymous_post_to_gmp_url_is_sent_to_login(url, anon, draft_product):
     """R-AUTH-1: an anonymous POST changes nothing and is sent to the login page."""
     response = anon.post(url, {"reason": "x", "approve-password": PASSWORD})
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/")
+    if url in API_URLS:
+        _refused_as_api(response)
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
     draft_product.refresh_from_db()
     assert draft_product.status == "draft"
 

@@ -78,7 +78,7 @@ def _server_env(workdir: Path) -> dict[str, str]:
 
 def _manage(env: dict[str, str], *args: str) -> None:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=600
     )
     if result.returncode != 0:
         pytest.fail(f"manage.py {' '.join(args)} failed for the browser server:\n{result.stdout}\n{result.stderr}")

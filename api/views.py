@@ -72,14 +72,19 @@ class ApiView(APIView):
 
     authentication_classes = [SystemTokenAuthentication, SessionAuthentication]
 
-    def initial(self, request, *args, **kwargs):
+    def dispatch(self, request, *args, **kwargs):
         # Messages follow Accept-Language (简体中文 when none is asked); the site's pages follow
-        # the language switcher instead (core.middleware.SiteLanguageMiddleware).
+        # the language switcher instead (core.middleware.SiteLanguageMiddleware). The language is
+        # set for this call only, and the answer is rendered inside it (DRF renders lazily), so the
+        # thread goes back to what it had: nothing leaks into the next request or job.
         header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
-        language = translation.get_language_from_request(request._request) if header else None
-        translation.activate(language or "zh-hans")
-        request._request.LANGUAGE_CODE = translation.get_language()
-        super().initial(request, *args, **kwargs)
+        language = translation.get_language_from_request(request) if header else None
+        with translation.override(language or "zh-hans"):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -74,7 +74,8 @@ def _moment(value, name: str, problems: dict, *, required_message: str, not_befo
         value = timezone.make_aware(value)
     if value > timezone.now():
         problems[name] = [_("This time is in the future.")]
-    elif not_before is not None and value < not_before:
+    # People enter times to the minute: an entry made in the minute the step began is not "before" it.
+    elif not_before is not None and value < not_before.replace(second=0, microsecond=0):
         problems[name] = [
             _("This cannot be before %(when)s.") % {"when": timezone.localtime(not_before).strftime("%Y-%m-%d %H:%M")}
         ]

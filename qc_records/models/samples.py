@@ -50,7 +50,11 @@ class Sample(Tracked):
         "sampling_point",
         "received_date",
     )
-    UNSIGNED_FIELDS = {"condition_on_receipt": "observed at receipt; corrections carry a reason in the audit trail"}
+    UNSIGNED_FIELDS = {
+        "condition_on_receipt": "observed at receipt; corrections carry a reason in the audit trail",
+        "test_state": "a stored index of whether a live test record exists (kept by record_create / record_void, "
+        "each change a step in the audit trail); the records themselves are signed",
+    }
     EDITABLE_FIELDS = (
         "category",
         "specification",

@@ -20,6 +20,14 @@ from core.signatures import verify_signer
 from core.workflow import InputError, SignatureError, WorkflowError
 from tests.api.conftest import token_client
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are read in English whatever language an earlier request left active."""
+    with translation.override("en"):
+        yield
+
+
 pytestmark = pytest.mark.django_db
 
 

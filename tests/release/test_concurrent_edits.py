@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from core.concurrency import edit_version
 from release import services
@@ -81,7 +82,7 @@ def test_services_refuse_a_stale_version_on_the_locked_row(users, admin_user):
     product = ProductFactory(last_changed_by=admin_user)
     stale = edit_version(product)
     services.product_update(product=product, user=users["qa_reviewer"], data={"strength": "0.5g"}, reason="规格")
-    with pytest.raises(services.WorkflowError, match="after you opened the form"):
+    with translation.override("en"), pytest.raises(services.WorkflowError, match="after you opened the form"):
         services.product_update(
             product=product, user=users["admin"], data={"pack_size": "x"}, reason="r", version=stale
         )

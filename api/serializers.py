@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from aftersales.models import Channel, Customer, Feedback, FeedbackClass, ReporterType, Shipment, TransportMode
 from aftersales.models.feedback import SalesChainProblem
+from aftersales.services.intake import INTAKE_FIELDS
 from core.models import Document
 from release.models import Batch, BatchHold, Product, ProductHold
 
@@ -271,21 +272,7 @@ class FeedbackInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Feedback
-        fields = [
-            "received_at",
-            "channel",
-            "customer",
-            "reporter_name",
-            "reporter_type",
-            "reporter_contact",
-            "product",
-            "batch",
-            "batch_number",
-            "description",
-            "classification",
-            "sales_chain_problem",
-            "patient",
-        ]
+        fields = list(INTAKE_FIELDS)  # what the intake form takes: one list, in the service
 
 
 class FeedbackSerializer(serializers.ModelSerializer):

@@ -86,3 +86,31 @@ def approved_product(draft_product, qa_reviewer):
     from release import services
 
     return services.product_approve(product=draft_product, user=qa_reviewer, password=PASSWORD)
+
+
+# Tests that share one expensive setup run together on one pytest-xdist worker (bin/test's
+# --dist loadgroup): the browser tests start one server (migrate + seed + gunicorn), the backup
+# tests build one source database. pytest 9.2 no longer lets xdist 3.8 mark a group by renaming
+# the item (``item._nodeid``), so ``xdist_group`` markers alone no longer group anything; the
+# scheduler below groups by path instead, and deals every other test out one by one in order.
+SHARED_SETUP_GROUPS = {
+    "tests/browser/": "browser",
+    "tests/core/test_backup_restore.py": "backup_restore",
+}
+
+
+def shared_setup_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in SHARED_SETUP_GROUPS.items() if nodeid.startswith(prefix)), None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class SharedSetupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_setup_group(nodeid) or super()._split_scope(nodeid)
+
+    return SharedSetupScheduling(config, log)

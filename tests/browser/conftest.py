@@ -227,11 +227,3 @@ def screenshot_dir(tmp_path_factory) -> Path:
     path = Path(configured) if configured else tmp_path_factory.mktemp("browser-screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def pytest_collection_modifyitems(items) -> None:
-    """Under pytest-xdist (bin/test's --dist loadgroup) the browser tests run on one worker, so one
-    server is started and migrated for them, not one per worker."""
-    for item in items:
-        if "tests/browser/" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group("browser"))

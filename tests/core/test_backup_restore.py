@@ -29,8 +29,8 @@ from django.conf import settings as django_settings
 ROOT = Path(__file__).resolve().parents[2]
 IS_POSTGRES = django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
-# One worker builds the (slow) source database once for the whole module.
-pytestmark = pytest.mark.xdist_group("backup_restore")
+# One worker builds the (slow) source database once for the whole module: tests/conftest.py
+# (SHARED_SETUP_GROUPS) keeps the module on one xdist worker.
 
 
 @dataclass

@@ -96,6 +96,10 @@ def approved_product(draft_product, qa_reviewer):
 SHARED_SETUP_GROUPS = {
     "tests/browser/": "browser",
     "tests/core/test_backup_restore.py": "backup_restore",
+    # modules reading one demo seeded for the whole module (demo_seeded_module below)
+    "tests/test_seed_demo.py": "seed_demo",
+    "tests/aftersales/test_demo_and_my_work.py": "aftersales_demo",
+    "tests/qc_records/test_demo.py": "qc_demo",
 }
 
 
@@ -114,3 +118,32 @@ def pytest_xdist_make_scheduler(config, log):
             return shared_setup_group(nodeid) or super()._split_scope(nodeid)
 
     return SharedSetupScheduling(config, log)
+
+
+@pytest.fixture(scope="module")
+def demo_seeded_module(django_db_setup, django_db_blocker, tmp_path_factory):
+    """``seed_demo`` run once for a whole test module (it takes 10–40 s), inside a transaction that
+    is rolled back when the module ends, as ``TestCase.setUpTestData`` does for a class. Each test
+    still runs in its own savepoint (``django_db``), so what one test writes, the next does not
+    see. Modules using it are listed in SHARED_SETUP_GROUPS so their tests run on one worker."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.test import override_settings
+
+    with (
+        django_db_blocker.unblock(),
+        pytest.MonkeyPatch.context() as patch,
+        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("demo-media")),
+    ):
+        patch.delenv("DEMO_PASSWORD", raising=False)
+        outer = transaction.atomic()
+        outer._from_testcase = True  # as TestCase's own: durable blocks inside stay allowed
+        outer.__enter__()
+        try:
+            call_command("seed_demo", stdout=StringIO())
+            yield
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)

@@ -33,8 +33,7 @@ def default_demo_password(monkeypatch):
 
 
 @pytest.fixture
-def seeded() -> dict[str, int]:
-    seed()
+def seeded(demo_seeded_module) -> dict[str, int]:
     return counts()
 
 

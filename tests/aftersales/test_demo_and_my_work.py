@@ -18,9 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(monkeypatch):
-    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    call_command("seed_demo", stdout=StringIO())
+def seeded(demo_seeded_module, monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)  # for the tests that seed again
 
 
 def _counts():

@@ -12,10 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(settings, tmp_path, monkeypatch):
-    settings.MEDIA_ROOT = tmp_path
-    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    call_command("seed_demo", stdout=StringIO())
+def seeded(demo_seeded_module, monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)  # for the test that seeds again
 
 
 def test_demo_has_records_in_every_state_and_one_open_oos(seeded):

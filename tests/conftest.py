@@ -100,6 +100,7 @@ SHARED_SETUP_GROUPS = {
     "tests/test_seed_demo.py": "seed_demo",
     "tests/aftersales/test_demo_and_my_work.py": "aftersales_demo",
     "tests/qc_records/test_demo.py": "qc_demo",
+    "tests/test_form_fuzz.py": "form_fuzz",
 }
 
 
@@ -121,11 +122,12 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 @pytest.fixture(scope="module")
-def demo_seeded_module(django_db_setup, django_db_blocker, tmp_path_factory):
+def demo_seeded_module(request, django_db_setup, django_db_blocker, tmp_path_factory):
     """``seed_demo`` run once for a whole test module (it takes 10–40 s), inside a transaction that
     is rolled back when the module ends, as ``TestCase.setUpTestData`` does for a class. Each test
     still runs in its own savepoint (``django_db``), so what one test writes, the next does not
-    see. Modules using it are listed in SHARED_SETUP_GROUPS so their tests run on one worker."""
+    see. Modules using it are listed in SHARED_SETUP_GROUPS so their tests run on one worker. A
+    module may name its own seeding function as ``SEED_DEMO`` (e.g. the demo plus drafts)."""
     from io import StringIO
 
     from django.core.management import call_command
@@ -142,7 +144,11 @@ def demo_seeded_module(django_db_setup, django_db_blocker, tmp_path_factory):
         outer._from_testcase = True  # as TestCase's own: durable blocks inside stay allowed
         outer.__enter__()
         try:
-            call_command("seed_demo", stdout=StringIO())
+            seed = getattr(request.module, "SEED_DEMO", None)
+            if seed is None:
+                call_command("seed_demo", stdout=StringIO())
+            else:
+                seed()
             yield
         finally:
             transaction.set_rollback(True)

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 ROLES = ["qa_reviewer", "qc_analyst", "qc_head", "qc_reviewer", "production_reviewer", "customer_service", "admin"]
 EXAMPLES_PER_FORM = 12
+SEED_DEMO = seed_with_drafts  # seeded once for the module (tests/conftest.py demo_seeded_module)
 
 NASTY_TEXT = st.sampled_from(
     [
@@ -87,8 +88,7 @@ def _fuzz(client: Client, action: str, form: dict) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_no_generated_input_gives_a_server_error(role):
-    seed_with_drafts()
+def test_no_generated_input_gives_a_server_error(role, demo_seeded_module):
     client = client_as(role)
     forms = crawl(client)
     print(f"{role}: fuzzing {len(forms)} forms: {', '.join(sorted(forms))}")

@@ -39,7 +39,8 @@ _tmp = tempfile.mkdtemp(prefix="rd-bench-")
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_tmp}/bench.sqlite3"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("MEDIA_ROOT", _tmp)
+if "--existing" not in sys.argv[1:]:  # an existing database keeps its own files (issued PDFs)
+    os.environ.setdefault("MEDIA_ROOT", _tmp)
 
 import django  # noqa: E402
 

@@ -12,9 +12,12 @@ It re-verifies, from what is stored now:
 * whatever apps add with ``register(check)``.
 
 Everything is read in chunks in primary-key order: memory stays bounded and each chunk costs a
-fixed number of queries (one for the rows, one per signed model for the records, and one per
-model for the audit-trail rows of signatures superseded by an audited change), so it runs at
-ten-year volume (``benchmarks/verify_integrity.py``).
+fixed number of queries (signatures: one for the rows, one per signed model for the records, and
+one per model for the audit-trail rows of signatures superseded by an audited change; records in
+a status that requires a signature: one for the rows, one for their signatures). Each record is
+compared with its newest audit-trail row by the database, one query per model; only the records
+that differ are read. So it runs at ten-year volume (``benchmarks/verify_integrity.py
+--existing``; figures in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,14 @@
 """How long does the nightly integrity check take at ten-year volume? (core.integrity; issue 8 item 4)
 
     .venv/bin/python benchmarks/verify_integrity.py [N] [SUPERSEDED]
+    BENCH_DATABASE_URL=postgres://…/scratch .venv/bin/python benchmarks/verify_integrity.py --existing
+
+``--existing``: builds nothing; times the whole check (``integrity.run()``, what the nightly
+``manage.py verify_integrity`` runs) on the database BENCH_DATABASE_URL names, as it is (one made
+by ``manage.py generate_volume``; the check only reads), and prints each check's seconds and
+queries, the rows it covered (signatures; records of every audited model; their audit-trail
+rows), rows per second, and the load average before and after (the machine is shared: figures
+taken at different loads are not comparable). See benchmarks/README.md for measured figures.
 
 Builds a scratch SQLite database in a temporary directory (never touches DATABASE_URL unless
 BENCH_DATABASE_URL names a scratch database), writes N keyed, chained signatures (default
@@ -31,7 +39,8 @@ _tmp = tempfile.mkdtemp(prefix="rd-bench-")
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_tmp}/bench.sqlite3"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("MEDIA_ROOT", _tmp)
+if "--existing" not in sys.argv[1:]:  # an existing database keeps its own files (issued PDFs)
+    os.environ.setdefault("MEDIA_ROOT", _tmp)
 
 import django  # noqa: E402
 
@@ -110,7 +119,59 @@ def build(n: int, superseded: float) -> None:
     )
 
 
+def existing() -> None:
+    """Time integrity.run() on an existing (generated) database, check by check."""
+    from django.apps import apps
+
+    if not os.environ.get("BENCH_DATABASE_URL"):
+        sys.exit("--existing needs BENCH_DATABASE_URL (a scratch database made by generate_volume)")
+    audited = integrity.audited_models()
+    signatures = Signature.objects.count()
+    records = sum(m._base_manager.count() for m in audited)
+    history = sum(m.history.model.objects.count() for m in audited)
+    every_history = sum(m.objects.count() for m in apps.get_models() if m.__name__.startswith("Historical"))
+    print(
+        f"database: {connection.vendor} {connection.settings_dict['NAME']}: {signatures:,} signatures, "
+        f"{records:,} records of {len(audited)} audited signed models with {history:,} audit-trail rows "
+        f"({every_history:,} audit-trail rows in all)"
+    )
+    timings: dict[str, tuple[float, int]] = {}
+    checks = list(integrity._checks)
+
+    def timed(check):
+        def run(report):
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as queries:
+                check(report)
+            timings[check.__name__] = (time.perf_counter() - started, len(queries))
+
+        return run
+
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    integrity._checks[:] = [timed(check) for check in checks]
+    try:
+        started = time.perf_counter()
+        with translation.override("en"):
+            report = integrity.run()
+        seconds = time.perf_counter() - started
+    finally:
+        integrity._checks[:] = checks
+    print(f"load average after:  {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for name, (took, queries) in timings.items():
+        print(f"  {name:28} {took:8.1f} s {queries:6} queries")
+    rows = signatures + records
+    print(
+        f"verify_integrity: {seconds:.1f} s, {len(report.findings)} finding(s); "
+        f"{rows:,} signatures and records ({rows / seconds:,.0f}/s), {history:,} audit-trail rows"
+    )
+    for finding in report.findings[:5]:
+        print(f"  {finding}")
+
+
 def main() -> None:
+    if "--existing" in sys.argv[1:]:
+        existing()
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     superseded = float(sys.argv[2]) if len(sys.argv) > 2 else 0.1
     started = time.perf_counter()

@@ -50,8 +50,19 @@ _PLAIN = frozenset({str, int, bool, float})
 
 def canonical(value: Any) -> Any:
     """``value`` in the form that is hashed: Decimals normalised, datetimes in UTC, dates ISO."""
-    if value is None or type(value) in _PLAIN:  # most values: returned as they are, at once
+    kind = type(value)
+    if value is None or kind in _PLAIN:  # most values: returned as they are, at once
         return value
+    # Plain dicts and lists next (signed content, stored states): their plain members without a
+    # call each. The same result as the general cases below, only sooner (the integrity check
+    # hashes every signature: this was a fifth of its time).
+    if kind is dict:
+        return {
+            (k if type(k) is str else str(k)): (v if v is None or type(v) in _PLAIN else canonical(v))
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [v if v is None or type(v) in _PLAIN else canonical(v) for v in value]
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, datetime):

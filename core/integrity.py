@@ -12,9 +12,12 @@ It re-verifies, from what is stored now:
 * whatever apps add with ``register(check)``.
 
 Everything is read in chunks in primary-key order: memory stays bounded and each chunk costs a
-fixed number of queries (one for the rows, one per signed model for the records, and one per
-model for the audit-trail rows of signatures superseded by an audited change), so it runs at
-ten-year volume (``benchmarks/verify_integrity.py``).
+fixed number of queries (signatures: one for the rows, one per signed model for the records, and
+one per model for the audit-trail rows of signatures superseded by an audited change; records in
+a status that requires a signature: one for the rows, one for their signatures). Each record is
+compared with its newest audit-trail row by the database, one query per model; only the records
+that differ are read. So it runs at ten-year volume (``benchmarks/verify_integrity.py
+--existing``; figures in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -80,6 +83,12 @@ class Report:
     signature_count: int = 0
     # Signatures found valid by check_signatures in this run (see verifies()).
     verified: SignatureIds = field(default_factory=SignatureIds)
+    # The head kept outside the database (``expect_head``): check_signatures, reading every
+    # signature in order anyway, notes where the first one with that hash is (its id and position),
+    # so that check_expected_head needs no scan of its own; None when not looked for.
+    expect_head: tuple[int, str] | None = None
+    expected_found: tuple[int, int] | None = None
+    expected_scanned: bool = False
 
     @property
     def ok(self) -> bool:
@@ -225,10 +234,16 @@ def check_signatures(report: Report) -> None:
         return _("signature #%(id)s (%(sig)s on %(record)s)") % {"id": sig.pk, "sig": sig, "record": sig.record_label}
 
     unverified: list[tuple[Signature, models.Model]] = []
+    # Looking for the kept head on the way (only over the whole chain: the position counts from 1).
+    wanted_hash = report.expect_head[1] if report.expect_head is not None and report.limit is None else None
+    position = 0
     for rows in chunks(Signature.objects.all(), limit=report.limit):
         records = _records_for(rows)
         report.count(label, len(rows))
         for sig in rows:
+            position += 1
+            if wanted_hash is not None and report.expected_found is None and sig.record_hash == wanted_hash:
+                report.expected_found = (sig.pk, position)
             if sig.is_legacy:
                 legacy += 1
                 if sig.pk > boundary:
@@ -278,6 +293,7 @@ def check_signatures(report: Report) -> None:
                     ),
                 )
         unverified.clear()
+    report.expected_scanned = wanted_hash is not None
     if legacy:
         report.count(_("of them legacy, unkeyed"), legacy)
         report.notes.append(
@@ -425,76 +441,161 @@ def problems_by_record(
       e.g. approved → superseded; a status moved by SQL has no audit-trail row, reported below);
     - the record differs from its newest audit-trail row: changed without the application.
     """
-    from core.models import signed_state
-
     if not records:
         return {}
-    model = type(records[0])
-    by_pk = {r.pk: r for r in records}
     problems: dict[int, list[str]] = defaultdict(list)
-    required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
-    wanted = {m for r in records for m in _meanings(required.get(getattr(r, "status", None), ()))}
-    if wanted:
-        boundary = _legacy_boundary()
-        ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
-        valid: dict[int, list[Signature]] = defaultdict(list)
-        for sig in Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=wanted).order_by(
-            "object_id", "-signed_at", "-pk"
-        ):
-            if verifies(sig, by_pk[sig.object_id], boundary, verified):
-                valid[sig.object_id].append(sig)
-        for record in records:
-            meanings = _meanings(required.get(getattr(record, "status", None), ()))
-            if not meanings:
-                continue
-            mine = [s for s in valid[record.pk] if s.meaning in meanings]
-            for meaning in meanings:
-                if include_missing and not any(s.meaning == meaning for s in mine):
-                    problems[record.pk].append(
-                        _("status “%(status)s” without a valid “%(meaning)s” signature")
-                        % {"status": record.get_status_display(), "meaning": Signature.Meaning(meaning).label}
-                    )
-            vouching = next((s for s in mine if s.state), None)
-            if vouching is not None:
-                now = signed_state(record)
-                for path, signed in vouching.state.items():
-                    if path != "status" and path in now and now[path] != signed:
-                        problems[record.pk].append(
-                            _("%(field)s is “%(now)s” but was “%(signed)s” when signed “%(meaning)s”")
-                            % {
-                                "field": _label(model, path),
-                                "now": _shown(model, path, now[path]),
-                                "signed": _shown(model, path, signed),
-                                "meaning": vouching.get_meaning_display(),
-                            }
-                        )
-    history = getattr(model, "history", None)
-    if history is not None:
-        hm = history.model
-        kept = {f.attname for f in hm._meta.concrete_fields}
-        compared = [f for f in model._meta.concrete_fields if f.attname in kept]
-        newest = hm.objects.filter(id__in=list(by_pk)).values("id").annotate(last=models.Max("history_id"))
-        # The newest rows as tuples of the compared columns: no model instance per row.
-        for values in hm.objects.filter(history_id__in=models.Subquery(newest.values("last"))).values_list(
-            "id", *(f.attname for f in compared)
-        ):
-            record = by_pk[values[0]]
-            changed = [
-                str(f.verbose_name)
-                for f, value in zip(compared, values[1:], strict=True)
-                if value != getattr(record, f.attname)
-            ]
-            if changed:
-                problems[record.pk].append(
-                    _("changed without an audit-trail entry: %(fields)s") % {"fields": ", ".join(changed)}
-                )
+    signature_problems(records, problems, include_missing=include_missing, verified=verified)
+    history_problems(records, problems)
     return dict(problems)
 
 
+def signature_problems(
+    records: list[models.Model],
+    problems: dict[int, list[str]],
+    *,
+    include_missing: bool = True,
+    verified: SignatureIds | None = None,
+    boundary: int | None = None,
+) -> None:
+    """The first two points of ``problems_by_record`` (missing signature, vouched state changed),
+    added to ``problems``: one query for the signatures of the records, none when no record is in a
+    status that requires one (and one for ``boundary``, the legacy boundary, when not given)."""
+    from core.models import signed_state
+
+    if not records:
+        return
+    model = type(records[0])
+    by_pk = {r.pk: r for r in records}
+    required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
+    wanted = {m for r in records for m in _meanings(required.get(getattr(r, "status", None), ()))}
+    if not wanted:
+        return
+    if boundary is None:
+        boundary = _legacy_boundary()
+    ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    valid: dict[int, list[Signature]] = defaultdict(list)
+    for sig in Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=wanted).order_by(
+        "object_id", "-signed_at", "-pk"
+    ):
+        if verifies(sig, by_pk[sig.object_id], boundary, verified):
+            valid[sig.object_id].append(sig)
+    for record in records:
+        meanings = _meanings(required.get(getattr(record, "status", None), ()))
+        if not meanings:
+            continue
+        mine = [s for s in valid[record.pk] if s.meaning in meanings]
+        for meaning in meanings:
+            if include_missing and not any(s.meaning == meaning for s in mine):
+                problems[record.pk].append(
+                    _("status “%(status)s” without a valid “%(meaning)s” signature")
+                    % {"status": record.get_status_display(), "meaning": Signature.Meaning(meaning).label}
+                )
+        vouching = next((s for s in mine if s.state), None)
+        if vouching is not None:
+            now = signed_state(record)
+            for path, signed in vouching.state.items():
+                if path != "status" and path in now and now[path] != signed:
+                    problems[record.pk].append(
+                        _("%(field)s is “%(now)s” but was “%(signed)s” when signed “%(meaning)s”")
+                        % {
+                            "field": _label(model, path),
+                            "now": _shown(model, path, now[path]),
+                            "signed": _shown(model, path, signed),
+                            "meaning": vouching.get_meaning_display(),
+                        }
+                    )
+
+
+def _compared_fields(model: type[models.Model]) -> list[models.Field]:
+    """The record's columns its audit-trail rows also hold (what ``history_problems`` compares)."""
+    kept = {f.attname for f in model.history.model._meta.concrete_fields}
+    return [f for f in model._meta.concrete_fields if f.attname in kept]
+
+
+def history_problems(records: list[models.Model], problems: dict[int, list[str]]) -> None:
+    """The last point of ``problems_by_record`` (the record differs from its newest audit-trail row,
+    naming the fields), added to ``problems``: one query, none for a model without an audit trail."""
+    if not records:
+        return
+    model = type(records[0])
+    history = getattr(model, "history", None)
+    if history is None:
+        return
+    by_pk = {r.pk: r for r in records}
+    hm = history.model
+    compared = _compared_fields(model)
+    newest = hm.objects.filter(id__in=list(by_pk)).values("id").annotate(last=models.Max("history_id"))
+    # The newest rows as tuples of the compared columns: no model instance per row.
+    for values in hm.objects.filter(history_id__in=models.Subquery(newest.values("last"))).values_list(
+        "id", *(f.attname for f in compared)
+    ):
+        record = by_pk[values[0]]
+        changed = [
+            str(f.verbose_name)
+            for f, value in zip(compared, values[1:], strict=True)
+            if value != getattr(record, f.attname)
+        ]
+        if changed:
+            problems[record.pk].append(
+                _("changed without an audit-trail entry: %(fields)s") % {"fields": ", ".join(changed)}
+            )
+
+
+def _first_of_last(queryset: models.QuerySet, limit: int | None):
+    """The primary key of the ``limit``-th newest row (None without a limit or with fewer rows)."""
+    if limit is None:
+        return None
+    return queryset.order_by("-pk").values_list("pk", flat=True)[limit - 1 : limit].first()
+
+
+def differing_from_newest_history(model: type[models.Model], *, since=None) -> list:
+    """The primary keys of the records whose columns differ from their newest audit-trail row,
+    compared by the database (null-safe) in one query over the whole table: no row is read into
+    Python unless it differs. ``since``: only records with a primary key from it on.
+
+    Every difference ``history_problems`` reports is found here (two stored values the database
+    holds equal are equal in Python too); the caller confirms each candidate with
+    ``history_problems``, which names the fields."""
+    from django.db import connections, router
+
+    hm = model.history.model
+    connection = connections[router.db_for_read(model)]
+    qn = connection.ops.quote_name
+    pk = model._meta.pk
+    h_columns = {f.attname: f.column for f in hm._meta.concrete_fields}
+    h_id, h_pk = qn(h_columns[pk.attname]), qn(hm._meta.pk.column)
+    op = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    differs = " OR ".join(
+        f"r.{qn(f.column)} {op} h.{qn(h_columns[f.attname])}" for f in _compared_fields(model) if not f.primary_key
+    )
+    if not differs:
+        return []
+    params: list = []
+    inner_where = outer_where = ""
+    if since is not None:
+        inner_where, outer_where = f" WHERE {h_id} >= %s", f" AND r.{qn(pk.column)} >= %s"
+        params = [since, since]
+    sql = (
+        f"SELECT r.{qn(pk.column)} FROM {qn(model._meta.db_table)} r"
+        f" JOIN (SELECT {h_id} AS rid, MAX({h_pk}) AS last FROM {qn(hm._meta.db_table)}{inner_where}"
+        f" GROUP BY {h_id}) n ON n.rid = r.{qn(pk.column)}"
+        f" JOIN {qn(hm._meta.db_table)} h ON h.{h_pk} = n.last"
+        f" WHERE ({differs}){outer_where} ORDER BY r.{qn(pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def check_required_signatures(report: Report) -> None:
-    """A record whose status requires a signature it does not have (set by SQL, not by the workflow)."""
+    """A record whose status requires a signature it does not have (set by SQL, not by the workflow),
+    for models without an audit trail: ``check_signed_state`` checks it for the others, in the same
+    pass as the state their signatures vouched for."""
     boundary = _legacy_boundary()
+    audited = set(audited_models())
     for model in required_signature_models():
+        if model in audited:
+            continue
         ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
         for status, required in model.REQUIRED_SIGNATURES.items():
             meanings = _meanings(required)
@@ -523,22 +624,70 @@ def audited_models() -> list[type[models.Model]]:
     return [m for m in apps.get_models() if hasattr(m, "history") and hasattr(m, "SIGNED_FIELDS")]
 
 
+def _state_columns(model: type[models.Model]) -> list[str] | None:
+    """The columns the state check reads, as ``only()`` takes them: the signed content (to verify a
+    signature not verified earlier in the run), the status, and each link of a dotted
+    ``SIGNED_STATE`` path with the column at its end. None for a model with ``DERIVED_STATE``
+    (computed by its own code, which may read any column)."""
+    if getattr(model, "DERIVED_STATE", None):
+        return None
+    columns = {model._meta.pk.name, "status", *getattr(model, "SIGNED_FIELDS", ())}
+    for path in getattr(model, "SIGNED_STATE", ()):
+        parts = path.split(".")
+        columns.update("__".join(parts[: i + 1]) for i in range(len(parts)))
+    return sorted(columns)
+
+
 def check_signed_state(report: Report) -> None:
-    """Each signed record as stored against its newest audit-trail row and the state its newest
-    vouching signature recorded (``problems_by_record``), chunk by chunk: a fixed number of
-    queries per chunk, plus the links ``SIGNED_STATE`` follows (selected with the rows).
-    "Status without its signature" is reported by ``check_required_signatures``."""
+    """Each signed record with an audit trail against its signatures and its newest audit-trail
+    row (what ``problems_by_record`` says of it), in two parts per model:
+
+    * the records in a status that requires signatures (``REQUIRED_SIGNATURES``), chunk by chunk
+      with the links ``SIGNED_STATE`` follows (selected with the rows) and the rows
+      ``DERIVED_STATE`` reads (prefetched): a status without its signature, and a state that
+      differs from what the newest vouching signature recorded. Two queries per chunk, plus the
+      prefetches; records in other statuses have nothing to vouch for them and are not read;
+    * every record against its newest audit-trail row, compared by the database in one query per
+      model (``differing_from_newest_history``); only the records that differ are read, to name
+      the changed fields.
+
+    With ``report.limit``, the most recent rows of each required status and of the model."""
+    boundary = _legacy_boundary()
     for model in audited_models():
-        links = sorted({p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p})
-        queryset = model._base_manager.select_related(*links) if links else model._base_manager.all()
-        # Derived state (DERIVED_STATE) reads related rows: fetched once per chunk, not per record.
-        if prefetch := getattr(model, "DERIVED_STATE_PREFETCH", ()):
-            queryset = queryset.prefetch_related(*prefetch)
-        for rows in chunks(queryset, limit=report.limit):
-            by_pk = {r.pk: r for r in rows}
-            for pk, found in problems_by_record(rows, include_missing=False, verified=report.verified).items():
-                for message in found:
-                    report.add("state", f"{model._meta.verbose_name} #{pk} ({by_pk[pk]})", message)
+        subject = model._meta.verbose_name
+        required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
+        if required:
+            links = sorted(
+                {p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p}
+            )
+            queryset = model._base_manager.select_related(*links) if links else model._base_manager.all()
+            # Derived state (DERIVED_STATE) reads related rows: fetched once per chunk, not per record.
+            if prefetch := getattr(model, "DERIVED_STATE_PREFETCH", ()):
+                queryset = queryset.prefetch_related(*prefetch)
+            if columns := _state_columns(model):
+                # Only what the signed state reads (most of the time was reading the other columns).
+                queryset = queryset.only(*columns)
+            if report.limit is None:
+                parts = [queryset.filter(status__in=list(required))]
+            else:
+                parts = [queryset.filter(status=status) for status in required]
+            for part in parts:
+                for rows in chunks(part, limit=report.limit):
+                    report.count(str(model._meta.verbose_name_plural), len(rows))
+                    found: dict[int, list[str]] = defaultdict(list)
+                    signature_problems(rows, found, include_missing=True, verified=report.verified, boundary=boundary)
+                    for record in rows:
+                        for message in found.get(record.pk, ()):
+                            report.add("state", f"{subject} #{record.pk} ({record})", message)
+        since = _first_of_last(model._base_manager.all(), report.limit)
+        differing = differing_from_newest_history(model, since=since)
+        for start in range(0, len(differing), CHUNK):
+            rows = list(model._base_manager.filter(pk__in=differing[start : start + CHUNK]).order_by("pk"))
+            found = defaultdict(list)
+            history_problems(rows, found)
+            for record in rows:
+                for message in found.get(record.pk, ()):
+                    report.add("state", f"{subject} #{record.pk} ({record})", message)
 
 
 for _check in (check_signatures, check_documents, check_files, check_required_signatures, check_signed_state):
@@ -560,10 +709,15 @@ def check_expected_head(report: Report, expected: tuple[int, str]) -> None:
     Someone with owner rights can delete the newest signatures and rewind the chain head row to
     match: the chain then verifies from end to end. The head printed by an earlier run (count and
     hash) still names the newest signature *then*: it must still be there, at the same position,
-    and the chain can only have grown since. Two queries.
+    and the chain can only have grown since. No query when ``check_signatures`` read the whole
+    chain in this run with the same head (it notes where the head is); two otherwise.
     """
     count, digest = expected
-    found = Signature.objects.filter(record_hash=digest).order_by("pk").values_list("pk", flat=True).first()
+    if report.expected_scanned and report.expect_head == expected:
+        found, position = report.expected_found or (None, None)
+    else:
+        found = Signature.objects.filter(record_hash=digest).order_by("pk").values_list("pk", flat=True).first()
+        position = Signature.objects.filter(pk__lte=found).count() if found is not None else None
     if found is None:
         report.add(
             "chain",
@@ -575,7 +729,6 @@ def check_expected_head(report: Report, expected: tuple[int, str]) -> None:
             % {"count": count, "hash": digest[:12]},
         )
         return
-    position = Signature.objects.filter(pk__lte=found).count()
     if position != count:
         report.add(
             "chain",
@@ -598,7 +751,7 @@ def check_expected_head(report: Report, expected: tuple[int, str]) -> None:
 def run(limit: int | None = None, expect_head: tuple[int, str] | None = None) -> Report:
     """Run every registered check; ``limit``: only the last ``limit`` rows of each kind;
     ``expect_head``: (count, hash) printed by an earlier run and kept outside the database."""
-    report = Report(limit=limit, started_at=timezone.now())
+    report = Report(limit=limit, started_at=timezone.now(), expect_head=expect_head)
     for check in list(_checks):
         check(report)
     report.signature_count = Signature.objects.count()

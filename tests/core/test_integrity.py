@@ -240,8 +240,14 @@ def test_an_expected_head_at_another_position_or_malformed_is_refused(qa_reviewe
 
     _sign(qa_reviewer, draft_product)
     last = _sign(qa_reviewer, draft_product)
-    report = integrity.run(expect_head=(Signature.objects.count() + 1, last.record_hash))
-    assert any("is now number" in str(f) and "removed or inserted" in str(f) for f in report.findings)
+    # In English whatever ran before (run alone, the check reported in the default language).
+    with translation.override("en"):
+        report = integrity.run(expect_head=(Signature.objects.count() + 1, last.record_hash))
+        assert any("is now number" in str(f) and "removed or inserted" in str(f) for f in report.findings)
+        # The same with --limit: the signature check reads only the newest rows, the head is looked up.
+        report = integrity.run(limit=1, expect_head=(Signature.objects.count() + 1, last.record_hash))
+        assert any("is now number" in str(f) and "removed or inserted" in str(f) for f in report.findings)
+        assert integrity.run(limit=1, expect_head=(Signature.objects.count(), last.record_hash)).ok
     for bad in ("12", "x:abc", f"2:{last.record_hash[:-1]}", ""):
         with pytest.raises(CommandError, match="--expect-head"):
             call_command("verify_integrity", expect_head=bad)
@@ -408,3 +414,42 @@ def test_superseded_signatures_cost_no_query_each(users, django_assert_num_queri
         for message in _messages(report)
     ), _messages(report)
     assert any("changed without an audit-trail entry: strength" in m for m in _messages(report)), _messages(report)
+
+
+def test_queries_per_chunk_do_not_grow_with_the_records(users, monkeypatch):
+    """R-SIG-3, R-OPS-1 at ten-year volume (issue 8 item 4): the whole check costs a fixed number
+    of queries per chunk of signatures and per chunk of records in a status that needs a signature
+    (approved products here), and none per record otherwise: unsigned drafts are compared with
+    their newest audit-trail row by the database, one query per model whatever their number.
+    Three times the records in every group: exactly two queries more per extra chunk."""
+    from release import services as release_services
+
+    qa = users["qa_reviewer"]
+    monkeypatch.setattr(integrity, "CHUNK", 5)
+    monkeypatch.setattr(integrity.chunks, "__kwdefaults__", {"limit": None, "size": 5})
+
+    def add(approved: int, drafts: int) -> None:
+        for _ in range(approved):
+            product = ProductFactory(last_changed_by=users["admin"])
+            release_services.product_approve(product=product, user=qa, password=PASSWORD)
+        for _ in range(drafts):
+            ProductFactory(last_changed_by=users["admin"])
+
+    def counted() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as whole:
+            report = _report()
+        assert report.ok, _messages(report)
+        with CaptureQueriesContext(connection) as state:
+            integrity.check_signed_state(integrity.Report())
+        return len(whole.captured_queries), len(state.captured_queries)
+
+    add(approved=4, drafts=4)  # 4 signatures, 4 approved products: one chunk of each
+    _report()  # the content types are cached from here on, as during a nightly run
+    whole, state = counted()
+    add(approved=8, drafts=40)  # 12 signatures, 12 approved products: three chunks of each; 44 drafts
+    more_whole, more_state = counted()
+    # The state check: two more chunks of approved products, two queries each (rows, signatures);
+    # the 40 more drafts cost nothing.
+    assert more_state - state == 2 * 2, (state, more_state)
+    # The whole check: that, and two more chunks of signatures (rows, their records).
+    assert more_whole - whole == 2 * 2 + 2 * 2, (whole, more_whole)

@@ -171,14 +171,28 @@ def _related_label(obj: models.Model) -> str:
     return str(obj)
 
 
-def _resolve_relations(entries: list[AuditEntry]) -> list[AuditEntry]:
-    """Show related records by name, not id: one query per related model for the whole page."""
-    wanted: dict[type[models.Model], set[Any]] = {}
+def _resolve_relations(
+    entries: list[AuditEntry],
+    also: dict[type[models.Model], set[Any]] | None = None,
+    known: Iterable[models.Model] = (),
+) -> dict[type[models.Model], dict[Any, models.Model]]:
+    """Show related records by name, not id: at most one query per related model for the whole
+    page. ``also``: more ids to read with them (the people who made the changes); ``known``: rows
+    the caller read in this request (the record and its links), not read again. Returns what was
+    found, by model."""
+    wanted: dict[type[models.Model], set[Any]] = {model: set(ids) for model, ids in (also or {}).items()}
     for e in entries:
         for c in e.changes:
             if c.related_model is not None:
                 wanted.setdefault(c.related_model, set()).update(v for v in (c.old_raw, c.new_raw) if v is not None)
-    found = {model: model._base_manager.in_bulk(ids) for model, ids in wanted.items() if ids}
+    found: dict[type[models.Model], dict[Any, models.Model]] = {}
+    for obj in known:
+        if obj is not None and type(obj) in wanted and obj.pk in wanted[type(obj)]:
+            found.setdefault(type(obj), {})[obj.pk] = obj
+    for model, ids in wanted.items():
+        missing = ids - found.get(model, {}).keys()
+        if missing:
+            found.setdefault(model, {}).update(model._base_manager.in_bulk(missing))
     for e in entries:
         for c in e.changes:
             if c.related_model is None:
@@ -188,7 +202,7 @@ def _resolve_relations(entries: list[AuditEntry]) -> list[AuditEntry]:
                 c.old = _related_label(objs[c.old_raw])
             if c.new_raw is not None and c.new_raw in objs:
                 c.new = _related_label(objs[c.new_raw])
-    return entries
+    return found
 
 
 def _label(base: type[models.Model], row: models.Model, pk_name: str) -> str:
@@ -221,7 +235,11 @@ def _entries(rows: list[models.Model]) -> list[AuditEntry]:
     base = hm.instance_type  # type: ignore[attr-defined]
     pk_name = base._meta.pk.attname
     prev_ids = [r.prev_history_id for r in rows if getattr(r, "prev_history_id", None)]
-    prevs = hm.objects.in_bulk(prev_ids, field_name="history_id") if prev_ids else {}
+    # A predecessor among the rows already read (a record's whole timeline) is not read again.
+    prevs = {r.history_id: r for r in rows}
+    missing = [pk for pk in prev_ids if pk not in prevs]
+    if missing:
+        prevs.update(hm.objects.in_bulk(missing, field_name="history_id"))
     out = []
     for r in rows:
         old = prevs.get(getattr(r, "prev_history_id", None))
@@ -240,10 +258,11 @@ def _entries(rows: list[models.Model]) -> list[AuditEntry]:
     return out
 
 
-def _attach_users(entries: list[AuditEntry]) -> list[AuditEntry]:
-    _resolve_relations(entries)
+def _attach_users(entries: list[AuditEntry], known: Iterable[models.Model] = ()) -> list[AuditEntry]:
+    user_model = get_user_model()
     ids = {e.user_id for e in entries if e.user_id}
-    users = get_user_model().objects.in_bulk(ids) if ids else {}
+    # The people read with the users the changes name (created_by, …): one query for both.
+    users = _resolve_relations(entries, also={user_model: ids}, known=known).get(user_model, {})
     for e in entries:
         u = users.get(e.user_id)
         if u is not None:
@@ -251,10 +270,12 @@ def _attach_users(entries: list[AuditEntry]) -> list[AuditEntry]:
     return entries
 
 
-def record_timeline(base: type[models.Model], pk: Any) -> list[AuditEntry]:
+def record_timeline(base: type[models.Model], pk: Any, known: Iterable[models.Model] = ()) -> list[AuditEntry]:
+    """Every change of one record, oldest first. ``known``: rows the caller has read in this
+    request (e.g. the record's product), not read again to name them."""
     hm = base.history.model  # type: ignore[attr-defined]
     rows = list(_with_previous(hm.objects.filter(**{base._meta.pk.attname: pk})).order_by("history_date", "history_id"))
-    return _attach_users(_entries(rows))
+    return _attach_users(_entries(rows), known=known)
 
 
 @dataclass

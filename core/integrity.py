@@ -406,10 +406,18 @@ def _shown(model: type[models.Model], path: str, value) -> str:
     return str(value)
 
 
-def state_problems(record: models.Model) -> list[str]:
+def state_problems(record: models.Model, *, as_loaded: bool = False) -> list[str]:
     """Why the record's state is not what its signatures and audit trail say, in words a person can
-    act on; empty when it is intact (issue 8 item 3). See ``problems_by_record``."""
-    stored = type(record)._base_manager.get(pk=record.pk)
+    act on; empty when it is intact (issue 8 item 3). See ``problems_by_record``.
+
+    ``as_loaded``: the caller read ``record`` (with the links its signed state follows) in this
+    request and changed nothing on it: checked as it is instead of being read again."""
+    if as_loaded:
+        return problems_by_record([record]).get(record.pk, [])
+    model = type(record)
+    # The links the signed state follows (``sample.batch``) read in the same query.
+    links = {p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p}
+    stored = model._base_manager.select_related(*links).get(pk=record.pk)
     return problems_by_record([stored]).get(stored.pk, [])
 
 
@@ -435,12 +443,16 @@ def problems_by_record(
     required = getattr(model, "REQUIRED_SIGNATURES", None) or {}
     wanted = {m for r in records for m in _meanings(required.get(getattr(r, "status", None), ()))}
     if wanted:
-        boundary = _legacy_boundary()
         ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
         valid: dict[int, list[Signature]] = defaultdict(list)
-        for sig in Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=wanted).order_by(
-            "object_id", "-signed_at", "-pk"
-        ):
+        signatures = list(
+            Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=wanted).order_by(
+                "object_id", "-signed_at", "-pk"
+            )
+        )
+        # The legacy boundary matters only to unkeyed signatures: not read when there are none.
+        boundary = _legacy_boundary() if any(sig.is_legacy for sig in signatures) else 0
+        for sig in signatures:
             if verifies(sig, by_pk[sig.object_id], boundary, verified):
                 valid[sig.object_id].append(sig)
         for record in records:

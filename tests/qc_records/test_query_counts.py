@@ -28,7 +28,11 @@ def _items(n: int):
 
 def _record(qc, product, batch, n_items, code):
     spec = make_spec(author=qc.head, approver=qc.qa, product=product, code=code, items=_items(n_items))
-    sample = services.sample_create(
+    return services.record_create(sample=_sample(qc, spec, batch), user=qc.analyst)
+
+
+def _sample(qc, spec, batch):
+    return services.sample_create(
         user=qc.analyst,
         data=dict(
             category=Category.FINISHED_PRODUCT,
@@ -39,7 +43,6 @@ def _record(qc, product, batch, n_items, code):
             received_date=timezone.localdate(),
         ),
     )
-    return services.record_create(sample=sample, user=qc.analyst)
 
 
 def _count(client, url) -> int:
@@ -113,18 +116,7 @@ def _approved_record_with_corrections(qc, product, batch, instrument, reagent, c
 
     items = [it[:7] + (dissolution_replicates,) if it[0] == "溶出度" else it for it in ITEMS]
     spec = make_spec(author=qc.head, approver=qc.qa, product=product, code=code, items=items)
-    sample = services.sample_create(
-        user=qc.analyst,
-        data=dict(
-            category=Category.FINISHED_PRODUCT,
-            specification=spec,
-            batch=batch,
-            quantity=Decimal("10"),
-            quantity_unit="粒",
-            received_date=timezone.localdate(),
-        ),
-    )
-    record = services.record_create(sample=sample, user=qc.analyst)
+    record = services.record_create(sample=_sample(qc, spec, batch), user=qc.analyst)
     fill(record, qc.analyst, instrument=instrument, reagent=reagent)
     fill(
         record,

@@ -245,8 +245,11 @@ def _resolve_relations(
         missing = ids - found.get(model, {}).keys()
         if missing:
             # The links the model's name is made of (LABEL_RELATED) in the same query.
-            related = model._base_manager.select_related(*getattr(model, "LABEL_RELATED", ()))
-            found.setdefault(model, {}).update(related.in_bulk(missing))
+            # (Not select_related() with no names: that would join every non-null link.)
+            queryset = model._base_manager.all()
+            if links := getattr(model, "LABEL_RELATED", ()):
+                queryset = queryset.select_related(*links)
+            found.setdefault(model, {}).update(queryset.in_bulk(missing))
     for e in entries:
         for c in e.changes:
             if c.related_model is None:

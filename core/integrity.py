@@ -417,7 +417,10 @@ def state_problems(record: models.Model, *, as_loaded: bool = False) -> list[str
     model = type(record)
     # The links the signed state follows (``sample.batch``) read in the same query.
     links = {p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p}
-    stored = model._base_manager.select_related(*links).get(pk=record.pk)
+    queryset = model._base_manager.all()
+    if links:  # select_related() with no names would join every non-null link
+        queryset = queryset.select_related(*links)
+    stored = queryset.get(pk=record.pk)
     return problems_by_record([stored]).get(stored.pk, [])
 
 

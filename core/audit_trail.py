@@ -453,9 +453,12 @@ def search_page(
         found = history_model_for(key)
         if found is None:
             continue
-        rows = list(_with_previous(found[1].objects.filter(history_id__in=ids)))
-        for row, entry in zip(rows, _entries(rows), strict=True):
-            entries[(key, row.history_id)] = entry
+        hm = found[1]
+        pk_name = hm.instance_type._meta.pk.attname  # type: ignore[attr-defined]
+        columns = (*_ROW_HEAD, pk_name, *(c.attname for c in _compared_fields(hm)))
+        rows = list(_with_previous(hm.objects.filter(history_id__in=ids)).values_list(*columns))
+        for row, entry in zip(rows, _value_entries(hm, rows), strict=True):
+            entries[(key, row[0])] = entry
     ordered = [entries[(key, hid)] for _d, key, hid in heads if (key, hid) in entries]
     next_cursor = Cursor(*heads[-1]) if more and heads else None
     return _attach_users(ordered), next_cursor

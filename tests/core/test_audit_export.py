@@ -213,3 +213,15 @@ def test_the_export_reads_a_bounded_number_of_queries(history, auditor, client_f
     with CaptureQueriesContext(connection) as after:
         _export(client)
     assert len(after.captured_queries) <= len(before.captured_queries)
+
+
+def test_the_search_page_names_a_material_used_by_its_lot_without_a_query_per_row(
+    history, auditor, client_for, django_assert_max_num_queries
+):
+    """R-AT-5: the search reads its page's rows the way the export does; a material used is named
+    by its lot, read with the page (one query), not one per row."""
+    client = client_for(auditor)
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("core:audit_search"), {"record_type": "release.batchmaterial"})
+    labels = [e.record_label for e in response.context["entries"]]
+    assert labels and all(label.startswith("YL2611001 ") for label in labels)

@@ -8,9 +8,10 @@ users), whatever the number of rows stored.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from django.apps import apps
@@ -18,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import OuterRef, Subquery
 from django.utils.text import capfirst
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import history_models
@@ -121,11 +122,24 @@ def history_model_for(key: str) -> tuple[type[models.Model], type[models.Model]]
     return base, manager.model
 
 
+# Per language: a field's choices as {value: label} (the CSV export shows thousands of values).
+_CHOICES: dict[tuple[models.Field, str | None], dict[Any, str]] = {}
+
+
+def _choices(f: models.Field) -> dict[Any, str]:
+    key = (f, get_language())
+    found = _CHOICES.get(key)
+    if found is None:
+        found = _CHOICES[key] = {value: str(label) for value, label in f.flatchoices}
+    return found
+
+
 def _display(f: models.Field, value: Any) -> str:
     if value is None or value == "":
         return "—"
     if f.choices:
-        return str(dict(f.flatchoices).get(value, value))
+        label = _choices(f).get(value)
+        return label if label is not None else str(value)
     if isinstance(f, models.BooleanField):
         return str(_("Yes") if value else _("No"))
     if isinstance(value, datetime):
@@ -136,27 +150,65 @@ def _display(f: models.Field, value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class _Compared:
+    """A field of a history table that a change shows (the record's own fields), with what
+    showing it needs, worked out once per table and language."""
+
+    field: models.Field
+    name: str
+    attname: str
+    label: str
+    related_model: type[models.Model] | None
+
+
+_PLANS: dict[tuple[type[models.Model], str | None], list[_Compared]] = {}
+
+
+def _compared_fields(hm: type[models.Model]) -> list[_Compared]:
+    key = (hm, get_language())
+    plan = _PLANS.get(key)
+    if plan is None:
+        base_pk = hm.instance_type._meta.pk.attname  # type: ignore[attr-defined]
+        plan = _PLANS[key] = [
+            _Compared(
+                f,
+                f.name,
+                f.attname,
+                capfirst(str(f.verbose_name)),
+                f.related_model if f.is_relation and not f.many_to_many else None,
+            )
+            for f in hm._meta.concrete_fields
+            if not (f.name in _HISTORY_FIELDS or f.primary_key or f.attname == base_pk)
+        ]
+    return plan
+
+
 def diff(new: models.Model, old: models.Model | None) -> list[FieldChange]:
     """Field-by-field old → new (for a creation: every field that has a value)."""
+    plan = _compared_fields(type(new))
+    return _diff_values(
+        plan,
+        [getattr(new, c.attname) for c in plan],
+        [getattr(old, c.attname) for c in plan] if old is not None else None,
+    )
+
+
+def _diff_values(plan: list[_Compared], new: Sequence[Any], old: Sequence[Any] | None) -> list[FieldChange]:
+    """``diff`` over the compared fields' values, in ``plan``'s order (no model instances)."""
     changes = []
-    base_pk = type(new).instance_type._meta.pk.attname  # type: ignore[attr-defined]
-    for f in type(new)._meta.concrete_fields:
-        if f.name in _HISTORY_FIELDS or f.primary_key or f.attname == base_pk:
-            continue
-        new_value = getattr(new, f.attname)
-        old_value = getattr(old, f.attname) if old is not None else None
+    for c, new_value, old_value in zip(plan, new, old if old is not None else repeat(None), strict=False):
         if old is not None and new_value == old_value:
             continue
         if old is None and new_value in (None, ""):
             continue
-        related = f.related_model if f.is_relation and not f.many_to_many else None
         changes.append(
             FieldChange(
-                f.name,
-                capfirst(str(f.verbose_name)),
-                _display(f, old_value) if old is not None else "",
-                _display(f, new_value),
-                related_model=related,
+                c.name,
+                c.label,
+                _display(c.field, old_value) if old is not None else "",
+                _display(c.field, new_value),
+                related_model=c.related_model,
                 old_raw=old_value,
                 new_raw=new_value,
             )
@@ -171,14 +223,33 @@ def _related_label(obj: models.Model) -> str:
     return str(obj)
 
 
-def _resolve_relations(entries: list[AuditEntry]) -> list[AuditEntry]:
-    """Show related records by name, not id: one query per related model for the whole page."""
-    wanted: dict[type[models.Model], set[Any]] = {}
+def _resolve_relations(
+    entries: list[AuditEntry],
+    also: dict[type[models.Model], set[Any]] | None = None,
+    known: Iterable[models.Model] = (),
+) -> dict[type[models.Model], dict[Any, models.Model]]:
+    """Show related records by name, not id: at most one query per related model for the whole
+    page. ``also``: more ids to read with them (the people who made the changes); ``known``: rows
+    the caller read in this request (the record and its links), not read again. Returns what was
+    found, by model."""
+    wanted: dict[type[models.Model], set[Any]] = {model: set(ids) for model, ids in (also or {}).items()}
     for e in entries:
         for c in e.changes:
             if c.related_model is not None:
                 wanted.setdefault(c.related_model, set()).update(v for v in (c.old_raw, c.new_raw) if v is not None)
-    found = {model: model._base_manager.in_bulk(ids) for model, ids in wanted.items() if ids}
+    found: dict[type[models.Model], dict[Any, models.Model]] = {}
+    for obj in known:
+        if obj is not None and type(obj) in wanted and obj.pk in wanted[type(obj)]:
+            found.setdefault(type(obj), {})[obj.pk] = obj
+    for model, ids in wanted.items():
+        missing = ids - found.get(model, {}).keys()
+        if missing:
+            # The links the model's name is made of (LABEL_RELATED) in the same query.
+            # (Not select_related() with no names: that would join every non-null link.)
+            queryset = model._base_manager.all()
+            if links := getattr(model, "LABEL_RELATED", ()):
+                queryset = queryset.select_related(*links)
+            found.setdefault(model, {}).update(queryset.in_bulk(missing))
     for e in entries:
         for c in e.changes:
             if c.related_model is None:
@@ -188,7 +259,7 @@ def _resolve_relations(entries: list[AuditEntry]) -> list[AuditEntry]:
                 c.old = _related_label(objs[c.old_raw])
             if c.new_raw is not None and c.new_raw in objs:
                 c.new = _related_label(objs[c.new_raw])
-    return entries
+    return found
 
 
 def _label(base: type[models.Model], row: models.Model, pk_name: str) -> str:
@@ -221,7 +292,11 @@ def _entries(rows: list[models.Model]) -> list[AuditEntry]:
     base = hm.instance_type  # type: ignore[attr-defined]
     pk_name = base._meta.pk.attname
     prev_ids = [r.prev_history_id for r in rows if getattr(r, "prev_history_id", None)]
-    prevs = hm.objects.in_bulk(prev_ids, field_name="history_id") if prev_ids else {}
+    # A predecessor among the rows already read (a record's whole timeline) is not read again.
+    prevs = {r.history_id: r for r in rows}
+    missing = [pk for pk in prev_ids if pk not in prevs]
+    if missing:
+        prevs.update(hm.objects.in_bulk(missing, field_name="history_id"))
     out = []
     for r in rows:
         old = prevs.get(getattr(r, "prev_history_id", None))
@@ -240,10 +315,11 @@ def _entries(rows: list[models.Model]) -> list[AuditEntry]:
     return out
 
 
-def _attach_users(entries: list[AuditEntry]) -> list[AuditEntry]:
-    _resolve_relations(entries)
+def _attach_users(entries: list[AuditEntry], known: Iterable[models.Model] = ()) -> list[AuditEntry]:
+    user_model = get_user_model()
     ids = {e.user_id for e in entries if e.user_id}
-    users = get_user_model().objects.in_bulk(ids) if ids else {}
+    # The people read with the users the changes name (created_by, …): one query for both.
+    users = _resolve_relations(entries, also={user_model: ids}, known=known).get(user_model, {})
     for e in entries:
         u = users.get(e.user_id)
         if u is not None:
@@ -251,10 +327,12 @@ def _attach_users(entries: list[AuditEntry]) -> list[AuditEntry]:
     return entries
 
 
-def record_timeline(base: type[models.Model], pk: Any) -> list[AuditEntry]:
+def record_timeline(base: type[models.Model], pk: Any, known: Iterable[models.Model] = ()) -> list[AuditEntry]:
+    """Every change of one record, oldest first. ``known``: rows the caller has read in this
+    request (e.g. the record's product), not read again to name them."""
     hm = base.history.model  # type: ignore[attr-defined]
     rows = list(_with_previous(hm.objects.filter(**{base._meta.pk.attname: pk})).order_by("history_date", "history_id"))
-    return _attach_users(_entries(rows))
+    return _attach_users(_entries(rows), known=known)
 
 
 @dataclass
@@ -375,18 +453,87 @@ def search_page(
         found = history_model_for(key)
         if found is None:
             continue
-        rows = list(_with_previous(found[1].objects.filter(history_id__in=ids)))
-        for row, entry in zip(rows, _entries(rows), strict=True):
-            entries[(key, row.history_id)] = entry
+        hm = found[1]
+        pk_name = hm.instance_type._meta.pk.attname  # type: ignore[attr-defined]
+        columns = (*_ROW_HEAD, pk_name, *(c.attname for c in _compared_fields(hm)))
+        rows = list(_with_previous(hm.objects.filter(history_id__in=ids)).values_list(*columns))
+        for row, entry in zip(rows, _value_entries(hm, rows), strict=True):
+            entries[(key, row[0])] = entry
     ordered = [entries[(key, hid)] for _d, key, hid in heads if (key, hid) in entries]
     next_cursor = Cursor(*heads[-1]) if more and heads else None
     return _attach_users(ordered), next_cursor
 
 
+def _value_entries(hm: type[models.Model], rows: list[tuple]) -> list[AuditEntry]:
+    """``_entries`` for rows read as tuples (``_ROW_HEAD`` + the compared fields): no model
+    instance per row, the field list worked out once per table (the CSV export, issue 12). One
+    query for the predecessors that are not among ``rows``, none when all are."""
+    if not rows:
+        return []
+    base = hm.instance_type  # type: ignore[attr-defined]
+    plan = _compared_fields(hm)
+    width = len(_ROW_HEAD)
+    label_field = getattr(base, "AUDIT_LABEL_FIELD", None)
+    label_at = next((width + 1 + i for i, c in enumerate(plan) if label_field in (c.attname, c.name)), None)
+    # A label that is a link (a material used is named by its lot): the linked rows, one query.
+    label_link = next((c.related_model for c in plan if c.name == label_field and c.related_model), None)
+    linked = (
+        label_link._base_manager.in_bulk({row[label_at] for row in rows if row[label_at] is not None})
+        if label_link is not None and label_at is not None
+        else None
+    )
+    prevs: dict[int, tuple] = {row[0]: row for row in rows}
+    missing = [row[5] for row in rows if row[5] and row[5] not in prevs]
+    if missing:
+        pk_name = base._meta.pk.attname
+        for row in hm.objects.filter(history_id__in=missing).values_list(
+            *_ROW_HEAD[:5], pk_name, *(c.attname for c in plan)
+        ):
+            prevs[row[0]] = row[:5] + (None,) + row[5:]
+    out = []
+    for row in rows:
+        history_id, when, user_id, action, reason, prev_id, object_id = row[:7]
+        old = prevs.get(prev_id) if prev_id else None
+        value = row[label_at] if label_at is not None else None
+        if linked is not None:
+            value = linked.get(value)
+        out.append(
+            AuditEntry(
+                when=when,
+                user_id=user_id,
+                model=base,
+                object_id=object_id,
+                record_label=f"{value} (#{object_id})" if value else f"#{object_id}",
+                action=action,
+                reason=reason or "",
+                changes=_diff_values(plan, row[width + 1 :], old[width + 1 :] if old is not None else None),
+            )
+        )
+    return out
+
+
+# The columns read before a history row's compared fields: then its record's id, then the fields.
+_ROW_HEAD = (
+    "history_id",
+    "history_date",
+    "history_user_id",
+    "history_type",
+    "history_change_reason",
+    "prev_history_id",
+)
+
+
 def iter_search(flt: SearchFilter, chunk: int = 1000) -> Iterator[AuditEntry]:
-    """Every matching change, newest first, for CSV export (memory bounded by ``chunk``)."""
+    """Every matching change, newest first, for CSV export (memory bounded by ``chunk``).
+
+    Per chunk of ``chunk`` rows of one history table: one query for the rows (as tuples, with
+    their predecessor's id), at most one for predecessors older than the chunk; per ``chunk``
+    entries of all tables together, one per kind of record the changes name (the people with
+    them). A table with fewer rows than a chunk is asked once."""
 
     def per_model(hm: type[models.Model]) -> Iterator[tuple[datetime, int, AuditEntry]]:
+        pk_name = hm.instance_type._meta.pk.attname  # type: ignore[attr-defined]
+        columns = (*_ROW_HEAD, pk_name, *(c.attname for c in _compared_fields(hm)))
         qs = _with_previous(flt.apply(hm.objects.all())).order_by("-history_date", "-history_id")
         last = None
         while True:
@@ -394,13 +541,22 @@ def iter_search(flt: SearchFilter, chunk: int = 1000) -> Iterator[AuditEntry]:
             if last is not None:
                 d, hid = last
                 page_qs = qs.filter(models.Q(history_date__lt=d) | models.Q(history_date=d, history_id__lt=hid))
-            rows = list(page_qs[:chunk])
+            rows = list(page_qs.values_list(*columns)[:chunk])
             if not rows:
                 return
-            for row, entry in zip(rows, _attach_users(_entries(rows)), strict=True):
-                yield (row.history_date, row.history_id, entry)
-            last = (rows[-1].history_date, rows[-1].history_id)
+            for row, entry in zip(rows, _value_entries(hm, rows), strict=True):
+                yield (row[1], row[0], entry)
+            if len(rows) < chunk:
+                return
+            last = (rows[-1][1], rows[-1][0])
 
     streams: Iterable = [per_model(hm) for hm in _selected_models(flt)]
+    # People and linked records are named for ``chunk`` entries of every table at once, in time
+    # order: one query per kind of record for the lot, not per table and chunk.
+    pending: list[AuditEntry] = []
     for _d, _hid, entry in heapq.merge(*streams, key=lambda t: (t[0], t[1]), reverse=True):
-        yield entry
+        pending.append(entry)
+        if len(pending) >= chunk:
+            yield from _attach_users(pending)
+            pending = []
+    yield from _attach_users(pending)

@@ -422,10 +422,21 @@ def _shown(model: type[models.Model], path: str, value) -> str:
     return str(value)
 
 
-def state_problems(record: models.Model) -> list[str]:
+def state_problems(record: models.Model, *, as_loaded: bool = False) -> list[str]:
     """Why the record's state is not what its signatures and audit trail say, in words a person can
-    act on; empty when it is intact (issue 8 item 3). See ``problems_by_record``."""
-    stored = type(record)._base_manager.get(pk=record.pk)
+    act on; empty when it is intact (issue 8 item 3). See ``problems_by_record``.
+
+    ``as_loaded``: the caller read ``record`` (with the links its signed state follows) in this
+    request and changed nothing on it: checked as it is instead of being read again."""
+    if as_loaded:
+        return problems_by_record([record]).get(record.pk, [])
+    model = type(record)
+    # The links the signed state follows (``sample.batch``) read in the same query.
+    links = {p.rsplit(".", 1)[0].replace(".", "__") for p in getattr(model, "SIGNED_STATE", ()) if "." in p}
+    queryset = model._base_manager.all()
+    if links:  # select_related() with no names would join every non-null link
+        queryset = queryset.select_related(*links)
+    stored = queryset.get(pk=record.pk)
     return problems_by_record([stored]).get(stored.pk, [])
 
 
@@ -459,7 +470,8 @@ def signature_problems(
 ) -> None:
     """The first two points of ``problems_by_record`` (missing signature, vouched state changed),
     added to ``problems``: one query for the signatures of the records, none when no record is in a
-    status that requires one (and one for ``boundary``, the legacy boundary, when not given)."""
+    status that requires one (and one for ``boundary``, the legacy boundary, when not given and a
+    signature is unkeyed)."""
     from core.models import signed_state
 
     if not records:
@@ -470,13 +482,17 @@ def signature_problems(
     wanted = {m for r in records for m in _meanings(required.get(getattr(r, "status", None), ()))}
     if not wanted:
         return
-    if boundary is None:
-        boundary = _legacy_boundary()
     ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
     valid: dict[int, list[Signature]] = defaultdict(list)
-    for sig in Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=wanted).order_by(
-        "object_id", "-signed_at", "-pk"
-    ):
+    signatures = list(
+        Signature.objects.filter(content_type=ct, object_id__in=list(by_pk), meaning__in=wanted).order_by(
+            "object_id", "-signed_at", "-pk"
+        )
+    )
+    if boundary is None:
+        # The legacy boundary matters only to unkeyed signatures: not read when there are none.
+        boundary = _legacy_boundary() if any(sig.is_legacy for sig in signatures) else 0
+    for sig in signatures:
         if verifies(sig, by_pk[sig.object_id], boundary, verified):
             valid[sig.object_id].append(sig)
     for record in records:

@@ -19,6 +19,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -237,8 +238,28 @@ def legacy_seal(boundary_id: int, kid: str) -> str | None:
         after = rows[-1][0]
 
 
-def signatures_for(record: models.Model) -> list[tuple[Signature, bool]]:
-    """The record's signatures, oldest first, each with whether it still verifies."""
-    stored = type(record)._base_manager.filter(pk=record.pk).first()
-    rows = Signature.objects.for_record(record).select_related("signer")
-    return [(sig, sig.is_valid(stored) if stored is not None else False) for sig in rows]
+def signatures_for(record: models.Model, *, as_loaded: bool = False) -> list[tuple[Signature, bool]]:
+    """The record's signatures, oldest first, each with whether it still verifies.
+
+    ``as_loaded``: the caller read ``record`` from the database in this request and changed
+    nothing on it, so it is verified as it is instead of being read again (one query less)."""
+    return signatures_by_record([record], as_loaded=as_loaded).get(record.pk, [])
+
+
+def signatures_by_record(
+    records: list[models.Model], *, as_loaded: bool = False
+) -> dict[Any, list[tuple[Signature, bool]]]:
+    """``signatures_for`` of several records of one model in two queries (one with ``as_loaded``),
+    whatever their number: a page listing steps or investigations with their signatures makes no
+    query per row (issue 12)."""
+    if not records:
+        return {}
+    model = type(records[0])
+    pks = [r.pk for r in records]
+    stored = {r.pk: r for r in records} if as_loaded else model._base_manager.in_bulk(pks)
+    ct = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    out: dict[Any, list[tuple[Signature, bool]]] = {pk: [] for pk in pks}
+    for sig in Signature.objects.filter(content_type=ct, object_id__in=pks).select_related("signer"):
+        record = stored.get(sig.object_id)
+        out[sig.object_id].append((sig, sig.is_valid(record) if record is not None else False))
+    return out

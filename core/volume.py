@@ -3,7 +3,9 @@
 ``manage.py generate_volume --scale 1.0`` (after ``migrate`` and ``seed_demo`` on an empty,
 scratch PostgreSQL database) fills the database with a plant's ten-year volume: 2,000 products,
 100,000 batches and release reviews, 460,000 samples and test records, 4.7 million results,
-1,000,000 shipments, the other records in proportion, one history row per record plus its
+1,000,000 shipments, 20,000 material lots and 400,000 uses of them, 3,000 deviations (each
+naming a batch), 100 QP designations, 5,000 customer visits, 60 recalls with their batches and
+consignees, the other records in proportion, one history row per record plus its
 changes (about 14.6 million history rows), and keyed, chained signatures.
 
 How it stays valid without going through the services one record at a time
@@ -30,6 +32,10 @@ and DELETE, and they stay on. ``QuerySet.bulk_create`` is refused by the audited
 purpose; generated data is INSERT-only, so like ``benchmarks/verify_integrity.py`` the
 signatures are written through ``Signature._base_manager.bulk_create`` with the real keyed
 hash and chain (``core.signatures.sign`` computes the same), so ``verify_integrity`` passes.
+
+Not generated: documents (``core.Document``: each is a stored file and names its record through a
+generic link, which a copy would leave pointing at the demo's record) and the rows of models with
+no demo template (a mock recall's batches, recovered goods, review corrections).
 
 Not claimed: cross-record business consistency beyond the parent (a generated record's results
 come from a template record of another specification's items; a shipment's batch may be in
@@ -63,6 +69,8 @@ class Spec:
 # Proportions of a large site over ten years (issue 12's table), parents before children.
 PLAN: list[Spec] = [
     Spec("release.Product", 2_000, changes=2),
+    Spec("release.MaterialLot", 20_000, changes=2),
+    Spec("release.QPDesignation", 100, changes=1),
     Spec("qc_records.Instrument", 300, changes=6),
     Spec("qc_records.Reagent", 1_000, changes=1),
     Spec("qc_records.Specification", 2_000, parent="product", changes=2),
@@ -71,6 +79,9 @@ PLAN: list[Spec] = [
     Spec("release.ReleaseReview", 100_000, parent="batch", changes=5),
     Spec("release.ReviewStep", 300_000, parent="review", changes=0),
     Spec("release.BatchHold", 2_000, parent="batch", changes=1),
+    Spec("release.BatchMaterial", 400_000, parent="batch", changes=0),
+    Spec("release.Deviation", 3_000, changes=3),
+    Spec("release.Deviation_batches", 3_000, parent="deviation", changes=0),
     Spec("qc_records.Sample", 460_000, parent="batch", derive={"product": ("batch", "product_id")}, changes=2),
     Spec("qc_records.TestRecord", 460_000, parent="sample", changes=5),
     Spec("qc_records.TestResult", 4_700_000, parent="record", changes=1),
@@ -84,6 +95,11 @@ PLAN: list[Spec] = [
     Spec("aftersales.ADRCase", 1_500, parent="feedback", changes=4),
     Spec("aftersales.Shipment", 1_000_000, parent="batch", derive={"product": ("batch", "product_id")}, changes=0),
     Spec("aftersales.GoodsReturn", 1_500, parent="customer", changes=3),
+    Spec("aftersales.CustomerVisit", 5_000, parent="customer", changes=2),
+    Spec("recalls.RecallInformation", 100, changes=2),
+    Spec("recalls.Recall", 60, parent="information", changes=4),
+    Spec("recalls.RecallBatch", 120, parent="recall", changes=0),
+    Spec("recalls.RecallConsignee", 3_000, parent="recall", changes=1),
 ]
 
 # Signatures per generated record (about 1.4 million at scale 1.0), with the meanings the demo used on that model.

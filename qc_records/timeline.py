@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
 from core import audit_trail
 from core.audit_trail import AuditEntry
-from core.signatures import signatures_for
+from core.signatures import signatures_by_record, signatures_for
 from qc_records.criteria import CriterionKind
 from qc_records.models import (
     Attachment,
@@ -54,12 +53,14 @@ def _shown(row: Any, kind: str) -> str:
 
 def corrections_by_result(record: TestRecord) -> dict[int, list[Correction]]:
     """For each result of ``record``: every correction of its value or calculation and its
-    invalidation, oldest first (two queries)."""
+    invalidation, oldest first (two queries: the results' audit trail with its people, the refused
+    corrections)."""
     history = TestResult.history.model  # type: ignore[attr-defined]
     rows = list(
-        history.objects.filter(record_id=record.pk).select_related("item").order_by("id", "history_date", "history_id")
+        history.objects.filter(record_id=record.pk)
+        .select_related("item", "history_user")
+        .order_by("id", "history_date", "history_id")
     )
-    users = get_user_model().objects.in_bulk({r.history_user_id for r in rows if r.history_user_id})
     out: dict[int, list[Correction]] = {}
     previous: dict[int, Any] = {}
     for row in rows:
@@ -68,7 +69,7 @@ def corrections_by_result(record: TestRecord) -> dict[int, list[Correction]]:
         if before is None:
             continue
         kind = row.item.criterion_kind
-        user = users.get(row.history_user_id)
+        user = row.history_user if row.history_user_id else None
         who = user.printed_name if user is not None else "—"
         reason = row.history_change_reason or ""
         reason = _(reason) if reason in audit_trail.SYSTEM_REASONS else reason
@@ -124,10 +125,20 @@ PARTS: tuple[tuple[type, str], ...] = (
 )
 
 
+# The people of a test record the record views read with it (qc_records.views.records).
+PEOPLE = ("created_by", "submitted_by", "reviewed_by", "approved_by", "reopen_requested_by", "last_changed_by")
+
+
 def record_timeline(record: TestRecord) -> list[tuple[datetime, str, Any]]:
     """Every change of the record and of its parts, and every signature on the record and its OOS
-    investigations, in time order: ``(when, "change" | "signature", entry | (signature, valid))``."""
-    entries: list[AuditEntry] = list(audit_trail.record_timeline(TestRecord, record.pk))
+    investigations, in time order: ``(when, "change" | "signature", entry | (signature, valid))``.
+
+    A fixed number of queries (issue 12): one per history table, one per kind of record the changes
+    name (the people with them), the OOS investigations and the signatures of each kind — none per
+    change, result or investigation. ``record`` was read by the view in this request."""
+    hm = TestRecord.history.model  # type: ignore[attr-defined]
+    rows = list(audit_trail._with_previous(hm.objects.filter(id=record.pk)).order_by("history_date", "history_id"))
+    entries: list[AuditEntry] = audit_trail._entries(rows)
     for model, field_name in PARTS:
         hm = model.history.model  # type: ignore[attr-defined]
         rows = list(
@@ -135,10 +146,17 @@ def record_timeline(record: TestRecord) -> list[tuple[datetime, str, Any]]:
                 "history_date", "history_id"
             )
         )
-        entries += audit_trail._attach_users(audit_trail._entries(rows))
+        entries += audit_trail._entries(rows)
+    # The record and what the view read with it (sample, product, specification, people) name
+    # most of what the changes point at: not read again.
+    known = [record, record.sample, record.specification, record.replaces]
+    known += [getattr(record.sample, "product", None), getattr(record.sample, "batch", None)]
+    known += [getattr(record, f) for f in PEOPLE]
+    audit_trail._attach_users(entries, known=known)
     timeline: list[tuple[datetime, str, Any]] = [(e.when, "change", e) for e in entries]
-    timeline += [(s.signed_at, "signature", (s, ok)) for s, ok in signatures_for(record)]
-    for oos in record.oos_investigations.order_by("pk"):
-        timeline += [(s.signed_at, "signature", (s, ok)) for s, ok in signatures_for(oos)]
+    timeline += [(s.signed_at, "signature", (s, ok)) for s, ok in signatures_for(record, as_loaded=True)]
+    investigations = list(record.oos_investigations.order_by("pk"))
+    for signed in signatures_by_record(investigations, as_loaded=True).values():
+        timeline += [(s.signed_at, "signature", (s, ok)) for s, ok in signed]
     timeline.sort(key=lambda t: t[0])
     return timeline

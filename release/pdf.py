@@ -246,37 +246,62 @@ def reissue_decision_document(*, step_pk: int, user_pk: int) -> Document:
     return issue(step_pk=step_pk, user_pk=user_pk)
 
 
-def documents_of(review: ReleaseReview) -> list[Document]:
-    steps = list(review.steps.filter(decision__in=[Decision.RELEASE, Decision.REJECT]).values_list("pk", flat=True))
-    if not steps:
+def documents_of(review: ReleaseReview, steps: list[ReviewStep] | None = None) -> list[Document]:
+    """The decision documents of the review, in order of issue. ``steps``: every step of the
+    review, already read (no query for them)."""
+    if steps is None:
+        step_ids = list(
+            review.steps.filter(decision__in=[Decision.RELEASE, Decision.REJECT]).values_list("pk", flat=True)
+        )
+    else:
+        step_ids = [s.pk for s in steps if s.decision in (Decision.RELEASE, Decision.REJECT)]
+    if not step_ids:
         return []
     from django.contrib.contenttypes.models import ContentType
 
     ct = ContentType.objects.get_for_model(ReviewStep)
-    return list(Document.objects.filter(content_type=ct, object_id__in=steps).order_by("issued_at", "pk"))
+    return list(Document.objects.filter(content_type=ct, object_id__in=step_ids).order_by("issued_at", "pk"))
 
 
-def ensure_documents(review: ReleaseReview) -> list[Document]:
-    """Issue any decision document that the after-commit issue did not (a failure is logged)."""
+def ensure_documents(
+    review: ReleaseReview,
+    *,
+    steps: list[ReviewStep] | None = None,
+    corrections: list[ReviewCorrection] | None = None,
+) -> list[Document]:
+    """Issue any decision document that the after-commit issue did not (a failure is logged).
+    ``steps`` / ``corrections``: every step and correction of the review, already read by the
+    page (one query in all then, unless a document is issued)."""
+    documents = documents_of(review, steps)
     latest: dict[tuple[int, str], Document] = {}
-    for d in documents_of(review):
+    for d in documents:
         latest[(d.object_id, d.kind)] = d  # ordered by issue: the last is the current version
-    corrected = {
-        c.step_id: c.decided_at
-        for c in review.corrections.filter(status=ReviewCorrection.Status.APPROVED).order_by("decided_at")
-    }
-    for step in review.steps.active().filter(decision__in=[Decision.RELEASE, Decision.REJECT]):
+    if corrections is None:
+        corrections = list(review.corrections.filter(status=ReviewCorrection.Status.APPROVED))
+    approved = sorted(
+        (c for c in corrections if c.status == ReviewCorrection.Status.APPROVED), key=lambda c: c.decided_at
+    )
+    corrected = {c.step_id: c.decided_at for c in approved}
+    if steps is None:
+        decision_steps = list(review.steps.active().filter(decision__in=[Decision.RELEASE, Decision.REJECT]))
+    else:
+        decision_steps = [
+            s for s in steps if s.withdrawn_at is None and s.decision in (Decision.RELEASE, Decision.REJECT)
+        ]
+    issued = False
+    for step in decision_steps:
         kind = CERTIFICATE if step.decision == Decision.RELEASE else NONCONFORMING
         current = latest.get((step.pk, kind))
         # Issued, and (if a correction was approved) issued after the last approval.
         if current is not None and (step.pk not in corrected or current.issued_at >= corrected[step.pk]):
             continue
+        issued = True
         try:
             issue = issue_certificate if kind == CERTIFICATE else issue_nonconforming_report
             issue(step_pk=step.pk, user_pk=step.signed_by_id)
         except Exception:  # logged: the decision stands; the page tries again
             logger.exception("Could not issue %s for review step %s", kind, step.pk)
-    return documents_of(review)
+    return documents_of(review) if issued else documents
 
 
 __all__ = [

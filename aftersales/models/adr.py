@@ -268,6 +268,8 @@ class ADRInvestigationReport(ChangeTracked):
     SIGNED_STATE = ("submitted_by",)
     AUDIT_LABEL_FIELD = "reference"
 
+    LABEL_RELATED = ("case",)  # what __str__ reads: read with it where the audit trail names it
+
     case = models.OneToOneField(ADRCase, on_delete=models.PROTECT, related_name="investigation_report")
     submitted_at = models.DateTimeField(_("submitted at"))
     reference = models.CharField(_("reference"), max_length=64)
@@ -324,6 +326,8 @@ class ADRFollowUp(ChangeTracked):
     REQUIRED_SIGNATURES = {Status.REPORTED: "reported"}
     SIGNED_STATE = ("report_immediately", "recorded_by", "reported_by")
     AUDIT_LABEL_FIELD = "sequence"
+
+    LABEL_RELATED = ("case",)  # what __str__ reads: read with it where the audit trail names it
 
     case = models.ForeignKey(ADRCase, verbose_name=_("ADR case"), on_delete=models.PROTECT, related_name="follow_ups")
     sequence = models.PositiveSmallIntegerField(_("follow-up number"))

@@ -216,6 +216,8 @@ class ComplaintHold(ChangeTracked):
     SIGNED_FIELDS = ("complaint", "batch", "hold", "reason", "placed_by", "placed_at")
     AUDIT_LABEL_FIELD = "reason"
 
+    LABEL_RELATED = ("complaint",)  # what __str__ reads: read with it where the audit trail names it
+
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="hold_decisions"
     )

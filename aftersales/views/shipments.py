@@ -5,7 +5,6 @@ restock."""
 from __future__ import annotations
 
 import csv
-from datetime import date
 
 from django.contrib import messages
 from django.db.models import Q
@@ -28,7 +27,7 @@ from aftersales.models import Complaint, Customer, GoodsReturn, Shipment
 from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
-from core.web import explain_hidden_form, paginate, posted, query_without_page, show_refusal
+from core.web import cursor_page, explain_hidden_form, paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 from release.models import Product
 
@@ -71,33 +70,8 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
     (R-PERF-1)."""
     require_perm(request, "aftersales.view_shipment")
     form, rows = _shipment_rows(request)
-    after = request.GET.get("after", "")
-    day_text, _sep, pk_text = after.partition("_")
-    cursor = None
-    if after:
-        try:
-            cursor = (date.fromisoformat(day_text), int(pk_text))
-        except ValueError:
-            cursor = None
-    if cursor is not None:
-        rows = rows.filter(Q(dispatch_date__lt=cursor[0]) | Q(dispatch_date=cursor[0], pk__lt=cursor[1]))
-    page = list(rows[: PAGE_SIZE + 1])
-    has_next = len(page) > PAGE_SIZE
-    page = page[:PAGE_SIZE]
-    query = request.GET.copy()
-    query.pop("after", None)
-    next_after = f"{page[-1].dispatch_date.isoformat()}_{page[-1].pk}" if has_next else ""
-    return render(
-        request,
-        "aftersales/shipment_list.html",
-        {
-            "form": form,
-            "rows": page,
-            "next_after": next_after,
-            "query": query.urlencode(),
-            "first_page": cursor is None,
-        },
-    )
+    page = cursor_page(request, rows, "dispatch_date", PAGE_SIZE)
+    return render(request, "aftersales/shipment_list.html", {"form": form, **page.context()})
 
 
 def shipment_create(request: HttpRequest) -> HttpResponse:

@@ -34,9 +34,10 @@ def local_dt(value, precision: str = "seconds") -> str:
 
 
 @register.inclusion_tag("includes/integrity_banner.html")
-def integrity_banner(record):
+def integrity_banner(record, as_loaded=False):
     """A red banner when the record's state is not what its signatures and audit trail say
-    (issue 8 item 3): e.g. set to approved by SQL, or its verdict changed after signing."""
+    (issue 8 item 3): e.g. set to approved by SQL, or its verdict changed after signing.
+    ``as_loaded=True``: the view read the record in this request, unchanged (one query less)."""
     from core.integrity import state_problems
 
-    return {"problems": state_problems(record) if record is not None and record.pk else []}
+    return {"problems": state_problems(record, as_loaded=as_loaded) if record is not None and record.pk else []}

@@ -359,11 +359,15 @@ class TestRecord(Tracked):
         record a QC head's decision (R-QC-9)."""
         return self.results.filter(~Q(value_text="") | Q(complies__isnull=False))
 
-    def item_blocks(self) -> list[ItemBlock]:
-        """Items of the record's specification with their results, in order (two queries)."""
+    def item_blocks(self, every_result: list | None = None) -> list[ItemBlock]:
+        """Items of the record's specification with their results, in order (two queries).
+        ``every_result``: a list that receives every result read, also those of an item no longer
+        in the specification (the content digest covers them)."""
         items = list(self.specification.items.filter(voided_at__isnull=True).order_by("position", "pk"))
         blocks = {it.pk: ItemBlock(item=it) for it in items}
         for result in self.results.select_related("oos", "entered_by").order_by("replicate", "attempt", "pk"):
+            if every_result is not None:
+                every_result.append(result)
             result.record = self  # the record's test date without a query per result
             block = blocks.get(result.item_id)
             if block is not None:
@@ -382,9 +386,7 @@ class TestRecord(Tracked):
 
     def compute_content_digest(self) -> str:
         """SHA-256 over everything the signatures vouch for besides the header fields."""
-        results = self.results.order_by("item_id", "replicate", "attempt").values_list(
-            "item_id", "replicate", "attempt", "value_text", "complies", "calculation", "conclusion", "voided_at"
-        )
+        results = self.results.order_by("item_id", "replicate", "attempt").values_list(*_DIGEST_RESULT_FIELDS)
         instruments = (
             self.instrument_uses.filter(voided_at__isnull=True)
             .order_by("instrument_id")
@@ -396,21 +398,57 @@ class TestRecord(Tracked):
             .values_list("reagent_id", "expiry_date")
         )
         files = self.attachments.filter(voided_at__isnull=True).order_by("pk").values_list("pk", "sha256")
-        payload: dict[str, Any] = {
-            "results": [list(r) for r in results],
-            "instruments": [list(r) for r in instruments],
-            "reagents": [list(r) for r in reagents],
-            "files": [list(r) for r in files],
-        }
-        # Discarded runs are raw data too (检验记录书写规程 4.2.4 e). Added only when there are any,
-        # so the digests frozen before they existed still verify.
         discarded = self.discarded_runs.order_by("pk").values_list("pk", "item_id", "data", "cause")
-        if discarded:
-            payload["discarded"] = [list(r) for r in discarded]
         tested_on = self.results.filter(tested_on__isnull=False).order_by("pk").values_list("pk", "tested_on")
-        if tested_on:
-            payload["tested_on"] = [[pk, day.isoformat()] for pk, day in tested_on]
-        return _digest(payload)
+        return _content_digest(results, instruments, reagents, files, discarded, tested_on)
+
+    def content_digest_of(self, results, instrument_uses, reagent_uses, attachments, discarded_runs) -> str:
+        """``compute_content_digest`` from rows the caller has already read (the record page): every
+        result, the current instrument and reagent uses, every file and every discarded run. The
+        same digest, no query (issue 12)."""
+        results = sorted(results, key=lambda r: (r.item_id, r.replicate, r.attempt))
+        return _content_digest(
+            [tuple(getattr(r, f) for f in _DIGEST_RESULT_FIELDS) for r in results],
+            sorted(((u.instrument_id, u.calibration_due) for u in instrument_uses if u.voided_at is None), key=_first),
+            sorted(((u.reagent_id, u.expiry_date) for u in reagent_uses if u.voided_at is None), key=_first),
+            sorted(((a.pk, a.sha256) for a in attachments if a.voided_at is None), key=_first),
+            sorted(((d.pk, d.item_id, d.data, d.cause) for d in discarded_runs), key=_first),
+            sorted(((r.pk, r.tested_on) for r in results if r.tested_on is not None), key=_first),
+        )
+
+
+def _first(row: tuple) -> Any:
+    return row[0]
+
+
+_DIGEST_RESULT_FIELDS = (
+    "item_id",
+    "replicate",
+    "attempt",
+    "value_text",
+    "complies",
+    "calculation",
+    "conclusion",
+    "voided_at",
+)
+
+
+def _content_digest(results, instruments, reagents, files, discarded, tested_on) -> str:
+    payload: dict[str, Any] = {
+        "results": [list(r) for r in results],
+        "instruments": [list(r) for r in instruments],
+        "reagents": [list(r) for r in reagents],
+        "files": [list(r) for r in files],
+    }
+    # Discarded runs are raw data too (检验记录书写规程 4.2.4 e). Added only when there are any,
+    # so the digests frozen before they existed still verify.
+    discarded = list(discarded)
+    if discarded:
+        payload["discarded"] = [list(r) for r in discarded]
+    tested_on = list(tested_on)
+    if tested_on:
+        payload["tested_on"] = [[pk, day.isoformat()] for pk, day in tested_on]
+    return _digest(payload)
 
 
 class TestResult(Tracked):

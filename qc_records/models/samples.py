@@ -73,6 +73,8 @@ class Sample(Tracked):
     )
     AUDIT_LABEL_FIELD = "number"
 
+    LABEL_RELATED = ("product",)  # what __str__ reads: read with it where the audit trail names it
+
     number = models.CharField(_("sample number"), max_length=32, unique=True, editable=False)
     category = models.CharField(_("category"), max_length=32, choices=Category.choices, db_index=True)
     specification = models.ForeignKey(

@@ -62,10 +62,12 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
     is offered by its service's predicate (the page explains a refusal instead). Every correction
     is shown beside its value (R-QC-4; 检验原始记录管理规程 4.1.4)."""
     user = request.user
-    blocks = record.item_blocks()
+    every_result: list = []
+    blocks = record.item_blocks(every_result)
     correction_count = attach_corrections(record, blocks)
     instrument_uses, reagent_uses = _uses(record)
     attachments = list(record.attachments.select_related("item", "last_changed_by").order_by("pk"))
+    discarded_runs = list(record.discarded_runs.select_related("item", "recorded_by", "reviewed_by").order_by("pk"))
     for att in attachments:
         att.intact = att.is_intact() if record.purged_at is None else None
     s = TestRecord.Status
@@ -90,8 +92,17 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "reagent_uses": reagent_uses,
         "attachments": attachments,
         "oos_list": list(record.oos_investigations.select_related("item").order_by("pk")),
-        "signatures": signatures_for(record),
-        "digest_ok": not record.content_digest or record.content_digest == record.compute_content_digest(),
+        # The record and its rows were read above in this request: verified as read, no re-read.
+        "signatures": signatures_for(record, as_loaded=True),
+        "digest_ok": not record.content_digest
+        or record.content_digest
+        == record.content_digest_of(
+            every_result,
+            instrument_uses,
+            reagent_uses,
+            attachments,
+            discarded_runs,
+        ),
         "can_edit": record.is_editable and user.has_perm("qc_records.change_testrecord"),
         "can_submit": record.status == s.DRAFT and user.has_perm("qc_records.change_testrecord"),
         "can_review": can_review,
@@ -102,7 +113,7 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         and (user.has_perm("qc_records.review_testrecord") or user.has_perm("qc_records.approve_testrecord")),
         "can_void": can_void,
         "void_refusal": void_refusal,
-        "replaced_by": list(record.replaced_by.order_by("pk")),
+        "replaced_by": list(record.replaced_by.order_by("pk")) if record.status == s.VOIDED else [],
         "recorded_results": list(record.recorded_results().select_related("item").order_by("item__position", "pk"))
         if record.status == s.VOIDED
         else [],
@@ -132,9 +143,7 @@ def _detail_context(request: HttpRequest, record: TestRecord, **forms) -> dict:
         "purge_form": forms.get("purge_form")
         or SignWithReasonForm(meaning=services.record_purge.meaning, prefix="purge"),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(record=record, prefix="file"),
-        "discarded_runs": list(
-            record.discarded_runs.select_related("item", "recorded_by", "reviewed_by").order_by("pk")
-        ),
+        "discarded_runs": discarded_runs,
         "discarded_form": forms.get("discarded_form") or DiscardedRunForm(record=record, prefix="discard"),
     }
 

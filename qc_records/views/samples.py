@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.permissions import get_object_for_user, require_perm
-from core.web import posted, show_refusal
+from core.web import cursor_page, posted, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.forms import SampleEditForm, SampleFilterForm, SampleForm
@@ -54,32 +52,8 @@ def sample_list(request: HttpRequest) -> HttpResponse:
             samples = samples.filter(category=d["category"])
         if d["waiting"]:
             samples = samples.awaiting_test()
-    after = request.GET.get("after", "")
-    day_text, _sep, pk_text = after.partition("_")
-    cursor = None
-    if after:
-        try:
-            cursor = (date.fromisoformat(day_text), int(pk_text))
-        except ValueError:
-            cursor = None
-    if cursor is not None:
-        samples = samples.filter(Q(received_date__lt=cursor[0]) | Q(received_date=cursor[0], pk__lt=cursor[1]))
-    rows = list(samples.order_by("-received_date", "-pk")[: PAGE_SIZE + 1])
-    has_next = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    query = request.GET.copy()
-    query.pop("after", None)
-    return render(
-        request,
-        "qc_records/sample_list.html",
-        {
-            "form": form,
-            "rows": rows,
-            "next_after": f"{rows[-1].received_date.isoformat()}_{rows[-1].pk}" if has_next else "",
-            "query": query.urlencode(),
-            "first_page": cursor is None,
-        },
-    )
+    page = cursor_page(request, samples, "received_date", PAGE_SIZE)
+    return render(request, "qc_records/sample_list.html", {"form": form, **page.context()})
 
 
 def sample_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -195,6 +195,8 @@ class BatchHold(ChangeTracked):
     )
     AUDIT_LABEL_FIELD = "reason"
 
+    LABEL_RELATED = ("batch",)  # what __str__ reads: read with it where the audit trail names it
+
     batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="holds")
     reason = models.TextField(_("reason for the hold"))
     source_type = models.ForeignKey(
@@ -269,6 +271,8 @@ class ProductHold(ChangeTracked):
         "lift_reason",
     )
     AUDIT_LABEL_FIELD = "reason"
+
+    LABEL_RELATED = ("product",)  # what __str__ reads: read with it where the audit trail names it
 
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="holds")
     reason = models.TextField(_("reason for the hold"))

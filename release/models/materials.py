@@ -128,6 +128,8 @@ class BatchMaterial(ChangeTracked):
 
     AUDIT_LABEL_FIELD = "lot"
 
+    LABEL_RELATED = ("lot",)  # what __str__ reads: read with it where the audit trail names it
+
     batch = models.ForeignKey(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="materials")
     lot = models.ForeignKey(
         MaterialLot, verbose_name=_("material lot"), on_delete=models.PROTECT, related_name="used_in"

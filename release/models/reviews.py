@@ -173,6 +173,8 @@ class ReleaseReview(ChangeTracked):
     }
     AUDIT_LABEL_FIELD = "status"
 
+    LABEL_RELATED = ("batch",)  # what __str__ reads: read with it where the audit trail names it
+
     batch = models.OneToOneField(Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="review")
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PRODUCTION, db_index=True

@@ -144,10 +144,16 @@ def cannot_sign_stage(review: ReleaseReview, user: User, stage: str) -> str | No
 
 
 def cannot_send_back(review: ReleaseReview, user: User) -> str | None:
-    stage = review.waiting_for
-    if stage is None or review.status not in PREVIOUS:
+    """Why ``user`` may not send the review back now: by the person who may sign its stage."""
+    return cannot_send_back_now(review) or cannot_sign_stage(review, user, review.waiting_for)
+
+
+def cannot_send_back_now(review: ReleaseReview) -> str | None:
+    """The review's state part of ``cannot_send_back`` (the page, which has already asked
+    ``cannot_sign_stage`` for the same stage, asks only this)."""
+    if review.waiting_for is None or review.status not in PREVIOUS:
         return _("This review cannot be sent back now.")
-    return cannot_sign_stage(review, user, stage)
+    return None
 
 
 # --- actions ---------------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +12,7 @@ from django.views.decorators.http import require_POST
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
-from core.web import PAGE_SIZE, explain_hidden_form, posted, show_refusal
+from core.web import PAGE_SIZE, cursor_page, explain_hidden_form, posted, show_refusal
 from core.workflow import WorkflowError
 from release import services
 from release.forms import BatchEditForm, BatchFilterForm, BatchForm, HoldForm
@@ -55,35 +53,14 @@ def batch_list(request: HttpRequest) -> HttpResponse:
             batches = batches.filter(status=d["status"])
     # Paged by a cursor (manufacture date, id), with no count of the 100,000 batches (issue 12:
     # the count was the page's slowest query).
-    after = request.GET.get("after", "")
-    day_text, _sep, pk_text = after.partition("_")
-    cursor = None
-    if after:
-        try:
-            cursor = (date.fromisoformat(day_text), int(pk_text))
-        except ValueError:
-            cursor = None
-    if cursor is not None:
-        batches = batches.filter(Q(manufacture_date__lt=cursor[0]) | Q(manufacture_date=cursor[0], pk__lt=cursor[1]))
-    rows = list(batches.order_by("-manufacture_date", "-pk")[: PAGE_SIZE + 1])
-    has_next = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    query = request.GET.copy()
-    query.pop("after", None)
-    without_product = query.copy()
+    page = cursor_page(request, batches, "manufacture_date", PAGE_SIZE)
+    without_product = request.GET.copy()
+    without_product.pop("after", None)
     without_product.pop("product", None)
     return render(
         request,
         "release/batch_list.html",
-        {
-            "form": form,
-            "product": product,
-            "without_product": without_product.urlencode(),
-            "rows": rows,
-            "next_after": f"{rows[-1].manufacture_date.isoformat()}_{rows[-1].pk}" if has_next else "",
-            "query": query.urlencode(),
-            "first_page": cursor is None,
-        },
+        {"form": form, "product": product, "without_product": without_product.urlencode(), **page.context()},
     )
 
 

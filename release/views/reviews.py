@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
-from core.signatures import signatures_for
+from core.signatures import signatures_by_record
 from core.web import posted, show_refusal
 from core.workflow import WorkflowError
 from release import checks as system
@@ -103,21 +103,32 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
         ctx["blockers"] = system.blockers(ev, None, [])
         return ctx
     review.batch = batch
-    steps = list(review.steps.select_related("signed_by", "withdrawn_by", "template").order_by("signed_at", "pk"))
+    batch.review = review  # the predicates read batch.review: no query for it
+    # One query per kind (steps, their templates' items, their signatures), none per step: a review
+    # sent back several times has many withdrawn steps (issue 12).
+    steps = list(
+        review.steps.select_related("signed_by", "withdrawn_by", "template")
+        .prefetch_related("template__items")
+        .order_by("signed_at", "pk")
+    )
     active = [s for s in steps if s.withdrawn_at is None]
+    signed = signatures_by_record(steps, as_loaded=True)
     for step in steps:
-        step.signature_rows = signatures_for(step)
+        step.signature_rows = signed[step.pk]
         step.items = _answered_items(step)
     ctx.update(steps=steps, blockers=system.blockers(ev, review, active))
     if review.decision:
         from release.pdf import ensure_documents
 
         # Issued after commit; a document that failed then is issued on the first visit.
-        ctx["documents"] = ensure_documents(review)
+        corrections = list(
+            review.corrections.select_related("requested_by", "decided_by").order_by("requested_at", "pk")
+        )
+        ctx["documents"] = ensure_documents(review, steps=steps, corrections=corrections)
         superseded = {d.supersedes_id for d in ctx["documents"] if d.supersedes_id}
         for document in ctx["documents"]:
             document.is_superseded = document.pk in superseded
-        _correction_context(request, review, ctx, forms)
+        _correction_context(request, review, corrections, ctx, forms)
     stage = review.waiting_for
     refusal = services.cannot_sign_stage(review, user, stage) if stage else None
     ctx["stage"] = stage
@@ -140,7 +151,8 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
                 ctx["other_form"] = forms.get("other") or OtherDecisionForm(
                     meaning=services.review_decide_other.meaning, prefix="other"
                 )
-        ctx["can_send_back"] = services.cannot_send_back(review, user) is None
+        # cannot_send_back = the state's refusal or cannot_sign_stage, already None here (can_act).
+        ctx["can_send_back"] = services.cannot_send_back_now(review) is None
         ctx["send_back_form"] = forms.get("send_back") or SendBackForm(prefix="back")
     for form in forms.values():
         # A refused form that is no longer offered (someone else acted first) says why.
@@ -150,13 +162,15 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
     return ctx
 
 
-def _correction_context(request: HttpRequest, review: ReleaseReview, ctx: dict[str, Any], forms: dict) -> None:
+def _correction_context(
+    request: HttpRequest, review: ReleaseReview, corrections: list[ReviewCorrection], ctx: dict[str, Any], forms: dict
+) -> None:
     """Corrections of a decided review: the list with signatures, QA's form, the QP's forms."""
     user = request.user
-    corrections = list(review.corrections.select_related("requested_by", "decided_by").order_by("requested_at", "pk"))
+    signed = signatures_by_record(corrections, as_loaded=True)
     for c in corrections:
         c.review = review
-        c.signature_rows = signatures_for(c)
+        c.signature_rows = signed[c.pk]
     ctx["corrections"] = corrections
     if services.cannot_request_correction(review, user) is None:
         ctx["correction_form"] = forms.get("correction") or CorrectionRequestForm(

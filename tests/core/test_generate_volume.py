@@ -53,13 +53,18 @@ def test_every_history_table_has_the_user_and_record_time_indexes():
 def test_generated_rows_are_valid_with_history_and_signatures(settings):
     """Issue 12 item 1: at a tiny scale every planned model grows, each generated row has its
     history, and the nightly integrity check passes over the generated signatures."""
-    from aftersales.models import Shipment
+    from aftersales.models import CustomerVisit, Shipment
     from qc_records.models import TestResult
-    from release.models import Batch
+    from recalls.models import Recall, RecallConsignee
+    from release.models import Batch, BatchMaterial, Deviation, MaterialLot, QPDesignation
 
     settings.DEBUG = True
     call_command("seed_demo", stdout=StringIO())
-    before = {m: m._base_manager.count() for m in (Batch, TestResult, Shipment, Signature)}
+    # Issue 12: deviations (with their batches), material lots and their use, QP designations,
+    # customer visits and recalls (with batches and consignees) are generated too.
+    grown = (Deviation, Deviation.batches.through, MaterialLot, BatchMaterial, QPDesignation, CustomerVisit)
+    grown += (Recall, RecallConsignee)
+    before = {m: m._base_manager.count() for m in (Batch, TestResult, Shipment, Signature, *grown)}
     history_before = Batch.history.count()
     out = StringIO()
     call_command("generate_volume", "--scale", "0.001", stdout=out)
@@ -71,6 +76,7 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings):
     # One "created" row and three "changed" rows per generated batch, as the plan says.
     assert Batch.history.count() == history_before + 400
     assert Signature._base_manager.count() > before[Signature]
+    assert [m for m in grown if m._base_manager.count() <= before[m]] == []
     report = integrity.run()
     assert report.ok, [str(f) for f in report.findings[:5]]
     assert {Batch.history.model._meta.db_table} <= tables_with_append_only_triggers()

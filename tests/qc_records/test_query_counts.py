@@ -28,7 +28,11 @@ def _items(n: int):
 
 def _record(qc, product, batch, n_items, code):
     spec = make_spec(author=qc.head, approver=qc.qa, product=product, code=code, items=_items(n_items))
-    sample = services.sample_create(
+    return services.record_create(sample=_sample(qc, spec, batch), user=qc.analyst)
+
+
+def _sample(qc, spec, batch):
+    return services.sample_create(
         user=qc.analyst,
         data=dict(
             category=Category.FINISHED_PRODUCT,
@@ -39,7 +43,6 @@ def _record(qc, product, batch, n_items, code):
             received_date=timezone.localdate(),
         ),
     )
-    return services.record_create(sample=sample, user=qc.analyst)
 
 
 def _count(client, url) -> int:
@@ -103,3 +106,103 @@ def test_list_pages_do_not_grow_with_rows(qc, approved_product, batch, client_fo
         add_rows()
     for url in pages:
         assert _count(client, url) <= before[url], url
+
+
+def _approved_record_with_corrections(qc, product, batch, instrument, reagent, code: str, dissolution_replicates: int):
+    """An approved record whose every result was corrected once (a correction, an audit-trail
+    row and a reason each), reached through the services."""
+    from tests.factories import PASSWORD
+    from tests.qc_records.helpers import ALL_CONFIRMED, ITEMS, fill
+
+    items = [it[:7] + (dissolution_replicates,) if it[0] == "溶出度" else it for it in ITEMS]
+    spec = make_spec(author=qc.head, approver=qc.qa, product=product, code=code, items=items)
+    record = services.record_create(sample=_sample(qc, spec, batch), user=qc.analyst)
+    fill(record, qc.analyst, instrument=instrument, reagent=reagent)
+    fill(
+        record,
+        qc.analyst,
+        instrument=instrument,
+        reagent=reagent,
+        overrides={"含量测定": "99.9", "溶出度": "93", "有关物质": "0.4", "微生物限度": "<20"},
+        reason="transcription error",
+    )
+    record, _opened = services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    record = services.record_review(checklist=ALL_CONFIRMED, record=record, user=qc.reviewer, password=PASSWORD)
+    return services.record_approve(record=record, user=qc.head, password=PASSWORD)
+
+
+@pytest.mark.parametrize("page", ["qc_records:record_detail", "qc_records:record_history"])
+def test_record_detail_and_history_stay_within_twenty_queries_whatever_the_results(
+    page, qc, approved_product, batch, instrument, reagent, client_for, settings, django_assert_max_num_queries
+):
+    """R-PERF-1 / issue 12: the record page and its history (corrections, audit trail, signatures)
+    cost at most 20 queries — the session save and its savepoints included — and the same number
+    for a record of 6 results as for one of 15, each result corrected once."""
+    settings.DOCUMENTS_ISSUE_ON_COMMIT = False
+    small = _approved_record_with_corrections(qc, approved_product, batch, instrument, reagent, "ZL-S", 1)
+    large = _approved_record_with_corrections(qc, approved_product, batch, instrument, reagent, "ZL-L", 10)
+    assert (small.results.filter(voided_at__isnull=True).count(), large.results.count()) == (6, 15)
+    client = client_for(qc.reviewer)
+    counts = []
+    for record in (small, large):
+        with django_assert_max_num_queries(20) as ctx:
+            response = client.get(reverse(page, args=[record.pk]))
+        assert response.status_code == 200
+        assert "transcription error" in response.content.decode()
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+def test_the_record_page_checks_the_content_digest_from_the_rows_it_read(
+    qc, filled_record, client_for, settings, tmp_path
+):
+    """R-QC-4 / issue 12: the page compares the signed digest with one computed from the rows it
+    shows (results, uses, files, discarded runs, per-item test dates) instead of reading them
+    again; that digest is the one the service computes, and a changed result is still reported."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qc_records.services import ResultEntry
+    from tests.factories import PASSWORD
+
+    settings.MEDIA_ROOT = tmp_path
+    record = filled_record
+    item = record.specification.items.get(name="含量测定")
+    services.attachment_add(record=record, user=qc.analyst, upload=SimpleUploadedFile("c.txt", b"chromatogram"))
+    services.discarded_run_add(record=record, user=qc.analyst, item=item, data="第2针 98.1", cause="进样针堵塞")
+    assay = record.results.get(item=item)
+    services.record_update(
+        record=record,
+        user=qc.analyst,
+        header={},
+        results={
+            assay.pk: ResultEntry(
+                value_text="99.1", calculation="按外标法计算", tested_on=record.test_date - timedelta(days=1)
+            )
+        },
+        instruments=[u.instrument for u in record.instrument_uses.all()],
+        reagents=[u.reagent for u in record.reagent_uses.all()],
+        reason="tested the day before",
+    )
+    record, _opened = services.record_submit(record=record, user=qc.analyst, password=PASSWORD)
+    record.refresh_from_db()
+    assert record.results.filter(tested_on__isnull=False).exists() and record.discarded_runs.exists()
+    every_result: list = []
+    record.item_blocks(every_result)
+    loaded = record.content_digest_of(
+        every_result,
+        list(record.instrument_uses.all()),
+        list(record.reagent_uses.all()),
+        list(record.attachments.all()),
+        list(record.discarded_runs.all()),
+    )
+    assert loaded == record.compute_content_digest() == record.content_digest
+    client = client_for(qc.reviewer)
+    warning = "changed after the record was signed"
+    assert warning not in client.get(record.get_absolute_url()).content.decode()
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # a value changed around the application
+        cursor.execute("UPDATE qc_records_testresult SET value_text = '101.0' WHERE id = %s", [assay.pk])
+    assert warning in client.get(record.get_absolute_url()).content.decode()

@@ -329,7 +329,11 @@ class GoodsReturn(ChangeTracked):
         verbose_name = _("returned goods")
         verbose_name_plural = _("returned goods")
         ordering = ["-received_on", "-pk"]
-        indexes = [models.Index(fields=["batch", "customer"], name="aftersales_return_batch")]
+        indexes = [
+            models.Index(fields=["batch", "customer"], name="aftersales_return_batch"),
+            # QA's queue of returns in quarantine, oldest first (My work, the list's status filter).
+            models.Index(fields=["status", "received_on", "id"], name="aftersales_return_status_queue"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="aftersales_return_quantity_positive"),
         ]

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -96,6 +97,10 @@ class OOSInvestigation(Tracked):
         verbose_name_plural = _("OOS investigations")
         ordering = ["-created_at", "-pk"]
         permissions = [("close_oosinvestigation", _("Can close OOS investigations"))]
+        # My work's open-OOS queue (oldest first, 20 at a time): open ones only, in queue order.
+        indexes = [
+            models.Index(fields=["created_at", "id"], condition=~Q(status="closed"), name="qc_records_oos_open_queue")
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -1086,6 +1086,14 @@ def mock_recall_start(*, user: User, product: Product | None, batches) -> MockRe
     return mock
 
 
+def cannot_complete_mock_recall(mock: MockRecall, user: User) -> str | None:
+    if not user.has_perm("recalls.run_mockrecall"):
+        return _("You do not have permission to do this.")
+    if mock.status != MockRecall.Status.RUNNING:
+        return _("Mock recall %(number)s is already complete: its time is recorded.") % {"number": mock.number}
+    return None
+
+
 @signs(Signature.Meaning.VERIFIED)
 def mock_recall_complete(
     *, mock: MockRecall, user: User, password: str, conclusion: str, request: HttpRequest | None = None
@@ -1097,6 +1105,8 @@ def mock_recall_complete(
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         mock = MockRecall.objects.select_for_update().get(pk=mock.pk)
+        if refusal := cannot_complete_mock_recall(mock, user):
+            raise WorkflowError(refusal)
         move(mock, MockRecall.Status.COMPLETE)
         mock.completed_by, mock.completed_at, mock.conclusion = user, timezone.now(), conclusion
         save_step(mock, user, conclusion)

@@ -732,10 +732,12 @@ def mock_create(request: HttpRequest) -> HttpResponse:
 
 
 def _mock_context(request: HttpRequest, mock: MockRecall, form=None) -> dict:
+    can_complete = services.cannot_complete_mock_recall(mock, request.user) is None
+    explain_hidden_form(request, form, can_complete)
     return {
         "mock": mock,
         "signatures": signatures_for(mock),
-        "can_complete": mock.status == MockRecall.Status.RUNNING and request.user.has_perm("recalls.run_mockrecall"),
+        "can_complete": can_complete,
         "complete_form": form or MockCompleteForm(meaning=services.mock_recall_complete.meaning, prefix="complete"),
     }
 

@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Signature
 from core.roles import ALL_ROLES
 from recalls import services
-from core.models import Signature
 from recalls.models import MockRecall, Recall, RecallInformation
 from tests.aftersales.helpers import english_client
 from tests.factories import PASSWORD

@@ -41,7 +41,7 @@ from recalls.forms import (
 )
 from recalls.models import DeadlineRule, MockRecall, Recall, RecallConsignee, RecallInformation
 from recalls.reconciliation import reconcile
-from release.for_shipping import BatchHold, ProductHold
+from release.for_shipping import BatchHold, ProductHold, rejections_from
 
 # --- dashboard -----------------------------------------------------------------------------------
 
@@ -341,6 +341,7 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "overdue": [t for t in tasks if t.overdue(today)],
         "batches": recall.batches.select_related("batch", "added_by"),
         "holds": BatchHold.objects.filter(source_type=ct, source_id=recall.pk).select_related("batch"),
+        "rejections": rejections_from(recall),
         "progress": recall.progress.select_related("recorded_by"),
         "recovered": recall.recovered.select_related("batch", "decided_by"),
         "signatures": signatures_for(recall),

@@ -142,15 +142,26 @@ def test_a_wrong_password_or_role_rejects_nothing(started, shipped, users, coord
     assert Recall.objects.get(pk=recall.pk).status == Recall.Status.CLOSING
 
 
-def test_a_batch_no_longer_released_is_left_as_it_is(started, shipped, users, coordinator):
-    """Only released (or factory-released) batches are rejected by the closure: the release
-    function refuses any other, and the recall passes it only those."""
-    from release.for_shipping import cannot_reject_after_recall
+def test_only_a_released_batch_is_rejected_after_a_recall(started, shipped, users, admin_user):
+    """Wrong state: the release function refuses a batch that is not released (still in review,
+    already rejected, voided) with the reason, and writes nothing."""
+    from core.signatures import verify_signer
+    from tests.factories import BatchFactory
 
-    quarantined = Batch(status=Batch.Status.QUARANTINE, batch_number="Q1")
-    assert "only a released batch is rejected after a recall" in cannot_reject_after_recall(quarantined)
-    assert cannot_reject_after_recall(Batch(status=Batch.Status.FACTORY_RELEASED)) is None
-    assert cannot_reject_after_recall(Batch(status=Batch.Status.REJECTED, batch_number="R1")) is not None
+    quarantined = BatchFactory(product=shipped[0].product, batch_number="Q2611009", last_changed_by=admin_user)
+    qp = users["qualified_person"]
+    credential = verify_signer(user=qp, password=PASSWORD)
+    with pytest.raises(WorkflowError, match="Batch Q2611009 is “Quarantine”: only a released batch is rejected"):
+        recalled_batches_reject(
+            batches=[quarantined],
+            source=started,
+            user=qp,
+            credentials=[credential],
+            reason="召回后判不合格",
+            permission="recalls.approve_recall",
+        )
+    assert Batch.objects.get(pk=quarantined.pk).status == Batch.Status.QUARANTINE
+    assert not BatchRejection.objects.exists()
 
 
 # --- no other path -------------------------------------------------------------------------------

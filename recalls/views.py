@@ -159,13 +159,17 @@ def _information_context(request: HttpRequest, info: RecallInformation, **forms)
         explain_hidden_form(request, forms.get(name), shown)
     ct = ContentType.objects.get_for_model(RecallInformation)
     recall = Recall.objects.filter(information=info).first()
+    product_holds = list(
+        ProductHold.objects.filter(source_type=ct, source_id=info.pk).select_related("placed_by", "lifted_by")
+    )
+    for hold in product_holds:
+        # The lock is lifted or narrowed only with a signature (R-RCL-2): show it beside the lock.
+        hold.signed = signatures_for(hold) if hold.lifted_at else []
     return {
         "info": info,
         "recall": recall,
         "signatures": signatures_for(info),
-        "product_holds": ProductHold.objects.filter(source_type=ct, source_id=info.pk).select_related(
-            "placed_by", "lifted_by"
-        ),
+        "product_holds": product_holds,
         "batch_holds": BatchHold.objects.filter(source_type=ct, source_id=info.pk).select_related("batch"),
         "can_analyse": can_analyse,
         "can_narrow": can_narrow,

@@ -985,7 +985,7 @@ def recall_approve(
     if lift:
         count = count_active_holds_of(recall, products=False)
     else:
-        count = len(_batches_to_reject(recall))
+        count = len(batches_to_reject(recall))
     credentials = _credentials(user, password, count + 1, request)
     with transaction.atomic():
         recall = Recall.objects.select_for_update().get(pk=recall.pk)
@@ -1005,7 +1005,7 @@ def recall_approve(
             )
         else:
             recalled_batches_reject(
-                batches=_batches_to_reject(recall),
+                batches=batches_to_reject(recall),
                 source=recall,
                 user=user,
                 credentials=credentials[1:],
@@ -1018,7 +1018,7 @@ def recall_approve(
     return recall
 
 
-def _batches_to_reject(recall: Recall) -> list[Batch]:
+def batches_to_reject(recall: Recall) -> list[Batch]:
     """The recall's batches a "keep as rejected" closure rejects: those still released (one
     already rejected or voided stays as it is)."""
     batches = [rb.batch for rb in recall.batches.select_related("batch").order_by("batch__batch_number")]

@@ -325,6 +325,12 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
     )
     can_close = services.cannot_close_recall(recall, user) is None
     can_approve = services.cannot_approve_recall(recall, user) is None
+    # What else the QP's approval signs (R-SIG-2: the meaning is shown before signing).
+    approval_rejects = (
+        services.batches_to_reject(recall)
+        if can_approve and recall.hold_disposition == Recall.HoldDisposition.KEEP
+        else []
+    )
     for name, shown in (
         ("plan_form", can_revise_plan),
         ("start_form", can_start),
@@ -363,6 +369,7 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "can_recovered": can_recovered,
         "can_close": can_close,
         "can_approve": can_approve,
+        "approval_rejects": approval_rejects,
         "start_form": forms.get("start_form")
         or SignWithReasonForm(meaning=services.recall_start.meaning, prefix="start"),
         "add_form": forms.get("add_form")

@@ -122,6 +122,15 @@ def test_lifting_the_holds_still_leaves_the_batches_released(started, shipped, u
     assert may_ship(shipped[0]) == []
 
 
+def test_the_qp_is_told_before_signing_that_the_approval_rejects_the_batches(started, shipped, users, coordinator):
+    """R-SIG-2: the meaning of every signature the password writes is shown before signing."""
+    recall = _account_and_close(started, users, coordinator, "keep")
+    page = english_client(users["qualified_person"]).get(reverse("recalls:recall_detail", args=[recall.pk]))
+    text = page.content.decode()
+    assert "your password also signs each batch still released as “Rejected” (K2611001)" in text
+    assert "K2611002" not in text.split('data-testid="approval-rejects"')[1].split("</p>")[0]
+
+
 def test_a_wrong_password_or_role_rejects_nothing(started, shipped, users, coordinator):
     recall = _account_and_close(started, users, coordinator, "keep")
     with pytest.raises(WorkflowError):

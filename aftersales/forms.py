@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import (
@@ -323,12 +324,26 @@ class LedgerMonthForm(Form):
 # --- distribution records and returns (R-SHIP-1, R-RET-1) ------------------------------------------
 
 
+class GateCheckedBatchField(forms.ModelChoiceField):
+    """Offers the batches that may ship, but accepts any batch: one offered when the form was opened
+    may have been held or locked since (recall information, R-RCL-2), and the service's gate then
+    refuses it with its reason instead of "Select a valid choice", which does not say why (R-UX-2)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return Batch.objects.select_related("product").get(pk=int(value))
+        except (TypeError, ValueError, OverflowError, Batch.DoesNotExist):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
+
+
 class ShipmentForm(Form):
     """A shipment (R-SHIP-1). The pickers offer shippable batches and qualified customers; the
     service asks the gate and the qualification check again for the dispatch date."""
 
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Shipment.Purpose.choices, initial=Shipment.Purpose.SALE)
-    batch = forms.ModelChoiceField(label=_("Batch"), queryset=Batch.objects.none())
+    batch = GateCheckedBatchField(label=_("Batch"), queryset=Batch.objects.none())
     customer = forms.ModelChoiceField(label=_("Consignee"), queryset=Customer.objects.none())
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=10_000_000)
     unit_price = forms.DecimalField(

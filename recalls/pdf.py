@@ -162,8 +162,51 @@ def final_report_context(recall: Recall) -> dict:
             if recall.hold_disposition
             else "",
         },
+        "dispositions": _dispositions(recall),
         "timeline": timeline,
     }
+
+
+def _dispositions(recall: Recall) -> list[dict]:
+    """Each batch's disposition at closure, with the signature behind it (R-RCL-5): rejected after
+    the recall (release's ``BatchRejection``, signed "Rejected" by the QP), or its recall holds
+    lifted. A rejection after a recall has no nonconforming-product report (that report is the
+    QP's decision on a release review): this list is its record on paper."""
+    from release.for_shipping import holds_from, rejections_from
+
+    rejected = {r.batch_id: r for r in rejections_from(recall)}
+    lifted: dict[int, object] = {}
+    for hold in holds_from(recall):
+        if hold.lifted_at is not None:
+            lifted.setdefault(hold.batch_id, hold)
+    rows = []
+    for rb in recall.batches.select_related("batch").order_by("batch__batch_number"):
+        batch = rb.batch
+        if batch.pk in rejected:
+            r = rejected[batch.pk]
+            rows.append(
+                {
+                    "batch": batch.batch_number,
+                    "what": _("Rejected"),
+                    "by": r.rejected_by.printed_name,
+                    "at": r.rejected_at,
+                }
+            )
+        elif batch.pk in lifted:
+            h = lifted[batch.pk]
+            rows.append(
+                {
+                    "batch": batch.batch_number,
+                    "what": _("Hold lifted"),
+                    "by": h.lifted_by.printed_name,
+                    "at": h.lifted_at,
+                }
+            )
+        else:
+            rows.append(
+                {"batch": batch.batch_number, "what": type(batch).Status(batch.status).label, "by": "", "at": None}
+            )
+    return rows
 
 
 def issue_final_report(*, recall_pk: int, user_pk: int) -> Document:

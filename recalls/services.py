@@ -51,7 +51,14 @@ from recalls.models import (
     Scope,
 )
 from recalls.reconciliation import reconcile
-from release.for_shipping import count_active_holds_of, hold_place, product_hold_place, source_holds_lift
+from release.for_shipping import (
+    cannot_reject_after_recall,
+    count_active_holds_of,
+    hold_place,
+    product_hold_place,
+    recalled_batches_reject,
+    source_holds_lift,
+)
 from release.models import Batch, Product
 
 MAX_TEXT = 10_000
@@ -968,12 +975,17 @@ def recall_approve(
 ) -> Recall:
     """The QP approves the final report and the recall is closed: signed "Approved"; when QA chose
     to lift the holds, each of the recall's holds is lifted with the QP's "Hold lifted"
-    signature; otherwise the batches stay held as rejected goods. The final report PDF is issued
-    after commit."""
+    signature; when QA chose to keep them, each recalled batch still released is rejected
+    (release's ``recalled_batches_reject``: the batch → "Rejected", a ``BatchRejection`` naming
+    the recall, signed "Rejected" by the QP) and the holds stay active as the record of why. The
+    final report PDF is issued after commit."""
     require_permission(user, "recalls.approve_recall")
     reason = require_reason(reason)
     lift = recall.hold_disposition == Recall.HoldDisposition.LIFT
-    count = count_active_holds_of(recall, products=False) if lift else 0
+    if lift:
+        count = count_active_holds_of(recall, products=False)
+    else:
+        count = len(batches_to_reject(recall))
     credentials = _credentials(user, password, count + 1, request)
     with transaction.atomic():
         recall = Recall.objects.select_for_update().get(pk=recall.pk)
@@ -991,9 +1003,26 @@ def recall_approve(
                 permission="recalls.approve_recall",
                 products=False,
             )
+        else:
+            recalled_batches_reject(
+                batches=batches_to_reject(recall),
+                source=recall,
+                user=user,
+                credentials=credentials[1:],
+                reason=_("Rejected after recall %(number)s (class %(class)s): %(reason)s")
+                % {"number": recall.number, "class": recall.recall_class, "reason": reason},
+                permission="recalls.approve_recall",
+            )
         sign(credential=credentials[0], record=recall, meaning=recall_approve.meaning, comment=reason)
         _issue_final_report_after_commit(recall, user)
     return recall
+
+
+def batches_to_reject(recall: Recall) -> list[Batch]:
+    """The recall's batches a "keep as rejected" closure rejects: those still released (one
+    already rejected or voided stays as it is)."""
+    batches = [rb.batch for rb in recall.batches.select_related("batch").order_by("batch__batch_number")]
+    return [b for b in batches if cannot_reject_after_recall(b) is None]
 
 
 def _issue_final_report_after_commit(recall: Recall, user: User) -> None:
@@ -1086,6 +1115,14 @@ def mock_recall_start(*, user: User, product: Product | None, batches) -> MockRe
     return mock
 
 
+def cannot_complete_mock_recall(mock: MockRecall, user: User) -> str | None:
+    if not user.has_perm("recalls.run_mockrecall"):
+        return _("You do not have permission to do this.")
+    if mock.status != MockRecall.Status.RUNNING:
+        return _("Mock recall %(number)s is already complete: its time is recorded.") % {"number": mock.number}
+    return None
+
+
 @signs(Signature.Meaning.VERIFIED)
 def mock_recall_complete(
     *, mock: MockRecall, user: User, password: str, conclusion: str, request: HttpRequest | None = None
@@ -1097,6 +1134,8 @@ def mock_recall_complete(
     credential = verify_signer(user=user, password=password, request=request)
     with transaction.atomic():
         mock = MockRecall.objects.select_for_update().get(pk=mock.pk)
+        if refusal := cannot_complete_mock_recall(mock, user):
+            raise WorkflowError(refusal)
         move(mock, MockRecall.Status.COMPLETE)
         mock.completed_by, mock.completed_at, mock.conclusion = user, timezone.now(), conclusion
         save_step(mock, user, conclusion)

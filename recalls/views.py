@@ -41,7 +41,7 @@ from recalls.forms import (
 )
 from recalls.models import DeadlineRule, MockRecall, Recall, RecallConsignee, RecallInformation
 from recalls.reconciliation import reconcile
-from release.for_shipping import BatchHold, ProductHold
+from release.for_shipping import BatchHold, ProductHold, rejections_from
 
 # --- dashboard -----------------------------------------------------------------------------------
 
@@ -159,13 +159,17 @@ def _information_context(request: HttpRequest, info: RecallInformation, **forms)
         explain_hidden_form(request, forms.get(name), shown)
     ct = ContentType.objects.get_for_model(RecallInformation)
     recall = Recall.objects.filter(information=info).first()
+    product_holds = list(
+        ProductHold.objects.filter(source_type=ct, source_id=info.pk).select_related("placed_by", "lifted_by")
+    )
+    for hold in product_holds:
+        # The lock is lifted or narrowed only with a signature (R-RCL-2): show it beside the lock.
+        hold.signed = signatures_for(hold) if hold.lifted_at else []
     return {
         "info": info,
         "recall": recall,
         "signatures": signatures_for(info),
-        "product_holds": ProductHold.objects.filter(source_type=ct, source_id=info.pk).select_related(
-            "placed_by", "lifted_by"
-        ),
+        "product_holds": product_holds,
         "batch_holds": BatchHold.objects.filter(source_type=ct, source_id=info.pk).select_related("batch"),
         "can_analyse": can_analyse,
         "can_narrow": can_narrow,
@@ -321,6 +325,12 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
     )
     can_close = services.cannot_close_recall(recall, user) is None
     can_approve = services.cannot_approve_recall(recall, user) is None
+    # What else the QP's approval signs (R-SIG-2: the meaning is shown before signing).
+    approval_rejects = (
+        services.batches_to_reject(recall)
+        if can_approve and recall.hold_disposition == Recall.HoldDisposition.KEEP
+        else []
+    )
     for name, shown in (
         ("plan_form", can_revise_plan),
         ("start_form", can_start),
@@ -341,6 +351,7 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "overdue": [t for t in tasks if t.overdue(today)],
         "batches": recall.batches.select_related("batch", "added_by"),
         "holds": BatchHold.objects.filter(source_type=ct, source_id=recall.pk).select_related("batch"),
+        "rejections": rejections_from(recall),
         "progress": recall.progress.select_related("recorded_by"),
         "recovered": recall.recovered.select_related("batch", "decided_by"),
         "signatures": signatures_for(recall),
@@ -358,6 +369,7 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "can_recovered": can_recovered,
         "can_close": can_close,
         "can_approve": can_approve,
+        "approval_rejects": approval_rejects,
         "start_form": forms.get("start_form")
         or SignWithReasonForm(meaning=services.recall_start.meaning, prefix="start"),
         "add_form": forms.get("add_form")
@@ -732,10 +744,12 @@ def mock_create(request: HttpRequest) -> HttpResponse:
 
 
 def _mock_context(request: HttpRequest, mock: MockRecall, form=None) -> dict:
+    can_complete = services.cannot_complete_mock_recall(mock, request.user) is None
+    explain_hidden_form(request, form, can_complete)
     return {
         "mock": mock,
         "signatures": signatures_for(mock),
-        "can_complete": mock.status == MockRecall.Status.RUNNING and request.user.has_perm("recalls.run_mockrecall"),
+        "can_complete": can_complete,
         "complete_form": form or MockCompleteForm(meaning=services.mock_recall_complete.meaning, prefix="complete"),
     }
 

@@ -10,6 +10,7 @@ from release.models import (
     Batch,
     BatchHold,
     BatchMaterial,
+    BatchRejection,
     ChangeControl,
     ChecklistItem,
     ChecklistTemplate,
@@ -52,6 +53,12 @@ class MaterialLotAdmin(ReadOnlyHistoryAdmin):
     list_display = ("lot_number", "material_name", "supplier", "received_date", "expiry_date", "status")
     list_filter = ("status",)
     search_fields = ("lot_number", "material_name", "supplier")
+
+
+@admin.register(BatchRejection)
+class BatchRejectionAdmin(ReadOnlyHistoryAdmin):
+    list_display = ("batch", "source_text", "rejected_by", "rejected_at")
+    list_select_related = ("batch", "rejected_by")
 
 
 @admin.register(BatchMaterial)

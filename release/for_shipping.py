@@ -14,6 +14,9 @@
 * ``source_holds_lift`` / ``count_active_holds_of`` / ``active_holds_of`` — the record that placed
   holds (a recall) lifts them in its own signed step, one signature per hold; holds a recall owns
   cannot be lifted from the hold page.
+* ``recalled_batches_reject`` / ``cannot_reject_after_recall`` / ``rejections_from`` — a recall
+  closed keeping its batches as rejected goods moves each released batch to "Rejected", each with
+  its own signed ``BatchRejection`` naming the recall (the only path from released to rejected).
 """
 
 from __future__ import annotations
@@ -33,17 +36,21 @@ from release.services.holds import (
     product_hold_place,
     source_holds_lift,
 )
+from release.services.rejections import cannot_reject_after_recall, recalled_batches_reject, rejections_from
 
 __all__ = [
     "BatchHold",
     "ProductHold",
     "active_holds_of",
+    "cannot_reject_after_recall",
     "cannot_place_hold",
     "count_active_holds_of",
     "hold_place",
     "holds_from",
     "may_ship",
     "product_hold_place",
+    "recalled_batches_reject",
+    "rejections_from",
     "shippable_batches",
     "source_holds_lift",
 ]

@@ -91,9 +91,12 @@ class Batch(ChangeTracked):
         Status.QUARANTINE: {Status.UNDER_REVIEW, Status.VOIDED},
         Status.UNDER_REVIEW: {Status.FACTORY_RELEASED, Status.RELEASED, Status.REJECTED},
         Status.FACTORY_RELEASED: {Status.RELEASED, Status.REJECTED},
-        # Final: a released batch found defective is held (BatchHold) and recalled, not un-released;
-        # a rejected batch is rejected for ever (ZL-086 4.4.5).
-        Status.RELEASED: set(),
+        # A released batch found defective is held (BatchHold) and recalled, not un-released. Only
+        # the closure of a recall that keeps its batches as rejected goods moves it on, with the
+        # QP's "Rejected" signature on a BatchRejection (release.services.rejections
+        # ``recalled_batches_reject``); no review, admin, API or command path does (R-RCL-5).
+        # A rejected batch is rejected for ever (ZL-086 4.4.5).
+        Status.RELEASED: {Status.REJECTED},
         Status.REJECTED: set(),
         Status.VOIDED: set(),
     }
@@ -322,3 +325,55 @@ class ProductHold(ChangeTracked):
 
 
 # Names of later sections, used inside methods (imported last: no import cycle).
+
+
+class BatchRejection(ChangeTracked):
+    """The rejection of a batch already released, after a recall (召回后不合格处理): what moved the
+    batch from released to rejected, signed "Rejected" by the QP who approved the recall's closure.
+
+    A batch rejected by its release review carries the QP's signature on the review step instead
+    (and the nonconforming-product report); this record exists only for the path a review cannot
+    take (``Batch.TRANSITIONS``). The integrity check verifies its signature and what it vouched
+    for (the batch rejected); a batch status changed by SQL has no audit-trail row and is reported.
+    """
+
+    class Status(models.TextChoices):
+        # One state: the record is written signed. It is declared so that the integrity check
+        # requires its signature (REQUIRED_SIGNATURES) and compares what that vouched for.
+        REJECTED = "rejected", pgettext_lazy("batch", "Rejected")
+
+    TRANSITIONS = {Status.REJECTED: set()}
+    REQUIRED_SIGNATURES = {Status.REJECTED: "rejected"}  # core.integrity: the rejection stands only with it
+    SIGNED_FIELDS = ("batch", "source_type", "source_id", "source_text", "reason", "rejected_by", "rejected_at")
+    # The signature vouches that the batch is rejected: a batch status moved back by SQL is reported.
+    SIGNED_STATE = ("status", "batch.status")
+    AUDIT_LABEL_FIELD = "source_text"
+
+    batch = models.OneToOneField(
+        Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="rejection_after_recall"
+    )
+    source_type = models.ForeignKey(
+        ContentType, verbose_name=_("source record type"), on_delete=models.PROTECT, related_name="+"
+    )
+    source_id = models.PositiveBigIntegerField(_("source record id"))
+    source = GenericForeignKey("source_type", "source_id")
+    source_text = models.CharField(_("source"), max_length=200)
+    reason = models.TextField(_("reason for the rejection"))
+    rejected_by = models.ForeignKey(
+        "core.User", verbose_name=_("rejected by"), on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(_("rejected at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.REJECTED)
+
+    objects = AuditedQuerySet.as_manager()
+    history = audited_history()
+
+    class Meta(ChangeTracked.Meta):
+        verbose_name = _("batch rejection after recall")
+        verbose_name_plural = _("batch rejections after recall")
+
+    def __str__(self) -> str:
+        return f"{self.batch} · {self.source_text}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("release:batch_detail", args=[self.batch_id])

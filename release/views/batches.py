@@ -17,7 +17,7 @@ from core.workflow import WorkflowError
 from release import services
 from release.forms import BatchEditForm, BatchFilterForm, BatchForm, HoldForm
 from release.gate import may_ship
-from release.models import Batch, BatchHold, Product
+from release.models import Batch, BatchHold, BatchRejection, Product
 from release.views.materials import batch_materials_context
 
 # Products a search looks up by id (see batch_list).
@@ -78,8 +78,11 @@ def _detail_context(request: HttpRequest, batch: Batch, **forms) -> dict:
             if may_lift and hold.status == BatchHold.Status.ACTIVE
             else None
         )
+    rejection = BatchRejection.objects.filter(batch=batch).select_related("rejected_by").first()
     return {
         "batch": batch,
+        "rejection": rejection,
+        "rejection_signatures": signatures_for(rejection) if rejection else [],
         "holds": holds,
         "deviations": batch.deviations.order_by("-raised_at", "-pk"),
         "change_controls": batch.change_controls.order_by("-raised_at", "-pk"),

@@ -101,8 +101,22 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> Iterator[str]:
-    """Base URL of Release Desk served by gunicorn, as in production, on a free 127.0.0.1 port.
+def app_url(browser_server) -> str:
+    return browser_server[0]
+
+
+@pytest.fixture(scope="session")
+def server_manage(browser_server):
+    """Run a ``manage.py`` command against the browser server's own database (scenario data a
+    path starts from that no page makes, e.g. ``shell -c``)."""
+    env = browser_server[1]
+    return lambda *args: _manage(env, *args)
+
+
+@pytest.fixture(scope="session")
+def browser_server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
+    """Base URL of Release Desk served by gunicorn, as in production, on a free 127.0.0.1 port,
+    and the environment it runs with (``server_manage`` runs commands against its database).
 
     Why a separate process and not pytest-django's ``live_server``: ``live_server`` flushes the
     tables after each test, and the append-only triggers on history and signature tables refuse
@@ -152,7 +166,7 @@ def app_url(tmp_path_factory) -> Iterator[str]:
         )
         try:
             _wait_until_up(url, proc, log_path)
-            yield url
+            yield url, env
         finally:
             # start_new_session: the group id is gunicorn's pid; this ends its workers too.
             try:

@@ -12,9 +12,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Signature
 from core.roles import ALL_ROLES
 from recalls import services
-from recalls.models import Recall, RecallInformation
+from recalls.models import MockRecall, Recall, RecallInformation
 from tests.aftersales.helpers import english_client
 from tests.factories import PASSWORD
 
@@ -70,6 +71,8 @@ def _data(action: str, recall: Recall | None = None, batch=None) -> dict:
         }
     if action == "recall_approve":
         return {"approve-reason": "同意", "approve-password": PASSWORD}
+    if action == "mock_recall_complete":
+        return {"complete-conclusion": "清单完整", "complete-password": PASSWORD}
     if action == "notify":
         return {"notify-method": "phone", "notify-notified_at": _now()}
     if action == "quantities":
@@ -98,11 +101,14 @@ ACTIONS = {
     "recall_approve": ("recalls:recall_approve", {"qualified_person"}, "recall"),
     "notify": ("recalls:consignee_step", {"recall_coordinator"}, "consignee"),
     "quantities": ("recalls:consignee_step", {"recall_coordinator"}, "consignee"),
+    "mock_recall_complete": ("recalls:mock_complete", {"qa_reviewer", "recall_coordinator"}, "mock"),
 }
 
 
-def _url(action: str, recall: Recall) -> str:
+def _url(action: str, recall: Recall, mock: MockRecall | None = None) -> str:
     name, _roles, target = ACTIONS[action]
+    if target == "mock":
+        return reverse(name, args=[mock.pk])
     if target == "information":
         return reverse(name, args=[recall.information_id])
     if target == "recall":
@@ -115,20 +121,41 @@ def _shown(response) -> str:
     return html.unescape(response.content.decode())
 
 
+def _written() -> tuple[int, ...]:
+    """What any of the actions would write: history rows of the records and signatures."""
+    return (
+        Recall.history.count(),
+        RecallInformation.history.count(),
+        MockRecall.history.count(),
+        Signature.objects.count(),
+    )
+
+
+@pytest.fixture
+def mock(shipped, coordinator):
+    return services.mock_recall_start(user=coordinator, product=shipped[0].product, batches=[shipped[0]])
+
+
+@pytest.fixture
+def mock_complete(mock, coordinator):
+    return services.mock_recall_complete(mock=mock, user=coordinator, password=PASSWORD, conclusion="清单完整")
+
+
 @pytest.mark.parametrize("action", list(ACTIONS))
-def test_every_wrong_role_gets_403_and_nothing_changes(action, started, shipped, users):
+def test_every_wrong_role_gets_403_and_nothing_changes(action, started, mock, shipped, users):
     """R-SEQ-2: each role that does not hold the action is refused by the page itself."""
     _name, holders, _target = ACTIONS[action]
-    url = _url(action, started)
+    url = _url(action, started, mock)
     data = _data(action, started, shipped[1])
-    before = (Recall.history.count(), RecallInformation.history.count())
+    before = _written()
     wrong = [role for role in ALL_ROLES if role not in holders]
     assert wrong
     for role in wrong:
         response = english_client(users[role]).post(url, data)
         assert response.status_code == 403, role
         assert NOT_ALLOWED in _shown(response), role
-    assert (Recall.history.count(), RecallInformation.history.count()) == before
+    assert _written() == before
+    assert MockRecall.objects.get().status == MockRecall.Status.RUNNING
 
 
 @pytest.fixture
@@ -164,6 +191,11 @@ WRONG_STATES = {
     "recall_approve": ("started", "qualified_person", "QA has not closed {recall} yet."),
     "notify": ("closing", "recall_coordinator", "{recall} is not in progress."),
     "quantities": ("closing", "recall_coordinator", "{recall} is not in progress."),
+    "mock_recall_complete": (
+        "mock_complete",
+        "qa_reviewer",
+        "Mock recall {mock} is already complete: its time is recorded.",
+    ),
 }
 
 
@@ -171,7 +203,12 @@ WRONG_STATES = {
 def test_every_action_in_a_wrong_state_says_why_and_writes_nothing(action, request, shipped, users):
     """R-SEQ-1: the URL of a step that is not due now is refused with the reason shown."""
     state, role, message = WRONG_STATES[action]
-    if state == "received":
+    if state == "mock_complete":
+        mock = request.getfixturevalue("mock_complete")
+        url = _url(action, None, mock)
+        data = _data(action)
+        number = {"mock": mock.number}
+    elif state == "received":
         information = request.getfixturevalue("information")
         url = reverse(ACTIONS[action][0], args=[information.pk])
         data = _data(action)
@@ -187,8 +224,8 @@ def test_every_action_in_a_wrong_state_says_why_and_writes_nothing(action, reque
         number = {"info": recall.information.number, "recall": recall.number}
         if state == "analysed":
             number["info"] = recall.information.number
-    before = (Recall.history.count(), RecallInformation.history.count())
+    before = _written()
     response = english_client(users[role]).post(url, data, follow=True)
     assert response.status_code in (200, 400)
     assert message.format(**number) in _shown(response)
-    assert (Recall.history.count(), RecallInformation.history.count()) == before
+    assert _written() == before

@@ -301,3 +301,13 @@ def test_the_recall_notice_pdf_and_the_final_report_pdf_are_issued_with_their_da
     assert any(t["what"]["en"] == "Final report approved" for t in data["timeline"])
     response = client.get(reverse("recalls:final_report_pdf", args=[started.pk]))
     assert response.status_code == 302 and Document.objects.filter(kind="recall_final_report").count() == 1
+
+
+def test_the_information_page_shows_the_signature_that_narrowed_the_lock(started, users):
+    """R-RCL-2: the product lock narrows only with a signature, and the page shows it beside the lock."""
+    info = started.information
+    page = english_client(users["auditor"]).get(reverse("recalls:information_detail", args=[info.pk]))
+    text = page.content.decode()
+    locks = text[text.index('data-testid="locks"') : text.index("</ul>", text.index('data-testid="locks"'))]
+    assert "Whole product: Lifted" in locks
+    assert "(quality_head)" in locks and "Hold lifted" in locks and "Signature valid" in locks

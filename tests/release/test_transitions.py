@@ -22,6 +22,8 @@ ALLOWED = {
         (B.UNDER_REVIEW, B.REJECTED),
         (B.FACTORY_RELEASED, B.RELEASED),
         (B.FACTORY_RELEASED, B.REJECTED),
+        # Only a recall closed keeping its batches as rejected goods (recalled_batches_reject).
+        (B.RELEASED, B.REJECTED),
     },
     # ZL-086 4.1–4.4: each stage in order; each may send back to the one before; nonconforming QA goes
     # straight to the QP (rejection only); "other" returns to QA; market release for two-stage products.

@@ -157,6 +157,21 @@ def add_recall_rows_the_demo_does_not_show():
         },
     )
     recall_services.deadline_rule_revise(user=users["admin"], changes={("I", "progress"): 1}, reason="省局要求每日报告")
+    # A batch rejected after a recall (what the QP's approval does when QA keeps the batches).
+    from core.signatures import verify_signer
+    from release.models import Batch
+    from release.services.rejections import recalled_batches_reject
+
+    batch = Batch.objects.get(pk=recall.batches.filter(batch__status=Batch.Status.RELEASED).first().batch_id)
+    qp = users["qualified_person"]
+    recalled_batches_reject(
+        batches=[batch],
+        source=recall,
+        user=qp,
+        credentials=[verify_signer(user=qp, password=password)],
+        reason="召回结束，该批作不合格品处理",
+        permission="recalls.approve_recall",
+    )
 
 
 def test_every_audit_table_refuses_raw_update_and_delete(demo_loaded):

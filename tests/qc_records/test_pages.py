@@ -277,3 +277,24 @@ def test_the_ledger_month_field_shows_the_month_listed(qc, client_for):
 
     form = client_for(qc.analyst).get(reverse("qc_records:ledger")).context["form"]
     assert f'value="{timezone.localdate():%Y-%m}"' in str(form["month"])
+
+
+def test_spec_list_counts_the_items_in_force(qc, spec, client_for):
+    """The specification list's item column counts the items not removed, per specification (a
+    draft with one item removed shows one fewer; a specification without items shows 0)."""
+    from qc_records import services
+    from qc_records.models import Specification
+
+    draft = services.specification_new_version(spec=spec, user=qc.head)
+    services.specification_item_remove(item=draft.items.order_by("position").first(), user=qc.head, reason="合并到含量测定")
+    empty = services.specification_create(
+        user=qc.head,
+        data=dict(code="ZL-BZ-YL-009", title="空白标准", category="raw_material", material_name="乳糖"),
+    )
+    live = spec.items.filter(voided_at__isnull=True).count()
+    response = client_for(qc.head).get(reverse("qc_records:spec_list"))
+    shown = {(s.pk): s.item_count for s in response.context["page_obj"]}
+    assert shown[spec.pk] == live > 1
+    assert shown[draft.pk] == live - 1
+    assert shown[empty.pk] == 0
+    assert Specification.objects.count() == 3

@@ -153,3 +153,16 @@ def demo_seeded_module(request, django_db_setup, django_db_blocker, tmp_path_fac
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def site_language():
+    """Every test starts in the site's default language (zh-hans), whatever an earlier test or
+    request left active in the thread: a test that reads English outside a request says so
+    (``translation.override("en")`` or its package's ``english`` fixture)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

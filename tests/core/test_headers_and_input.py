@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from core.dates import validate_plausible_date
 from core.models import AuthEvent
@@ -123,7 +124,7 @@ def test_dates_before_the_earliest_plausible_date_are_refused(settings):
     """Issue 8 item 10 (R-UX-2): a date before the plant existed is a mistake or a back-dating."""
     settings.EARLIEST_PLAUSIBLE_DATE = date(2005, 6, 1)
     validate_plausible_date(date(2005, 6, 1))
-    with pytest.raises(ValidationError) as exc:
+    with pytest.raises(ValidationError) as exc, translation.override("en"):
         validate_plausible_date(date(2005, 5, 31))
     assert exc.value.messages == ["Enter a date between 2005-06-01 and 2999-12-31."]
 
@@ -138,5 +139,6 @@ def test_batch_form_refuses_a_manufacture_date_decades_back(approved_product, se
             "batch_size": "1000",
         }
     )
-    assert not form.is_valid()
+    with translation.override("en"):
+        assert not form.is_valid()
     assert form.errors["manufacture_date"] == ["Enter a date between 2000-01-01 and 2999-12-31."]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
 
 from core.models import AuthEvent, Signature
 from core.signatures import SignatureError, check_may_sign, verify_signer
@@ -122,7 +123,7 @@ def test_an_account_whose_password_an_admin_typed_cannot_sign(make_user):
     """R-AUTH-5, R-SIG-5: a new account still on the password its administrator typed signs nothing,
     even with that password, and the refusal says why."""
     person = make_user("qa_reviewer", must_change_password=True)
-    with pytest.raises(SignatureError) as exc:
+    with pytest.raises(SignatureError) as exc, translation.override("en"):
         verify_signer(user=person, password=PASSWORD)
     assert str(exc.value) == REFUSED
     refused = AuthEvent.objects.get(kind=AuthEvent.Kind.SIGNATURE_REFUSED, user=person)

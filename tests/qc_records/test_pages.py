@@ -286,7 +286,9 @@ def test_spec_list_counts_the_items_in_force(qc, spec, client_for):
     from qc_records.models import Specification
 
     draft = services.specification_new_version(spec=spec, user=qc.head)
-    services.specification_item_remove(item=draft.items.order_by("position").first(), user=qc.head, reason="合并到含量测定")
+    services.specification_item_remove(
+        item=draft.items.order_by("position").first(), user=qc.head, reason="合并到含量测定"
+    )
     empty = services.specification_create(
         user=qc.head,
         data=dict(code="ZL-BZ-YL-009", title="空白标准", category="raw_material", material_name="乳糖"),

@@ -5,25 +5,17 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.work import WorkItem, WorkQueue
+from core.work import QUEUE_LENGTH, WorkItem, WorkQueue, first_items
 from release.models import Product
-
-QUEUE_LENGTH = 20
-
-
-def _first(queryset) -> tuple[list, int]:
-    """The first QUEUE_LENGTH rows and the total, in one query unless the queue is longer (My work
-    shows many queues: each saves a COUNT when it is short)."""
-    items = list(queryset[:QUEUE_LENGTH])
-    total = len(items) if len(items) < QUEUE_LENGTH else queryset.count()
-    return items, total
 
 
 def queues(user) -> list[WorkQueue]:
     out: list[WorkQueue] = []
     if user.has_perm("release.approve_product"):
         # Only what this person may approve: nothing they created or changed (R-SEQ-2).
-        waiting, total = _first(Product.objects.awaiting_approval().not_authored_by(user).order_by("updated_at", "pk"))
+        waiting, total = first_items(
+            Product.objects.awaiting_approval().not_authored_by(user).order_by("updated_at", "pk")
+        )
         out.append(
             WorkQueue(
                 key="product_approval",
@@ -55,7 +47,7 @@ def queues(user) -> list[WorkQueue]:
         # R-MAT-1: lots in quarantine, minus those this person registered (R-SEQ-2).
         from release.models import MaterialLot
 
-        lots, total = _first(
+        lots, total = first_items(
             MaterialLot.objects.awaiting_release().not_registered_by(user).order_by("received_date", "pk")
         )
         out.append(
@@ -90,7 +82,9 @@ def _review_queues(user) -> list[WorkQueue]:
 
     out: list[WorkQueue] = []
     if user.has_perm("release.review_production"):
-        waiting, total = _first(Batch.objects.in_quarantine().select_related("product").order_by("created_at", "pk"))
+        waiting, total = first_items(
+            Batch.objects.in_quarantine().select_related("product").order_by("created_at", "pk")
+        )
         out.append(
             WorkQueue(
                 key="release_to_start",
@@ -131,7 +125,7 @@ def _review_queues(user) -> list[WorkQueue]:
             reviews = reviews.filter(
                 Exists(QPDesignation.objects.valid().filter(person=user, product=OuterRef("batch__product"), **scope))
             )
-        items, total = _first(reviews)
+        items, total = first_items(reviews)
         out.append(
             WorkQueue(
                 key=f"release_{stage}",

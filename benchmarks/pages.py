@@ -98,6 +98,17 @@ def _pk(label: str, **filters) -> Callable[[], int | None]:
     return lambda: _latest(label, **filters)
 
 
+def _review_batch(**filters) -> Callable[[], int | None]:
+    """The batch of the newest release review in that state (the page is the batch's)."""
+
+    def find() -> int | None:
+        from release.models import ReleaseReview
+
+        return ReleaseReview._base_manager.filter(**filters).order_by("-pk").values_list("batch_id", flat=True).first()
+
+    return find
+
+
 def _week() -> str:
     end = timezone.localdate()
     return f"date_from={(end - timedelta(days=7)).isoformat()}&date_to={end.isoformat()}"
@@ -134,6 +145,12 @@ PAGES: list[Page] = [
     Page("my work, QA reviewer", "qa_reviewer", _url("core:my_work")),
     Page("my work, QP", "qualified_person", _url("core:my_work")),
     Page("my work, customer service", "customer_service", _url("core:my_work")),
+    Page("my work, QC reviewer", "qc_reviewer", _url("core:my_work")),
+    Page("my work, QC head", "qc_head", _url("core:my_work")),
+    Page("my work, production reviewer", "production_reviewer", _url("core:my_work")),
+    Page("my work, customer service manager", "cs_manager", _url("core:my_work")),
+    Page("my work, quality head", "quality_head", _url("core:my_work")),
+    Page("my work, recall coordinator", "recall_coordinator", _url("core:my_work")),
     Page("audit search, newest", "auditor", _url("core:audit_search")),
     Page("audit search, one user", "auditor", lambda: reverse("core:audit_search") + f"?user={_user_id('qc_analyst')}"),
     Page(
@@ -154,7 +171,18 @@ PAGES: list[Page] = [
     Page("batch list, by number", "qa_reviewer", _url("release:batch_list", query="q=V4242")),
     Page("batch list, released", "qa_reviewer", _url("release:batch_list", query="status=released")),
     Page("batch detail", "qa_reviewer", _url("release:batch_detail", _pk("release.Batch"))),
-    Page("release review", "qualified_person", _url("release:batch_review", _pk("release.ReleaseReview"))),
+    Page(
+        "release review, waiting for the QP",
+        "qualified_person",
+        _url("release:batch_review", _review_batch(status="qp")),
+    ),
+    Page(
+        "release review, released", "qualified_person", _url("release:batch_review", _review_batch(status="released"))
+    ),
+    Page("material lot list", "qa_reviewer", _url("release:materiallot_list")),
+    Page("material lot detail", "qa_reviewer", _url("release:materiallot_detail", _pk("release.MaterialLot"))),
+    Page("QP designation list", "admin", _url("release:designation_list")),
+    Page("product detail", "qa_reviewer", _url("release:product_detail", _pk("release.Product"))),
     Page("release register", "qualified_person", _url("release:register")),
     Page("release register CSV", "qualified_person", _url("release:register_csv"), export=True),
     # qc_records
@@ -167,6 +195,12 @@ PAGES: list[Page] = [
     Page("record detail", "qc_reviewer", _url("qc_records:record_detail", _pk("qc_records.TestRecord"))),
     Page("record history", "qc_reviewer", _url("qc_records:record_history", _pk("qc_records.TestRecord"))),
     Page("batch QC", "qa_reviewer", _url("qc_records:batch_qc", _pk("release.Batch"))),
+    Page("sample detail", "qc_analyst", _url("qc_records:sample_detail", _pk("qc_records.Sample"))),
+    Page("specification detail", "qc_head", _url("qc_records:spec_detail", _pk("qc_records.Specification"))),
+    Page("instrument detail", "qc_head", _url("qc_records:instrument_detail", _pk("qc_records.Instrument"))),
+    Page("reagent list", "qc_head", _url("qc_records:reagent_list")),
+    Page("OOS list", "qc_head", _url("qc_records:oos_list")),
+    Page("OOS detail", "qc_head", _url("qc_records:oos_detail", _pk("qc_records.OOSInvestigation"))),
     # aftersales
     Page("customer list", "customer_service", _url("aftersales:customer_list")),
     Page("complaint list", "customer_service", _url("aftersales:complaint_list")),
@@ -177,6 +211,26 @@ PAGES: list[Page] = [
     Page("shipment detail", "customer_service", _url("aftersales:shipment_detail", _pk("aftersales.Shipment"))),
     Page("shipment import form", "sales", _url("aftersales:shipment_import")),
     Page("shipment CSV", "customer_service", _url("aftersales:shipment_csv"), export=True),
+    Page("customer detail", "customer_service", _url("aftersales:customer_detail", _pk("aftersales.Customer"))),
+    Page("feedback list", "customer_service", _url("aftersales:feedback_list")),
+    Page("feedback detail", "customer_service", _url("aftersales:feedback_detail", _pk("aftersales.Feedback"))),
+    Page("complaint detail", "customer_service", _url("aftersales:complaint_detail", _pk("aftersales.Complaint"))),
+    Page("ADR list", "customer_service", _url("aftersales:adr_list")),
+    Page("ADR detail", "customer_service", _url("aftersales:adr_detail", _pk("aftersales.ADRCase"))),
+    Page("visit list", "customer_service", _url("aftersales:visit_list")),
+    Page("return list", "customer_service", _url("aftersales:return_list")),
+    Page("return detail", "qa_reviewer", _url("aftersales:return_detail", _pk("aftersales.GoodsReturn"))),
+    # recalls
+    Page("recall list", "recall_coordinator", _url("recalls:recall_list")),
+    Page("recall detail", "recall_coordinator", _url("recalls:recall_detail", _pk("recalls.Recall"))),
+    Page(
+        "recall information detail",
+        "recall_coordinator",
+        _url("recalls:information_detail", _pk("recalls.RecallInformation")),
+    ),
+    Page(
+        "recall consignee CSV", "recall_coordinator", _url("recalls:consignee_csv", _pk("recalls.Recall")), export=True
+    ),
 ]
 
 

@@ -8,7 +8,7 @@ users), whatever the number of rows stored.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
@@ -327,12 +327,21 @@ def _attach_users(entries: list[AuditEntry], known: Iterable[models.Model] = ())
     return entries
 
 
-def record_timeline(base: type[models.Model], pk: Any, known: Iterable[models.Model] = ()) -> list[AuditEntry]:
+def record_timeline(
+    base: type[models.Model],
+    pk: Any,
+    known: Iterable[models.Model] = (),
+    where: Callable[[AuditEntry], bool] | None = None,
+) -> list[AuditEntry]:
     """Every change of one record, oldest first. ``known``: rows the caller has read in this
-    request (e.g. the record's product), not read again to name them."""
+    request (e.g. the record's product), not read again to name them. ``where``: keep only the
+    entries it accepts, chosen before the people and linked records are read (none kept: no query)."""
     hm = base.history.model  # type: ignore[attr-defined]
     rows = list(_with_previous(hm.objects.filter(**{base._meta.pk.attname: pk})).order_by("history_date", "history_id"))
-    return _attach_users(_entries(rows), known=known)
+    entries = _entries(rows)
+    if where is not None:
+        entries = [e for e in entries if where(e)]
+    return _attach_users(entries, known=known)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""QC's queues on the "My work" page: oldest first, two queries per queue (R-UX-3)."""
+"""QC's queues on the "My work" page: oldest first, one query per queue (R-UX-3; full queues are
+counted together by core.work)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.work import WorkItem, WorkQueue
+from core.work import WorkItem, WorkQueue, first_items
 from qc_records.models import Instrument, OOSInvestigation, Reagent, Sample, Specification, TestRecord
-
-QUEUE_LENGTH = 20
 
 
 def _record_title(r: TestRecord) -> str:
@@ -21,11 +20,12 @@ def _record_title(r: TestRecord) -> str:
 
 
 def _queue(key, title, qs, item, more_url="", empty=""):
+    rows, total = first_items(qs)
     return WorkQueue(
         key=key,
         title=title,
-        items=[item(o) for o in qs[:QUEUE_LENGTH]],
-        total=qs.count(),
+        items=[item(o) for o in rows],
+        total=total,
         more_url=more_url,
         empty_text=empty,
     )
@@ -133,16 +133,15 @@ def queues(user) -> list[WorkQueue]:
             .select_related("product")
             .order_by("updated_at", "pk")
         )
-        if specs.exists():
-            out.append(
-                _queue(
-                    "qc_specs_to_approve",
-                    _("Specifications waiting for approval"),
-                    specs,
-                    lambda s: WorkItem(title=f"{s} · {s.title}", url=s.get_absolute_url(), since=s.updated_at),
-                    reverse("qc_records:spec_list") + "?status=draft",
-                )
-            )
+        queue = _queue(
+            "qc_specs_to_approve",
+            _("Specifications waiting for approval"),
+            specs,
+            lambda s: WorkItem(title=f"{s} · {s.title}", url=s.get_absolute_url(), since=s.updated_at),
+            reverse("qc_records:spec_list") + "?status=draft",
+        )
+        if queue.items:  # shown only while there is one
+            out.append(queue)
     days = settings.QC_DUE_SOON_DAYS
     today = timezone.localdate()
     if user.has_perm("qc_records.change_instrument"):

@@ -1,7 +1,7 @@
 """Recall queues on the "My work" page (R-UX-3, R-RCL-4): information awaiting analysis or a
 decision, recalls awaiting a start, closure or the QP, and recall tasks overdue.
 
-A queue costs one query when it is short (the count is taken only for a full queue); the overdue
+A queue costs one query (core.work.first_items: full queues are counted together); the overdue
 tasks of every recall in progress cost four queries whatever their number (recalls.deadlines)."""
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.work import WorkItem, WorkQueue
+from core.work import QUEUE_LENGTH, WorkItem, WorkQueue, first_items
 from recalls.deadlines import tasks_of_recalls
 from recalls.models import Recall, RecallInformation
-
-QUEUE_LENGTH = 20
 
 
 def queues(user) -> list[WorkQueue]:
@@ -28,7 +26,7 @@ def queues(user) -> list[WorkQueue]:
         waiting = (
             RecallInformation.objects.filter(status=status).select_related("product").order_by("received_at", "pk")
         )
-        first = list(waiting[:QUEUE_LENGTH])
+        first, total = first_items(waiting)
         out.append(
             WorkQueue(
                 key="recall_information",
@@ -44,7 +42,7 @@ def queues(user) -> list[WorkQueue]:
                     )
                     for i in first
                 ],
-                total=len(first) if len(first) < QUEUE_LENGTH else waiting.count(),
+                total=total,
                 more_url=reverse("recalls:recall_list"),
                 empty_text=_("No recall information is waiting."),
             )
@@ -53,7 +51,7 @@ def queues(user) -> list[WorkQueue]:
         proposed = (
             Recall.objects.filter(status=Recall.Status.PROPOSED).select_related("product").order_by("proposed_at")
         )
-        first = list(proposed[:QUEUE_LENGTH])
+        first, total = first_items(proposed)
         out.append(
             WorkQueue(
                 key="recalls_to_start",
@@ -64,7 +62,7 @@ def queues(user) -> list[WorkQueue]:
                     )
                     for r in first
                 ],
-                total=len(first) if len(first) < QUEUE_LENGTH else proposed.count(),
+                total=total,
                 more_url=reverse("recalls:recall_list"),
                 empty_text=_("No recall is waiting to be started."),
             )
@@ -99,7 +97,7 @@ def queues(user) -> list[WorkQueue]:
         )
     if user.has_perm("recalls.approve_recall"):
         closing = Recall.objects.filter(status=Recall.Status.CLOSING).select_related("product").order_by("closed_at")
-        first = list(closing[:QUEUE_LENGTH])
+        first, total = first_items(closing)
         out.append(
             WorkQueue(
                 key="recalls_to_approve",
@@ -110,7 +108,7 @@ def queues(user) -> list[WorkQueue]:
                     )
                     for r in first
                 ],
-                total=len(first) if len(first) < QUEUE_LENGTH else closing.count(),
+                total=total,
                 more_url=reverse("recalls:recall_list"),
                 empty_text=_("No final report is waiting."),
             )

@@ -116,11 +116,12 @@ class BatchEvidence:
 
 def critical_changes(batch: Batch) -> list[AuditEntry]:
     """The batch's data changes after it was registered (R-AT-6): who changed what, old → new, why."""
-    return [
-        e
-        for e in record_timeline(Batch, batch.pk, known=[batch, batch.product])
-        if e.action == "~" and any(c.name in Batch.SIGNED_FIELDS for c in e.changes)
-    ]
+    return record_timeline(
+        Batch,
+        batch.pk,
+        known=[batch, batch.product],
+        where=lambda e: e.action == "~" and any(c.name in Batch.SIGNED_FIELDS for c in e.changes),
+    )
 
 
 def _factory_release(batch: Batch) -> tuple[ReviewStep | None, list[Any]]:

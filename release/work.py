@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.work import QUEUE_LENGTH, WorkItem, WorkQueue, first_items
+from core.work import WorkItem, WorkQueue, first_items
 from release.models import Product
 
 
@@ -30,17 +30,16 @@ def queues(user) -> list[WorkQueue]:
             )
         )
     if user.has_perm("release.change_product"):
-        mine = Product.objects.awaiting_approval().filter(last_changed_by=user).order_by("updated_at", "pk")
-        if mine.exists():
+        mine, total = first_items(
+            Product.objects.awaiting_approval().filter(last_changed_by=user).order_by("updated_at", "pk")
+        )
+        if mine:  # shown only while there is one
             out.append(
                 WorkQueue(
                     key="my_product_drafts",
                     title=_("Your product drafts (waiting for another person's approval)"),
-                    items=[
-                        WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at)
-                        for p in mine[:QUEUE_LENGTH]
-                    ],
-                    total=mine.count(),
+                    items=[WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at) for p in mine],
+                    total=total,
                 )
             )
     if user.has_perm("release.release_materiallot"):

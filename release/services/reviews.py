@@ -11,6 +11,7 @@ save with reason → signature with the service's meaning (core/workflow.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,10 +87,14 @@ def active_steps(review: ReleaseReview) -> list[ReviewStep]:
     return list(review.steps.active().select_related("signed_by").order_by("signed_at", "pk"))
 
 
-def signed_stage_of(review: ReleaseReview, user: User, stage: str) -> str | None:
-    """The other stage of this batch ``user`` signed (withdrawn or not), or None (R-SEQ-2)."""
-    other = review.steps.filter(signed_by=user).exclude(stage=stage).values_list("stage", flat=True).first()
-    return other
+def signed_stage_of(
+    review: ReleaseReview, user: User, stage: str, steps: Sequence[ReviewStep] | None = None
+) -> str | None:
+    """The other stage of this batch ``user`` signed (withdrawn or not), or None (R-SEQ-2).
+    ``steps``: every step of the review, oldest first, when the caller has read them (the page)."""
+    if steps is not None:
+        return next((s.stage for s in steps if s.signed_by_id == user.pk and s.stage != stage), None)
+    return review.steps.filter(signed_by=user).exclude(stage=stage).values_list("stage", flat=True).first()
 
 
 def designation_for(user: User, batch: Batch, stage: str) -> QPDesignation | None:
@@ -117,8 +122,11 @@ def cannot_start_review(batch: Batch, user: User) -> str | None:
     return None
 
 
-def cannot_sign_stage(review: ReleaseReview, user: User, stage: str) -> str | None:
-    """Why ``user`` may not sign ``stage`` of this review now, or None."""
+def cannot_sign_stage(
+    review: ReleaseReview, user: User, stage: str, steps: Sequence[ReviewStep] | None = None
+) -> str | None:
+    """Why ``user`` may not sign ``stage`` of this review now, or None. ``steps``: as for
+    ``signed_stage_of`` (the page passes the steps it shows; the actions read them under the lock)."""
     if not user.has_perm(STAGE_PERMISSIONS[stage]):
         return _("You do not have permission to do this.")
     if review.waiting_for != stage:
@@ -132,7 +140,7 @@ def cannot_sign_stage(review: ReleaseReview, user: User, stage: str) -> str | No
             "status": review.get_status_display(),
             "stage": Stage(stage).label,
         }
-    if other := signed_stage_of(review, user, stage):
+    if other := signed_stage_of(review, user, stage, steps):
         return _("You signed the %(stage)s of this batch; one person signs at most one stage.") % {
             "stage": Stage(other).label
         }

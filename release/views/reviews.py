@@ -130,7 +130,7 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
             document.is_superseded = document.pk in superseded
         _correction_context(request, review, corrections, ctx, forms)
     stage = review.waiting_for
-    refusal = services.cannot_sign_stage(review, user, stage) if stage else None
+    refusal = services.cannot_sign_stage(review, user, stage, steps) if stage else None
     ctx["stage"] = stage
     ctx["can_act"] = stage is not None and refusal is None
     # People with the stage's role see why they may not sign it (another stage signed, no designation).

@@ -159,7 +159,7 @@ def test_lockout_threshold_and_idle_timeout_come_from_the_environment(monkeypatc
     """R-AUTH-2, R-AUTH-3: the company's choices are settings with defaults 5 and 30 minutes."""
     defaults = _load_settings(monkeypatch, SECRET_KEY="k" * 60)
     assert defaults["LOCKOUT_THRESHOLD"] == 5
-    assert defaults["SESSION_COOKIE_AGE"] == 30 * 60 and defaults["SESSION_SAVE_EVERY_REQUEST"] is True
+    assert defaults["SESSION_COOKIE_AGE"] == 30 * 60 and defaults["SESSION_ENGINE"] == "core.sessions"
     chosen = _load_settings(monkeypatch, SECRET_KEY="k" * 60, LOCKOUT_THRESHOLD="3", SESSION_IDLE_TIMEOUT_MINUTES="15")
     assert chosen["LOCKOUT_THRESHOLD"] == 3
     assert chosen["SESSION_COOKIE_AGE"] == 15 * 60

@@ -5,9 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.roles import ALL_ROLES, QA_REVIEWER
+from core.work import QUEUE_LENGTH
 from release import services
 from release.models import Product
-from release.work import QUEUE_LENGTH
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,82 @@
+"""My work counts every full queue of the page in one query (issue 12, R-PERF-1, R-UX-3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from core.work import QUEUE_LENGTH, PendingCount, count_together, first_items
+from qc_records.models import Instrument
+from release.models import Product
+from tests.factories import InstrumentFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _drafts(n: int, by, start: int = 0) -> None:
+    for i in range(start, start + n):
+        when = timezone.now() - timedelta(days=100 - i)
+        ProductFactory(name=f"品种{by.username}{i:02d}", last_changed_by=by, created_at=when, updated_at=when)
+
+
+def test_count_together_answers_what_each_count_would(admin_user, django_assert_num_queries):
+    """The combined query gives each queryset's own count: a filter, an OR of two querysets, an
+    ordered and select_related queryset, and one that matches nothing."""
+    _drafts(3, admin_user)
+    InstrumentFactory(code="HPLC-01", calibration_due=timezone.localdate() - timedelta(days=1))
+    InstrumentFactory(code="HPLC-02", calibration_due=timezone.localdate() + timedelta(days=400))
+    querysets = [
+        Product.objects.filter(last_changed_by=admin_user),
+        Instrument.objects.due_within(30) | Instrument.objects.calibration_expired(),
+        Product.objects.select_related("last_changed_by").order_by("-name"),
+        Product.objects.filter(Q(name="无此品种") | Q(generic_name="无此品种")),
+    ]
+    expected = [qs.count() for qs in querysets]
+    assert expected[0] == 3 and expected[1] == 1 and expected[3] == 0
+    with django_assert_num_queries(1):
+        assert count_together(querysets) == expected
+    with django_assert_num_queries(0):
+        assert count_together([]) == []
+
+
+def test_a_short_queue_is_its_length_and_a_full_one_is_counted_later(admin_user, django_assert_num_queries):
+    _drafts(2, admin_user)
+    with django_assert_num_queries(1):
+        items, total = first_items(Product.objects.order_by("pk"))
+    assert len(items) == 2 and total == 2
+    _drafts(QUEUE_LENGTH, admin_user, start=2)
+    with django_assert_num_queries(1):
+        items, total = first_items(Product.objects.order_by("pk"))
+    assert len(items) == QUEUE_LENGTH and isinstance(total, PendingCount)
+
+
+def test_two_full_queues_cost_one_query_more_than_two_short_ones(
+    admin_user, qa_reviewer, client_for, django_assert_max_num_queries
+):
+    """The QA reviewer's "products to approve" and "your product drafts" queues: with one item
+    each, then with more than a queue shows each. The page costs one query more, not two, and
+    says each queue's own total."""
+    client = client_for(qa_reviewer)
+    _drafts(1, admin_user)
+    _drafts(1, qa_reviewer)
+    client.get(reverse("core:my_work"))
+    with django_assert_max_num_queries(40) as short:
+        client.get(reverse("core:my_work"))
+    _drafts(QUEUE_LENGTH + 2, admin_user, start=1)
+    _drafts(QUEUE_LENGTH + 4, qa_reviewer, start=1)
+    with django_assert_max_num_queries(len(short.captured_queries) + 1) as full:
+        response = client.get(reverse("core:my_work"))
+    assert len(full.captured_queries) == len(short.captured_queries) + 1
+    queues = {q.key: q for q in response.context["queues"]}
+    assert (len(queues["product_approval"].items), queues["product_approval"].total) == (QUEUE_LENGTH, QUEUE_LENGTH + 3)
+    assert (len(queues["my_product_drafts"].items), queues["my_product_drafts"].total) == (
+        QUEUE_LENGTH,
+        QUEUE_LENGTH + 5,
+    )
+    page = response.content.decode()
+    for total in (QUEUE_LENGTH + 3, QUEUE_LENGTH + 5):
+        assert f'<span class="badge text-bg-primary">{total}</span>' in page

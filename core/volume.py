@@ -33,9 +33,16 @@ purpose; generated data is INSERT-only, so like ``benchmarks/verify_integrity.py
 signatures are written through ``Signature._base_manager.bulk_create`` with the real keyed
 hash and chain (``core.signatures.sign`` computes the same), so ``verify_integrity`` passes.
 
-Not generated: documents (``core.Document``: each is a stored file and names its record through a
-generic link, which a copy would leave pointing at the demo's record) and the rows of models with
-no demo template (a mock recall's batches, recovered goods, review corrections).
+Documents (``core.Document``) are issued last: for each kind the demo issued (a test report for an
+approved test record, a release certificate or non-conformity report for a QP's step…), every
+record in the state of the demo's record (same status, stage, decision) that has no document of
+that kind gets the demo's document copied: its own record id, number (``-V<id>``), issue date
+and verification code, and the same stored PDF (so its SHA-256 still matches the file, and
+``verify_integrity`` reads as many files as a plant would have). ``generate_volume --documents``
+adds them to a database generated before this step existed.
+
+Not generated: the rows of models with no demo template (a mock recall's batches, recovered
+goods, review corrections).
 
 Not claimed: cross-record business consistency beyond the parent (a generated record's results
 come from a template record of another specification's items; a shipment's batch may be in
@@ -101,6 +108,10 @@ PLAN: list[Spec] = [
     Spec("recalls.RecallBatch", 120, parent="recall", changes=0),
     Spec("recalls.RecallConsignee", 3_000, parent="recall", changes=1),
 ]
+
+# The columns whose values tell a record's state: a document is issued for the records in the
+# state of the demo record that has one.
+STATE_COLUMNS = ("status", "stage", "decision")
 
 # Signatures per generated record (about 1.4 million at scale 1.0), with the meanings the demo used on that model.
 SIGNATURES_PER_RECORD = {
@@ -168,6 +179,7 @@ class Generator:
         self.stored_states()
         self.history()
         self.signatures()
+        self.documents()
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
         self.out(f"done in {time.perf_counter() - started:.0f} s")
@@ -264,7 +276,13 @@ class Generator:
             exprs.append(expr)
         tpl_n = len(template_ids)
         tpl_array = "ARRAY[" + ",".join(str(i) for i in template_ids) + "]::bigint[]"
-        tpl_index = f"((g / {parent_n}) % {tpl_n})" if parent_field is not None else f"(g % {tpl_n})"
+        # Siblings of one parent take the templates in turn per parent (g // parents); a record
+        # that is its parent's only child (a batch's release review) takes them in turn by row,
+        # else every copy would be the first template (every review in its first state).
+        one_per_parent = parent_field is not None and (parent_field.one_to_one or parent_field.unique)
+        tpl_index = (
+            f"((g / {parent_n}) % {tpl_n})" if parent_field is not None and not one_per_parent else f"(g % {tpl_n})"
+        )
         started = time.perf_counter()
         first = last = None
         for lo in range(0, n, CHUNK):
@@ -424,3 +442,57 @@ class Generator:
             SignatureChain.objects.update_or_create(
                 pk=SignatureChain.HEAD_PK, defaults={"last_signature_id": last.pk, "last_hash": last.record_hash}
             )
+
+    # -- documents --------------------------------------------------------------------------------
+    def documents(self) -> None:
+        from core.models import Document
+
+        doc_table = qn(Document._meta.db_table)
+        done: set[tuple[str, str]] = set()
+        templates = Document.objects.filter(version=1, supersedes__isnull=True).select_related("content_type")
+        for tpl in templates.order_by("pk"):
+            model = tpl.content_type.model_class()
+            if model is None or (model._meta.label, tpl.kind) in done:
+                continue
+            done.add((model._meta.label, tpl.kind))
+            table = qn(model._meta.db_table)
+            state = [f.column for f in model._meta.concrete_fields if f.name in STATE_COLUMNS]
+            same_state = "".join(f" AND b.{qn(c)} IS NOT DISTINCT FROM s.{qn(c)}" for c in state)
+            with connection.cursor() as cur:
+                cur.execute(f"SELECT min(id), max(id) FROM {table}")  # noqa: S608
+                lo, hi = cur.fetchone()
+            cols, exprs = [], []
+            for f in Document._meta.concrete_fields:
+                if f.primary_key:
+                    continue
+                col = f.column
+                cols.append(qn(col))
+                if col == "object_id":
+                    exprs.append("b.id")
+                elif col == "number":
+                    exprs.append(
+                        f"CASE WHEN d.number = '' THEN '' ELSE left(d.number, {f.max_length - 12}) || '-V' || b.id END"
+                    )
+                elif col == "verification_code":
+                    # 16 characters of the code alphabet (no 0, 1, 8, 9), distinct per kind and record.
+                    exprs.append("translate(upper(left(md5(d.kind || ':' || b.id::text), 16)), '0189', 'WXYZ')")
+                elif col == "issued_at":
+                    exprs.append(
+                        f"d.issued_at - make_interval(days => (({hi} - b.id::bigint) * {DAYS} / {max(1, hi - lo + 1)})::int)"
+                    )
+                else:
+                    exprs.append(f"d.{qn(col)}")
+            started = time.perf_counter()
+            total = 0
+            for a in range(lo, hi + 1, CHUNK):
+                with transaction.atomic(), connection.cursor() as cur:
+                    cur.execute(
+                        f"INSERT INTO {doc_table} ({', '.join(cols)}) "  # noqa: S608
+                        f"SELECT {', '.join(exprs)} FROM {table} b "
+                        f"JOIN {doc_table} d ON d.id = {tpl.pk} JOIN {table} s ON s.id = {tpl.object_id} "
+                        f"WHERE b.id BETWEEN {a} AND {min(hi, a + CHUNK - 1)}{same_state} "
+                        f"AND NOT EXISTS (SELECT 1 FROM {doc_table} x WHERE x.content_type_id = d.content_type_id "
+                        f"AND x.object_id = b.id AND x.kind = d.kind) ORDER BY b.id"
+                    )
+                    total += cur.rowcount
+            self.out(f"documents {tpl.kind} on {model._meta.label}: {total:,} in {time.perf_counter() - started:.1f} s")

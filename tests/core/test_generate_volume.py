@@ -50,22 +50,28 @@ def test_every_history_table_has_the_user_and_record_time_indexes():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="generate_volume runs on PostgreSQL only")
-def test_generated_rows_are_valid_with_history_and_signatures(settings):
+def test_generated_rows_are_valid_with_history_and_signatures(settings, django_capture_on_commit_callbacks):
     """Issue 12 item 1: at a tiny scale every planned model grows, each generated row has its
-    history, and the nightly integrity check passes over the generated signatures."""
+    history, every approved test record its test report, and the nightly integrity check passes
+    over the generated signatures and documents."""
+    from django.contrib.contenttypes.models import ContentType
+
     from aftersales.models import CustomerVisit, Shipment
-    from qc_records.models import TestResult
+    from core.models import Document
+    from qc_records.models import TestRecord, TestResult
     from recalls.models import Recall, RecallConsignee
-    from release.models import Batch, BatchMaterial, Deviation, MaterialLot, QPDesignation
+    from release.models import Batch, BatchMaterial, Deviation, MaterialLot, QPDesignation, ReleaseReview
 
     settings.DEBUG = True
-    call_command("seed_demo", stdout=StringIO())
+    with django_capture_on_commit_callbacks(execute=True):  # the demo's documents are issued after commit
+        call_command("seed_demo", stdout=StringIO())
     # Issue 12: deviations (with their batches), material lots and their use, QP designations,
     # customer visits and recalls (with batches and consignees) are generated too.
     grown = (Deviation, Deviation.batches.through, MaterialLot, BatchMaterial, QPDesignation, CustomerVisit)
     grown += (Recall, RecallConsignee)
     before = {m: m._base_manager.count() for m in (Batch, TestResult, Shipment, Signature, *grown)}
     history_before = Batch.history.count()
+    demo_review_states = set(ReleaseReview._base_manager.values_list("status", flat=True))
     out = StringIO()
     call_command("generate_volume", "--scale", "0.001", stdout=out)
     text = out.getvalue()
@@ -77,6 +83,21 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings):
     assert Batch.history.count() == history_before + 400
     assert Signature._base_manager.count() > before[Signature]
     assert [m for m in grown if m._base_manager.count() <= before[m]] == []
+    # A batch's one review: the copies take every demo review's state in turn, not only the first.
+    copies = ReleaseReview._base_manager.order_by("-pk")[:50]
+    assert {r.status for r in copies} == demo_review_states and len(demo_review_states) > 3
+    # Documents: a test report for every approved test record (the demo's and the copies), each
+    # with its own number and verification code, the stored PDF the same (its hash checked below).
+    reports = Document.objects.filter(kind="qc_test_report", content_type=ContentType.objects.get_for_model(TestRecord))
+    approved = TestRecord._base_manager.filter(status=TestRecord.Status.APPROVED)
+    assert "documents qc_test_report on qc_records.TestRecord: " in text
+    assert reports.count() > 4
+    assert set(reports.values_list("object_id", flat=True)) == set(approved.values_list("pk", flat=True))
+    # Copies are version 1 of their record's report (a demo record may have a second version).
+    assert not reports.filter(object_id__gt=approved.order_by("pk")[3].pk, version__gt=1).exists()
+    assert reports.values("verification_code").distinct().count() == reports.count()
+    copy = reports.order_by("-pk").first()
+    assert copy.number.endswith(f"-V{copy.object_id}") and copy.verification_code.isalnum()
     report = integrity.run()
     assert report.ok, [str(f) for f in report.findings[:5]]
     assert {Batch.history.model._meta.db_table} <= tables_with_append_only_triggers()

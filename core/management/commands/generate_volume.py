@@ -32,6 +32,11 @@ class Command(BaseCommand):
             metavar="LABEL=SCALE",
             help="another scale for one model, e.g. aftersales.Shipment=1.0 (repeatable)",
         )
+        parser.add_argument(
+            "--documents",
+            action="store_true",
+            help="only issue the documents (on a database generated before that step existed)",
+        )
         parser.add_argument("--i-know-this-is-scratch", action="store_true", dest="scratch")
 
     def handle(self, *args, **options) -> None:
@@ -51,6 +56,10 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(f"not a number: {item}") from exc
         try:
-            Generator(scale=options["scale"], out=self.stdout.write, only=only, scales=scales).run()
+            generator = Generator(scale=options["scale"], out=self.stdout.write, only=only, scales=scales)
+            if options["documents"]:
+                generator.documents()
+            else:
+                generator.run()
         except VolumeError as exc:
             raise CommandError(str(exc)) from exc

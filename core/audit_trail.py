@@ -405,8 +405,11 @@ def _after(qs: models.QuerySet, key: str, cursor: Cursor | None) -> models.Query
         return qs.filter(history_date__lte=cursor.when)
     if key > cursor.key:
         return qs.filter(history_date__lt=cursor.when)
-    return qs.filter(
-        models.Q(history_date__lt=cursor.when) | models.Q(history_date=cursor.when, history_id__lt=cursor.history_id)
+    # "Before the cursor's time, or at it with a smaller id", written as a range on the time (which
+    # the history_date index serves) and the tie-break as a filter on the rows of that range: the
+    # OR alone would let PostgreSQL sort every older row of the table.
+    return qs.filter(history_date__lte=cursor.when).filter(
+        models.Q(history_date__lt=cursor.when) | models.Q(history_id__lt=cursor.history_id)
     )
 
 
@@ -420,6 +423,10 @@ def _heads(flt: SearchFilter, cursor: Cursor | None, need: int) -> list[tuple[da
     On PostgreSQL one query: a UNION ALL of per-table ``ORDER BY … LIMIT need`` subqueries, each
     served by the table's history_date index (or (user, date) / (record, date) when filtered).
     SQLite cannot LIMIT inside a compound query, so there it is one query per table.
+
+    Not a single ``ORDER BY … LIMIT`` over the union of the tables (measured at 17.6 million history
+    rows, issue 12): PostgreSQL merges the tables' indexes for the first page (~3 ms instead of
+    ~14), but past a cursor, or for one person's changes, it chose to sort every row (10 s, 12 s).
     """
     parts = []
     for key, hm in _selected(flt):

@@ -178,10 +178,13 @@ def password_resets(request: HttpRequest) -> HttpResponse:
 
 class AuditSearchForm(Form):
     record_type = forms.ChoiceField(label=gettext_lazy("Record type"), required=False)
-    user = forms.ModelChoiceField(
+    # Typed, not a list of every account: a plant has hundreds of people, and a list of them all
+    # would be rendered on every search (issue 12).
+    user = forms.CharField(
         label=gettext_lazy("User"),
         required=False,
-        queryset=get_user_model().objects.order_by("username"),
+        max_length=150,
+        help_text=gettext_lazy("The username, e.g. qc_analyst."),
     )
     date_from = forms.DateField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -208,6 +211,15 @@ class AuditSearchForm(Form):
                 % {"start": self.EARLIEST.isoformat(), "end": self.LATEST.isoformat()}
             )
         return value
+
+    def clean_user(self) -> Any:
+        username = self.cleaned_data.get("user", "").strip()
+        if not username:
+            return None
+        user = get_user_model().objects.filter(username__iexact=username).first()
+        if user is None:
+            raise forms.ValidationError(_("No account has the username %(name)s.") % {"name": username})
+        return user
 
     def clean_date_from(self) -> date | None:
         return self._plausible("date_from")

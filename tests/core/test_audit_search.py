@@ -110,9 +110,25 @@ def _search(client: Client, **params) -> list:
 
 def test_search_filters_by_user(search_data, qa_reviewer2, auditor, client_for):
     """R-AT-5: search all changes by user."""
-    entries = _search(client_for(auditor), user=qa_reviewer2.pk)
+    entries = _search(client_for(auditor), user=qa_reviewer2.username)
     assert {e.user_id for e in entries} == {qa_reviewer2.pk}
     assert sorted(changes(e)["pack_size"][1] for e in entries) == ["march-20-late", "march-21-early"]
+
+
+def test_the_user_is_typed_by_username_whatever_its_case_and_an_unknown_one_is_said(
+    search_data, qa_reviewer2, auditor, client_for
+):
+    """R-AT-5, R-UX-2, issue 12: the person is typed (no list of every account on the page); the
+    username matches whatever its case, and one that names nobody is said beside the field."""
+    client = client_for(auditor)
+    entries = _search(client, user=qa_reviewer2.username.upper())
+    assert {e.user_id for e in entries} == {qa_reviewer2.pk}
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get(reverse("core:audit_search"), {"user": "no.such.person"})
+    assert response.status_code == 200 and response.context["entries"] == []
+    assert response.context["form"].errors["user"] == ["No account has the username no.such.person."]
+    page = response.content.decode()
+    assert '<select name="user"' not in page and 'name="user" value="no.such.person"' in page
 
 
 def test_search_filters_by_record_type(search_data, auditor, client_for):
@@ -142,7 +158,7 @@ def test_search_combines_filters_newest_first(search_data, qa_reviewer2, auditor
     """R-AT-5: filters combine; results are newest first."""
     entries = _search(
         client_for(auditor),
-        user=qa_reviewer2.pk,
+        user=qa_reviewer2.username,
         record_type="release.product",
         date_from="2025-03-01",
         date_to="2025-03-31",
@@ -168,7 +184,8 @@ def _csv(response) -> list[list[str]]:
 def test_csv_export_has_a_header_and_the_matching_rows(search_data, qa_reviewer2, auditor, client_for):
     """R-AT-5: CSV export of a search, one line per changed field."""
     response = client_for(auditor).get(
-        reverse("core:audit_export"), {"user": qa_reviewer2.pk, "date_from": "2025-03-01", "date_to": "2025-03-31"}
+        reverse("core:audit_export"),
+        {"user": qa_reviewer2.username, "date_from": "2025-03-01", "date_to": "2025-03-31"},
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -371,7 +388,7 @@ def test_audit_search_page_query_count_does_not_grow(
         response = client.get(reverse("core:audit_search"))
     assert len(response.context["entries"]) == min(50, sum(m.objects.count() for m in history_models()))
     with django_assert_max_num_queries(SEARCH_QUERY_BOUND):
-        client.get(reverse("core:audit_search"), {"record_type": "release.product", "user": qa_reviewer.pk})
+        client.get(reverse("core:audit_search"), {"record_type": "release.product", "user": qa_reviewer.username})
 
 
 @pytest.mark.parametrize("n", [5, 40])

@@ -31,6 +31,7 @@ _SETTINGS_VARS = [
     "HTTPS",
     "LOCKOUT_THRESHOLD",
     "SESSION_IDLE_TIMEOUT_MINUTES",
+    "DB_CONN_MAX_AGE",
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_PRELOAD",
     "BEHIND_PROXY",
@@ -153,6 +154,20 @@ def test_bad_lockout_threshold_is_refused_naming_the_variable(raw, monkeypatch):
     """R-AUTH-3: a lockout threshold that is not a whole number ≥ 1 stops start-up with its name."""
     with pytest.raises(ImproperlyConfigured, match="LOCKOUT_THRESHOLD"):
         _load_settings(monkeypatch, SECRET_KEY="k" * 60, LOCKOUT_THRESHOLD=raw)
+
+
+def test_database_connections_are_kept_and_checked_unless_told_otherwise(monkeypatch):
+    """Issue 12: a connection per request costs every page its set-up and a cold planner; kept
+    connections are health-checked before reuse, and DB_CONN_MAX_AGE=0 still gives one per request."""
+    kept = _load_settings(monkeypatch, SECRET_KEY="k" * 60, DATABASE_URL="postgres://u@db:5432/releasedesk")
+    assert kept["DATABASES"]["default"]["CONN_MAX_AGE"] == 300
+    assert kept["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is True
+    fresh = _load_settings(
+        monkeypatch, SECRET_KEY="k" * 60, DATABASE_URL="postgres://u@db:5432/releasedesk", DB_CONN_MAX_AGE="0"
+    )
+    assert fresh["DATABASES"]["default"]["CONN_MAX_AGE"] == 0
+    with pytest.raises(ImproperlyConfigured, match="DB_CONN_MAX_AGE"):
+        _load_settings(monkeypatch, SECRET_KEY="k" * 60, DB_CONN_MAX_AGE="five minutes")
 
 
 def test_lockout_threshold_and_idle_timeout_come_from_the_environment(monkeypatch):

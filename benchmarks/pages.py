@@ -152,7 +152,7 @@ PAGES: list[Page] = [
     Page("my work, quality head", "quality_head", _url("core:my_work")),
     Page("my work, recall coordinator", "recall_coordinator", _url("core:my_work")),
     Page("audit search, newest", "auditor", _url("core:audit_search")),
-    Page("audit search, one user", "auditor", lambda: reverse("core:audit_search") + f"?user={_user_id('qc_analyst')}"),
+    Page("audit search, one user", "auditor", _url("core:audit_search", query="user=qc_analyst")),
     Page(
         "audit search, one type + week",
         "auditor",
@@ -232,10 +232,6 @@ PAGES: list[Page] = [
         "recall consignee CSV", "recall_coordinator", _url("recalls:consignee_csv", _pk("recalls.Recall")), export=True
     ),
 ]
-
-
-def _user_id(username: str) -> int | None:
-    return User.objects.filter(username=username).values_list("pk", flat=True).first()
 
 
 class QueryCounter:

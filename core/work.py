@@ -31,6 +31,7 @@ class WorkQueue:
     title: str | Promise
     items: list[WorkItem] = field(default_factory=list)
     total: int | PendingCount = 0  # an int once queues_for has returned
+    more_than_total: bool = False  # the total is COUNT_CAP and there are more
     more_url: str = ""
     empty_text: str | Promise = ""
 
@@ -59,14 +60,21 @@ def first_items(queryset: QuerySet, length: int = QUEUE_LENGTH) -> tuple[list, i
     return items, PendingCount(queryset)
 
 
-def count_together(querysets: list[QuerySet]) -> list[int]:
-    """``[qs.count() for qs in querysets]`` in one query (one scalar subquery per queryset)."""
+# A queue's total is counted up to this many: "1000+" tells a person as much as an exact count of a
+# backlog, and the count's cost stays bounded whatever the backlog (issue 12).
+COUNT_CAP = 1000
+
+
+def count_together(querysets: list[QuerySet], cap: int | None = None) -> list[int]:
+    """``[qs.count() for qs in querysets]`` in one query (one scalar subquery per queryset).
+    With ``cap``, a count stops at ``cap + 1`` (more than ``cap``)."""
     if not querysets:
         return []
     selects, params = [], []
+    limit = f" LIMIT {int(cap) + 1}" if cap is not None else ""
     for i, qs in enumerate(querysets):
         sql, qs_params = qs.order_by().values("pk").query.get_compiler(using=qs.db).as_sql()
-        selects.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{i})")
+        selects.append(f"(SELECT COUNT(*) FROM ({sql}{limit}) AS counted_{i})")
         params.extend(qs_params)
     with connections[querysets[0].db].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(selects), params)
@@ -87,6 +95,7 @@ def queues_for(user: Any) -> list[WorkQueue]:
     for provider in _providers:
         queues.extend(provider(user))
     pending = [q for q in queues if isinstance(q.total, PendingCount)]
-    for queue, total in zip(pending, count_together([q.total.queryset for q in pending]), strict=True):
-        queue.total = total
+    counted = count_together([q.total.queryset for q in pending], cap=COUNT_CAP)
+    for queue, total in zip(pending, counted, strict=True):
+        queue.total, queue.more_than_total = min(total, COUNT_CAP), total > COUNT_CAP
     return queues

@@ -73,17 +73,21 @@ def tasks_for(
         elif rule.task == "progress":
             end = closed_on or today
             reports = sorted(progress_reports)
+            label = _("Progress report %(n)s")  # looked up once: a forgotten recall has thousands
             k = 1
+            j = 0  # the first report not before this period (periods and reports both ascend)
             while True:
                 start = decided_on + timedelta(days=rule.days * (k - 1))
                 due = decided_on + timedelta(days=rule.days * k)
                 if start >= end and k > 1:
                     break
-                done = next((d for d in reports if start < d <= due), None)
+                while j < len(reports) and reports[j] <= start:
+                    j += 1
+                done = reports[j] if j < len(reports) and reports[j] <= due else None
                 tasks.append(
                     Task(
                         f"progress-{k}",
-                        _("Progress report %(n)s") % {"n": k},
+                        label % {"n": k},
                         due,
                         done,
                         rule.verified,

@@ -6,6 +6,8 @@ tasks of every recall in progress cost four queries whatever their number (recal
 
 from __future__ import annotations
 
+import heapq
+
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -69,28 +71,33 @@ def queues(user) -> list[WorkQueue]:
         )
     if user.has_perm("recalls.trace_recall"):
         today = timezone.localdate()
-        items = []
         running = list(Recall.objects.filter(status=Recall.Status.IN_PROGRESS).order_by("started_at", "pk"))
         tasks = tasks_of_recalls(running, today)
-        for recall in running:
-            for task in tasks.get(recall.pk, []):
-                if task.overdue(today):
-                    items.append(
-                        WorkItem(
-                            title=f"{recall.number} · {task.label}",
-                            url=recall.get_absolute_url(),
-                            since=recall.started_at,
-                            due=task.due,
-                            note=str(_("Overdue")),
-                        )
-                    )
-        items.sort(key=lambda item: item.due)
+        # Every overdue task counts; only the QUEUE_LENGTH most overdue become items (a recall left
+        # running for years has thousands of missed progress reports, issue 12).
+        overdue = [
+            (task.due, i, recall, task)
+            for i, recall in enumerate(running)
+            for task in tasks.get(recall.pk, [])
+            if task.overdue(today)
+        ]
+        note = str(_("Overdue"))
+        items = [
+            WorkItem(
+                title=f"{recall.number} · {task.label}",
+                url=recall.get_absolute_url(),
+                since=recall.started_at,
+                due=task.due,
+                note=note,
+            )
+            for _due, _i, recall, task in heapq.nsmallest(QUEUE_LENGTH, overdue, key=lambda t: (t[0], t[1]))
+        ]
         out.append(
             WorkQueue(
                 key="recall_tasks_overdue",
                 title=_("Recall tasks overdue"),
-                items=items[:QUEUE_LENGTH],
-                total=len(items),
+                items=items,
+                total=len(overdue),
                 more_url=reverse("recalls:recall_list"),
                 empty_text=_("No recall task is overdue."),
             )

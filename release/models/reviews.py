@@ -215,7 +215,16 @@ class ReleaseReview(ChangeTracked):
         verbose_name = _("release review")
         verbose_name_plural = _("release reviews")
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["decided_at", "id"], name="release_review_register")]
+        indexes = [
+            models.Index(fields=["decided_at", "id"], name="release_review_register"),
+            # My work's stage queues (status = one stage, oldest change first): the open reviews
+            # only, a handful among a plant's decided ones (issue 12).
+            models.Index(
+                fields=["status", "updated_at", "id"],
+                name="release_review_waiting",
+                condition=~models.Q(status__in=["released", "rejected"]),
+            ),
+        ]
         permissions = [
             ("review_production", _("Can sign the production review of a batch")),
             ("review_qc", _("Can sign the QC review of a batch")),

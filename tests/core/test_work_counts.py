@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core import work
 from core.work import QUEUE_LENGTH, PendingCount, count_together, first_items
 from qc_records.models import Instrument
 from release.models import Product
@@ -80,3 +81,19 @@ def test_two_full_queues_cost_one_query_more_than_two_short_ones(
     page = response.content.decode()
     for total in (QUEUE_LENGTH + 3, QUEUE_LENGTH + 5):
         assert f'<span class="badge text-bg-primary">{total}</span>' in page
+
+
+def test_a_backlog_is_counted_up_to_the_cap_and_shown_with_a_plus(
+    admin_user, qa_reviewer, client_for, monkeypatch, django_assert_num_queries
+):
+    """Issue 12: a queue's count stops at core.work.COUNT_CAP ("1000+"), so a backlog of any size
+    costs the same; below the cap the count is exact."""
+    _drafts(QUEUE_LENGTH + 5, admin_user)
+    with django_assert_num_queries(1):
+        assert count_together([Product.objects.all()], cap=QUEUE_LENGTH + 1) == [QUEUE_LENGTH + 2]
+    assert count_together([Product.objects.all()], cap=100) == [QUEUE_LENGTH + 5]
+    monkeypatch.setattr(work, "COUNT_CAP", QUEUE_LENGTH + 1)
+    response = client_for(qa_reviewer).get(reverse("core:my_work"))
+    queue = {q.key: q for q in response.context["queues"]}["product_approval"]
+    assert (queue.total, queue.more_than_total) == (QUEUE_LENGTH + 1, True)
+    assert f'<span class="badge text-bg-primary">{QUEUE_LENGTH + 1}+</span>' in response.content.decode()

@@ -30,3 +30,35 @@ def test_the_demo_has_a_recall_in_progress_with_overdue_tasks_and_a_mock_recall(
 
     page = english_client(User.objects.get(username="recall_coordinator")).get(reverse("core:my_work")).content.decode()
     assert "Recall tasks overdue" in page and recall.number in page
+
+
+def test_a_recall_left_running_for_a_year_lists_three_overdue_tasks_and_counts_the_rest(monkeypatch):
+    """Issue 12: a recall in progress for a year has hundreds of missed progress reports; the recall
+    list shows the three most overdue and says how many more (it rendered every one), and My work
+    lists a queue's worth with the true total."""
+    from django.db import connection
+
+    from core.models import User
+
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    call_command("seed_demo", stdout=StringIO())
+    recall = Recall.objects.get()
+    with connection.cursor() as cursor:  # a year back, as if started then (the test's own data)
+        cursor.execute(
+            "UPDATE recalls_recall SET started_at = started_at - INTERVAL '365 days' WHERE id = %s"
+            if connection.vendor == "postgresql"
+            else "UPDATE recalls_recall SET started_at = datetime(started_at, '-365 days') WHERE id = %s",
+            [recall.pk],
+        )
+    recall.refresh_from_db()
+    today = timezone.localdate()
+    overdue = [t for t in recall_tasks(recall, today) if t.overdue(today)]
+    assert len(overdue) > 20
+    client = english_client(User.objects.get(username="recall_coordinator"))
+    page = client.get(reverse("recalls:recall_list")).content.decode()
+    assert f"and {len(overdue) - 3} more overdue" in page
+    assert page.count("text-bg-danger") == 3
+    work = client.get(reverse("core:my_work"))
+    queue = next(q for q in work.context["queues"] if q.key == "recall_tasks_overdue")
+    assert len(queue.items) == 20 and queue.total == len(overdue)
+    assert [i.due for i in queue.items] == sorted(t.due for t in overdue)[:20]

@@ -260,11 +260,17 @@ def test_list_pages_use_a_bounded_number_of_queries(
 
 
 def test_add_a_lot_to_the_bill_of_materials(lot, review_batch, production_reviewer, client_for):
-    """ZL-086 4.2.2: the batch records the lots it used."""
+    """ZL-086 4.2.2: the batch records the lots it used. The lot is typed by its number, in any
+    case (issue 12: the page lists no lots, a plant has thousands)."""
     client = client_for(production_reviewer)
+    assert 'name="material-lot"' in client.get(review_batch.get_absolute_url()).content.decode()
+    assert (
+        "<option"
+        not in client.get(review_batch.get_absolute_url()).content.decode().split('name="material-lot"')[1][:300]
+    )
     response = client.post(
         reverse("release:batch_material_add", args=[review_batch.pk]),
-        {"material-lot": lot.pk, "material-quantity": "12.5"},
+        {"material-lot": lot.lot_number.lower(), "material-quantity": "12.5"},
     )
     assert response.status_code == 302
     line = BatchMaterial.objects.get()
@@ -280,11 +286,15 @@ def test_add_a_lot_to_the_bill_of_materials(lot, review_batch, production_review
         ({"material-quantity": "很多"}, "quantity", "Enter a number."),
         ({"material-quantity": "-3"}, "quantity", "greater than zero"),
         ({"material-quantity": "501"}, "quantity", "Only 500"),
-        ({"material-quantity": "1", "material-lot": "999999"}, "lot", "Choose a lot from the list."),
+        (
+            {"material-quantity": "1", "material-lot": "NO-SUCH-LOT"},
+            "lot",
+            "No material lot has the number NO-SUCH-LOT.",
+        ),
     ],
 )
 def test_bad_bill_of_materials_input(data, field, message, lot, review_batch, production_reviewer, client_for):
-    post = {"material-lot": lot.pk, **data}
+    post = {"material-lot": lot.lot_number, **data}
     response = client_for(production_reviewer).post(reverse("release:batch_material_add", args=[review_batch.pk]), post)
     assert response.status_code == 400
     assert message in " ".join(response.context["material_form"].errors[field])
@@ -299,7 +309,7 @@ def test_a_voided_or_decided_batch_takes_no_more_materials(
         services.batch_material_add(batch=review_batch, user=production_reviewer, lot=lot, quantity=Decimal("1"))
     response = client_for(production_reviewer).post(
         reverse("release:batch_material_add", args=[review_batch.pk]),
-        {"material-lot": lot.pk, "material-quantity": "1"},
+        {"material-lot": lot.lot_number, "material-quantity": "1"},
     )
     assert response.status_code == 400 and "can no longer be added" in response.content.decode()
     assert not BatchMaterial.objects.exists()
@@ -309,7 +319,7 @@ def test_a_voided_or_decided_batch_takes_no_more_materials(
 def test_roles_without_it_cannot_add_materials(role, users, lot, review_batch, client_for):
     response = client_for(users[role]).post(
         reverse("release:batch_material_add", args=[review_batch.pk]),
-        {"material-lot": lot.pk, "material-quantity": "1"},
+        {"material-lot": lot.lot_number, "material-quantity": "1"},
     )
     assert response.status_code == 403
     with pytest.raises(WorkflowError):

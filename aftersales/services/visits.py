@@ -138,20 +138,34 @@ def visit_approve(
     return visit
 
 
-def visits_due(on: date) -> list[tuple[Customer, date | None, date]]:
+def visits_due(
+    on: date, *, due_by: date | None = None, limit: int | None = None
+) -> list[tuple[Customer, date | None, date]]:
     """Qualified customers with their last approved visit and the next due date (half-year cycle,
-    VIS-4.1.3.4), most overdue first; a customer never visited is due now."""
+    VIS-4.1.3.4), most overdue first; a customer never visited is due now. ``due_by``: only those
+    due by that day; ``limit``: the first so many.
+
+    Two queries whatever the number of customers: their last visits as plain values (no customer
+    row built for each of thousands), then the rows of the customers listed (issue 12)."""
     from django.db.models import Max, Q
 
-    customers = Customer.objects.qualified().annotate(
-        last_visit=Max("visits__visited_at", filter=Q(visits__status=CustomerVisit.Status.APPROVED))
+    lasts = (
+        Customer.objects.qualified()
+        .annotate(last_visit=Max("visits__visited_at", filter=Q(visits__status=CustomerVisit.Status.APPROVED)))
+        .values_list("pk", "name", "last_visit")
     )
     rows = []
-    for c in customers.order_by("name", "pk"):
-        last = timezone.localtime(c.last_visit).date() if c.last_visit else None
+    tz = timezone.get_current_timezone()
+    for pk, name, last_visit in lasts:
+        last = last_visit.astimezone(tz).date() if last_visit else None
         due = add_months(last, VISIT_CYCLE_MONTHS) if last else on
-        rows.append((c, last, due))
-    return sorted(rows, key=lambda r: (r[2], r[0].name))
+        if due_by is None or due <= due_by:
+            rows.append((due, name, pk, last))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    if limit is not None:
+        rows = rows[:limit]
+    customers = Customer.objects.in_bulk([r[2] for r in rows])
+    return [(customers[pk], last, due) for due, _name, pk, last in rows]
 
 
 # --- the monthly ledger ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def visit_list(request: HttpRequest) -> HttpResponse:
     require_perm(request, "aftersales.view_customervisit")
     visits = CustomerVisit.objects.select_related("customer").order_by("-visited_at", "-pk")
     today = timezone.localdate()
-    due = [row for row in services.visits_due(today) if row[2] <= today][:50]
+    due = services.visits_due(today, due_by=today, limit=50)
     return render(
         request,
         "aftersales/visit_list.html",

@@ -129,6 +129,10 @@ def test_half_year_cycle_due_list(qualified_customer, users):
     services.visit_approve(visit=visit, user=users["cs_manager"], password=PASSWORD)
     (row,) = services.visits_due(today)
     assert row[1] == date(2026, 1, 31) and row[2] == date(2026, 7, 31)
+    # Issue 12: the visit list asks only for those due by a day, the most overdue first, so many.
+    assert services.visits_due(today, due_by=date(2026, 7, 30)) == []
+    assert services.visits_due(today, due_by=date(2026, 7, 31), limit=1) == [row]
+    assert services.visits_due(today, limit=0) == []
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)

@@ -175,8 +175,10 @@ def test_the_consignee_page_refuses_more_than_shipped_beside_the_form(started, c
 
 
 def test_the_consignee_csv_lists_every_consignee(started, users):
+    """R-RCL-3; issue 12: streamed (a general recall has thousands of consignees)."""
     response = english_client(users["qa_reviewer"]).get(reverse("recalls:consignee_csv", args=[started.pk]))
-    text = response.content.decode("utf-8-sig")
+    assert response.streaming and response["Content-Disposition"].endswith(f'{started.number}-consignees.csv"')
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert text.splitlines()[0].startswith("Consignee,Address,Contact,Batch,Shipped")
     assert sum(1 for line in text.splitlines() if "K2611001" in line) == 3
 

@@ -310,6 +310,8 @@ def measure_export(client: Client, url: str, limit_mb: float) -> dict:
 
 
 def main() -> int:
+    import config.wsgi  # noqa: F401  as deployed: the WSGI module freezes the start-up heap (gc.freeze)
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--only", default="", help="run the pages whose name contains this text")

@@ -22,6 +22,9 @@ generate_series(...)`` — the server-side equivalent of COPY, with no rows cros
   attempt, instrument use once per record, one review per batch) hold by construction;
 - other foreign keys to generated tables are spread over those tables, or derived from the
   parent (a sample's product is its batch's product);
+- a plant's records are mostly settled: copies older than the newest 1% take only the demo's
+  templates in a settled state (``SETTLED``: batches and reviews decided, lots released,
+  complaints closed…), so My work's queues hold what a plant has waiting;
 - unique text columns (numbers, codes, batch numbers) get a ``-V<g>`` suffix;
 - every date and time column is moved back by the same number of days, so a copy spans the ten
   years while keeping its own order (manufacture < expiry, created < approved).
@@ -108,6 +111,24 @@ PLAN: list[Spec] = [
     Spec("recalls.RecallBatch", 120, parent="recall", changes=0),
     Spec("recalls.RecallConsignee", 3_000, parent="recall", changes=1),
 ]
+
+# A plant's records are mostly settled: batches and reviews decided, lots released, complaints
+# closed. Copies older than the newest RECENT share take only the demo's templates in a settled
+# state (the newest take any), so the queues of My work hold what a plant has waiting, not one
+# copy in eight of 100,000 (issue 12). A model whose demo has no settled template is copied from
+# every template.
+RECENT = 0.01
+SETTLED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "release.Product": ("status", ("approved",)),
+    "release.MaterialLot": ("status", ("released",)),
+    "release.Batch": ("status", ("released", "factory_released", "rejected")),
+    "release.ReleaseReview": ("status", ("released", "rejected")),
+    "aftersales.Customer": ("status", ("qualified",)),
+    "aftersales.Feedback": ("status", ("closed",)),
+    "aftersales.Complaint": ("status", ("closed",)),
+    "aftersales.ADRCase": ("status", ("reported",)),
+    "aftersales.CustomerVisit": ("status", ("approved",)),
+}
 
 # The columns whose values tell a record's state: a document is issued for the records in the
 # state of the demo record that has one.
@@ -274,15 +295,29 @@ class Generator:
                 expr = src
             cols.append(qn(col))
             exprs.append(expr)
-        tpl_n = len(template_ids)
-        tpl_array = "ARRAY[" + ",".join(str(i) for i in template_ids) + "]::bigint[]"
         # Siblings of one parent take the templates in turn per parent (g // parents); a record
         # that is its parent's only child (a batch's release review) takes them in turn by row,
         # else every copy would be the first template (every review in its first state).
         one_per_parent = parent_field is not None and (parent_field.one_to_one or parent_field.unique)
-        tpl_index = (
-            f"((g / {parent_n}) % {tpl_n})" if parent_field is not None and not one_per_parent else f"(g % {tpl_n})"
-        )
+
+        def pick(ids: list[int]) -> str:
+            array = "ARRAY[" + ",".join(str(i) for i in ids) + "]::bigint[]"
+            index = (
+                f"((g / {parent_n}) % {len(ids)})"
+                if parent_field is not None and not one_per_parent
+                else f"(g % {len(ids)})"
+            )
+            return f"({array})[1 + {index}]"
+
+        template_pick = pick(template_ids)
+        # Older copies are settled (SETTLED): only the newest RECENT share may be in any state.
+        settled = SETTLED.get(spec.label)
+        if settled is not None and not together:
+            column, values = settled
+            settled_ids = list(templates.filter(**{f"{column}__in": values}).values_list("pk", flat=True))
+            if settled_ids:
+                recent = max(1, int(n * RECENT))
+                template_pick = f"CASE WHEN g < {n - recent} THEN {pick(settled_ids)} ELSE {template_pick} END"
         started = time.perf_counter()
         first = last = None
         for lo in range(0, n, CHUNK):
@@ -290,7 +325,7 @@ class Generator:
             sql = (
                 f"INSERT INTO {qn(table)} ({', '.join(cols)}) "  # noqa: S608
                 f"SELECT {', '.join(exprs)} FROM generate_series({lo}::bigint, {hi}::bigint) AS g "
-                f"JOIN {qn(table)} t ON t.id = ({tpl_array})[1 + {tpl_index}] "
+                f"JOIN {qn(table)} t ON t.id = {template_pick} "
                 f"ORDER BY g RETURNING id"
             )
             with transaction.atomic(), connection.cursor() as cur:

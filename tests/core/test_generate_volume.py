@@ -83,9 +83,11 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
     assert Batch.history.count() == history_before + 400
     assert Signature._base_manager.count() > before[Signature]
     assert [m for m in grown if m._base_manager.count() <= before[m]] == []
-    # A batch's one review: the copies take every demo review's state in turn, not only the first.
-    copies = ReleaseReview._base_manager.order_by("-pk")[:50]
-    assert {r.status for r in copies} == demo_review_states and len(demo_review_states) > 3
+    # A batch's one review: the older copies are decided (released or rejected, both), only the
+    # newest 1% may be in any state (core.volume.SETTLED), not every copy the first template.
+    copies = list(ReleaseReview._base_manager.order_by("pk").values_list("status", flat=True))[-100:]
+    assert set(copies[:-1]) == {"released", "rejected"} and len(demo_review_states) > 3
+    assert copies[-1] in demo_review_states
     # Documents: a test report for every approved test record (the demo's and the copies), each
     # with its own number and verification code, the stored PDF the same (its hash checked below).
     reports = Document.objects.filter(kind="qc_test_report", content_type=ContentType.objects.get_for_model(TestRecord))

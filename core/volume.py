@@ -74,6 +74,7 @@ class Spec:
     parent: str | None = None  # first foreign key: spread over the generated parents
     derive: dict[str, tuple[str, str]] = field(default_factory=dict)  # column: (fk field, column of its row)
     changes: int = 1  # "changed" history rows per generated row, besides the "created" one
+    days: int = 3650  # the copies' dates are spread over this many days back from the template's
 
 
 # Proportions of a large site over ten years (issue 12's table), parents before children.
@@ -106,10 +107,13 @@ PLAN: list[Spec] = [
     Spec("aftersales.Shipment", 1_000_000, parent="batch", derive={"product": ("batch", "product_id")}, changes=0),
     Spec("aftersales.GoodsReturn", 1_500, parent="customer", changes=3),
     Spec("aftersales.CustomerVisit", 5_000, parent="customer", changes=2),
-    Spec("recalls.RecallInformation", 100, changes=2),
-    Spec("recalls.Recall", 60, parent="information", changes=4),
-    Spec("recalls.RecallBatch", 120, parent="recall", changes=0),
-    Spec("recalls.RecallConsignee", 3_000, parent="recall", changes=1),
+    # The demo's only recall is in progress, so every copy is: spread over the last 90 days (a
+    # recall runs weeks to months), not ten years, which would leave each in progress for years
+    # with thousands of missed daily progress reports.
+    Spec("recalls.RecallInformation", 100, changes=2, days=90),
+    Spec("recalls.Recall", 60, parent="information", changes=4, days=90),
+    Spec("recalls.RecallBatch", 120, parent="recall", changes=0, days=90),
+    Spec("recalls.RecallConsignee", 3_000, parent="recall", changes=1, days=90),
 ]
 
 # A plant's records are mostly settled: batches and reviews decided, lots released, complaints
@@ -288,9 +292,9 @@ class Generator:
                 keep = max(1, f.max_length - 10)
                 expr = f"CASE WHEN {src} = '' THEN '' ELSE left({src}, {keep}) || '-V' || g::text END"
             elif isinstance(f, models.DateTimeField):
-                expr = f"{src} - make_interval(days => (({n} - g::bigint) * {DAYS} / {n})::int)"
+                expr = f"{src} - make_interval(days => (({n} - g::bigint) * {spec.days} / {n})::int)"
             elif isinstance(f, models.DateField):
-                expr = f"{src} - (({n} - g::bigint) * {DAYS} / {n})::int"
+                expr = f"{src} - (({n} - g::bigint) * {spec.days} / {n})::int"
             else:
                 expr = src
             cols.append(qn(col))

@@ -88,6 +88,13 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
     copies = list(ReleaseReview._base_manager.order_by("pk").values_list("status", flat=True))[-100:]
     assert set(copies[:-1]) == {"released", "rejected"} and len(demo_review_states) > 3
     assert copies[-1] in demo_review_states
+    # Recalls in progress are copies of the demo's one: dated within the last ~90 days, not years.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    started = Recall._base_manager.exclude(started_at=None).values_list("started_at", flat=True)
+    assert len(started) > 1 and min(started) > timezone.now() - timedelta(days=100)
     # Documents: a test report for every approved test record (the demo's and the copies), each
     # with its own number and verification code, the stored PDF the same (its hash checked below).
     reports = Document.objects.filter(kind="qc_test_report", content_type=ContentType.objects.get_for_model(TestRecord))

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftersales import services
-from aftersales.models import ADRCase, CustomerVisit, LedgerSignoff
+from aftersales.models import ADRCase, CustomerVisit, LedgerSignoff, LicenceKind
 from core.models import Signature
 from core.roles import ALL_ROLES
 from core.workflow import InputError, WorkflowError
@@ -202,3 +202,43 @@ def test_bad_month_falls_back_with_a_message(users):
 def test_only_the_cs_manager_signs_the_ledger(role, users):
     response = english_client(users[role]).post(reverse("aftersales:ledger_sign") + "?month=2026-03", {})
     assert (response.status_code == 403) == (role != "cs_manager")
+
+
+def _qualified_named(users, name: str):
+    from tests.aftersales.conftest import APPROVERS, customer_data, licence_data
+
+    customer = services.customer_create(user=users["sales"], data=customer_data(name=name, seal_name=name))
+    services.licence_add(customer=customer, user=users["sales"], data=licence_data(name_on_licence=name))
+    services.licence_add(
+        customer=customer,
+        user=users["sales"],
+        data=licence_data(LicenceKind.BUSINESS, scope_dosage_forms=[], name_on_licence=name),
+    )
+    customer = services.customer_submit(customer=customer, user=users["sales"])
+    for role, username in APPROVERS.items():
+        customer = services.customer_approve(customer=customer, user=users[username], role=role, password=PASSWORD)
+    return customer
+
+
+def test_the_due_list_reads_in_due_order_and_stops_early_with_the_same_answer(users):
+    """VIS-4.1.3.4, issue 12: the visit list asks for those due by today, the first so many; the
+    answer is the full list's, whether the customer was never visited (due now), visited long ago
+    (overdue), or visited lately (not yet due)."""
+    today = timezone.localdate()
+    made = {}
+    for name, visited in [("甲药房", None), ("乙药房", aware(2026, 1, 31, 10)), ("丙药房", aware(2025, 1, 10, 10))]:
+        made[name] = _qualified_named(users, name)
+        if visited:
+            visit = services.visit_record(
+                user=users["customer_service"], data=visit_data(made[name], visited_at=visited)
+            )
+            services.visit_approve(visit=visit, user=users["cs_manager"], password=PASSWORD)
+    made["丁药房"] = _qualified_named(users, "丁药房")
+    recent = services.visit_record(user=users["customer_service"], data=visit_data(made["丁药房"]))
+    services.visit_approve(visit=recent, user=users["cs_manager"], password=PASSWORD)
+    full = services.visits_due(today)
+    assert [c.name for c, _last, _due in full] == ["丙药房", "乙药房", "甲药房", "丁药房"]
+    due_now = [row for row in full if row[2] <= today]
+    assert services.visits_due(today, due_by=today) == due_now
+    for n in range(5):
+        assert services.visits_due(today, due_by=today, limit=n) == due_now[:n]

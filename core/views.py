@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -38,6 +37,7 @@ from core.permissions import get_object_for_user, require_perm
 from core.roles import ROLE_LABELS
 from core.signatures import signatures_for
 from core.storage import StoredFileAltered, altered_response, read_verified
+from core.web import csv_line_writer
 
 
 def my_work(request: HttpRequest) -> HttpResponse:
@@ -294,11 +294,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse_lazy('core:audit_search')}?{request.GET.urlencode()}")
     flt = form.to_filter() if form.is_bound else audit_trail.SearchFilter()
 
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
+    writer = csv_line_writer()
 
     def cell(value: object) -> object:
         # A value typed by a user that starts like a formula must stay text in a spreadsheet.

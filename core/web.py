@@ -20,6 +20,7 @@ An action view is a handful of explicit lines::
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -126,3 +127,16 @@ def explain_hidden_form(request: HttpRequest, form: forms.Form | None, shown: bo
     if form is not None and form.is_bound and not shown:
         for error in form.non_field_errors():
             messages.error(request, error)
+
+
+class _LineBuffer:
+    """A file for csv.writer that hands back each line it is given instead of keeping it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_line_writer():
+    """A csv.writer whose ``writerow`` returns the line: for CSV exports streamed line by line
+    (``StreamingHttpResponse``), memory bounded by a line, not the export."""
+    return csv.writer(_LineBuffer())

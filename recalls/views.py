@@ -3,7 +3,6 @@ reconciliation, consignee steps, CSV, mock recalls. Thin: authorise → form →
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
-from core.web import explain_hidden_form, paginate, posted, show_refusal
+from core.web import csv_line_writer, explain_hidden_form, paginate, posted, show_refusal
 from core.workflow import WorkflowError
 from recalls import services
 from recalls.deadlines import recall_tasks, tasks_of_recalls
@@ -557,18 +556,11 @@ def _csv_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-class _Echo:
-    """A file-like object csv.writer writes a line to, which returns it (for a streamed CSV)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def consignee_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The consignee list with shipped, recovered and outstanding quantities (R-RCL-3); streamed,
     read 500 rows at a time (a general recall of a widely shipped product has thousands)."""
     recall = _recall(request, pk, "recalls.view_recall")
-    writer = csv.writer(_Echo())
+    writer = csv_line_writer()
     header = [
         _("Consignee"),
         _("Address"),

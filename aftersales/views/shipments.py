@@ -4,8 +4,6 @@ restock."""
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -27,7 +25,15 @@ from aftersales.models import Complaint, Customer, GoodsReturn, Shipment
 from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
-from core.web import cursor_page, explain_hidden_form, paginate, posted, query_without_page, show_refusal
+from core.web import (
+    csv_line_writer,
+    cursor_page,
+    explain_hidden_form,
+    paginate,
+    posted,
+    query_without_page,
+    show_refusal,
+)
 from core.workflow import WorkflowError
 from release.models import Product
 
@@ -193,11 +199,6 @@ def shipment_import(request: HttpRequest) -> HttpResponse:
     return render(request, "aftersales/shipment_import.html", {"form": form, "result": result}, status=status)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_cell(value: object) -> str:
     # A cell starting with = + - @ would run as a formula in a spreadsheet.
     text = "" if value is None else str(value)
@@ -207,7 +208,7 @@ def _csv_cell(value: object) -> str:
 def shipment_csv(request: HttpRequest) -> StreamingHttpResponse:
     require_perm(request, "aftersales.view_shipment")
     _form, rows = _shipment_rows(request)
-    writer = csv.writer(_Echo())
+    writer = csv_line_writer()
     header = [
         _("Number"),
         _("Purpose"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import csv
 from datetime import date
 
 from django.contrib import messages
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_perm
-from core.web import paginate, posted, query_without_page, show_refusal
+from core.web import csv_line_writer, paginate, posted, query_without_page, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.forms import ArchiveForm, LedgerFilterForm
@@ -109,11 +108,7 @@ def ledger_export(request: HttpRequest) -> HttpResponse:
     category = form.cleaned_data["category"] if form.is_valid() else ""
     kind, rows = _rows(year, month, category)
 
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
+    writer = csv_line_writer()
 
     def row(values: list) -> str:
         # Names, lots and suppliers are typed by people: one that starts like a formula must stay

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, time
 
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from core.permissions import get_object_for_user, require_perm
-from core.web import posted, show_refusal
+from core.web import csv_line_writer, posted, show_refusal
 from core.workflow import WorkflowError
 from release import services
 from release.forms import DesignationForm, RegisterFilterForm, RevokeForm
@@ -68,11 +67,6 @@ def register(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_cell(value: object) -> str:
     # A cell starting with = + - @ would run as a formula in a spreadsheet.
     text = "" if value is None else str(value)
@@ -82,7 +76,7 @@ def _csv_cell(value: object) -> str:
 def register_csv(request: HttpRequest) -> StreamingHttpResponse:
     require_perm(request, "release.view_releasereview")
     _form, rows = _register_rows(request)
-    writer = csv.writer(_Echo())
+    writer = csv_line_writer()
     header = [_("Batch number"), _("Product"), _("Decision"), _("Qualified person"), _("Decided at")]
 
     def lines():

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from guardian.shortcuts import get_objects_for_user
 
 from core.models import Signature, User
 from core.pdf import issue_after_commit
@@ -32,6 +33,7 @@ from release.models import (
     ChecklistTemplate,
     Decision,
     Deviation,
+    Product,
     QPDesignation,
     ReleaseReview,
     ReviewCorrection,
@@ -104,9 +106,14 @@ def designation_for(user: User, batch: Batch, stage: str) -> QPDesignation | Non
     review = getattr(batch, "review", None)
     if stage == Stage.QP and review is not None and not review.two_stage:
         scope = {"factory_release": True, "market_release": True}
-    if not user.has_perm("release.decide_batch", batch.product):  # the guardian object permission
+    if not user.is_active:
         return None
-    return QPDesignation.objects.valid().filter(person=user, product_id=batch.product_id, **scope).first()
+    # The guardian object permission as a subquery of the designation's query (one query, not three;
+    # an active superuser holds it, as user.has_perm says): the products among this one it is held on.
+    permitted = get_objects_for_user(
+        user, "release.decide_batch", klass=Product.objects.filter(pk=batch.product_id), accept_global_perms=False
+    )
+    return QPDesignation.objects.valid().filter(person=user, product__in=permitted, **scope).first()
 
 
 # --- predicates (used by the service, the page and My work) --------------------------------------

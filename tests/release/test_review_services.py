@@ -462,3 +462,41 @@ def test_a_step_changed_after_signing_shows_a_broken_signature(review_batch, p):
     step.save_audited(user=p.production, reason="篡改")
     assert not Signature.objects.get(pk=sig.pk).is_valid()
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_the_designation_needs_the_object_permission_as_guardian_answers_it(
+    review_batch, p, approved_product, designation, django_assert_max_num_queries
+):
+    """R-REL-5 / issue 12: designation_for reads the designation and the guardian object permission
+    in one query, and answers as user.has_perm(…, product) would: the permission taken away (by SQL,
+    say) refuses a designation still on record; held through a group it counts; an inactive account
+    never decides."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    from core.models import User
+    from release.services.reviews import designation_for
+
+    to_stage(review_batch, p, Stage.QP)
+    batch = Batch.objects.get(pk=review_batch.pk)
+    batch.review = ReleaseReview.objects.get(batch=batch)
+    designation_for(p.qp, batch, Stage.QP)  # guardian caches the permission's content type per process
+    with django_assert_max_num_queries(1):
+        assert designation_for(p.qp, batch, Stage.QP) == designation
+
+    remove_perm("release.decide_batch", p.qp, approved_product)
+    qp = User.objects.get(pk=p.qp.pk)
+    assert not qp.has_perm("release.decide_batch", approved_product)
+    assert designation_for(qp, batch, Stage.QP) is None
+    with pytest.raises(services.WorkflowError, match="not designated"):
+        services.review_release(batch=review_batch, user=qp, password=PASSWORD)
+
+    group = Group.objects.create(name="designated QPs of this product")
+    assign_perm("release.decide_batch", group, approved_product)
+    qp.groups.add(group)
+    qp = User.objects.get(pk=p.qp.pk)
+    assert qp.has_perm("release.decide_batch", approved_product)
+    assert designation_for(qp, batch, Stage.QP) == designation
+
+    qp.is_active = False
+    assert designation_for(qp, batch, Stage.QP) is None

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from core.work import WorkItem, WorkQueue, first_items
 from qc_records.models import Instrument, OOSInvestigation, Reagent, Sample, Specification, TestRecord
 
+SAMPLE_TITLE = ("sample__number", "sample__material_name", "sample__lot_number", "sample__product__name")
+
 
 def _record_title(r: TestRecord) -> str:
     s = r.sample
@@ -33,9 +35,23 @@ def _queue(key, title, qs, item, more_url="", empty=""):
 
 def queues(user) -> list[WorkQueue]:
     out: list[WorkQueue] = []
-    records = TestRecord.objects.select_related("sample", "sample__product", "specification")
+    # Each queue reads only the columns its rows show (``.only()``, issue 12).
+    records = TestRecord.objects.select_related("sample", "sample__product", "specification").only(
+        "updated_at",
+        "submitted_at",
+        "reviewed_at",
+        "test_date",
+        *SAMPLE_TITLE,
+        "specification__code",
+        "specification__version",
+    )
     if user.has_perm("qc_records.add_testrecord"):
-        waiting = Sample.objects.awaiting_test().select_related("product").order_by("received_date", "pk")
+        waiting = (
+            Sample.objects.awaiting_test()
+            .select_related("product")
+            .only("number", "material_name", "lot_number", "product__name", "created_at", "category", "received_date")
+            .order_by("received_date", "pk")
+        )
         out.append(
             _queue(
                 "qc_samples_waiting",
@@ -104,7 +120,12 @@ def queues(user) -> list[WorkQueue]:
             )
         )
     if user.has_perm("qc_records.close_oosinvestigation") or user.has_perm("qc_records.change_oosinvestigation"):
-        open_oos = OOSInvestigation.objects.open().select_related("record__sample", "item").order_by("created_at", "pk")
+        open_oos = (
+            OOSInvestigation.objects.open()
+            .select_related("record__sample", "item")
+            .only("number", "status", "created_at", "phase2_started_at", "record__sample__number", "item__name")
+            .order_by("created_at", "pk")
+        )
         out.append(
             _queue(
                 "qc_open_oos",
@@ -130,7 +151,7 @@ def queues(user) -> list[WorkQueue]:
         specs = (
             Specification.objects.awaiting_approval()
             .not_authored_by(user)
-            .select_related("product")
+            .only("code", "version", "title", "updated_at")
             .order_by("updated_at", "pk")
         )
         queue = _queue(

@@ -10,11 +10,15 @@ from release.models import Product
 
 
 def queues(user) -> list[WorkQueue]:
+    """Each queue reads only the columns its rows show (``.only()``, issue 12)."""
     out: list[WorkQueue] = []
     if user.has_perm("release.approve_product"):
         # Only what this person may approve: nothing they created or changed (R-SEQ-2).
         waiting, total = first_items(
-            Product.objects.awaiting_approval().not_authored_by(user).order_by("updated_at", "pk")
+            Product.objects.awaiting_approval()
+            .not_authored_by(user)
+            .only("name", "strength", "updated_at", "approval_number")
+            .order_by("updated_at", "pk")
         )
         out.append(
             WorkQueue(
@@ -31,7 +35,10 @@ def queues(user) -> list[WorkQueue]:
         )
     if user.has_perm("release.change_product"):
         mine, total = first_items(
-            Product.objects.awaiting_approval().filter(last_changed_by=user).order_by("updated_at", "pk")
+            Product.objects.awaiting_approval()
+            .filter(last_changed_by=user)
+            .only("name", "strength", "updated_at")
+            .order_by("updated_at", "pk")
         )
         if mine:  # shown only while there is one
             out.append(
@@ -47,7 +54,10 @@ def queues(user) -> list[WorkQueue]:
         from release.models import MaterialLot
 
         lots, total = first_items(
-            MaterialLot.objects.awaiting_release().not_registered_by(user).order_by("received_date", "pk")
+            MaterialLot.objects.awaiting_release()
+            .not_registered_by(user)
+            .only("lot_number", "material_name", "created_at", "supplier")
+            .order_by("received_date", "pk")
         )
         out.append(
             WorkQueue(
@@ -82,7 +92,10 @@ def _review_queues(user) -> list[WorkQueue]:
     out: list[WorkQueue] = []
     if user.has_perm("release.review_production"):
         waiting, total = first_items(
-            Batch.objects.in_quarantine().select_related("product").order_by("created_at", "pk")
+            Batch.objects.in_quarantine()
+            .select_related("product")
+            .only("batch_number", "created_at", "product__name", "product__strength")
+            .order_by("created_at", "pk")
         )
         out.append(
             WorkQueue(
@@ -117,6 +130,7 @@ def _review_queues(user) -> list[WorkQueue]:
             ReleaseReview.objects.filter(status=status_of[stage])
             .exclude(Exists(signed_other))
             .select_related("batch", "batch__product")
+            .only("updated_at", "batch__batch_number", "batch__product__name", "batch__product__strength")
             .order_by("updated_at", "pk")
         )
         if stage in (Stage.QP, Stage.MARKET):

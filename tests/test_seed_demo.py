@@ -105,3 +105,21 @@ def test_release_demo_has_batches_at_each_stage_a_blocked_one_and_decided_ones(s
     assert blocked.deviations.filter(status="open").exists() and statuses["A2611003"] == "qa"
     assert Batch.objects.get(batch_number="A2411002").status == Batch.Status.RELEASED
     assert Batch.objects.get(batch_number="B2610002").status == Batch.Status.REJECTED
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_my_work_reads_each_queue_in_one_query_for_every_role(seeded, role, client, django_assert_max_num_queries):
+    """Issue 12 / R-PERF-1: the queues read only the columns they show (``.only()``), and never a
+    left-out one row by row; the page stays within its query budget with the demo's queues."""
+    from django.urls import reverse
+
+    from tests.core.helpers import deferred_loads
+
+    client.force_login(User.objects.get(username=role))
+    client.get(reverse("core:my_work"))
+    with deferred_loads() as loaded, django_assert_max_num_queries(20):
+        response = client.get(reverse("core:my_work"))
+    assert response.status_code == 200
+    assert loaded == []
+    # The demo leaves something waiting for every role but these two.
+    assert sum(len(q.items) for q in response.context["queues"]) > 0 or role in ("auditor", "sales")

@@ -355,7 +355,10 @@ def test_my_work_lists_returns_waiting_for_qa(shipped, users):
 
 
 def test_my_work_returns_queue_counts_beyond_what_it_shows(shipped, users, django_assert_max_num_queries):
-    """R-PERF-1: the queue shows 20 and counts the rest; the page's queries do not grow with rows."""
+    """R-PERF-1: the queue shows its first QUEUE_LENGTH and counts the rest; the page's queries do
+    not grow with rows."""
+    from core.work import QUEUE_LENGTH
+
     client = english_client(users["qa_reviewer"])
     services.return_record(user=users["customer_service"], data=return_data(shipped, quantity=1))
     with django_assert_max_num_queries(30):
@@ -365,5 +368,5 @@ def test_my_work_returns_queue_counts_beyond_what_it_shows(shipped, users, djang
     with django_assert_max_num_queries(30):
         response = client.get(reverse("core:my_work"))
     queue = next(q for q in response.context["queues"] if q.key == "returns_to_evaluate")
-    assert (len(queue.items), queue.total) == (20, 23)
+    assert (len(queue.items), queue.total) == (QUEUE_LENGTH, 23)
     assert "?status=quarantine" in queue.more_url

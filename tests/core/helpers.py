@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -36,3 +38,22 @@ def qn(name: str) -> str:
 
 def login(client: Client, username: str, password: str):
     return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+@contextmanager
+def deferred_loads():
+    """The fields loaded one row at a time inside the block, as ``(model label, field)``: a field
+    left out by ``.only()`` / ``.defer()`` and then read costs a query per row (issue 12)."""
+    from django.db.models import Model
+
+    loaded: list[tuple[str, str]] = []
+    original = Model.refresh_from_db
+
+    def recording(self, using=None, fields=None, from_queryset=None):
+        for name in fields or ["(every field)"]:
+            loaded.append((self._meta.label, name))
+        return original(self, using=using, fields=fields, from_queryset=from_queryset)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Model, "refresh_from_db", recording)
+        yield loaded

@@ -110,3 +110,21 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
     report = integrity.run()
     assert report.ok, [str(f) for f in report.findings[:5]]
     assert {Batch.history.model._meta.db_table} <= tables_with_append_only_triggers()
+    # My work reads only the columns each queue shows (``.only()``): with the generated queues
+    # full, no role's page loads a left-out field row by row.
+    from django.test import Client
+    from django.urls import reverse
+
+    from core.models import User
+    from core.roles import ALL_ROLES
+    from tests.core.helpers import deferred_loads
+
+    full = set()
+    for role in ALL_ROLES:
+        client = Client()
+        client.force_login(User.objects.get(username=role))
+        with deferred_loads() as loaded:
+            response = client.get(reverse("core:my_work"))
+        assert response.status_code == 200 and loaded == [], (role, loaded[:3])
+        full |= {q.key for q in response.context["queues"] if len(q.items) > 1}
+    assert len(full) >= 10, full

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import Signature
+from core.work import QUEUE_LENGTH
 from recalls.deadlines import recall_tasks
 from recalls.models import MockRecall, Recall
 from tests.aftersales.helpers import english_client
@@ -60,5 +61,5 @@ def test_a_recall_left_running_for_a_year_lists_three_overdue_tasks_and_counts_t
     assert page.count("text-bg-danger") == 3
     work = client.get(reverse("core:my_work"))
     queue = next(q for q in work.context["queues"] if q.key == "recall_tasks_overdue")
-    assert len(queue.items) == 20 and queue.total == len(overdue)
-    assert [i.due for i in queue.items] == sorted(t.due for t in overdue)[:20]
+    assert len(queue.items) == QUEUE_LENGTH and queue.total == len(overdue)
+    assert [i.due for i in queue.items] == sorted(t.due for t in overdue)[:QUEUE_LENGTH]

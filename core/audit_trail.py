@@ -484,8 +484,16 @@ def _heads_sql(
             "ORDER BY history_date DESC, history_id DESC LIMIT %s)"
         )
         params += [key, *part_params, need]
+    # The newest ``need`` of the union are chosen in the database: fetching every table's ``need``
+    # rows (~2,600) and converting their times cost ~10 ms a page. MATERIALIZED keeps each table's
+    # own ORDER BY … LIMIT (the outer ORDER BY is never pushed into the tables, see _heads); the key
+    # is ordered by code point (COLLATE "C"), as Python compares it for the cursor.
+    sql = (
+        f"WITH heads AS MATERIALIZED ({' UNION ALL '.join(parts)}) SELECT history_date, k, history_id FROM heads "
+        'ORDER BY history_date DESC, k COLLATE "C" DESC, history_id DESC LIMIT %s'
+    )
     with connection.cursor() as db:
-        db.execute(" UNION ALL ".join(parts), params)
+        db.execute(sql, [*params, need])
         return [tuple(row) for row in db.fetchall()]
 
 

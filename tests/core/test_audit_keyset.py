@@ -115,3 +115,48 @@ def test_on_postgresql_the_newest_rows_of_every_table_come_in_one_query(approved
         audit_trail._heads(SearchFilter(), None, 51)
     assert len(q) == 1
     assert q.captured_queries[0]["sql"].count("UNION ALL") == len(history_models()) - 1
+
+
+def _copy_at(hm, when) -> None:
+    """A copy of the table's newest history row stamped ``when`` (INSERT only: the append-only
+    triggers refuse UPDATE and DELETE, not this)."""
+    table = connection.ops.quote_name(hm._meta.db_table)
+    columns = [f.column for f in hm._meta.concrete_fields if f.column != "history_id"]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    select = ", ".join("%s" if c == "history_date" else connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {select} FROM {table} "  # noqa: S608
+            "ORDER BY history_id DESC LIMIT 1",
+            [connection.ops.adapt_datetimefield_value(when)],
+        )
+
+
+def test_changes_at_the_same_moment_in_several_tables_come_in_the_cursor_order(
+    approved_product, qa_reviewer, qa_reviewer2
+):
+    """Issue 12 item 4: the newest rows are chosen in the database (PostgreSQL: one ordered union),
+    in the order the cursor compares them: time, then the record type's key by code point, then
+    the history id. Three tables with changes at one instant, two in one table: every page of two,
+    walked by its cursor, is the next two of that order."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import InstrumentFactory
+
+    _churn(approved_product, 1, qa_reviewer, qa_reviewer2)
+    InstrumentFactory(code="HPLC-09")
+    with_rows = [hm for hm in history_models() if hm.objects.exists()]
+    assert len(with_rows) >= 3
+    instant = timezone.now() + timedelta(days=1)
+    for hm in with_rows[:3]:
+        _copy_at(hm, instant)
+    _copy_at(with_rows[0], instant)
+    expected = _all_history()
+    assert [row[0] for row in expected[:4]] == [instant] * 4
+    cursor = None
+    for start in range(0, 8, 2):
+        heads = audit_trail._heads(SearchFilter(), cursor, 2)
+        assert heads == expected[start : start + 2]
+        cursor = Cursor(*heads[-1])

@@ -20,7 +20,6 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from guardian.shortcuts import get_objects_for_user
 
 from core.models import Signature, User
 from core.pdf import issue_after_commit
@@ -33,7 +32,6 @@ from release.models import (
     ChecklistTemplate,
     Decision,
     Deviation,
-    Product,
     QPDesignation,
     ReleaseReview,
     ReviewCorrection,
@@ -106,14 +104,12 @@ def designation_for(user: User, batch: Batch, stage: str) -> QPDesignation | Non
     review = getattr(batch, "review", None)
     if stage == Stage.QP and review is not None and not review.two_stage:
         scope = {"factory_release": True, "market_release": True}
-    if not user.is_active:
+    # The guardian object permission, then the designation: three short queries. Written as one
+    # query (the permission as a subquery) it took longer to build and run (4 ms against 2.5 ms at
+    # scale 1.0, issue 12).
+    if not user.has_perm("release.decide_batch", batch.product):
         return None
-    # The guardian object permission as a subquery of the designation's query (one query, not three;
-    # an active superuser holds it, as user.has_perm says): the products among this one it is held on.
-    permitted = get_objects_for_user(
-        user, "release.decide_batch", klass=Product.objects.filter(pk=batch.product_id), accept_global_perms=False
-    )
-    return QPDesignation.objects.valid().filter(person=user, product__in=permitted, **scope).first()
+    return QPDesignation.objects.valid().filter(person=user, product_id=batch.product_id, **scope).first()
 
 
 # --- predicates (used by the service, the page and My work) --------------------------------------

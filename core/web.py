@@ -136,6 +136,23 @@ class _LineBuffer:
         return value
 
 
+def attach_people(obj: Any, fields: tuple[str, ...] | list[str]) -> None:
+    """Set the accounts named by ``fields`` (foreign keys to the user model) on ``obj`` from one
+    query by primary key, as ``select_related`` would have.
+
+    Joining six accounts with a test record made PostgreSQL plan a 13-table join on every view of
+    the record: 7–13 ms of planning for under 1 ms of execution at scale 1.0 (issue 12). The
+    accounts table is small; one more query by primary key costs a fraction of that."""
+    from django.contrib.auth import get_user_model
+
+    ids = {getattr(obj, f"{name}_id") for name in fields} - {None}
+    accounts = get_user_model()._base_manager.in_bulk(ids) if ids else {}
+    for name in fields:
+        account = accounts.get(getattr(obj, f"{name}_id"))
+        if account is not None:
+            setattr(obj, name, account)
+
+
 def csv_line_writer():
     """A csv.writer whose ``writerow`` returns the line: for CSV exports streamed line by line
     (``StreamingHttpResponse``), memory bounded by a line, not the export."""

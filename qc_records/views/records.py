@@ -18,32 +18,24 @@ from core.forms import ReasonForm, SignatureForm, SignWithReasonForm
 from core.permissions import get_object_for_user, require_any_perm, require_perm
 from core.signatures import signatures_for
 from core.storage import StoredFileAltered, altered_response, read_verified
-from core.web import posted, show_refusal
+from core.web import attach_people, posted, show_refusal
 from core.workflow import WorkflowError
 from qc_records import services
 from qc_records.forms import AttachmentForm, DiscardedRunForm, ReviewSignatureForm, TestRecordForm
 from qc_records.models import Attachment, TestRecord
-from qc_records.timeline import attach_corrections, record_timeline
+from qc_records.timeline import PEOPLE, attach_corrections, record_timeline
 
 # --- test records -------------------------------------------------------------------------------
 
-RECORD_RELATED = (
-    "sample",
-    "sample__product",
-    "sample__batch",
-    "specification",
-    "replaces",
-    "created_by",
-    "submitted_by",
-    "reviewed_by",
-    "approved_by",
-    "reopen_requested_by",
-    "last_changed_by",
-)
+RECORD_RELATED = ("sample", "sample__product", "sample__batch", "specification", "replaces")
 
 
 def _record(request: HttpRequest, pk: int, perm: str) -> TestRecord:
-    return get_object_for_user(request, TestRecord.objects.select_related(*RECORD_RELATED), pk, perm)
+    """The record with what its pages show of it; its people (PEOPLE) come in one more query, not
+    six more joins (core.web.attach_people)."""
+    record = get_object_for_user(request, TestRecord.objects.select_related(*RECORD_RELATED), pk, perm)
+    attach_people(record, PEOPLE)
+    return record
 
 
 def _uses(record: TestRecord) -> tuple[list, list]:

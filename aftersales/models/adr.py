@@ -230,6 +230,8 @@ class ADRCase(ChangeTracked):
         verbose_name = _("ADR case")
         verbose_name_plural = _("ADR cases")
         ordering = ["report_due", "pk"]
+        # The list's order (open first, by due date), read from the index for the page shown.
+        indexes = [models.Index(fields=["status", "report_due", "id"], name="aftersales_adrcase_list")]
         permissions = [("report_adrcase", _("Can record the national report of ADR cases"))]
 
     def __str__(self) -> str:

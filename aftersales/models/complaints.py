@@ -185,6 +185,9 @@ class Complaint(ChangeTracked):
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
         ordering = ["-received_at", "-pk"]
+        # The list's order: read from the index and joined row by row for the page shown, not by
+        # joining every complaint to the 100,000 batches and sorting (26 → 3 ms at scale 1.0).
+        indexes = [models.Index(fields=["-received_at", "-id"], name="aftersales_complaint_recent")]
         permissions = [
             ("close_complaint", _("Can close complaints")),
             ("acknowledge_complaint", _("Can acknowledge quality complaints as qualified person")),

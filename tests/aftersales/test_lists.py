@@ -88,3 +88,39 @@ def test_anonymous_gets_the_login_page(client):
     """R-AUTH-1."""
     response = client.get(reverse("aftersales:feedback_list"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "name,table,index,order",
+    [
+        (
+            "aftersales:complaint_list",
+            "aftersales_complaint",
+            "aftersales_complaint_recent",
+            "received_at DESC, id DESC",
+        ),
+        ("aftersales:adr_list", "aftersales_adrcase", "aftersales_adrcase_list", "status ASC, report_due ASC, id ASC"),
+        ("aftersales:visit_list", "aftersales_customervisit", "aftersales_visit_recent", "visited_at DESC, id DESC"),
+    ],
+)
+def test_each_list_is_read_in_the_order_of_an_index(
+    name, table, index, order, users, client_for, complaint, adr_case, qualified_customer
+):
+    """Issue 12 / R-PERF-1: the complaint, ADR and visit lists are ordered by the columns of an
+    index, so a page is read from it and joined row by row, not every row joined to the 100,000
+    batches and sorted (complaints 26 → 3 ms at scale 1.0). The page's query orders by them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.aftersales.test_visits_and_ledger import visit_data
+
+    services.visit_record(user=users["customer_service"], data=visit_data(qualified_customer))
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    columns = [part.split()[0] for part in order.split(", ")]
+    assert constraints[index]["columns"] == columns
+    client = client_for(users["qa_reviewer"])
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse(name)).status_code == 200
+    wanted = "ORDER BY " + ", ".join(f'"{table}"."{part.split()[0]}" {part.split()[1]}' for part in order.split(", "))
+    assert any(wanted in q["sql"] for q in ctx.captured_queries), wanted

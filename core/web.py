@@ -129,13 +129,6 @@ def explain_hidden_form(request: HttpRequest, form: forms.Form | None, shown: bo
             messages.error(request, error)
 
 
-class _LineBuffer:
-    """A file for csv.writer that hands back each line it is given instead of keeping it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def attach_people(obj: Any, fields: tuple[str, ...] | list[str]) -> None:
     """Set the accounts named by ``fields`` (foreign keys to the user model) on ``obj`` from one
     query by primary key, as ``select_related`` would have.
@@ -151,6 +144,13 @@ def attach_people(obj: Any, fields: tuple[str, ...] | list[str]) -> None:
         account = accounts.get(getattr(obj, f"{name}_id"))
         if account is not None:
             setattr(obj, name, account)
+
+
+class _LineBuffer:
+    """A file for csv.writer that hands back each line it is given instead of keeping it."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 def csv_line_writer():

@@ -39,7 +39,7 @@ from recalls.forms import (
     RecoveredGoodsForm,
 )
 from recalls.models import DeadlineRule, MockRecall, Recall, RecallConsignee, RecallInformation
-from recalls.reconciliation import reconcile
+from recalls.reconciliation import ROW_COLUMNS, reconcile
 from release.for_shipping import BatchHold, ProductHold, rejections_from
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -58,16 +58,6 @@ LIST_COLUMNS = (
 )
 
 
-# What reconcile() reads of a consignee row.
-RECONCILED = (
-    "recall_id",
-    "batch__batch_number",
-    *(f"quantity_{kind}" for kind in ("shipped", "held", "returned", "used", "destroyed")),
-    "notified_at",
-    "acknowledged_at",
-)
-
-
 def recall_list(request: HttpRequest) -> HttpResponse:
     """Open information records, open recalls with effectiveness and overdue tasks, mock recalls and
     closed recalls (paged); a fixed number of queries whatever the number of recalls or consignees."""
@@ -80,7 +70,9 @@ def recall_list(request: HttpRequest) -> HttpResponse:
     )
     tasks = tasks_of_recalls(recalls, today)
     rows = defaultdict(list)
-    consignees = RecallConsignee.objects.filter(recall__in=recalls).select_related("batch").only(*RECONCILED)
+    consignees = (
+        RecallConsignee.objects.filter(recall__in=recalls).select_related("batch").only("recall_id", *ROW_COLUMNS)
+    )
     for row in consignees:
         rows[row.recall_id].append(row)
     open_recalls = [

@@ -121,6 +121,8 @@ def tasks_of_recalls(recalls, today: date | None = None) -> dict[int, list[Task]
     progress entries, consignee notices)."""
     from collections import defaultdict
 
+    from django.db.models import Count, Max
+
     from recalls.models import DeadlineRule, ProgressEntry, RecallConsignee
 
     started = [r for r in recalls if r.started_at is not None]
@@ -138,24 +140,30 @@ def tasks_of_recalls(recalls, today: date | None = None) -> dict[int, list[Task]
         .values_list("recall_id", "kind", "occurred_at")
     ):
         entries[recall_id].append((kind, at))
-    notices = defaultdict(list)
-    for recall_id, at in RecallConsignee.objects.filter(recall_id__in=ids).values_list("recall_id", "notified_at"):
-        notices[recall_id].append(at)
+    # Every consignee notified, and when the last was: counted by the database, one row per recall.
+    all_notified = {
+        recall_id: last
+        for recall_id, rows, notified, last in RecallConsignee.objects.filter(recall_id__in=ids)
+        .values("recall_id")
+        .order_by()
+        .annotate(rows=Count("id"), notified=Count("notified_at"), last=Max("notified_at"))
+        .values_list("recall_id", "rows", "notified", "last")
+        if rows == notified
+    }
     out = {}
     for recall in started:
         mine = entries[recall.pk]
         filed = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.FILING]
         reports = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.PROGRESS_REPORT]
         completion = [_local(at) for kind, at in mine if kind == ProgressEntry.Kind.COMPLETION_REPORT]
-        notified = notices[recall.pk]
-        all_notified = max(_local(n) for n in notified) if notified and all(notified) else None
+        last_notice = all_notified.get(recall.pk)
         out[recall.pk] = tasks_for(
             recall_class=recall.recall_class,
             decided_on=_local(recall.started_at),
             planned_completion=recall.plan_completion_date,
             rules=rules[(recall.deadline_version, recall.recall_class)],
             filed_on=filed[0] if filed else None,
-            all_notified_on=all_notified,
+            all_notified_on=_local(last_notice) if last_notice else None,
             progress_reports=reports,
             completion_reported_on=completion[0] if completion else None,
             today=today,

@@ -47,15 +47,6 @@ def effectiveness(*, recovered: int, shipped: int, used: int) -> Decimal:
     return (Decimal(recovered) * 100 / Decimal(recoverable)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-# What reconcile() reads of a consignee row (for ``.only()``, with ``select_related("batch")``).
-ROW_COLUMNS = (
-    "batch__batch_number",
-    *(f"quantity_{kind}" for kind in ("shipped", "held", "returned", "used", "destroyed")),
-    "notified_at",
-    "acknowledged_at",
-)
-
-
 def reconcile(rows) -> Totals:
     """Totals over consignee rows (objects with the RecallConsignee quantity attributes), overall and
     per batch number (``by_batch``: number → Totals)."""

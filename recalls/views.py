@@ -3,10 +3,10 @@ reconciliation, consignee steps, CSV, mock recalls. Thin: authorise → form →
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -39,7 +39,7 @@ from recalls.forms import (
     RecoveredGoodsForm,
 )
 from recalls.models import DeadlineRule, MockRecall, Recall, RecallConsignee, RecallInformation
-from recalls.reconciliation import ROW_COLUMNS, reconcile
+from recalls.reconciliation import Totals, reconcile
 from release.for_shipping import BatchHold, ProductHold, rejections_from
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -69,16 +69,24 @@ def recall_list(request: HttpRequest) -> HttpResponse:
         Recall.objects.open().select_related("product", "coordinator").only(*LIST_COLUMNS).order_by("proposed_at", "pk")
     )
     tasks = tasks_of_recalls(recalls, today)
-    rows = defaultdict(list)
-    consignees = (
-        RecallConsignee.objects.filter(recall__in=recalls).select_related("batch").only("recall_id", *ROW_COLUMNS)
-    )
-    for row in consignees:
-        rows[row.recall_id].append(row)
+    # The table prints overall totals only: summed by the database, one row per recall, not every
+    # consignee row of every open recall (issue 12).
+    totals = {
+        row.pop("recall_id"): Totals(**row)
+        for row in RecallConsignee.objects.filter(recall__in=[r.pk for r in recalls])
+        .values("recall_id")
+        .order_by()
+        .annotate(
+            **{f: Coalesce(Sum(f"quantity_{f}"), 0) for f in ("shipped", "held", "returned", "used", "destroyed")},
+            consignees=Count("id"),
+            notified=Count("notified_at"),
+            acknowledged=Count("acknowledged_at"),
+        )
+    }
     open_recalls = [
         {
             "recall": recall,
-            "totals": reconcile(rows[recall.pk]),
+            "totals": totals.get(recall.pk, Totals()),
             "overdue": [t for t in tasks.get(recall.pk, []) if t.overdue(today)],
         }
         for recall in recalls

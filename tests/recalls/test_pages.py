@@ -195,6 +195,62 @@ def test_the_dashboard_lists_open_information_and_recalls_in_few_queries(started
     assert started.number in page
 
 
+def test_the_dashboard_prints_each_recalls_totals_as_the_reconciliation_adds_them(started, coordinator, users):
+    """R-RCL-5, issue 12: the list sums the consignee rows in the database (one row per recall); the
+    figures are those reconcile() gives the recall page, and a recall without consignees shows
+    zeros."""
+    from recalls import services
+    from recalls.reconciliation import reconcile
+
+    figures = {"华东医药有限公司": (20, 100, 10, 5), "杭州第一人民医院": (0, 110, 10, 0), "钱塘大药房": (0, 0, 0, 0)}
+    for row in started.consignees.all():
+        held, returned, used, destroyed = figures[row.consignee_name]
+        services.consignee_quantities(
+            consignee=row,
+            user=coordinator,
+            data=dict(quantity_held=held, quantity_returned=returned, quantity_used=used, quantity_destroyed=destroyed),
+            reason="核实",
+        )
+    totals = reconcile(started.consignees.select_related("batch"))
+    assert (totals.shipped, totals.recovered, totals.outstanding, str(totals.effectiveness)) == (390, 215, 135, "58.1")
+    response = english_client(users["qa_reviewer"]).get(reverse("recalls:recall_list"))
+    (item,) = response.context["open_recalls"]
+    shown = item["totals"]
+    assert (shown.shipped, shown.held, shown.returned, shown.used, shown.destroyed) == (
+        totals.shipped,
+        totals.held,
+        totals.returned,
+        totals.used,
+        totals.destroyed,
+    )
+    assert (shown.consignees, shown.notified, shown.acknowledged) == (3, 0, 0)
+    row = next(r for r in response.content.decode().split("<tr>") if started.number in r)
+    assert [c.split("</td>")[0].strip() for c in row.split('class="text-end">')[1:]] == ["390", "215", "135", "58.1 %"]
+
+
+def test_the_notice_is_done_only_when_the_last_consignee_is_notified(started, coordinator, users):
+    """R-RCL-4: the notice task is done on the later of the filing and the last consignee's notice,
+    and stays open while any consignee is not notified (counted by the database)."""
+    from recalls import services
+    from recalls.deadlines import recall_tasks
+    from recalls.models import ProgressEntry
+
+    def notice():
+        recall = Recall.objects.get(pk=started.pk)
+        return next(t for t in recall_tasks(recall) if t.key == "notice")
+
+    services.progress_add(
+        recall=started, user=coordinator, kind=ProgressEntry.Kind.FILING, occurred_at=timezone.now(), text="已备案"
+    )
+    rows = list(started.consignees.order_by("pk"))
+    assert len(rows) == 3
+    for row in rows[:2]:
+        services.consignee_notify(consignee=row, user=coordinator, method="fax", notified_at=timezone.now())
+    assert notice().done_on is None
+    services.consignee_notify(consignee=rows[2], user=coordinator, method="phone", notified_at=timezone.now())
+    assert notice().done_on == timezone.localdate()
+
+
 def test_my_work_shows_overdue_recall_tasks(started, coordinator, users):
     from datetime import timedelta
 

@@ -5,7 +5,7 @@ restock."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -35,7 +35,7 @@ from core.web import (
     show_refusal,
 )
 from core.workflow import WorkflowError
-from release.models import Product
+from release.models import Batch, Product
 
 PAGE_SIZE = 50
 # Products or customers a typed filter lists by id (see _ids).
@@ -269,8 +269,16 @@ def shipment_csv(request: HttpRequest) -> StreamingHttpResponse:
 def return_list(request: HttpRequest) -> HttpResponse:
     """By batch, then channel: returns of one batch from different channels stay apart (R-RET-1)."""
     require_perm(request, "aftersales.view_goodsreturn")
-    rows = GoodsReturn.objects.select_related("customer", "batch", "product").order_by(
-        "batch__batch_number", "channel", "-received_on", "-pk"
+    # Sorted by each return's batch number looked up by the batch's primary key, then the page's
+    # batches and customers fetched by id: joining every return to the batch table made PostgreSQL
+    # hash all 100,000 batches on every page (~25 ms at scale 1.0, issue 12).
+    rows = (
+        GoodsReturn.objects.only("number", "channel", "received_on", "quantity", "status", "batch", "customer")
+        .annotate(batch_number_order=Subquery(Batch.objects.filter(pk=OuterRef("batch_id")).values("batch_number")[:1]))
+        .prefetch_related(
+            Prefetch("batch", Batch.objects.only("batch_number")), Prefetch("customer", Customer.objects.only("name"))
+        )
+        .order_by("batch_number_order", "channel", "-received_on", "-pk")
     )
     status = request.GET.get("status", "")
     if status in GoodsReturn.Status.values:

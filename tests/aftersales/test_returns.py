@@ -92,6 +92,40 @@ def test_returns_of_one_batch_by_channel_listed_separately(shipped, users):
     assert [r.channel for r in rows] == ["customer", "transport"]
 
 
+def test_returns_are_listed_by_batch_number_then_channel_whatever_order_the_batches_came_in(
+    shipped, released, qualified_customer, users, admin_user
+):
+    """R-RET-1 / issue 12: the list is ordered by batch number (looked up per return, not by
+    joining every batch), then channel, newest first; it prints each row's batch number and
+    returning unit and loads no field row by row."""
+    from release.models import Batch
+    from tests.core.helpers import deferred_loads
+    from tests.factories import BatchFactory
+
+    earlier = BatchFactory(  # created after S2610001 but numbered before it
+        product=released.product, batch_number="A2610009", status=Batch.Status.RELEASED, last_changed_by=admin_user
+    )
+    other = services.shipment_create(user=users["sales"], data=ship_data(earlier, qualified_customer, quantity=50))
+    cs = users["customer_service"]
+    services.return_record(user=cs, data=return_data(shipped, quantity=5, channel="transport"))
+    services.return_record(user=cs, data=return_data(other, quantity=7, channel="transport"))
+    services.return_record(user=cs, data=return_data(shipped, quantity=6, channel="customer"))
+    services.return_record(user=cs, data=return_data(other, quantity=8, channel="customer"))
+    with deferred_loads() as loaded:
+        page = english_client(users["qa_reviewer"]).get(reverse("aftersales:return_list"))
+    assert loaded == []
+    rows = list(page.context["page_obj"])
+    assert [(r.batch.batch_number, r.channel, r.quantity) for r in rows] == [
+        ("A2610009", "customer", 8),
+        ("A2610009", "transport", 7),
+        ("S2610001", "customer", 6),
+        ("S2610001", "transport", 5),
+    ]
+    text = page.content.decode()
+    assert text.index("A2610009") < text.index("S2610001")
+    assert text.count(qualified_customer.name) >= 4
+
+
 @pytest.mark.parametrize(
     "overrides,field,message",
     [

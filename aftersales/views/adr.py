@@ -107,9 +107,8 @@ def _followup_context(request: HttpRequest, case: ADRCase, forms: dict) -> dict:
 def _get(request: HttpRequest, pk: int, perm: str) -> ADRCase:
     return get_object_for_user(
         request,
-        ADRCase.objects.select_related(
-            "product", "batch", "ruleset", "feedback", "reported_by", "investigation_report__submitted_by"
-        ),
+        # No accounts joined: the page names none of them (issue 12: each join is planning time).
+        ADRCase.objects.select_related("product", "batch", "ruleset", "feedback", "investigation_report"),
         pk,
         perm,
     )

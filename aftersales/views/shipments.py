@@ -26,6 +26,7 @@ from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
 from core.web import (
+    attach_people,
     csv_line_writer,
     cursor_page,
     explain_hidden_form,
@@ -353,13 +354,18 @@ def _return_context(request: HttpRequest, goods: GoodsReturn, **forms) -> dict:
     }
 
 
+# The return's people in one query of their own (core.web.attach_people), not joined (issue 12).
+RETURN_PEOPLE = ("recorded_by", "evaluated_by", "completed_by")
+
+
 def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     goods = get_object_for_user(
         request,
-        GoodsReturn.objects.select_related("customer", "batch", "product", "complaint", "evaluated_by", "completed_by"),
+        GoodsReturn.objects.select_related("customer", "batch", "product", "complaint"),
         pk,
         "aftersales.view_goodsreturn",
     )
+    attach_people(goods, RETURN_PEOPLE)
     return render(request, "aftersales/return_detail.html", _return_context(request, goods))
 
 

@@ -22,7 +22,9 @@ OOS_RELATED = ("record", "record__sample", "record__sample__product", "record__s
 
 def oos_list(request: HttpRequest) -> HttpResponse:
     require_perm(request, "qc_records.view_oosinvestigation")
-    rows = OOSInvestigation.objects.select_related(*OOS_RELATED)
+    # What the list shows: the sample (and its product's name) and the item; the detail's other
+    # joins would be planning time on every page (issue 12).
+    rows = OOSInvestigation.objects.select_related("record__sample__product", "item")
     state = request.GET.get("state", "open")
     if state == "open":
         rows = rows.open()

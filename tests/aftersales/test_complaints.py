@@ -280,3 +280,16 @@ def test_trend_counts_per_product_and_month(users, batch, client_for, django_ass
         response = client.get(reverse("aftersales:complaint_trend"))
     ((name, counts, total),) = response.context["table"]
     assert total == 3 and counts[-1] == 3 and str(batch.product.name) in name
+
+
+def test_the_complaint_page_names_its_people_from_one_query(investigating, users, django_assert_max_num_queries):
+    """Issue 12: the complaint's people come in one query of their own (joined with the complaint
+    they made an 8-table join PostgreSQL took ~6 ms to plan); the page still names the investigator."""
+    client = english_client(users["qa_reviewer"])
+    with django_assert_max_num_queries(30) as ctx:
+        page = client.get(investigating.get_absolute_url()).content.decode()
+    assert users["qa_reviewer"].printed_name in page
+    accounts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "core_user"')]
+    assert len(accounts) == 2, accounts
+    main = next(q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "aftersales_complaint"."id"'))
+    assert main.count(" JOIN ") == 3  # its feedback, product and batch

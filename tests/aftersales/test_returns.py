@@ -185,6 +185,22 @@ def test_qa_evaluates_and_restocks_with_signatures(quarantined, users):
     assert quarantined.history.count() == 3
 
 
+def test_the_return_page_names_its_people_from_one_query(quarantined, users, django_assert_max_num_queries):
+    """Issue 12: the return's people (recorded, evaluated, completed by) come in one query of their
+    own, not joined with the return; the page still names each."""
+    services.return_evaluate(
+        goods=quarantined, user=users["qa_reviewer"], decision="restock", evaluation="外观完好", password=PASSWORD
+    )
+    client = english_client(users["qa_reviewer"])
+    with django_assert_max_num_queries(20) as ctx:
+        page = client.get(quarantined.get_absolute_url()).content.decode()
+    assert users["customer_service"].printed_name in page and users["qa_reviewer"].printed_name in page
+    accounts = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "core_user"')]
+    assert len(accounts) == 2, accounts  # the person signed in, then the return's people at once
+    main = next(q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "aftersales_goodsreturn"."id"'))
+    assert '"core_user"' not in main
+
+
 @pytest.mark.parametrize("conditions", ["not_met", "doubtful"])
 def test_storage_not_met_or_doubtful_never_restocks(shipped, users, conditions):
     goods = services.return_record(

@@ -46,9 +46,10 @@ def posted(request: HttpRequest) -> QueryDict | None:
     return request.POST if request.method == "POST" else None
 
 
-def paginate(request: HttpRequest, queryset, size: int = PAGE_SIZE) -> Page:
-    """The requested page of ``queryset`` (a bad page number shows the first or last page)."""
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
+def paginate(request: HttpRequest, queryset, size: int = PAGE_SIZE, param: str = "page") -> Page:
+    """The requested page of ``queryset`` (a bad page number shows the first or last page).
+    ``param`` names the page number's query parameter, for a page with two paged tables."""
+    return Paginator(queryset, size).get_page(request.GET.get(param))
 
 
 @dataclass
@@ -99,10 +100,10 @@ def cursor_page(request: HttpRequest, queryset, date_field: str, size: int) -> C
     )
 
 
-def query_without_page(request: HttpRequest) -> str:
-    """The list's filters as a query string, for the pager's links."""
+def query_without_page(request: HttpRequest, param: str = "page") -> str:
+    """The list's filters as a query string, for the pager's links (without ``param``)."""
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop(param, None)
     return query.urlencode()
 
 

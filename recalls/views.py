@@ -16,7 +16,15 @@ from django.views.decorators.http import require_POST
 from core.forms import SignWithReasonForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_for
-from core.web import attach_people, csv_line_writer, explain_hidden_form, paginate, posted, show_refusal
+from core.web import (
+    attach_people,
+    csv_line_writer,
+    explain_hidden_form,
+    paginate,
+    posted,
+    query_without_page,
+    show_refusal,
+)
 from core.workflow import WorkflowError
 from recalls import services
 from recalls.deadlines import recall_tasks, tasks_of_recalls
@@ -45,6 +53,9 @@ from release.for_shipping import BatchHold, ProductHold, rejections_from
 # --- dashboard -----------------------------------------------------------------------------------
 
 
+# Open recalls per page of the dashboard: a coordinator has a few at a time; more are paged.
+OPEN_PAGE_SIZE = 20
+
 LIST_COLUMNS = (
     "number",
     "status",
@@ -65,9 +76,18 @@ def recall_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     # Only the columns the table and the deadlines read (issue 12: a recall row is wide, and the
     # coordinator's account row too).
-    recalls = list(
-        Recall.objects.open().select_related("product", "coordinator").only(*LIST_COLUMNS).order_by("proposed_at", "pk")
+    # Paged like the closed ones: a page's cost is bounded by its length, not by how many recalls
+    # are open (issue 12).
+    open_page = paginate(
+        request,
+        Recall.objects.open()
+        .select_related("product", "coordinator")
+        .only(*LIST_COLUMNS)
+        .order_by("proposed_at", "pk"),
+        size=OPEN_PAGE_SIZE,
+        param="open_page",
     )
+    recalls = list(open_page)
     tasks = tasks_of_recalls(recalls, today)
     # The table prints overall totals only: summed by the database, one row per recall, not every
     # consignee row of every open recall (issue 12).
@@ -97,12 +117,17 @@ def recall_list(request: HttpRequest) -> HttpResponse:
         {
             "information": RecallInformation.objects.open().select_related("product").order_by("received_at", "pk"),
             "open_recalls": open_recalls,
+            "open_page": open_page,
+            "open_query": query_without_page(request, "open_page"),
             "closed": paginate(
                 request,
                 Recall.objects.filter(status=Recall.Status.CLOSED)
                 .select_related("product")
+                .only("number", "recall_class", "approved_at", "product__generic_name")
                 .order_by("-approved_at", "-pk"),
+                param="closed_page",
             ),
+            "closed_query": query_without_page(request, "closed_page"),
             "mocks": MockRecall.objects.select_related("product", "started_by").order_by("-started_at", "-pk")[:10],
         },
     )

@@ -266,6 +266,37 @@ def test_the_recall_page_names_its_people_without_joining_them_all(started, user
     assert recall_query.count(" JOIN ") == 2  # its product and information
 
 
+def test_the_dashboard_pages_the_recalls_in_progress(started, shipped, users, monkeypatch):
+    """Issue 12: open recalls are paged (oldest first) like the closed ones, so the dashboard's cost
+    is bounded by a page, whatever number are open; each page's totals are its own recalls'; the
+    two pagers have their own parameter and name."""
+    from recalls import services, views
+    from tests.recalls.conftest import info_data
+
+    qa = users["qa_reviewer"]
+    info = services.information_record(user=qa, data=info_data(shipped[1].product, batch_numbers="K2611002"))
+    info = services.information_analyse(
+        information=info, user=qa, password=PASSWORD, scope="general", analysis="同上", proposal="召回 K2611002"
+    )
+    newer = services.recall_propose(
+        information=info, user=qa, password=PASSWORD, data=recall_data(users), batches=[shipped[1]]
+    )
+    monkeypatch.setattr(views, "OPEN_PAGE_SIZE", 1)
+    client = english_client(users["recall_coordinator"])
+    url = reverse("recalls:recall_list")
+    first = client.get(url)
+    second = client.get(url + "?open_page=2")
+    assert [i["recall"].number for i in first.context["open_recalls"]] == [started.number]
+    assert [i["recall"].number for i in second.context["open_recalls"]] == [newer.number]
+    assert first.context["open_recalls"][0]["totals"].shipped == 390
+    assert second.context["open_recalls"][0]["totals"].shipped == 0  # proposed: nobody traced yet
+    page = first.content.decode()
+    assert 'aria-label="Pages of recalls in progress"' in page and "Page 1 of 2" in page
+    assert 'href="?open_page=2"' in page
+    assert "Page 2 of 2" in second.content.decode()
+    assert client.get(url + "?open_page=x").status_code == 200  # a bad page number shows the first
+
+
 def test_my_work_shows_overdue_recall_tasks(started, coordinator, users):
     from datetime import timedelta
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.functional import Promise
 
 
@@ -23,6 +24,27 @@ class WorkItem:
     since: datetime | date | None = None
     due: datetime | date | None = None
     note: str = ""
+
+    # Formatted here, not by the template's ``date`` filter: a QA reviewer's page shows 110 items,
+    # and the filter took ~6 ms for their 220 dates against ~1 ms for strftime (issue 12).
+    @property
+    def since_text(self) -> str:
+        return _day(self.since, "%Y-%m-%d %H:%M")
+
+    @property
+    def due_text(self) -> str:
+        return _day(self.due, "%Y-%m-%d")
+
+
+def _day(value: datetime | date | None, with_time: str) -> str:
+    """A datetime in the site's zone as ``with_time``; a date as YYYY-MM-DD; nothing as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.strftime(with_time)
+    return value.strftime("%Y-%m-%d")
 
 
 @dataclass

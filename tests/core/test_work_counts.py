@@ -97,3 +97,16 @@ def test_a_backlog_is_counted_up_to_the_cap_and_shown_with_a_plus(
     queue = {q.key: q for q in response.context["queues"]}["product_approval"]
     assert (queue.total, queue.more_than_total) == (QUEUE_LENGTH + 1, True)
     assert f'<span class="badge text-bg-primary">{QUEUE_LENGTH + 1}+</span>' in response.content.decode()
+
+
+def test_a_work_item_prints_its_dates_in_the_site_zone():
+    """R-UX-3: "waiting since" is the site's local time to the minute, a due date is a day, and a
+    date with no time prints as the day (the template's date filter printed nothing for it)."""
+    from datetime import UTC, date, datetime
+
+    item = work.WorkItem(title="t", url="/", since=datetime(2026, 11, 30, 16, 30, tzinfo=UTC), due=date(2026, 12, 3))
+    assert (item.since_text, item.due_text) == ("2026-12-01 00:30", "2026-12-03")  # Asia/Shanghai is UTC+8
+    assert work.WorkItem(title="t", url="/", since=date(2026, 11, 2)).since_text == "2026-11-02"
+    due_at = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # 01:00 the next day in Shanghai
+    assert work.WorkItem(title="t", url="/", due=due_at).due_text == "2026-12-02"
+    assert work.WorkItem(title="t", url="/").since_text == work.WorkItem(title="t", url="/").due_text == ""

@@ -5,7 +5,9 @@ restock."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db import connection
+from django.db.models import BooleanField, OuterRef, Prefetch, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -50,6 +52,16 @@ def _ids(queryset) -> list[int] | object:
     return ids if len(ids) <= IDS_LISTED else queryset
 
 
+def _with_ids(rows, field: str, ids):
+    """``rows.filter(<field>__in=ids)``; on PostgreSQL a list of ids goes as one array parameter
+    (``= ANY(%s)``): a typed name can match thousands of customers, and Django and the driver spent
+    ~7 ms turning 2,500 ids into as many parameters (issue 12)."""
+    if isinstance(ids, list) and connection.vendor == "postgresql":
+        column = f"{connection.ops.quote_name(Shipment._meta.db_table)}.{connection.ops.quote_name(field + '_id')}"
+        return rows.filter(RawSQL(f"{column} = ANY(%s)", [ids], output_field=BooleanField()))
+    return rows.filter(**{f"{field}__in": ids})
+
+
 def _shipment_rows(request: HttpRequest):
     form = ShipmentFilterForm(request.GET or None)
     rows = Shipment.objects.all()
@@ -60,11 +72,11 @@ def _shipment_rows(request: HttpRequest):
         # million rows): never a LIKE over the shipments themselves.
         if text := d["product"].strip():
             by_name = Q(name__icontains=text) | Q(generic_name__icontains=text)
-            rows = rows.filter(product__in=_ids(Product.objects.filter(by_name)))
+            rows = _with_ids(rows, "product", _ids(Product.objects.filter(by_name)))
         if d["batch"]:
             rows = rows.filter(batch_number=d["batch"].strip())
         if text := d["customer"].strip():
-            rows = rows.filter(customer__in=_ids(Customer.objects.filter(name__icontains=text)))
+            rows = _with_ids(rows, "customer", _ids(Customer.objects.filter(name__icontains=text)))
         if d["date_from"]:
             rows = rows.filter(dispatch_date__gte=d["date_from"])
         if d["date_to"]:

@@ -366,3 +366,25 @@ def test_list_filters_by_typed_product_and_customer(released, qualified_customer
     assert f">{approved_product.name}</option>" not in page and ">华北医药有限公司</option>" not in page
     for bad in ({"customer": "x" * 5000}, {"product": "%_\\'"}, {"customer": "\x00"}):
         assert client.get(url, bad).status_code == 200
+
+
+def test_a_typed_name_matching_many_customers_is_one_array_parameter_on_postgresql(
+    released, qualified_customer, users, django_assert_max_num_queries
+):
+    """Issue 12: the customers a typed name matches are passed as one array (``= ANY``), not one
+    parameter each (2,500 ids cost Django and the driver ~7 ms); the rows are the same as the
+    plain ``IN`` gives on SQLite."""
+    from django.db import connection
+
+    others = [qualify(users, name=f"华东医药第{i}分公司") for i in range(3)]
+    for customer in [qualified_customer, *others]:
+        services.shipment_create(user=users["sales"], data=ship_data(released, customer, quantity=5))
+    client = english_client(users["qa_reviewer"])
+    with django_assert_max_num_queries(10) as ctx:
+        rows = client.get(reverse("aftersales:shipment_list"), {"customer": "华东医药"}).context["rows"]
+    assert sorted(r.consignee_name for r in rows) == sorted(["华东医药有限公司", *(c.name for c in others)])
+    listed = next(q["sql"] for q in ctx.captured_queries if 'FROM "aftersales_shipment"' in q["sql"])
+    if connection.vendor == "postgresql":
+        assert '"aftersales_shipment"."customer_id" = ANY(' in listed and " IN (" not in listed
+    else:
+        assert '"aftersales_shipment"."customer_id" IN (' in listed

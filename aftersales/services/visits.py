@@ -149,7 +149,7 @@ def visits_due(
     grows: reading stops once ``limit`` are found and the next is due later, or one is due after
     ``due_by``. Those never visited (all due ``on``) are read by name, ``limit`` at most. So a page
     reads about ``limit`` rows of a plant's thousands of customers (issue 12)."""
-    from django.db.models import Max, Q
+    from django.db.models import Exists, Max, OuterRef, Q
 
     customers = Customer.objects.qualified().annotate(
         last_visit=Max("visits__visited_at", filter=Q(visits__status=CustomerVisit.Status.APPROVED))
@@ -168,7 +168,10 @@ def visits_due(
             break
         rows.append((due, name, pk, last))
     if due_by is None or on <= due_by:
-        never = customers.filter(last_visit__isnull=True).order_by("name", "pk").values_list("pk", "name")
+        # An anti-join, not the grouped maximum again: the never-visited are found without
+        # aggregating every customer's visits a second time (issue 12).
+        approved = CustomerVisit.objects.filter(customer=OuterRef("pk"), status=CustomerVisit.Status.APPROVED)
+        never = Customer.objects.qualified().filter(~Exists(approved)).order_by("name", "pk").values_list("pk", "name")
         rows += [(on, name, pk, None) for pk, name in (never[:limit] if limit is not None else never)]
     rows.sort(key=lambda r: (r[0], r[1]))
     if limit is not None:

@@ -126,6 +126,8 @@ def test_half_year_cycle_due_list(qualified_customer, users):
     visit = services.visit_record(
         user=users["customer_service"], data=visit_data(qualified_customer, visited_at=aware(2026, 1, 31, 10))
     )
+    # A visit not yet approved does not count: still never visited, due now.
+    assert services.visits_due(today) == [(qualified_customer, None, today)]
     services.visit_approve(visit=visit, user=users["cs_manager"], password=PASSWORD)
     (row,) = services.visits_due(today)
     assert row[1] == date(2026, 1, 31) and row[2] == date(2026, 7, 31)

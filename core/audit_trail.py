@@ -84,6 +84,7 @@ class AuditEntry:
     changes: list[FieldChange] = field(default_factory=list)
     username: str = ""
     printed_name: str = ""
+    history_url: str = ""  # set by the audit search page
 
     @property
     def reason_display(self) -> str:

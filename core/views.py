@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django import forms
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -270,6 +271,13 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         flt = audit_trail.SearchFilter()
     if flt is not None:
         entries, next_cursor = audit_trail.search_page(flt, cursor)
+    # Each row's link to its record's history, from one reverse(): fifty {% url %} tags took ~3 ms
+    # of the page (issue 12). The record key ("app.model") and id need no escaping in a path, but
+    # are quoted as reverse() would.
+    pattern = reverse("core:record_history", args=["MODEL-KEY", "0"])
+    head, _sep, tail = pattern.partition("MODEL-KEY/0")
+    for entry in entries:
+        entry.history_url = f"{head}{quote(entry.record_key)}/{quote(str(entry.object_id))}{tail}"
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("page", None)

@@ -13,11 +13,11 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 
 
 class RecallClass(models.TextChoices):
@@ -166,7 +166,7 @@ class RecallInformation(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("recalls:information_detail", args=[self.pk])
+        return link("recalls:information_detail", self.pk)
 
 
 # --- the recall (召回) -------------------------------------------------------------------------
@@ -350,7 +350,7 @@ class Recall(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("recalls:recall_detail", args=[self.pk])
+        return link("recalls:recall_detail", self.pk)
 
     @property
     def affected_batches(self) -> list[str]:
@@ -678,7 +678,7 @@ class MockRecall(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("recalls:mock_detail", args=[self.pk])
+        return link("recalls:mock_detail", self.pk)
 
     @property
     def duration(self):

@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models.feedback import Feedback
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 
 # --- ADR cases (B.2.4, B.6) -----------------------------------------------------------------------
 
@@ -238,7 +238,7 @@ class ADRCase(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("aftersales:adr_detail", args=[self.pk])
+        return link("aftersales:adr_detail", self.pk)
 
     @property
     def is_serious(self) -> bool:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models.feedback import Feedback, SalesChainProblem
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 
 # --- complaints (B.2.3) ---------------------------------------------------------------------------
 
@@ -197,7 +197,7 @@ class Complaint(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("aftersales:complaint_detail", args=[self.pk])
+        return link("aftersales:complaint_detail", self.pk)
 
     @property
     def replacement_needed(self) -> bool:

@@ -6,11 +6,11 @@ from datetime import date
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 
 # --- customers and GSP qualification (B.3) --------------------------------------------------------
 
@@ -140,7 +140,7 @@ class Customer(ChangeTracked):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("aftersales:customer_detail", args=[self.pk])
+        return link("aftersales:customer_detail", self.pk)
 
     def current_approvals(self):
         return self.approvals.filter(approval_round=self.approval_round)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models.customers import Customer
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 
 # --- feedback intake (市场信息反馈记录, B.2.2) ------------------------------------------------------
 
@@ -147,7 +147,7 @@ class Feedback(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("aftersales:feedback_detail", args=[self.pk])
+        return link("aftersales:feedback_detail", self.pk)
 
     @property
     def response_overdue(self) -> bool:

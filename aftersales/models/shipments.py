@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.models.complaints import Complaint
 from aftersales.models.customers import Customer, CustomerPerson
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 
 # --- distribution records (销售记录, R-SHIP-1) and returns (退货, R-RET-1) --------------------------
 
@@ -181,7 +181,7 @@ class Shipment(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("aftersales:shipment_detail", args=[self.pk])
+        return link("aftersales:shipment_detail", self.pk)
 
 
 class ReturnChannel(models.TextChoices):
@@ -346,4 +346,4 @@ class GoodsReturn(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("aftersales:return_detail", args=[self.pk])
+        return link("aftersales:return_detail", self.pk)

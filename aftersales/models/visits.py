@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.models.customers import Customer
 from aftersales.models.feedback import Feedback, Satisfaction
 from core.audit import AuditedModel, ChangeTracked, audited_history
+from core.links import link
 
 # --- customer quality visits (VIS-4.1.3) and the monthly ledger (AS-4.2.6) ------------------------
 
@@ -144,7 +145,7 @@ class CustomerVisit(ChangeTracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("aftersales:visit_detail", args=[self.pk])
+        return link("aftersales:visit_detail", self.pk)
 
 
 class LedgerSignoff(ChangeTracked):

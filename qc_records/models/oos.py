@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedQuerySet, audited_history
+from core.links import link
 from qc_records.models.base import Tracked
 from qc_records.models.records import TestRecord
 from qc_records.models.specifications import SpecificationItem
@@ -106,7 +106,7 @@ class OOSInvestigation(Tracked):
         return self.number
 
     def get_absolute_url(self) -> str:
-        return reverse("qc_records:oos_detail", args=[self.pk])
+        return link("qc_records:oos_detail", self.pk)
 
     @property
     def is_open(self) -> bool:

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from core.audit import AuditedQuerySet, audited_history
 from core.dates import add_years
 from core.hashing import sha256_stored
+from core.links import link
 from qc_records.criteria import Conclusion, CriterionKind, overall
 from qc_records.models.base import Category, Tracked, _digest
 from qc_records.models.registers import Instrument, Reagent
@@ -339,7 +339,7 @@ class TestRecord(Tracked):
         return self.report_number or gettext("Test record #%(pk)s") % {"pk": self.pk}
 
     def get_absolute_url(self) -> str:
-        return reverse("qc_records:record_detail", args=[self.pk])
+        return link("qc_records:record_detail", self.pk)
 
     @property
     def is_editable(self) -> bool:

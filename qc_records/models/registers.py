@@ -6,12 +6,12 @@ from datetime import date, timedelta
 
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedQuerySet, audited_history
+from core.links import link
 from qc_records.models.base import Tracked
 
 
@@ -72,7 +72,7 @@ class Instrument(Tracked):
         return f"{self.code} {self.name} ({self.model})"
 
     def get_absolute_url(self) -> str:
-        return reverse("qc_records:instrument_detail", args=[self.pk])
+        return link("qc_records:instrument_detail", self.pk)
 
     def unusable_reason(self, on: date) -> str:
         """Why this instrument may not be used for a test on ``on`` ("" when it may; R-QC-3)."""
@@ -176,7 +176,7 @@ class Reagent(Tracked):
         return f"{self.name} ({self.lot_number})"
 
     def get_absolute_url(self) -> str:
-        return reverse("qc_records:reagent_detail", args=[self.pk])
+        return link("qc_records:reagent_detail", self.pk)
 
     def unusable_reason(self, on: date) -> str:
         if self.status != self.Status.IN_USE:

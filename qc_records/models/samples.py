@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedQuerySet, audited_history
+from core.links import link
 from qc_records.models.base import Category, Tracked
 from qc_records.models.specifications import Specification
 
@@ -148,7 +148,7 @@ class Sample(Tracked):
         return f"{self.number} {self.subject_name} {self.lot_number}".strip()
 
     def get_absolute_url(self) -> str:
-        return reverse("qc_records:sample_detail", args=[self.pk])
+        return link("qc_records:sample_detail", self.pk)
 
     @property
     def subject_name(self) -> str:

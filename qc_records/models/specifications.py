@@ -7,10 +7,10 @@ from typing import Any
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedQuerySet, audited_history
+from core.links import link
 from qc_records.criteria import Criterion, CriterionKind
 from qc_records.models.base import Category, Tracked, _digest
 
@@ -136,7 +136,7 @@ class Specification(Tracked):
         return f"{self.code} v{self.version}"
 
     def get_absolute_url(self) -> str:
-        return reverse("qc_records:spec_detail", args=[self.pk])
+        return link("qc_records:spec_detail", self.pk)
 
     @property
     def subject_name(self) -> str:

@@ -10,13 +10,13 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
 from core.dates import add_months, expiry_from
+from core.links import link
 from release.models.products import Product
 
 # --- batches, holds (批, 冻结) ------------------------------------------------------------------------
@@ -158,7 +158,7 @@ class Batch(ChangeTracked):
         return f"{self.batch_number}"
 
     def get_absolute_url(self) -> str:
-        return reverse("release:batch_detail", args=[self.pk])
+        return link("release:batch_detail", self.pk)
 
     @property
     def retention_until(self) -> date:
@@ -376,4 +376,4 @@ class BatchRejection(ChangeTracked):
         return f"{self.batch} · {self.source_text}"
 
     def get_absolute_url(self) -> str:
-        return reverse("release:batch_detail", args=[self.batch_id])
+        return link("release:batch_detail", self.batch_id)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 from release.models.batches import Batch
 
 # --- material lots, bills of materials, material balance (R-MAT-1, R-REL-8; ZL-086 4.2.2, 4.2.8, 4.3.2.7) ---
@@ -120,7 +120,7 @@ class MaterialLot(ChangeTracked):
         return f"{self.lot_number} {self.material_name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("release:materiallot_detail", args=[self.pk])
+        return link("release:materiallot_detail", self.pk)
 
 
 class BatchMaterial(ChangeTracked):

@@ -8,10 +8,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 
 # --- products (品种) ----------------------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class Product(ChangeTracked):
         return f"{self.name} {self.strength}"
 
     def get_absolute_url(self) -> str:
-        return reverse("release:product_detail", args=[self.pk])
+        return link("release:product_detail", self.pk)
 
     @property
     def needs_two_stage_release(self) -> bool:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedModel, AuditedQuerySet, ChangeTracked, audited_history
+from core.links import link
 from release.models.batches import Batch
 
 # --- deviations and change controls (偏差, 变更) ---------------------------------------------------------
@@ -116,7 +116,7 @@ class Deviation(QualityEvent):
         permissions = [("close_deviation", _("Can close deviations (QA, signed)"))]
 
     def get_absolute_url(self) -> str:
-        return reverse("release:deviation_detail", args=[self.pk])
+        return link("release:deviation_detail", self.pk)
 
 
 class ChangeControl(QualityEvent):
@@ -132,4 +132,4 @@ class ChangeControl(QualityEvent):
         permissions = [("close_changecontrol", _("Can close change controls (QA, signed)"))]
 
     def get_absolute_url(self) -> str:
-        return reverse("release:changecontrol_detail", args=[self.pk])
+        return link("release:changecontrol_detail", self.pk)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import AuditedModel, AuditedQuerySet, AuditError, ChangeTracked, audited_history
+from core.links import link
 from release.models.batches import Batch
 
 # --- the release review (ZL-086; GMP 第二百二十九–二百三十条; R-REL-1…6) --------------------------------
@@ -237,7 +237,7 @@ class ReleaseReview(ChangeTracked):
         return str(self.batch.batch_number) if self.batch_id else "—"
 
     def get_absolute_url(self) -> str:
-        return reverse("release:batch_review", args=[self.batch_id])
+        return link("release:batch_review", self.batch_id)
 
     def template_for(self, stage: str) -> ChecklistTemplate | None:
         return {
@@ -400,4 +400,4 @@ class ReviewCorrection(ChangeTracked):
         return f"{self.review} · {self.item_key}"
 
     def get_absolute_url(self) -> str:
-        return reverse("release:batch_review", args=[self.review.batch_id]) + f"#correction-{self.pk}"
+        return link("release:batch_review", self.review.batch_id) + f"#correction-{self.pk}"

@@ -321,7 +321,8 @@ def measure_export(client: Client, url: str, limit_mb: float) -> dict:
 def cpu_check() -> float:
     """Milliseconds for a fixed pure-Python loop, the fastest of three. On the 2-core machines here
     the same loop's time moves by half or more within minutes when the host is busy: page figures
-    are only comparable between runs whose checks are close (printed before and after the run)."""
+    are only comparable between runs whose checks are close (printed before and after the run), and
+    even then not always: the loop stays in the processor's cache, a page does not."""
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()

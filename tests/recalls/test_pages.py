@@ -199,18 +199,10 @@ def test_the_dashboard_prints_each_recalls_totals_as_the_reconciliation_adds_the
     """R-RCL-5, issue 12: the list sums the consignee rows in the database (one row per recall); the
     figures are those reconcile() gives the recall page, and a recall without consignees shows
     zeros."""
-    from recalls import services
     from recalls.reconciliation import reconcile
+    from tests.recalls.conftest import record_figures
 
-    figures = {"华东医药有限公司": (20, 100, 10, 5), "杭州第一人民医院": (0, 110, 10, 0), "钱塘大药房": (0, 0, 0, 0)}
-    for row in started.consignees.all():
-        held, returned, used, destroyed = figures[row.consignee_name]
-        services.consignee_quantities(
-            consignee=row,
-            user=coordinator,
-            data=dict(quantity_held=held, quantity_returned=returned, quantity_used=used, quantity_destroyed=destroyed),
-            reason="核实",
-        )
+    record_figures(started, coordinator)
     totals = reconcile(started.consignees.select_related("batch"))
     assert (totals.shipped, totals.recovered, totals.outstanding, str(totals.effectiveness)) == (390, 215, 135, "58.1")
     response = english_client(users["qa_reviewer"]).get(reverse("recalls:recall_list"))

@@ -20,7 +20,7 @@ from release.for_shipping import may_ship
 from release.models import BatchHold, ProductHold
 from tests.aftersales.conftest import ship_data
 from tests.factories import PASSWORD
-from tests.recalls.conftest import info_data, recall_data
+from tests.recalls.conftest import info_data, recall_data, record_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -266,19 +266,7 @@ def test_the_sales_role_cannot_record_consignee_steps(started, users):
 def test_reconciliation_arithmetic(started, coordinator):
     """R-RCL-5: shipped − (held + returned + used + destroyed) = outstanding; effectiveness =
     recovered ÷ (shipped − used)."""
-    figures = {
-        "华东医药有限公司": (20, 100, 10, 5),
-        "杭州第一人民医院": (0, 110, 10, 0),
-        "钱塘大药房": (0, 0, 0, 0),
-    }
-    for row in started.consignees.all():
-        held, returned, used, destroyed = figures[row.consignee_name]
-        services.consignee_quantities(
-            consignee=row,
-            user=coordinator,
-            data=dict(quantity_held=held, quantity_returned=returned, quantity_used=used, quantity_destroyed=destroyed),
-            reason="核实",
-        )
+    record_figures(started, coordinator)
     totals = reconcile(started.consignees.select_related("batch"))
     assert (totals.shipped, totals.recovered, totals.outstanding) == (390, 215, 135)
     assert str(totals.effectiveness) == "58.1"  # 215 / 370 = 0.5811

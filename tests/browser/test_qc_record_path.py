@@ -115,7 +115,10 @@ def test_analyst_reviewer_and_qc_head_take_a_record_with_an_oos_to_an_approved_r
     )
     queue.get_by_role("link", name=re.compile(re.escape(SAMPLE_NAME))).click()
     # The review checklist (检验原始记录管理规程 4.2.1 ①–⑥ + audit trail) is answered before signing.
+    # .all() does not wait: the link's page must have loaded before its boxes are listed (a box
+    # listed from My work is none, and the form went unchecked).
     review = page.locator("form").filter(has=page.get_by_role("button", name="Sign “Reviewed”"))
+    expect(review.get_by_role("checkbox")).to_have_count(7)
     for box in review.get_by_role("checkbox").all():
         box.check()
     sign(page, "Sign “Reviewed”", comment="复核计算无误")

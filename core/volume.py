@@ -44,6 +44,10 @@ and verification code, and the same stored PDF (so its SHA-256 still matches the
 ``verify_integrity`` reads as many files as a plant would have). ``generate_volume --documents``
 adds them to a database generated before this step existed.
 
+Tables an app derives from the audit trail and signatures (who tested a test record:
+``qc_records.testers``) are filled after the history rows and signatures, by the function the app
+registers with ``register_derived``, the same one its migration and ``verify_integrity`` use.
+
 Not generated: the rows of models with no demo template (a mock recall's batches, recovered
 goods, review corrections).
 
@@ -65,6 +69,15 @@ from django.db import connection, models, transaction
 
 DAYS = 3650
 CHUNK = 200_000
+
+# (name, fill) of tables an app derives from history rows and signatures: fill() adds what is
+# missing and returns how many rows it added. Apps register them (core does not import apps).
+_derived: list[tuple[str, Callable[[], int]]] = []
+
+
+def register_derived(name: str, fill: Callable[[], int]) -> None:
+    if (name, fill) not in _derived:
+        _derived.append((name, fill))
 
 
 @dataclass
@@ -204,6 +217,7 @@ class Generator:
         self.stored_states()
         self.history()
         self.signatures()
+        self.derived()
         self.documents()
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
@@ -366,6 +380,14 @@ class Generator:
                     f"THEN 'started' ELSE 'waiting' END WHERE id BETWEEN {a} AND {min(hi, a + CHUNK - 1)}"
                 )
         self.out(f"qc_records.Sample: test_state stored in {time.perf_counter() - started:.1f} s")
+
+    def derived(self) -> None:
+        """The tables apps derive from the history rows and signatures just written."""
+        for name, fill in _derived:
+            started = time.perf_counter()
+            with transaction.atomic():
+                added = fill()
+            self.out(f"{name}: {added:,} rows derived in {time.perf_counter() - started:.1f} s")
 
     # -- history ----------------------------------------------------------------------------------
     def history(self) -> None:

@@ -1,5 +1,5 @@
 """Test records (检验记录): results, instruments and reagents used, raw-data files; and the one
-definition of who tested a record (``tester_condition``)."""
+test of who tested a record (``tester_condition``, read from ``RecordTester``)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.audit import AuditedQuerySet, audited_history
+from core.audit import AuditedQuerySet, AuditError, audited_history
 from core.dates import add_years
 from core.hashing import sha256_stored
 from core.links import link
@@ -69,63 +69,16 @@ class ItemBlock:
         return "; ".join(parts)
 
 
-def tester_condition(record: Any, user: Any) -> Q:
-    """The one definition of "did some of the testing of this record" (R-QC-4, R-SEQ-2).
+def tester_condition(record: Any, user: Any) -> models.Exists:
+    """The one test of "did some of the testing of this record" (R-QC-4, R-SEQ-2).
 
     ``record`` and ``user`` are each an id or an ``OuterRef``, so the same rule filters records for
     a person (``TestRecord.objects.tested_by(user)``, the My-work queues and the services'
-    predicates) and people for a record (``services.testers(record)``). Read from the audit trail,
-    so no later step hides an author: whoever started the record or signed it "Tested"; entered or
-    corrected any result, including one later overwritten or invalidated by an OOS investigation;
-    chose or removed an instrument or reagent; attached or removed a raw-data file; or changed the
-    test date, conditions, observations or procedure notes. Reviewers sending a record back and OOS
-    closers invalidating results change none of these, so they stay free to review or approve it.
+    predicates) and people for a record (``services.testers(record)``). It reads the stored testers
+    (``RecordTester``), which the audit trail's definition in ``qc_records.testers`` fills as each
+    history row and "Tested" signature is written, and ``verify_integrity`` checks against it.
     """
-    from core.models import Signature
-
-    history = TestRecord.history.model  # type: ignore[attr-defined]
-    earlier = (
-        history.objects.filter(id=models.OuterRef("id"))
-        .filter(
-            Q(history_date__lt=models.OuterRef("history_date"))
-            | Q(history_date=models.OuterRef("history_date"), history_id__lt=models.OuterRef("history_id"))
-        )
-        .order_by("-history_date", "-history_id")
-    )
-    header_changed = Q()
-    for name in TestRecord.EDITABLE_FIELDS:
-        was = f"was_{name}"
-        differs = Q(**{f"{name}__isnull": False, f"{was}__isnull": False}) & ~Q(**{name: F(was)})
-        if TestRecord._meta.get_field(name).null:
-            differs |= Q(**{f"{name}__isnull": True, f"{was}__isnull": False})
-            differs |= Q(**{f"{name}__isnull": False, f"{was}__isnull": True})
-        header_changed |= differs
-    header_changes = (
-        history.objects.filter(id=record, history_user=user)
-        .annotate(
-            had_earlier=models.Exists(earlier),
-            **{f"was_{name}": models.Subquery(earlier.values(name)[:1]) for name in TestRecord.EDITABLE_FIELDS},
-        )
-        .filter(header_changed, had_earlier=True)
-    )
-    from django.contrib.contenttypes.models import ContentType
-
-    record_type = ContentType.objects.get_for_model(TestRecord)
-    by_record = Q(pk=record) & (Q(created_by=user) | Q(submitted_by=user))
-    return (
-        models.Exists(TestRecord.objects.filter(by_record))
-        | models.Exists(
-            Signature.objects.filter(
-                content_type=record_type, object_id=record, meaning=Signature.Meaning.TESTED, signer=user
-            )
-        )
-        | models.Exists(TestResult.history.filter(record_id=record, entered_by=user))  # type: ignore[attr-defined]
-        | models.Exists(InstrumentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
-        | models.Exists(ReagentUse.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
-        | models.Exists(Attachment.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
-        | models.Exists(DiscardedRun.history.filter(record_id=record, history_user=user))  # type: ignore[attr-defined]
-        | models.Exists(header_changes)
-    )
+    return models.Exists(RecordTester.objects.filter(record=record, user=user))
 
 
 class TestRecordQuerySet(AuditedQuerySet):
@@ -713,3 +666,41 @@ class RefusedCorrection(Tracked):
 
     def __str__(self) -> str:
         return self.attempted_value
+
+
+class RecordTester(models.Model):
+    """One person who did some of the testing of a record (R-QC-4, R-SEQ-2): the audit trail's
+    answer (``qc_records.testers``), stored so that a review queue, a service's predicate and the
+    people of a record read one indexed row instead of asking eight history tables (issue 12).
+
+    Written in the same transaction as the history row or "Tested" signature that makes the person a
+    tester (``qc_records.testers``), so the two never disagree in a committed state; once a tester,
+    always a tester (the audit trail only grows), so rows are only added: the table is append-only
+    in the database. ``manage.py verify_integrity`` compares it with the audit trail both ways."""
+
+    APPEND_ONLY = True
+
+    record = models.ForeignKey(
+        TestRecord, verbose_name=_("test record"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("tester"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        verbose_name = _("tester of a test record")
+        verbose_name_plural = _("testers of test records")
+        constraints = [models.UniqueConstraint(fields=["record", "user"], name="qc_recordtester_once")]
+        # The unique index serves "the testers of a record"; this one "the records a person tested".
+        indexes = [models.Index(fields=["user", "record"], name="qc_recordtester_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} tested {self.record_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditError("Testers of a record are only added.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise AuditError("Testers of a record are only added.")

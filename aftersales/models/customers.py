@@ -129,6 +129,9 @@ class Customer(ChangeTracked):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name", "pk"]
+        # The customer list's order (and the visit list's never-visited, by name): read from the
+        # index instead of sorting every customer on each page (6 ms at scale 1.0, issue 12).
+        indexes = [models.Index(fields=["name", "id"], name="aftersales_customer_name")]
         permissions = [
             ("approve_customer_sales", _("Can approve new customers for the sales department")),
             ("approve_customer_qa", _("Can approve new customers for the quality management department")),

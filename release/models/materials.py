@@ -107,6 +107,9 @@ class MaterialLot(ChangeTracked):
         verbose_name = _("material lot")
         verbose_name_plural = _("material lots")
         ordering = ["-received_date", "-id"]
+        # The list's order, newest received first: read from the index instead of sorting the
+        # plant's 20,000 lots on every page (15 ms at scale 1.0, issue 12).
+        indexes = [models.Index(fields=["received_date", "id"], name="release_lot_received")]
         constraints = [
             models.UniqueConstraint(Upper("lot_number"), name="release_material_lot_number_ci_unique"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="release_material_lot_quantity_positive"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from core.forms import SignatureForm
 from core.permissions import get_object_for_user, require_perm
 from core.signatures import signatures_by_record
-from core.web import posted, show_refusal
+from core.web import attach_rows, posted, show_refusal
 from core.workflow import WorkflowError
 from release import checks as system
 from release import services
@@ -31,7 +31,7 @@ from release.forms import (
     RejectForm,
     SendBackForm,
 )
-from release.models import Answer, Batch, ReleaseReview, ReviewCorrection, Stage
+from release.models import Answer, Batch, ChecklistTemplate, ReleaseReview, ReviewCorrection, Stage
 from release.services.reviews import (
     QP_STATEMENT,
     STAGE_PERMISSIONS,
@@ -52,13 +52,13 @@ def _batch(request: HttpRequest, pk: int) -> Batch:
 
 
 def _review(batch: Batch) -> ReleaseReview | None:
-    return (
-        ReleaseReview.objects.select_related(
-            "production_template", "qc_template", "qa_template", "market_template", "started_by", "decided_by"
-        )
-        .filter(batch=batch)
-        .first()
-    )
+    """The batch's review with its people joined and its four checklist templates read by key in
+    one more query: joined too, they made a 9-table join whose planning cost ~3–4 ms of every view
+    of the page at scale 1.0, for 0.3 ms of execution (issue 12)."""
+    review = ReleaseReview.objects.select_related("started_by", "decided_by").filter(batch=batch).first()
+    if review is not None:
+        attach_rows(review, ChecklistTemplate, ("production_template", "qc_template", "qa_template", "market_template"))
+    return review
 
 
 def _checklist_form(stage: str, review: ReleaseReview, found: dict, data=None) -> ChecklistForm:

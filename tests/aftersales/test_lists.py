@@ -101,6 +101,7 @@ def test_anonymous_gets_the_login_page(client):
         ),
         ("aftersales:adr_list", "aftersales_adrcase", "aftersales_adrcase_list", "status ASC, report_due ASC, id ASC"),
         ("aftersales:visit_list", "aftersales_customervisit", "aftersales_visit_recent", "visited_at DESC, id DESC"),
+        ("aftersales:customer_list", "aftersales_customer", "aftersales_customer_name", "name ASC, id ASC"),
     ],
 )
 def test_each_list_is_read_in_the_order_of_an_index(

@@ -122,6 +122,7 @@ def _review_queues(user) -> list[WorkQueue]:
         Stage.MARKET: _("Release review: market release"),
     }
     status_of = {stage: status for status, stage in ReleaseReview.STAGE_OF.items()}
+    designated: dict[str, list[int]] | None = None
     for stage, title in titles.items():
         if not user.has_perm(STAGE_PERMISSIONS[stage]):
             continue
@@ -134,10 +135,21 @@ def _review_queues(user) -> list[WorkQueue]:
             .order_by("updated_at", "pk")
         )
         if stage in (Stage.QP, Stage.MARKET):
-            scope = {"market_release": True} if stage == Stage.MARKET else {"factory_release": True}
-            reviews = reviews.filter(
-                Exists(QPDesignation.objects.valid().filter(person=user, product=OuterRef("batch__product"), **scope))
-            )
+            # The products this QP is designated for, read first (one small query for both stages):
+            # as an EXISTS, PostgreSQL walked every batch of those products (760 at scale 1.0) to
+            # find the few reviews waiting, ~5 ms; as ids, it reads the waiting reviews (issue 12).
+            if designated is None:
+                designated = {Stage.QP: [], Stage.MARKET: []}
+                for product_id, factory, market in (
+                    QPDesignation.objects.valid()
+                    .filter(person=user)
+                    .values_list("product_id", "factory_release", "market_release")
+                ):
+                    if factory:
+                        designated[Stage.QP].append(product_id)
+                    if market:
+                        designated[Stage.MARKET].append(product_id)
+            reviews = reviews.filter(batch__product_id__in=designated[stage])
         items, total = first_items(reviews)
         out.append(
             WorkQueue(

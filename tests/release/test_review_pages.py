@@ -1,5 +1,7 @@
 """The release review page and its action URLs (R-REL-1…5, R-SEQ-1/2, R-SIG-1/2, R-UX-2, R-PERF-1, R-AT-6)."""
 
+from datetime import date
+
 import pytest
 from django.urls import reverse
 
@@ -304,6 +306,34 @@ def test_the_qp_queues_hold_only_the_products_each_qp_is_designated_for(review_b
     for other in (market_only, undesignated):
         found, _sql = queues(other)
         assert found["release_qp"].total == 0, other.username
+
+
+def test_the_designation_register_is_paged_by_product(p, en):
+    """Issue 12 / R-PERF-1: the register shows 25 designations a page, by product name, with the
+    page number and a link to the next; the second page shows the rest."""
+    from core.web import PAGE_SIZE
+    from release.models import Product
+    from tests.factories import ProductFactory
+
+    products = [ProductFactory(name=f"登记药品{n:02d}", status=Product.Status.APPROVED) for n in range(PAGE_SIZE + 2)]
+    services.designation_create(
+        user=p.admin,
+        person=p.qp,
+        products=products,
+        letter_number="授权书〔2026〕09号",
+        valid_from=date(2026, 1, 1),
+        valid_to=date(2027, 12, 31),
+        factory_release=True,
+        market_release=False,
+        deputy=False,
+    )
+    url = reverse("release:designation_list")
+    first = en(p.admin).get(url).content.decode()
+    assert first.count("授权书〔2026〕09号") == PAGE_SIZE
+    assert "登记药品00" in first and "登记药品24" in first and "登记药品25" not in first
+    assert "Page 1 of 2" in first and 'href="?page=2"' in first
+    second = en(p.admin).get(url + "?page=2").content.decode()
+    assert second.count("授权书〔2026〕09号") == 2 and "登记药品26" in second
 
 
 def test_admin_records_a_designation_on_the_page_and_a_qp_cannot(p, en, approved_product):

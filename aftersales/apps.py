@@ -7,7 +7,12 @@ class AftersalesConfig(AppConfig):
     verbose_name = _("After-sales")
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_noop
+
         from aftersales.work import queues
         from core import work
+        from core.audit_trail import register_system_reasons
 
         work.register(queues)
+        # The fixed reason aftersales.services.visits writes with a customer's last approved visit.
+        register_system_reasons(gettext_noop("last approved visit recorded"))

@@ -364,7 +364,20 @@ class Generator:
     def stored_states(self) -> None:
         """Set the states a service stores from other records (before the history rows copy the
         rows): a copied sample keeps its template's ``test_state``, but its test record is another
-        template's copy — "waiting" is whether it has a live record, as ``store_test_state`` says."""
+        template's copy — "waiting" is whether it has a live record, as ``store_test_state`` says;
+        a copied customer's last approved visit is its own visits', as ``store_last_visit`` says."""
+        if "aftersales.Customer" in self.generated:
+            customer = apps.get_model("aftersales.Customer")
+            visit = apps.get_model("aftersales.CustomerVisit")
+            c, v = qn(customer._meta.db_table), qn(visit._meta.db_table)
+            lo, hi = self.generated["aftersales.Customer"]
+            started = time.perf_counter()
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(
+                    f"UPDATE {c} SET last_visit_at = (SELECT max(v.visited_at) FROM {v} v "  # noqa: S608
+                    f"WHERE v.customer_id = {c}.id AND v.status = 'approved') WHERE id BETWEEN {lo} AND {hi}"
+                )
+            self.out(f"aftersales.Customer: last_visit_at stored in {time.perf_counter() - started:.1f} s")
         if "qc_records.Sample" not in self.generated:
             return
         sample = apps.get_model("qc_records.Sample")

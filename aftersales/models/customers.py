@@ -93,6 +93,7 @@ class Customer(ChangeTracked):
         "contact_person": "contact details change without requalification (GSP-5.3: licences, names, seal, scope)",
         "phone": "as contact_person",
         "notes": "free notes, not part of the qualification",
+        "last_visit_at": "a stored index of the latest approved visit (kept by visit_approve); each visit is signed itself",
     }
     EDITABLE_FIELDS = (
         "name",
@@ -121,6 +122,11 @@ class Customer(ChangeTracked):
     # Approvals count only for the current round: a change after approval starts a new round.
     approval_round = models.PositiveIntegerField(_("approval round"), default=1, editable=False)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # When the latest approved quality visit took place (VIS-4.1.3.4: every half year), stored so
+    # that the due list reads the customers in this order from an index instead of grouping every
+    # customer's visits on each view (~27 ms of SQL at scale 1.0, issue 12). Set by visit_approve
+    # with a history row; approved visits are final, so it only moves forward.
+    last_visit_at = models.DateTimeField(_("last approved visit"), null=True, blank=True, editable=False)
 
     objects = CustomerQuerySet.as_manager()
     history = audited_history()
@@ -131,7 +137,14 @@ class Customer(ChangeTracked):
         ordering = ["name", "pk"]
         # The customer list's order (and the visit list's never-visited, by name): read from the
         # index instead of sorting every customer on each page (6 ms at scale 1.0, issue 12).
-        indexes = [models.Index(fields=["name", "id"], name="aftersales_customer_name")]
+        indexes = [
+            models.Index(fields=["name", "id"], name="aftersales_customer_name"),
+            # The visit due list: the visited in the order of their last visit, the never visited by name.
+            models.Index(fields=["status", "last_visit_at", "id"], name="aftersales_customer_last_visit"),
+            models.Index(
+                fields=["name", "id"], condition=Q(last_visit_at__isnull=True), name="aftersales_customer_unvisited"
+            ),
+        ]
         permissions = [
             ("approve_customer_sales", _("Can approve new customers for the sales department")),
             ("approve_customer_qa", _("Can approve new customers for the quality management department")),

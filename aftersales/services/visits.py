@@ -135,7 +135,20 @@ def visit_approve(
         visit.approved_by, visit.approved_at = user, timezone.now()
         save_step(visit, user, comment or "approved")
         sign(credential=credential, record=visit, meaning=visit_approve.meaning, comment=comment)
+        store_last_visit(visit, user)
     return visit
+
+
+def store_last_visit(visit: CustomerVisit, user: User) -> None:
+    """The customer's latest approved visit, stored for the due list (``visits_due``) with a
+    history row; a visit approved after a later one leaves it as it is."""
+    customer = Customer.objects.select_for_update().get(pk=visit.customer_id)
+    if customer.last_visit_at is None or visit.visited_at > customer.last_visit_at:
+        customer.last_visit_at = visit.visited_at
+        save_step(customer, user, LAST_VISIT_REASON)
+
+
+LAST_VISIT_REASON = "last approved visit recorded"
 
 
 def visits_due(
@@ -145,19 +158,18 @@ def visits_due(
     VIS-4.1.3.4), most overdue first (then by name); a customer never visited is due now.
     ``due_by``: only those due by that day; ``limit``: the first so many.
 
-    Visited customers are read in the order of their last visit, along which the due date only
+    Visited customers are read in the order of their stored last visit, along which the due date only
     grows: reading stops once ``limit`` are found and the next is due later, or one is due after
     ``due_by``. Those never visited (all due ``on``) are read by name, ``limit`` at most. So a page
     reads about ``limit`` rows of a plant's thousands of customers (issue 12)."""
-    from django.db.models import Exists, Max, OuterRef, Q
-
-    customers = Customer.objects.qualified().annotate(
-        last_visit=Max("visits__visited_at", filter=Q(visits__status=CustomerVisit.Status.APPROVED))
-    )
     rows: list[tuple[date, str, int, date | None]] = []
     tz = timezone.get_current_timezone()
+    # The stored last approved visit (store_last_visit), read in its index's order.
     visited = (
-        customers.filter(last_visit__isnull=False).order_by("last_visit", "pk").values_list("pk", "name", "last_visit")
+        Customer.objects.qualified()
+        .filter(last_visit_at__isnull=False)
+        .order_by("last_visit_at", "pk")
+        .values_list("pk", "name", "last_visit_at")
     )
     for pk, name, last_visit in visited.iterator(chunk_size=100):
         last = last_visit.astimezone(tz).date()
@@ -168,10 +180,12 @@ def visits_due(
             break
         rows.append((due, name, pk, last))
     if due_by is None or on <= due_by:
-        # An anti-join, not the grouped maximum again: the never-visited are found without
-        # aggregating every customer's visits a second time (issue 12).
-        approved = CustomerVisit.objects.filter(customer=OuterRef("pk"), status=CustomerVisit.Status.APPROVED)
-        never = Customer.objects.qualified().filter(~Exists(approved)).order_by("name", "pk").values_list("pk", "name")
+        never = (
+            Customer.objects.qualified()
+            .filter(last_visit_at__isnull=True)
+            .order_by("name", "pk")
+            .values_list("pk", "name")
+        )
         rows += [(on, name, pk, None) for pk, name in (never[:limit] if limit is not None else never)]
     rows.sort(key=lambda r: (r[0], r[1]))
     if limit is not None:

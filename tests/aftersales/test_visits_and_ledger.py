@@ -244,3 +244,48 @@ def test_the_due_list_reads_in_due_order_and_stops_early_with_the_same_answer(us
     assert services.visits_due(today, due_by=today) == due_now
     for n in range(5):
         assert services.visits_due(today, due_by=today, limit=n) == due_now[:n]
+
+
+def test_the_last_approved_visit_is_stored_with_the_customer_and_only_moves_forward(qualified_customer, users):
+    """VIS-4.1.3.4, issue 12: approving a visit stores its time on the customer (the due list's
+    index), with a history row naming the approver and the reason; a visit approved later but
+    made earlier leaves it; a draft visit does not count. The customer's qualification signature
+    still verifies (the stored time is not part of what it signed)."""
+    customer = qualified_customer
+    manager = users["cs_manager"]
+    later, earlier = aware(2026, 6, 1, 9), aware(2026, 3, 1, 9)
+    draft = services.visit_record(
+        user=users["customer_service"], data=visit_data(customer, visited_at=aware(2026, 7, 1, 9))
+    )
+    first = services.visit_record(user=users["customer_service"], data=visit_data(customer, visited_at=later))
+    services.visit_approve(visit=first, user=manager, password=PASSWORD)
+    customer.refresh_from_db()
+    assert customer.last_visit_at == later
+    newest = customer.history.order_by("-history_id").first()
+    assert newest.history_user == manager and newest.history_change_reason == "last approved visit recorded"
+    rows = customer.history.count()
+    second = services.visit_record(user=users["customer_service"], data=visit_data(customer, visited_at=earlier))
+    services.visit_approve(visit=second, user=manager, password=PASSWORD)
+    customer.refresh_from_db()
+    assert customer.last_visit_at == later and customer.history.count() == rows
+    assert draft.status == CustomerVisit.Status.DRAFT
+    assert all(sig.is_valid() for sig in Signature.objects.for_record(customer))
+
+
+def test_the_due_list_reads_the_stored_visit_not_the_visits(qualified_customer, users):
+    """Issue 12: the due list reads the customers only (their stored last visit, in an index's
+    order), not every customer's visits grouped."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    visit = services.visit_record(
+        user=users["customer_service"], data=visit_data(qualified_customer, visited_at=aware(2026, 1, 31, 10))
+    )
+    services.visit_approve(visit=visit, user=users["cs_manager"], password=PASSWORD)
+    with CaptureQueriesContext(connection) as ctx:
+        (row,) = services.visits_due(date(2026, 12, 1))
+    assert row == (qualified_customer, date(2026, 1, 31), date(2026, 7, 31))
+    assert not any("aftersales_customervisit" in q["sql"] for q in ctx.captured_queries)
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "aftersales_customer")
+    assert constraints["aftersales_customer_last_visit"]["columns"] == ["status", "last_visit_at", "id"]

@@ -406,7 +406,7 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "rejections": rejections_from(recall),
         "progress": recall.progress.select_related("recorded_by"),
         "recovered": recall.recovered.select_related("batch", "decided_by"),
-        "signatures": signatures_for(recall),
+        "signatures": signatures_for(recall, as_loaded=True),  # read in this request (or refreshed), unchanged
         "can_start": can_start,
         "can_revise_plan": can_revise_plan,
         "plan_form": forms.get("plan_form")

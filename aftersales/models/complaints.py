@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -187,7 +188,18 @@ class Complaint(ChangeTracked):
         ordering = ["-received_at", "-pk"]
         # The list's order: read from the index and joined row by row for the page shown, not by
         # joining every complaint to the 100,000 batches and sorting (26 → 3 ms at scale 1.0).
-        indexes = [models.Index(fields=["-received_at", "-id"], name="aftersales_complaint_recent")]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="aftersales_complaint_recent"),
+            # The My work queues (aftersales.work): the open complaints by reply deadline and those
+            # the QP has not read, each read in order from its own small index instead of scanning
+            # every complaint of ten years (1.7 → 0.14 ms at scale 1.0, issue 12).
+            models.Index(fields=["reply_due", "id"], condition=~Q(status="closed"), name="aftersales_complaint_open"),
+            models.Index(
+                fields=["received_at", "id"],
+                condition=Q(qp_acknowledged_at__isnull=True),
+                name="aftersales_complaint_unread",
+            ),
+        ]
         permissions = [
             ("close_complaint", _("Can close complaints")),
             ("acknowledge_complaint", _("Can acknowledge quality complaints as qualified person")),

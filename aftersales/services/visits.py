@@ -145,10 +145,7 @@ def store_last_visit(visit: CustomerVisit, user: User) -> None:
     customer = Customer.objects.select_for_update().get(pk=visit.customer_id)
     if customer.last_visit_at is None or visit.visited_at > customer.last_visit_at:
         customer.last_visit_at = visit.visited_at
-        save_step(customer, user, LAST_VISIT_REASON)
-
-
-LAST_VISIT_REASON = "last approved visit recorded"
+        save_step(customer, user, "last approved visit recorded")  # registered in aftersales.apps
 
 
 def visits_due(

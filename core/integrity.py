@@ -557,7 +557,7 @@ def history_problems(records: list[models.Model], problems: dict[int, list[str]]
             )
 
 
-def _first_of_last(queryset: models.QuerySet, limit: int | None):
+def first_of_last(queryset: models.QuerySet, limit: int | None):
     """The primary key of the ``limit``-th newest row (None without a limit or with fewer rows)."""
     if limit is None:
         return None
@@ -695,7 +695,7 @@ def check_signed_state(report: Report) -> None:
                     for record in rows:
                         for message in found.get(record.pk, ()):
                             report.add("state", f"{subject} #{record.pk} ({record})", message)
-        since = _first_of_last(model._base_manager.all(), report.limit)
+        since = first_of_last(model._base_manager.all(), report.limit)
         differing = differing_from_newest_history(model, since=since)
         for start in range(0, len(differing), CHUNK):
             rows = list(model._base_manager.filter(pk__in=differing[start : start + CHUNK]).order_by("pk"))

@@ -47,6 +47,10 @@ adds them to a database generated before this step existed.
 Tables an app derives from the audit trail and signatures (who tested a test record:
 ``qc_records.testers``) are filled after the history rows and signatures, by the function the app
 registers with ``register_derived``, the same one its migration and ``verify_integrity`` use.
+States an app stores on a row from other records (a sample's "waiting", a customer's last
+approved visit) are set on the generated rows before the history rows, by the function the app
+registers with ``register_stored_state``; ``verify_integrity`` compares them with the records they
+come from (``qc_records.stored_states``, ``aftersales.stored_states``).
 
 Not generated: the rows of models with no demo template (a mock recall's batches, recovered
 goods, review corrections).
@@ -78,6 +82,18 @@ _derived: list[tuple[str, Callable[[], int]]] = []
 def register_derived(name: str, fill: Callable[[], int]) -> None:
     if (name, fill) not in _derived:
         _derived.append((name, fill))
+
+
+# (model label, fill) of states an app stores on a row from other records (a sample's "waiting",
+# a customer's last approved visit): fill(lo, hi) sets them for the rows with ids lo..hi, as the
+# app's services would have, and returns how many rows it changed. Run on the generated rows of
+# that model before the history rows copy them.
+_stored_states: list[tuple[str, Callable[[int, int], int]]] = []
+
+
+def register_stored_state(label: str, fill: Callable[[int, int], int]) -> None:
+    if (label, fill) not in _stored_states:
+        _stored_states.append((label, fill))
 
 
 @dataclass
@@ -362,37 +378,18 @@ class Generator:
 
     # -- states stored from other tables --------------------------------------------------------
     def stored_states(self) -> None:
-        """Set the states a service stores from other records (before the history rows copy the
-        rows): a copied sample keeps its template's ``test_state``, but its test record is another
-        template's copy — "waiting" is whether it has a live record, as ``store_test_state`` says;
-        a copied customer's last approved visit is its own visits', as ``store_last_visit`` says."""
-        if "aftersales.Customer" in self.generated:
-            customer = apps.get_model("aftersales.Customer")
-            visit = apps.get_model("aftersales.CustomerVisit")
-            c, v = qn(customer._meta.db_table), qn(visit._meta.db_table)
-            lo, hi = self.generated["aftersales.Customer"]
-            started = time.perf_counter()
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute(
-                    f"UPDATE {c} SET last_visit_at = (SELECT max(v.visited_at) FROM {v} v "  # noqa: S608
-                    f"WHERE v.customer_id = {c}.id AND v.status = 'approved') WHERE id BETWEEN {lo} AND {hi}"
-                )
-            self.out(f"aftersales.Customer: last_visit_at stored in {time.perf_counter() - started:.1f} s")
-        if "qc_records.Sample" not in self.generated:
-            return
-        sample = apps.get_model("qc_records.Sample")
-        record = apps.get_model("qc_records.TestRecord")
-        s, r = qn(sample._meta.db_table), qn(record._meta.db_table)
-        lo, hi = self.generated["qc_records.Sample"]
-        started = time.perf_counter()
-        for a in range(lo, hi + 1, CHUNK):
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute(
-                    f"UPDATE {s} SET test_state = CASE WHEN EXISTS "  # noqa: S608
-                    f"(SELECT 1 FROM {r} r WHERE r.sample_id = {s}.id AND r.status <> 'voided') "
-                    f"THEN 'started' ELSE 'waiting' END WHERE id BETWEEN {a} AND {min(hi, a + CHUNK - 1)}"
-                )
-        self.out(f"qc_records.Sample: test_state stored in {time.perf_counter() - started:.1f} s")
+        """Set the states apps store from other records (``register_stored_state``) on the
+        generated rows, before the history rows copy them: a copied sample keeps its template's
+        "waiting", but its test record is another template's copy."""
+        for label, fill in _stored_states:
+            if label not in self.generated:
+                continue
+            lo, hi = self.generated[label]
+            started, changed = time.perf_counter(), 0
+            for a in range(lo, hi + 1, CHUNK):
+                with transaction.atomic():
+                    changed += fill(a, min(hi, a + CHUNK - 1))
+            self.out(f"{label}: {changed:,} stored states set in {time.perf_counter() - started:.1f} s")
 
     def derived(self) -> None:
         """The tables apps derive from the history rows and signatures just written."""

@@ -11,11 +11,12 @@ class QcRecordsConfig(AppConfig):
 
         from core import work
         from core.audit_trail import register_system_reasons
-        from qc_records import testers
+        from qc_records import stored_states, testers
         from qc_records.work import queues
 
         work.register(queues)
         testers.connect()  # the stored testers, written with each history row and "Tested" signature
+        stored_states.connect()  # a sample's test state: checked by verify_integrity, set by generate_volume
         # The fixed reasons qc_records.services writes into the audit trail.
         register_system_reasons(
             gettext_noop("added"),

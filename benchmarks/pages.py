@@ -13,6 +13,11 @@ the host) lands on one repetition of many pages rather than on many repetitions 
 the time to the first byte, the time to read the whole export (or the first ``--export-limit``
 megabytes of it), the bytes read and the queries per 1,000 lines.
 
+``--save FILE`` writes each page's figures as JSON; ``--compare FILE`` prints, beside each page,
+its p50 and queries in that earlier run and the ratio of the p50s. Run once against a database
+holding only ``seed_demo``'s records and once at scale 1.0: a page whose time or query count grows
+with ten years of data shows it, one that costs as much on ten batches as on 100,000 does not.
+
 It exits 1 when a page is over its budget (``budgets.toml`` beside this file: p95, queries,
 first byte), answers anything but 200, or an export does not stream, so a person can run it
 before a release. It is not part of the test suite, which keeps its query-count tests.
@@ -23,6 +28,7 @@ Only reads. Needs PostgreSQL for meaningful figures (SQLite works, for a smoke r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -318,6 +324,14 @@ def measure_export(client: Client, url: str, limit_mb: float) -> dict:
     }
 
 
+def _compared(r: dict, before: dict | None) -> str:
+    """The earlier run's p50 and queries of a page (``--compare``) and how many times slower it is now."""
+    if not before:
+        return f"  {'—':>8} {'—':>6} {'':>6}"
+    ratio = r["p50"] / before["p50"] if before["p50"] else 0.0
+    return f"  {before['p50']:8.1f} {before['queries']:6} {ratio:6.2f}"
+
+
 def cpu_check() -> float:
     """Milliseconds for a fixed pure-Python loop, the fastest of three. On the 2-core machines here
     the same loop's time moves by half or more within minutes when the host is busy: page figures
@@ -341,7 +355,10 @@ def main() -> int:
     parser.add_argument("--only", default="", help="run the pages whose name contains this text")
     parser.add_argument("--budgets", default=str(HERE / "budgets.toml"))
     parser.add_argument("--export-limit", type=float, default=20.0, help="megabytes of each export to read")
+    parser.add_argument("--save", default="", help="write each page's figures to this JSON file")
+    parser.add_argument("--compare", default="", help="a file written by --save: print its figures beside these")
     args = parser.parse_args()
+    base: dict[str, dict] = json.loads(Path(args.compare).read_text(encoding="utf-8")) if args.compare else {}
     budgets = tomllib.loads(Path(args.budgets).read_text(encoding="utf-8"))
     default, exports, per_page = budgets["page"], budgets["export"], budgets.get("pages", {})
 
@@ -375,7 +392,11 @@ def main() -> int:
             strict=True,
         )
     )
-    print(f"\n{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'budget':>7} {'queries':>8} {'max q':>6}  result")
+    saved: dict[str, dict] = {}
+    print(
+        f"\n{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'budget':>7} {'queries':>8} {'max q':>6}  result"
+        + (f"  {'base p50':>8} {'base q':>6} {'× p50':>6}" if base else "")
+    )
     for page, url, client in chosen:
         if url is None:
             print(f"{page.name:38} skipped: nothing of that kind in the database")
@@ -404,10 +425,15 @@ def main() -> int:
         r = measured[page.name]
         ok = r["status"] == 200 and r["p95"] <= budget["p95_ms"] and r["queries"] <= budget["queries"]
         failures += not ok
+        saved[page.name] = {"p50": r["p50"], "p95": r["p95"], "queries": r["queries"]}
         print(
             f"{page.name:38} {r['p50']:8.1f} {r['p95']:8.1f} {budget['p95_ms']:7} {r['queries']:8} "
-            f"{budget['queries']:6}  {'ok' if ok else 'OVER'}" + ("" if r["status"] == 200 else f" HTTP {r['status']}")
+            f"{budget['queries']:6}  {'ok  ' if ok else 'OVER'}"
+            + (_compared(r, base.get(page.name)) if base else "")
+            + ("" if r["status"] == 200 else f" HTTP {r['status']}")
         )
+    if args.save:
+        Path(args.save).write_text(json.dumps(saved, indent=1, ensure_ascii=False), encoding="utf-8")
     print(f"\nCPU check after the run: {cpu_check():.0f} ms")
     print(f"\n{failures} page(s) over budget" if failures else "\nevery page within budget")
     return 1 if failures else 0

@@ -188,6 +188,7 @@ PAGES: list[Page] = [
         "release review, released", "qualified_person", _url("release:batch_review", _review_batch(status="released"))
     ),
     Page("material lot list", "qa_reviewer", _url("release:materiallot_list")),
+    Page("material lot list, text search", "qa_reviewer", _url("release:materiallot_list", query="q=V4242")),
     Page("material lot detail", "qa_reviewer", _url("release:materiallot_detail", _pk("release.MaterialLot"))),
     Page("QP designation list", "admin", _url("release:designation_list")),
     Page("product detail", "qa_reviewer", _url("release:product_detail", _pk("release.Product"))),
@@ -221,6 +222,7 @@ PAGES: list[Page] = [
     Page("shipment CSV", "customer_service", _url("aftersales:shipment_csv"), export=True),
     Page("customer detail", "customer_service", _url("aftersales:customer_detail", _pk("aftersales.Customer"))),
     Page("feedback list", "customer_service", _url("aftersales:feedback_list")),
+    Page("feedback list, text search", "customer_service", _url("aftersales:feedback_list", query="q=V42")),
     Page("feedback detail", "customer_service", _url("aftersales:feedback_detail", _pk("aftersales.Feedback"))),
     Page("complaint detail", "customer_service", _url("aftersales:complaint_detail", _pk("aftersales.Complaint"))),
     Page("ADR list", "customer_service", _url("aftersales:adr_list")),

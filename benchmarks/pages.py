@@ -330,8 +330,8 @@ def _compared(r: dict, before: dict | None) -> str:
     """The earlier run's p50 and queries of a page (``--compare``) and how many times slower it is now."""
     if not before:
         return f"  {'—':>8} {'—':>6} {'':>6}"
-    ratio = r["p50"] / before["p50"] if before["p50"] else 0.0
-    return f"  {before['p50']:8.1f} {before['queries']:6} {ratio:6.2f}"
+    ratio = f"{r['p50'] / before['p50']:6.2f}" if before["p50"] else f"{'—':>6}"
+    return f"  {before['p50']:8.1f} {before['queries']:6} {ratio}"
 
 
 def cpu_check() -> float:
@@ -364,10 +364,11 @@ def main() -> int:
     budgets = tomllib.loads(Path(args.budgets).read_text(encoding="utf-8"))
     default, exports, per_page = budgets["page"], budgets["export"], budgets.get("pages", {})
 
+    before = cpu_check()
     print(
         f"database: {connection.vendor} {connection.settings_dict.get('NAME')}; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures are only comparable at a low one); "
-        f"CPU check {cpu_check():.0f} ms"
+        f"CPU check {before:.0f} ms"
     )
     from django.apps import apps
 
@@ -427,16 +428,22 @@ def main() -> int:
         r = measured[page.name]
         ok = r["status"] == 200 and r["p95"] <= budget["p95_ms"] and r["queries"] <= budget["queries"]
         failures += not ok
-        saved[page.name] = {"p50": r["p50"], "p95": r["p95"], "queries": r["queries"]}
+        if r["status"] == 200:  # a refused or failed page is no baseline
+            saved[page.name] = {"p50": r["p50"], "p95": r["p95"], "queries": r["queries"]}
         print(
             f"{page.name:38} {r['p50']:8.1f} {r['p95']:8.1f} {budget['p95_ms']:7} {r['queries']:8} "
             f"{budget['queries']:6}  {'ok  ' if ok else 'OVER'}"
             + (_compared(r, base.get(page.name)) if base else "")
             + ("" if r["status"] == 200 else f" HTTP {r['status']}")
         )
+    after = cpu_check()
     if args.save:
+        saved["_cpu_check_ms"] = {"before": before, "after": after}
         Path(args.save).write_text(json.dumps(saved, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(f"\nCPU check after the run: {cpu_check():.0f} ms")
+    print(f"\nCPU check after the run: {after:.0f} ms")
+    if base.get("_cpu_check_ms"):
+        was = base["_cpu_check_ms"]
+        print(f"CPU check of the compared run: {was['before']:.0f} → {was['after']:.0f} ms (compare only when close)")
     print(f"\n{failures} page(s) over budget" if failures else "\nevery page within budget")
     return 1 if failures else 0
 

@@ -50,7 +50,9 @@ registers with ``register_derived``, the same one its migration and ``verify_int
 States an app stores on a row from other records (a sample's "waiting", a customer's last
 approved visit) are set on the generated rows before the history rows, by the function the app
 registers with ``register_stored_state``; ``verify_integrity`` compares them with the records they
-come from (``qc_records.stored_states``, ``aftersales.stored_states``).
+come from (``qc_records.stored_states``, ``aftersales.stored_states``). Only rows generated in the
+same run are set: ``--only qc_records.TestRecord`` spreads records over existing samples and
+leaves their stored state as it was, which ``verify_integrity`` then reports.
 
 Not generated: the rows of models with no demo template (a mock recall's batches, recovered
 goods, review corrections).

@@ -4,8 +4,8 @@ A sample's ``test_state`` (waiting for a test record / started) is kept by the s
 and void records (``services.samples.store_test_state``), so that "waiting" — the analysts' queue,
 the QC overview, the sample list's filter — is read from an index (issue 12). A write path that
 skipped it would hide a sample from the queue, or leave one there that is being tested;
-``verify_integrity`` recomputes the state from the test records and names every sample that
-differs. ``generate_volume`` sets it on generated samples with ``fill`` (PostgreSQL, set-based).
+``verify_integrity`` recomputes the state from the test records and names the samples that
+differ (the first ``FINDINGS_SHOWN``, then how many more). ``generate_volume`` sets it on generated samples with ``fill`` (PostgreSQL, set-based).
 """
 
 from __future__ import annotations
@@ -38,12 +38,10 @@ def check_test_state(report: integrity.Report) -> None:
         samples = samples.filter(pk__gte=since)
     report.count(_("stored test states of samples"), samples.count())
     Waiting, Started = Sample.TestState.WAITING, Sample.TestState.STARTED
-    wrong = (
-        samples.annotate(live=live_record())
-        .filter(Q(test_state=Waiting, live=True) | Q(test_state=Started, live=False))
-        .order_by("pk")
-        .values_list("number", "test_state")[:FINDINGS_SHOWN]
+    differing = samples.annotate(live=live_record()).filter(
+        Q(test_state=Waiting, live=True) | Q(test_state=Started, live=False)
     )
+    wrong = list(differing.order_by("pk").values_list("number", "test_state")[:FINDINGS_SHOWN])
     for number, state in wrong:
         if state == Waiting:
             message = _(
@@ -57,6 +55,13 @@ def check_test_state(report: integrity.Report) -> None:
             )
         label = Sample.TestState(state).label
         report.add("stored states", _("sample %(number)s") % {"number": number}, message % {"state": label})
+    if len(wrong) == FINDINGS_SHOWN and (more := differing.count() - FINDINGS_SHOWN) > 0:
+        report.add(
+            "stored states",
+            _("samples"),
+            _("%(n)s more samples differ in the same way (only the first %(shown)s are listed)")
+            % {"n": more, "shown": FINDINGS_SHOWN},
+        )
 
 
 def fill(lo: int, hi: int) -> int:

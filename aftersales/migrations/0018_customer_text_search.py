@@ -2,8 +2,10 @@
 # (name or registered address) read every customer: Django's icontains compares UPPER(column::text),
 # which no B-tree serves. On PostgreSQL a pg_trgm GIN index on that same expression does (a
 # distributor network of tens of thousands of customers); SQLite keeps the plain scan (no-op).
+# A term of one or two characters (a two-character Chinese name) has no trigram: PostgreSQL then
+# reads the table as it did without the index.
 
-from django.contrib.postgres.operations import TrigramExtension
+from core.migration_ops import KeepTrigramExtension
 from django.db import migrations
 
 INDEXES = {
@@ -34,6 +36,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        KeepTrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes),
     ]

@@ -3,8 +3,10 @@
 # feedback records, growing every year. A pg_trgm GIN index on the expression Django's icontains
 # writes (UPPER(column::text)) per searched column lets PostgreSQL OR their bitmaps. SQLite keeps
 # the plain scan (no-op).
+# A term of one or two characters (a two-character Chinese name) has no trigram: PostgreSQL then
+# reads the table as it did without the index.
 
-from django.contrib.postgres.operations import TrigramExtension
+from core.migration_ops import KeepTrigramExtension
 from django.db import migrations
 
 INDEXES = {
@@ -37,6 +39,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        KeepTrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes),
     ]

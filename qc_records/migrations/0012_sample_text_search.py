@@ -2,7 +2,7 @@
 # sample. On PostgreSQL a pg_trgm GIN index per column serves Django's icontains, which compares
 # UPPER(column::text); the index is on that same expression. SQLite keeps the plain scan (no-op).
 
-from django.contrib.postgres.operations import TrigramExtension
+from core.migration_ops import KeepTrigramExtension
 from django.db import migrations
 
 TABLE = "qc_records_sample"
@@ -33,6 +33,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        KeepTrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes),
     ]

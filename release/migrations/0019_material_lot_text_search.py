@@ -3,8 +3,10 @@
 # lots grow with every batch made. Django's icontains compares UPPER(column::text); on PostgreSQL a
 # pg_trgm GIN index on that expression per column lets the search OR their bitmaps. SQLite keeps
 # the plain scan (no-op).
+# A term of one or two characters (a two-character Chinese name) has no trigram: PostgreSQL then
+# reads the table as it did without the index.
 
-from django.contrib.postgres.operations import TrigramExtension
+from core.migration_ops import KeepTrigramExtension
 from django.db import migrations
 
 COLUMNS = ("lot_number", "material_name", "material_code", "supplier", "supplier_lot")
@@ -32,6 +34,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        KeepTrigramExtension(),
         migrations.RunPython(create_indexes, drop_indexes),
     ]

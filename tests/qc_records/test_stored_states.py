@@ -78,3 +78,31 @@ def test_the_nightly_run_finds_a_wrong_state_written_with_its_audit_trail_row(qc
     recent = integrity.run(limit=1)
     assert recent.checked["stored test states of samples"] == 1 and recent.ok
     assert newer.test_state == "waiting"
+
+
+def test_past_the_findings_shown_it_says_how_many_more(qc, draft_record, spec, batch, monkeypatch):
+    """The first ``FINDINGS_SHOWN`` are named, then how many more differ."""
+    from qc_records import services
+
+    sample = draft_record.sample
+    other = services.sample_create(
+        user=qc.analyst,
+        data=dict(
+            category=sample.category,
+            specification=spec,
+            batch=batch,
+            quantity=sample.quantity,
+            quantity_unit=sample.quantity_unit,
+            received_date=sample.received_date,
+        ),
+    )
+    monkeypatch.setattr(stored_states, "FINDINGS_SHOWN", 1)
+    force_state(sample, "waiting")
+    force_state(other, "started")
+    assert [f.split(":")[0] for f in findings()] == [
+        f"[stored states] sample {sample.number}",
+        "[stored states] samples",
+    ]
+    assert findings()[1] == (
+        "[stored states] samples: 1 more samples differ in the same way (only the first 1 are listed)"
+    )

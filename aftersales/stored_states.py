@@ -84,7 +84,11 @@ def check_last_visit(report: integrity.Report) -> None:
 
 def fill(lo: int, hi: int) -> int:
     """Store the last approved visit of customers ``lo``..``hi`` from their visits (set-based), as
-    ``store_last_visit`` would have; returns how many customers changed."""
+    ``store_last_visit`` would have; returns how many customers changed.
+
+    Writes no history row: it is for ``generate_volume``, which sets the state before it writes the
+    generated rows' history. Never a repair on a live database (that goes through the services,
+    with the audit trail)."""
     from aftersales.models import Customer, CustomerVisit
 
     qn = connection.ops.quote_name

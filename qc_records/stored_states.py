@@ -66,7 +66,11 @@ def check_test_state(report: integrity.Report) -> None:
 
 def fill(lo: int, hi: int) -> int:
     """Store the test state of samples ``lo``..``hi`` from their records (set-based; PostgreSQL or
-    SQLite), as ``store_test_state`` would have; returns how many samples changed."""
+    SQLite), as ``store_test_state`` would have; returns how many samples changed.
+
+    Writes no history row: it is for ``generate_volume``, which sets the state before it writes the
+    generated rows' history. Never a repair on a live database (that goes through the services,
+    with the audit trail)."""
     from qc_records.models import Sample, TestRecord
 
     qn = connection.ops.quote_name

@@ -39,7 +39,7 @@ def visited(qualified_customer, users):
     return qualified_customer
 
 
-def test_a_lost_last_visit_is_named_with_both_times_and_fill_repairs_it(visited):
+def test_a_lost_last_visit_is_named_with_both_times_and_fill_recomputes_it(visited):
     """R-AT-3: the stored time lost (as a path that skipped it would leave it) is named with the
     customer, the stored and the approved times in the plant's time zone, and the consequence."""
     name, pk = visited.name, visited.pk

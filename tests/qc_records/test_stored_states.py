@@ -20,13 +20,30 @@ def force_state(sample: Sample, state: str) -> None:
         cursor.execute("UPDATE qc_records_sample SET test_state = %s WHERE id = %s", [state, sample.pk])
 
 
+def another_sample(qc, like: Sample, spec, batch) -> Sample:
+    """A second sample of the same batch, registered as the analyst would (waiting)."""
+    from qc_records import services
+
+    return services.sample_create(
+        user=qc.analyst,
+        data=dict(
+            category=like.category,
+            specification=spec,
+            batch=batch,
+            quantity=like.quantity,
+            quantity_unit=like.quantity_unit,
+            received_date=like.received_date,
+        ),
+    )
+
+
 def findings() -> list[str]:
     report = integrity.Report()
     stored_states.check_test_state(report)
     return [str(f) for f in report.findings]
 
 
-def test_a_sample_left_waiting_with_a_live_record_is_named_and_fill_repairs_it(qc, draft_record):
+def test_a_sample_left_waiting_with_a_live_record_is_named_and_fill_recomputes_it(qc, draft_record):
     """R-AT-3: the sample is being tested (a draft record) but stored as waiting: the finding names
     the sample, the stored state as the page shows it, and what it does to the queue."""
     sample = draft_record.sample
@@ -57,19 +74,8 @@ def test_the_nightly_run_finds_a_wrong_state_written_with_its_audit_trail_row(qc
     audit-trail comparison, so only this check names it; with a limit only the most recent samples
     are read."""
     from core.workflow import save_step
-    from qc_records import services
 
-    newer = services.sample_create(
-        user=qc.analyst,
-        data=dict(
-            category=sample.category,
-            specification=spec,
-            batch=batch,
-            quantity=sample.quantity,
-            quantity_unit=sample.quantity_unit,
-            received_date=sample.received_date,
-        ),
-    )
+    newer = another_sample(qc, sample, spec, batch)
     sample.test_state = Sample.TestState.STARTED
     save_step(sample, qc.analyst, "started")
     report = integrity.run()
@@ -82,20 +88,8 @@ def test_the_nightly_run_finds_a_wrong_state_written_with_its_audit_trail_row(qc
 
 def test_past_the_findings_shown_it_says_how_many_more(qc, draft_record, spec, batch, monkeypatch):
     """The first ``FINDINGS_SHOWN`` are named, then how many more differ."""
-    from qc_records import services
-
     sample = draft_record.sample
-    other = services.sample_create(
-        user=qc.analyst,
-        data=dict(
-            category=sample.category,
-            specification=spec,
-            batch=batch,
-            quantity=sample.quantity,
-            quantity_unit=sample.quantity_unit,
-            received_date=sample.received_date,
-        ),
-    )
+    other = another_sample(qc, sample, spec, batch)
     monkeypatch.setattr(stored_states, "FINDINGS_SHOWN", 1)
     force_state(sample, "waiting")
     force_state(other, "started")

@@ -20,6 +20,9 @@ generate_series(...)`` — the server-side equivalent of COPY, with no rows cros
   (``g % parents``), and the template is chosen among the *siblings of one parent* in the demo
   (``(g // parents) % templates``), so per-parent unique constraints (result per record/item/
   attempt, instrument use once per record, one review per batch) hold by construction;
+- a release review's steps follow its state (``Spec.like_parent``): each generated review gets
+  copies of the steps of the demo's review in the same state, so a released review has its
+  production, QC, QA, stamp and QP release steps and the QP's certificate;
 - other foreign keys to generated tables are spread over those tables, or derived from the
   parent (a sample's product is its batch's product);
 - a plant's records are mostly settled: copies older than the newest 1% take only the demo's
@@ -106,6 +109,10 @@ class Spec:
     derive: dict[str, tuple[str, str]] = field(default_factory=dict)  # column: (fk field, column of its row)
     changes: int = 1  # "changed" history rows per generated row, besides the "created" one
     days: int = 3650  # the copies' dates are spread over this many days back from the template's
+    # A column of the parent: each generated parent gets copies of the children of the demo parent
+    # with the same value there (a released review the steps of the demo's released review), moved
+    # in time with it; ``count`` is then only the expected figure (see Generator.copy_like_parent).
+    like_parent: str = ""
 
 
 # Proportions of a large site over ten years (issue 12's table), parents before children.
@@ -119,7 +126,9 @@ PLAN: list[Spec] = [
     Spec("qc_records.SpecificationItem", 20_000, parent="specification", changes=0),
     Spec("release.Batch", 100_000, parent="product", changes=3),
     Spec("release.ReleaseReview", 100_000, parent="batch", changes=5),
-    Spec("release.ReviewStep", 300_000, parent="review", changes=0),
+    # A review's steps are those of the demo's review in the same state (production, QC, QA, QP's
+    # release and the stamp for a released one): a page of a decided review shows its decision.
+    Spec("release.ReviewStep", 450_000, parent="review", changes=0, like_parent="status"),
     Spec("release.BatchHold", 2_000, parent="batch", changes=1),
     Spec("release.BatchMaterial", 400_000, parent="batch", changes=0),
     Spec("release.Deviation", 3_000, changes=3),
@@ -231,7 +240,7 @@ class Generator:
         for spec in PLAN:
             if self.only and spec.label not in self.only:
                 continue
-            self.copy(spec)
+            self.copy_like_parent(spec) if spec.like_parent else self.copy(spec)
         self.stored_states()
         self.history()
         self.signatures()
@@ -377,6 +386,86 @@ class Generator:
             raise VolumeError(f"{spec.label}: generated ids are not contiguous ({first}..{last} for {n} rows)")
         self.generated[spec.label] = (first, last)
         self.out(f"{spec.label}: {n:,} rows in {time.perf_counter() - started:.1f} s")
+
+    def copy_like_parent(self, spec: Spec) -> None:
+        """Each generated parent gets a copy of every child of the demo parent whose
+        ``spec.like_parent`` column has the same value (the one with the most children when several
+        have), its dates moved by as much as the parent's ``created_at`` was. A parent whose state
+        no demo parent has gets none. Unique text columns and foreign keys to other generated
+        tables are not supported here (refused)."""
+        model = apps.get_model(spec.label)
+        parent_field = model._meta.get_field(spec.parent)
+        parent_model = parent_field.related_model
+        if parent_model._meta.label not in self.generated:
+            raise VolumeError(f"{spec.label}: generate {parent_model._meta.label} first")
+        state_col = parent_model._meta.get_field(spec.like_parent).column
+        parent_model._meta.get_field("created_at")  # the copies move in time with their parent
+        lo, hi = self.generated[parent_model._meta.label]
+        # The demo parent per state: the one with the most children (ties: the lowest id).
+        demo = (
+            model._base_manager.filter(**{f"{parent_field.name}__lt": lo})
+            .values(parent_field.attname, f"{spec.parent}__{spec.like_parent}")
+            .annotate(c=models.Count("pk"))
+            .order_by("-c", parent_field.attname)
+        )
+        chosen: dict[str, int] = {}
+        for row in demo:
+            chosen.setdefault(row[f"{spec.parent}__{spec.like_parent}"], row[parent_field.attname])
+        if not chosen:
+            self.out(f"{spec.label}: no demo row to copy, skipped")
+            return
+        cols: list[str] = []
+        exprs: list[str] = []
+        for f in model._meta.concrete_fields:
+            if f.primary_key:
+                continue
+            src = f"t.{qn(f.column)}"
+            if f.name == parent_field.name:
+                expr = "p.id"
+            elif f.column in _unique_text_columns(model) or (
+                f.is_relation and f.related_model is not None and f.related_model._meta.label in self.generated
+            ):
+                raise VolumeError(f"{spec.label}.{f.name}: not supported by like_parent")
+            elif isinstance(f, models.DateTimeField):
+                expr = f"{src} + (p.created_at - tp.created_at)"
+            elif isinstance(f, models.DateField):
+                expr = f"{src} + (p.created_at::date - tp.created_at::date)"
+            else:
+                expr = src
+            cols.append(qn(f.column))
+            exprs.append(expr)
+        values = ", ".join(f"(%s, {int(pk)})" for pk in chosen.values())
+        parent_table = qn(parent_model._meta.db_table)
+        started = time.perf_counter()
+        first = last = None
+        total = 0
+        step = max(1, CHUNK // 5)
+        for a in range(lo, hi + 1, step):
+            b = min(hi, a + step - 1)
+            sql = (
+                f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(cols)}) "  # noqa: S608
+                f"SELECT {', '.join(exprs)} FROM {parent_table} p "
+                f"JOIN (VALUES {values}) AS m(state, parent) ON m.state = p.{qn(state_col)} "
+                f"JOIN {parent_table} tp ON tp.id = m.parent "
+                f"JOIN {qn(model._meta.db_table)} t ON t.{qn(parent_field.column)} = m.parent "
+                f"WHERE p.id BETWEEN {a} AND {b} ORDER BY p.id, t.id RETURNING id"
+            )
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute(f"WITH ins AS ({sql}) SELECT min(id), max(id), count(*) FROM ins", list(chosen))  # noqa: S608
+                x, y, c = cur.fetchone()
+            if not c:
+                continue
+            if last is not None and x != last + 1:
+                raise VolumeError(f"{spec.label}: generated ids are not contiguous ({last} then {x})")
+            first = x if first is None else first
+            last, total = y, total + c
+        if first is None:
+            self.out(f"{spec.label}: no parent in a state of the demo's, none generated")
+            return
+        if last - first + 1 != total:
+            raise VolumeError(f"{spec.label}: generated ids are not contiguous ({first}..{last} for {total} rows)")
+        self.generated[spec.label] = (first, last)
+        self.out(f"{spec.label}: {total:,} rows (as their parents' states) in {time.perf_counter() - started:.1f} s")
 
     # -- states stored from other tables --------------------------------------------------------
     def stored_states(self) -> None:

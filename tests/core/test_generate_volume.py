@@ -72,6 +72,7 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
     before = {m: m._base_manager.count() for m in (Batch, TestResult, Shipment, Signature, *grown)}
     history_before = Batch.history.count()
     demo_review_states = set(ReleaseReview._base_manager.values_list("status", flat=True))
+    demo_reviews = list(ReleaseReview._base_manager.order_by("-pk").prefetch_related("steps"))
     out = StringIO()
     call_command("generate_volume", "--scale", "0.001", stdout=out)
     text = out.getvalue()
@@ -88,6 +89,26 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
     copies = list(ReleaseReview._base_manager.order_by("pk").values_list("status", flat=True))[-100:]
     assert set(copies[:-1]) == {"released", "rejected"} and len(demo_review_states) > 3
     assert copies[-1] in demo_review_states
+    # A review's steps are those of the demo's review in its state, dated after it started: a
+    # released copy shows its production, QC, QA, stamp and QP release steps, a rejected one the
+    # QP's rejection (core.volume.Spec.like_parent), each QP step with its certificate or report.
+    from release.models import ReviewStep
+
+    demo_steps = {r.status: sorted((s.stage, s.decision) for s in r.steps.all()) for r in demo_reviews}
+    for review in ReleaseReview._base_manager.order_by("-pk")[:100]:
+        steps = ReviewStep._base_manager.filter(review=review)
+        assert sorted(steps.values_list("stage", "decision")) == demo_steps[review.status], review.status
+        assert not steps.filter(signed_at__lt=review.created_at).exists()
+    assert "release.ReviewStep: " in text and "rows (as their parents' states)" in text
+    settled = ReleaseReview._base_manager.order_by("-pk")[1:100]  # the newest may be in any state
+    qp_steps = ReviewStep._base_manager.filter(stage="qp", review__in=list(settled))
+    step_documents = Document.objects.filter(content_type=ContentType.objects.get_for_model(ReviewStep))
+    assert qp_steps.count() == 99
+    assert set(step_documents.filter(object_id__in=qp_steps.values("pk")).values_list("kind", flat=True)) == {
+        "release_certificate",
+        "nonconforming_report",
+    }
+    assert step_documents.filter(object_id__in=qp_steps.values("pk")).count() == 99
     # Recalls in progress are copies of the demo's one: dated within the last ~90 days, not years.
     from datetime import timedelta
 

@@ -2,8 +2,10 @@
 
 ``release`` calls :func:`batch_qc_summary` for its QC stage (R-REL-3: items the system can verify
 are pre-filled from data) and its hard blockers (R-REL-4: open OOS, missing required test). The
-answer is computed from the records every time (no stored flags to go stale) with a fixed number
-of queries, whatever the number of records.
+answer is computed from the records every time (no stored flags to go stale) with a bounded number
+of queries, whatever the number of records: five, plus one for each kind of finding the records
+have (OOS, an instrument past calibration, a reagent past expiry, discarded data) — the records'
+query asks which kinds they have, so a clean batch costs no query for what it does not have.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -130,8 +132,26 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     # Every live record of the batch (finished product and intermediates sampled from it): an OOS,
     # a failing result or an instrument out of calibration on any of them is the batch's business.
     # Required tests are the finished-product specifications.
+    # Each record says which kinds of finding it has rows for (an instrument used past its
+    # calibration due date, a reagent past its expiry, as the checks below compare them): their rows
+    # are read only for those records, in one query per kind (issue 12: a clean batch's release
+    # review pays no query for OOS, instruments, reagents or discarded runs it does not have).
     every_record = list(
         TestRecord.objects.filter(sample__batch_id=batch.pk)
+        .annotate(
+            has_oos=Exists(OOSInvestigation.objects.filter(record_id=OuterRef("pk"))),
+            has_late_instrument=Exists(
+                InstrumentUse.objects.filter(
+                    record_id=OuterRef("pk"), voided_at__isnull=True, calibration_due__lt=OuterRef("test_date")
+                )
+            ),
+            has_expired_reagent=Exists(
+                ReagentUse.objects.filter(
+                    record_id=OuterRef("pk"), voided_at__isnull=True, expiry_date__lt=OuterRef("test_date")
+                )
+            ),
+            has_discarded=Exists(DiscardedRun.objects.filter(record_id=OuterRef("pk"))),
+        )
         .select_related("sample", "specification")
         .order_by("test_date", "pk")
     )
@@ -235,7 +255,10 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     )
 
     # 3. OOS investigations.
-    oos_rows = list(OOSInvestigation.objects.filter(record_id__in=record_ids).order_by("created_at", "pk"))
+    with_oos = [r.pk for r in all_records if r.has_oos]
+    oos_rows = (
+        list(OOSInvestigation.objects.filter(record_id__in=with_oos).order_by("created_at", "pk")) if with_oos else []
+    )
     open_oos = [o for o in oos_rows if o.is_open]
     confirmed = [o for o in oos_rows if o.outcome == OOSInvestigation.Outcome.CONFIRMED]
     findings.append(
@@ -260,10 +283,13 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     )
 
     # 4. Instruments and reagents on the test date (the dates recorded when they were chosen).
+    late = [r.pk for r in all_records if r.has_late_instrument]
     bad_instruments = [
         u
-        for u in InstrumentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related(
-            "instrument"
+        for u in (
+            InstrumentUse.objects.filter(record_id__in=late, voided_at__isnull=True).select_related("instrument")
+            if late
+            else []
         )
         if u.calibration_due < by_id[u.record_id].test_date
     ]
@@ -283,9 +309,14 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
             ],
         )
     )
+    expired = [r.pk for r in all_records if r.has_expired_reagent]
     bad_reagents = [
         u
-        for u in ReagentUse.objects.filter(record_id__in=record_ids, voided_at__isnull=True).select_related("reagent")
+        for u in (
+            ReagentUse.objects.filter(record_id__in=expired, voided_at__isnull=True).select_related("reagent")
+            if expired
+            else []
+        )
         if u.expiry_date < by_id[u.record_id].test_date
     ]
     findings.append(
@@ -336,10 +367,13 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     )
 
     # 6. Invalidated runs and discarded data with their cause (检验记录书写规程 4.2.4 e; R-QC-9).
-    discarded = list(
-        DiscardedRun.objects.filter(record_id__in=[r.pk for r in every_record])
-        .select_related("item")
-        .order_by("record_id", "pk")
+    with_discarded = [r.pk for r in every_record if r.has_discarded]
+    discarded = (
+        list(
+            DiscardedRun.objects.filter(record_id__in=with_discarded).select_related("item").order_by("record_id", "pk")
+        )
+        if with_discarded
+        else []
     )
     every_by_id = {r.pk: r for r in every_record}
     findings.append(

@@ -137,7 +137,8 @@ def test_record_detail_and_history_stay_within_twenty_queries_whatever_the_resul
 ):
     """R-PERF-1 / issue 12: the record page and its history (corrections, audit trail, signatures)
     cost at most 20 queries — the session save and its savepoints included — and the same number
-    for a record of 6 results as for one of 15, each result corrected once. No query joins more than
+    for a record of 6 results as for one of 15, each result corrected once; the record page reads
+    files, discarded runs and OOS investigations only for a record that has some. No query joins more than
     six tables: the record's six people come in one query of their own (a 13-table join took
     PostgreSQL 7–13 ms to plan at scale 1.0), and the page still names them."""
     settings.DOCUMENTS_ISSUE_ON_COMMIT = False
@@ -155,6 +156,12 @@ def test_record_detail_and_history_stay_within_twenty_queries_whatever_the_resul
         assert qc.reviewer.printed_name in text and qc.head.printed_name in text
         assert max(q["sql"].count(" JOIN ") for q in ctx.captured_queries) <= 6
         counts.append(len(ctx.captured_queries))
+        if page == "qc_records:record_detail":
+            # No file, discarded run or OOS: the record's query said so, their rows are not read.
+            tables = ("qc_records_attachment", "qc_records_discardedrun", "qc_records_oosinvestigation")
+            assert [
+                q for q in ctx.captured_queries if q["sql"].startswith(tuple(f'SELECT "{t}"' for t in tables))
+            ] == []
     assert counts[0] == counts[1]
 
 

@@ -178,7 +178,7 @@ SETTLED: dict[str, tuple[str, tuple[str, ...]]] = {
 # state of the demo record that has one.
 STATE_COLUMNS = ("status", "stage", "decision")
 
-# Signatures per generated record (about 1.4 million at scale 1.0), with the meanings the demo used on that model.
+# Signatures per generated record (about 1.5 million at scale 1.0), with the meanings the demo used on that model.
 SIGNATURES_PER_RECORD = {
     "release.ReviewStep": 1,
     "qc_records.TestRecord": 2,
@@ -400,8 +400,14 @@ class Generator:
             raise VolumeError(f"{spec.label}: generate {parent_model._meta.label} first")
         state_col = parent_model._meta.get_field(spec.like_parent).column
         parent_model._meta.get_field("created_at")  # the copies move in time with their parent
+        if spec.label in self.scales:
+            raise VolumeError(
+                f"{spec.label} follows its parents' states: give {parent_model._meta.label} a scale instead"
+            )
         lo, hi = self.generated[parent_model._meta.label]
-        # The demo parent per state: the one with the most children (ties: the lowest id).
+        # The demo parent per state: the one with the most children (ties: the lowest id). The demo
+        # has one review per state, so it is also the review the parent was copied from; were there
+        # several, a copy's steps could come from another review in its state than its fields.
         demo = (
             model._base_manager.filter(**{f"{parent_field.name}__lt": lo})
             .values(parent_field.attname, f"{spec.parent}__{spec.like_parent}")

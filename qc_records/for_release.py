@@ -157,7 +157,8 @@ def batch_qc_summary(batch: Any) -> BatchQCSummary:
     )
     # R-SIG-3 / issue 8 item 3: an "approved" record whose approval does not hold (status set by
     # SQL, verdict or sample changed after signing, a change without an audit-trail row) is not
-    # approved for release. Four queries for all the batch's records.
+    # approved for release. Two queries for all the batch's records (three the first time a legacy
+    # signature's boundary is read).
     not_intact = problems_by_record([r for r in every_record if r.status == TestRecord.Status.APPROVED])
 
     def approved(record: TestRecord) -> bool:

@@ -83,11 +83,58 @@ def test_read_function_uses_a_fixed_number_of_queries(qc, approved_record, batch
     from django.utils import translation
 
     with django_assert_num_queries(5), translation.override("en"):
+        batch_qc_summary(batch)
+
+
+def _set_use_date(use, field: str, value, qc, **extra) -> None:
+    setattr(use, field, value)
+    for k, v in extra.items():
+        setattr(use, k, v)
+    use.save_audited(user=qc.head, reason="test fixture: the date recorded when it was chosen")
+
+
+def test_each_kind_of_finding_present_costs_one_query_for_all_records(
+    qc, approved_record, batch, django_assert_num_queries
+):
+    """Issue 12: an instrument past calibration and a reagent past expiry on the test date are read
+    (one query each, for every record at once) and reported; nothing else is read."""
+    from django.utils import translation
+
+    test_date = approved_record.test_date
+    _set_use_date(approved_record.instrument_uses.get(), "calibration_due", test_date - timedelta(days=1), qc)
+    reagent_use = approved_record.reagent_uses.get()
+    _set_use_date(reagent_use, "expiry_date", test_date - timedelta(days=1), qc)
+    with django_assert_num_queries(7), translation.override("en"):
         summary = batch_qc_summary(batch)
-    assert summary.status == "passed"
-    assert (
-        summary.finding(BatchQCSummary.INSTRUMENTS).message == "Every instrument was in calibration on its test date."
+    assert not summary.finding(BatchQCSummary.INSTRUMENTS).ok
+    finding = summary.finding(BatchQCSummary.REAGENTS)
+    assert finding.message == "Reagent or reference standard used after its expiry date."
+    day_before = test_date - timedelta(days=1)
+    assert finding.evidence[0].label == f"{reagent_use.reagent}: {day_before:%Y-%m-%d} < {test_date:%Y-%m-%d}"
+    assert finding.evidence[0].url == reagent_use.reagent.get_absolute_url()
+
+
+def test_a_reagent_expiring_on_the_test_date_or_a_voided_use_is_not_reported(qc, approved_record, batch):
+    """The comparison is strict (in date on its expiry day), and a use struck out of the record
+    (voided, with its reason) is no longer the record's."""
+    from django.utils import timezone, translation
+
+    test_date = approved_record.test_date
+    _set_use_date(approved_record.reagent_uses.get(), "expiry_date", test_date, qc)
+    _set_use_date(
+        approved_record.instrument_uses.get(),
+        "calibration_due",
+        test_date - timedelta(days=30),
+        qc,
+        voided_at=timezone.now(),
+        void_reason="wrong instrument chosen",
     )
+    with translation.override("en"):
+        summary = batch_qc_summary(batch)
+    reagents = summary.finding(BatchQCSummary.REAGENTS).message
+    assert reagents == "Every reagent and reference standard was in date on its test date."
+    instruments = summary.finding(BatchQCSummary.INSTRUMENTS).message
+    assert instruments == "Every instrument was in calibration on its test date."
 
 
 def test_an_open_oos_on_an_intermediate_of_the_batch_blocks_too(

@@ -300,3 +300,12 @@ def test_spec_list_counts_the_items_in_force(qc, spec, client_for):
     assert shown[draft.pk] == live - 1
     assert shown[empty.pk] == 0
     assert Specification.objects.count() == 3
+
+
+def test_the_record_page_lists_its_open_oos_investigation(qc, client_for, oos_record):
+    """R-QC-5 / issue 12: the record page reads OOS investigations only for a record that has some
+    (the record's query says so); one that has lists it, linked, with the item and its state."""
+    oos = OOSInvestigation.objects.get(record=oos_record)
+    page = client_for(qc.reviewer).get(oos_record.get_absolute_url()).content.decode()
+    assert 'data-testid="open-oos"' in page
+    assert f'<a href="{oos.get_absolute_url()}">{oos.number}</a> · 含量测定' in page

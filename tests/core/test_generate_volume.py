@@ -160,3 +160,16 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
         assert response.status_code == 200 and loaded == [], (role, loaded[:3])
         full |= {q.key for q in response.context["queues"] if len(q.items) > 1}
     assert len(full) >= 10, full
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="generate_volume runs on PostgreSQL only")
+def test_review_steps_take_no_scale_of_their_own():
+    """The steps follow their reviews' states (Spec.like_parent): a scale given to them alone would
+    be ignored, so it is refused with what to do instead."""
+    from core.volume import PLAN, Generator, VolumeError
+
+    spec = next(s for s in PLAN if s.label == "release.ReviewStep")
+    generator = Generator(scale=0.001, scales={"release.ReviewStep": 2.0}, out=lambda _line: None)
+    generator.generated["release.ReleaseReview"] = (1, 1)
+    with pytest.raises(VolumeError, match=r"follows its parents' states: give release\.ReleaseReview a scale"):
+        generator.copy_like_parent(spec)

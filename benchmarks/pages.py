@@ -204,6 +204,12 @@ PAGES: list[Page] = [
     Page("instrument list", "qc_head", _url("qc_records:instrument_list")),
     Page("record detail", "qc_reviewer", _url("qc_records:record_detail", _pk("qc_records.TestRecord"))),
     Page("record history", "qc_reviewer", _url("qc_records:record_history", _pk("qc_records.TestRecord"))),
+    # The reviewer's everyday page: a submitted record, with the review form and its checks.
+    Page(
+        "record detail, submitted",
+        "qc_reviewer",
+        _url("qc_records:record_detail", _pk("qc_records.TestRecord", status="submitted")),
+    ),
     Page("batch QC", "qa_reviewer", _url("qc_records:batch_qc", _pk("release.Batch"))),
     Page("sample detail", "qc_analyst", _url("qc_records:sample_detail", _pk("qc_records.Sample"))),
     Page("specification detail", "qc_head", _url("qc_records:spec_detail", _pk("qc_records.Specification"))),

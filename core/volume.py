@@ -422,13 +422,14 @@ class Generator:
             return
         cols: list[str] = []
         exprs: list[str] = []
+        unique_text = _unique_text_columns(model)
         for f in model._meta.concrete_fields:
             if f.primary_key:
                 continue
             src = f"t.{qn(f.column)}"
             if f.name == parent_field.name:
                 expr = "p.id"
-            elif f.column in _unique_text_columns(model) or (
+            elif f.column in unique_text or (
                 f.is_relation and f.related_model is not None and f.related_model._meta.label in self.generated
             ):
                 raise VolumeError(f"{spec.label}.{f.name}: not supported by like_parent")

@@ -665,14 +665,22 @@ def decision_step(review: ReleaseReview) -> ReviewStep | None:
     )
 
 
-def cannot_request_correction(review: ReleaseReview, user: User) -> str | None:
-    """Why QA ``user`` may not prepare a correction of this review's decision document now, or None."""
+def cannot_request_correction(
+    review: ReleaseReview, user: User, corrections: list[ReviewCorrection] | None = None
+) -> str | None:
+    """Why QA ``user`` may not prepare a correction of this review's decision document now, or None.
+    ``corrections``: every correction of the review, as a page has just read them (the service,
+    on its locked row, passes none and they are read)."""
     if not user.has_perm("release.review_qa"):
         return _("You do not have permission to do this.")
     if decision_step(review) is None:
         return _("Only a decided review (released or rejected) is corrected; before that, send it back.")
-    pending = review.corrections.filter(status=ReviewCorrection.Status.REQUESTED).select_related("requested_by")
-    if first := pending.first():
+    if corrections is None:
+        pending = review.corrections.filter(status=ReviewCorrection.Status.REQUESTED).select_related("requested_by")
+        first = pending.first()
+    else:
+        first = next((c for c in corrections if c.status == ReviewCorrection.Status.REQUESTED), None)
+    if first:
         return _("%(name)s's correction of %(key)s is waiting for the qualified person; one at a time.") % {
             "name": first.requested_by.printed_name,
             "key": first.item_key,

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -48,14 +49,21 @@ CHECKLIST_SERVICES = {
 
 
 def _batch(request: HttpRequest, pk: int) -> Batch:
-    return get_object_for_user(request, Batch.objects.select_related("product"), pk, "release.view_batch")
+    return get_object_for_user(
+        request, system.with_evidence_flags(Batch.objects.select_related("product")), pk, "release.view_batch"
+    )
 
 
 def _review(batch: Batch) -> ReleaseReview | None:
     """The batch's review with its people joined and its four checklist templates read by key in
     one more query: joined too, they made a 9-table join whose planning cost ~3–4 ms of every view
     of the page at scale 1.0, for 0.3 ms of execution (issue 12)."""
-    review = ReleaseReview.objects.select_related("started_by", "decided_by").filter(batch=batch).first()
+    review = (
+        ReleaseReview.objects.select_related("started_by", "decided_by")
+        .annotate(has_corrections=Exists(ReviewCorrection.objects.filter(review_id=OuterRef("pk"))))
+        .filter(batch=batch)
+        .first()
+    )
     if review is not None:
         attach_rows(review, ChecklistTemplate, ("production_template", "qc_template", "qa_template", "market_template"))
     return review
@@ -121,8 +129,11 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
         from release.pdf import ensure_documents
 
         # Issued after commit; a document that failed then is issued on the first visit.
-        corrections = list(
-            review.corrections.select_related("requested_by", "decided_by").order_by("requested_at", "pk")
+        # Most decided reviews were never corrected: the review's query said whether to read any.
+        corrections = (
+            list(review.corrections.select_related("requested_by", "decided_by").order_by("requested_at", "pk"))
+            if review.has_corrections
+            else []
         )
         ctx["documents"] = ensure_documents(review, steps=steps, corrections=corrections)
         superseded = {d.supersedes_id for d in ctx["documents"] if d.supersedes_id}
@@ -172,7 +183,7 @@ def _correction_context(
         c.review = review
         c.signature_rows = signed[c.pk]
     ctx["corrections"] = corrections
-    if services.cannot_request_correction(review, user) is None:
+    if services.cannot_request_correction(review, user, corrections) is None:
         ctx["correction_form"] = forms.get("correction") or CorrectionRequestForm(
             keys=correctable_keys(decision_step(review)),
             meaning=services.review_correction_request.meaning,

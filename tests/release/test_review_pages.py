@@ -1,6 +1,7 @@
 """The release review page and its action URLs (R-REL-1…5, R-SEQ-1/2, R-SIG-1/2, R-UX-2, R-PERF-1, R-AT-6)."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -362,8 +363,9 @@ def test_review_page_queries_do_not_grow_with_steps_or_signatures(
     (three send-backs withdrew three stamps, each with its signature), and after the decision
     (documents, corrections) no more. 27, the page's own budget in benchmarks/budgets.toml: 3 for
     the person (session, user, permissions), 9 for QC's evidence (each approved record's signature
-    and history re-verified, results, OOS, instruments, reagents, discarded runs), 6 for the batch's
-    other evidence (deviations, change controls, holds, its own changes, materials, balances), 3
+    and history re-verified, results, OOS, instruments, reagents, discarded runs), up to 6 for the
+    batch's other evidence (its own changes; deviations, change controls, holds, materials,
+    balances only when the batch has some), 3
     for the steps, 3 for the QP's designation (guardian's object permission, 2) and the designation,
     3 for the batch, the review and its checklist templates (by key: joined, they cost more to plan)."""
     to_stage(review_batch, p, Stage.QP)
@@ -386,3 +388,106 @@ def test_review_page_queries_do_not_grow_with_steps_or_signatures(
     with django_assert_max_num_queries(counts[0]):
         response = client.get(page)
     assert "stamp again 2" in response.content.decode()
+
+
+EVIDENCE_TABLES = (
+    "release_deviation",
+    "release_changecontrol",
+    "release_batchhold",
+    "release_batchmaterial",
+    "release_materialbalance",
+)
+
+
+def _read_tables(captured) -> set[str]:
+    """The evidence tables whose rows a query reads (not the batch query's EXISTS on them)."""
+    return {t for t in EVIDENCE_TABLES if any(q["sql"].startswith(f'SELECT "{t}".') for q in captured)}
+
+
+def test_the_page_reads_only_the_kinds_of_evidence_the_batch_has(
+    review_batch, p, en, designation, django_assert_max_num_queries
+):
+    """Issue 12 / R-REL-3, R-REL-4: the batch's query says (EXISTS) whether it has deviations,
+    change controls, active holds, a bill of materials, material balances; a clean batch's page
+    reads none of those tables and still says what it found (none recorded, no blocker, no bill of
+    materials or balance: "unknown"), and once the batch has each kind the page reads and shows it."""
+    from tests.release.material_helpers import make_lot
+
+    to_stage(review_batch, p, Stage.QP)
+    client = en(p.qp)
+    page = reverse("release:batch_review", args=[review_batch.pk])
+    client.get(page)
+    with django_assert_max_num_queries(27) as ctx:
+        response = client.get(page)
+    assert _read_tables(ctx.captured_queries) == set()
+    clean_count = len(ctx.captured_queries)
+    clean, found = response.content.decode(), response.context["found"]
+    assert "None recorded." in clean and "No blocker." in clean
+    assert found["deviations"].message == "No open deviation; 0 closed."
+    assert found["materials"].status == found["material_balance"].status == "unknown"
+    assert found["material_balance"].message == "No material balance recorded for this batch: check the batch record."
+
+    deviation = services.deviation_create(
+        user=p.production,
+        data={"title": "压片机转速偏离", "description": "转速低于工艺规程下限", "classification": "major"},
+        batches=[review_batch],
+    )
+    change = services.change_control_create(
+        user=p.production,
+        data={"title": "更换筛网", "description": "筛网目数变更", "classification": "minor"},
+        batches=[review_batch],
+    )
+    services.hold_place(batch=review_batch, user=p.qa, reason="待查压片机转速偏离")
+    services.batch_material_add(batch=review_batch, user=p.production, lot=make_lot(p.production), quantity=Decimal(20))
+    services.material_balance_add(
+        batch=review_batch,
+        user=p.production,
+        data={"step": "制粒", "theoretical": Decimal(100), "actual": Decimal("97.555"), "unit": "kg"},
+    )
+    with django_assert_max_num_queries(27) as ctx:
+        response = client.get(page)
+    assert _read_tables(ctx.captured_queries) == set(EVIDENCE_TABLES)
+    assert len(ctx.captured_queries) == clean_count + len(EVIDENCE_TABLES)
+    full, found = response.content.decode(), response.context["found"]
+    assert f"Open deviation {deviation.number}: 压片机转速偏离." in full
+    assert f"Open change control {change.number}: 更换筛网." in full
+    assert "待查压片机转速偏离." in full  # the hold, a blocker
+    assert "Material lot YL2611001 (阿莫西林) used by this batch is Quarantine, not released." in full
+    assert found["material_balance"].message == "制粒: 97.56 % (limits 95.00–101.00 %, formula v1)."
+
+
+def test_a_decided_review_reads_its_corrections_only_when_it_has_some(
+    review_batch, p, en, designation, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """Issue 12 / R-REL-6: the review's query says whether it was ever corrected; an uncorrected
+    decision's page reads no correction rows, a corrected one's lists the correction."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.MEDIA_ROOT = tmp_path
+    to_stage(review_batch, p, Stage.QP)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_release(batch=review_batch, user=p.qp, password=PASSWORD)
+    client = en(p.qa)
+    page = reverse("release:batch_review", args=[review_batch.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(page)
+    before = response.content.decode()
+    assert "correction_form" in response.context  # no correction pending: QA may prepare one
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "release_reviewcorrection".')]
+    assert 'data-testid="corrections"' in before  # QA's form to request one
+    assert "原审核单备注笔误" not in before
+    services.review_correction_request(
+        batch=review_batch,
+        user=p.qa,
+        password=PASSWORD,
+        item_key="P-4.2.7",
+        correction="批生产记录第12页复核人签名日期应为2026-11-03",
+        reason="原审核单备注笔误",
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(page)
+    after = response.content.decode()
+    assert "correction_form" not in response.context  # one at a time: the pending one was seen
+    assert [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "release_reviewcorrection".')]
+    assert "原审核单备注笔误" in after and "批生产记录第12页复核人签名日期应为2026-11-03" in after

@@ -157,11 +157,24 @@ def test_record_detail_and_history_stay_within_twenty_queries_whatever_the_resul
         assert max(q["sql"].count(" JOIN ") for q in ctx.captured_queries) <= 6
         counts.append(len(ctx.captured_queries))
         if page == "qc_records:record_detail":
-            # No file, discarded run or OOS: the record's query said so, their rows are not read.
-            tables = ("qc_records_attachment", "qc_records_discardedrun", "qc_records_oosinvestigation")
-            assert [
-                q for q in ctx.captured_queries if q["sql"].startswith(tuple(f'SELECT "{t}"' for t in tables))
-            ] == []
+            # No file, discarded run, OOS or refused correction: the record's query said so, their
+            # rows are not read.
+            tables = (
+                "qc_records_attachment",
+                "qc_records_discardedrun",
+                "qc_records_oosinvestigation",
+                "qc_records_refusedcorrection",
+            )
+        else:
+            # No file, OOS investigation or refused correction ever: their audit trails said so
+            # (the record's query asks them), they are not read.
+            tables = (
+                "qc_records_historicalattachment",
+                "qc_records_historicaloosinvestigation",
+                "qc_records_historicalrefusedcorrection",
+                "qc_records_oosinvestigation",
+            )
+        assert [q for q in ctx.captured_queries if q["sql"].startswith(tuple(f'SELECT "{t}"' for t in tables))] == []
     assert counts[0] == counts[1]
 
 
@@ -218,3 +231,29 @@ def test_the_record_page_checks_the_content_digest_from_the_rows_it_read(
     with connection.cursor() as cursor:  # a value changed around the application
         cursor.execute("UPDATE qc_records_testresult SET value_text = '101.0' WHERE id = %s", [assay.pk])
     assert warning in client.get(record.get_absolute_url()).content.decode()
+
+
+def test_the_history_page_shows_the_trail_of_a_file_whose_row_was_removed_behind_its_back(
+    qc, filled_record, client_for, settings, tmp_path
+):
+    """R-AT-5 / issue 12: the history page reads a part's audit trail only when the trail has rows
+    naming the record, and asks the trail itself, not the live table: a file row deleted in the
+    database (bypassing the application) still shows its history, as does a file added normally."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    url = reverse("qc_records:record_history", args=[filled_record.pk])
+    client = client_for(qc.reviewer)
+    with CaptureQueriesContext(connection) as ctx:
+        before = client.get(url).content.decode()
+    reads = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "qc_records_historicalattachment"')]
+    assert reads == [] and "chrom-7.txt" not in before
+    attachment = services.attachment_add(
+        record=filled_record, user=qc.analyst, upload=SimpleUploadedFile("chrom-7.txt", b"peak"), description="色谱图"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM qc_records_attachment WHERE id = %s", [attachment.pk])
+    with CaptureQueriesContext(connection) as ctx:
+        after = client.get(url).content.decode()
+    reads = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "qc_records_historicalattachment"')]
+    assert len(reads) == 1 and "chrom-7.txt" in after

@@ -111,14 +111,16 @@ def tasks_for(
     return tasks
 
 
-def recall_tasks(recall, today: date | None = None) -> list[Task]:
-    """The tasks of a started recall (three queries)."""
-    return tasks_of_recalls([recall], today).get(recall.pk, [])
+def recall_tasks(recall, today: date | None = None, *, progress=None, consignees=None) -> list[Task]:
+    """The tasks of a started recall (three queries; one when the caller gives the recall's
+    ``progress`` entries and ``consignees`` rows it has read, every one of each)."""
+    return tasks_of_recalls([recall], today, progress=progress, consignees=consignees).get(recall.pk, [])
 
 
-def tasks_of_recalls(recalls, today: date | None = None) -> dict[int, list[Task]]:
+def tasks_of_recalls(recalls, today: date | None = None, *, progress=None, consignees=None) -> dict[int, list[Task]]:
     """{recall pk: tasks} for started recalls, in three queries whatever their number (rules,
-    progress entries, consignee notices)."""
+    progress entries, consignee notices), or one when ``progress`` and ``consignees`` (every
+    progress entry and every consignee row of these recalls, as read by the caller) are given."""
     from collections import defaultdict
 
     from django.db.models import Count, Max
@@ -134,22 +136,34 @@ def tasks_of_recalls(recalls, today: date | None = None) -> dict[int, list[Task]
     for rule in DeadlineRule.objects.filter(version__in={r.deadline_version for r in started}):
         rules[(rule.version, rule.recall_class)].append(rule)
     entries = defaultdict(list)
-    for recall_id, kind, at in (
-        ProgressEntry.objects.filter(recall_id__in=ids)
-        .order_by("occurred_at")
-        .values_list("recall_id", "kind", "occurred_at")
-    ):
+    if progress is None:
+        progress_rows = (
+            ProgressEntry.objects.filter(recall_id__in=ids)
+            .order_by("occurred_at")
+            .values_list("recall_id", "kind", "occurred_at")
+        )
+    else:
+        progress_rows = sorted(((e.recall_id, e.kind, e.occurred_at) for e in progress), key=lambda row: row[2])
+    for recall_id, kind, at in progress_rows:
         entries[recall_id].append((kind, at))
     # Every consignee notified, and when the last was: counted by the database, one row per recall.
-    all_notified = {
-        recall_id: last
-        for recall_id, rows, notified, last in RecallConsignee.objects.filter(recall_id__in=ids)
-        .values("recall_id")
-        .order_by()
-        .annotate(rows=Count("id"), notified=Count("notified_at"), last=Max("notified_at"))
-        .values_list("recall_id", "rows", "notified", "last")
-        if rows == notified
-    }
+    if consignees is None:
+        counted = (
+            RecallConsignee.objects.filter(recall_id__in=ids)
+            .values("recall_id")
+            .order_by()
+            .annotate(rows=Count("id"), notified=Count("notified_at"), last=Max("notified_at"))
+            .values_list("recall_id", "rows", "notified", "last")
+        )
+    else:
+        by_recall = defaultdict(list)
+        for row in consignees:
+            by_recall[row.recall_id].append(row.notified_at)
+        counted = [
+            (recall_id, len(times), sum(t is not None for t in times), max((t for t in times if t), default=None))
+            for recall_id, times in by_recall.items()
+        ]
+    all_notified = {recall_id: last for recall_id, rows, notified, last in counted if rows == notified}
     out = {}
     for recall in started:
         mine = entries[recall.pk]

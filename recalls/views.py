@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -46,9 +46,9 @@ from recalls.forms import (
     QuantitiesForm,
     RecoveredGoodsForm,
 )
-from recalls.models import DeadlineRule, MockRecall, Recall, RecallConsignee, RecallInformation
+from recalls.models import DeadlineRule, MockRecall, Recall, RecallConsignee, RecallInformation, RecoveredGoods
 from recalls.reconciliation import Totals, reconcile
-from release.for_shipping import BatchHold, ProductHold, rejections_from
+from release.for_shipping import BatchHold, ProductHold, rejections_from, with_source_flags
 
 # --- dashboard -----------------------------------------------------------------------------------
 
@@ -362,7 +362,9 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
     today = timezone.localdate()
     rows = list(recall.consignees.select_related("batch").order_by("consignee_name", "batch__batch_number", "pk"))
     totals = reconcile(rows)
-    tasks = recall_tasks(recall, today)
+    progress = list(recall.progress.select_related("recorded_by"))
+    # The deadlines from the rows just read (every progress entry, every consignee): no re-count.
+    tasks = recall_tasks(recall, today, progress=progress, consignees=rows)
     can_start = services.cannot_start_recall(recall, user) is None
     can_revise_plan = services.cannot_revise_plan(recall, user) is None
     can_add = services.cannot_add_batch(recall, user) is None
@@ -402,10 +404,15 @@ def _recall_context(request: HttpRequest, recall: Recall, **forms) -> dict:
         "today": today,
         "overdue": [t for t in tasks if t.overdue(today)],
         "batches": recall.batches.select_related("batch", "added_by"),
-        "holds": BatchHold.objects.filter(source_type=ct, source_id=recall.pk).select_related("batch"),
-        "rejections": rejections_from(recall),
-        "progress": recall.progress.select_related("recorded_by"),
-        "recovered": recall.recovered.select_related("batch", "decided_by"),
+        # Holds, rejections and recovered goods only for a recall whose query said it has some.
+        "holds": BatchHold.objects.filter(source_type=ct, source_id=recall.pk).select_related("batch")
+        if getattr(recall, "has_holds", True)
+        else [],
+        "rejections": rejections_from(recall) if getattr(recall, "has_rejections", True) else [],
+        "progress": progress,
+        "recovered": recall.recovered.select_related("batch", "decided_by")
+        if getattr(recall, "has_recovered", True)
+        else [],
         "signatures": signatures_for(recall, as_loaded=True),  # read in this request (or refreshed), unchanged
         "can_start": can_start,
         "can_revise_plan": can_revise_plan,
@@ -442,7 +449,13 @@ PEOPLE = ("coordinator", "qualified_person", "proposed_by", "started_by", "close
 
 
 def _recall(request: HttpRequest, pk: int, perm: str) -> Recall:
-    recall = get_object_for_user(request, Recall.objects.select_related("product", "information"), pk, perm)
+    """The recall with its product and information, its people (one more query), and whether it
+    has holds, batch rejections and recovered goods (EXISTS: most recalls' pages read none of
+    those tables, issue 12)."""
+    queryset = with_source_flags(Recall.objects.select_related("product", "information")).annotate(
+        has_recovered=Exists(RecoveredGoods.objects.filter(recall_id=OuterRef("pk")))
+    )
+    recall = get_object_for_user(request, queryset, pk, perm)
     attach_people(recall, PEOPLE)
     return recall
 
@@ -454,6 +467,8 @@ def recall_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _again(request: HttpRequest, recall: Recall, **forms) -> HttpResponse:
     recall.refresh_from_db()
+    for flag in ("has_holds", "has_rejections", "has_recovered"):  # read before the refused action: read the rows
+        recall.__dict__.pop(flag, None)
     attach_people(recall, PEOPLE)
     return render(request, "recalls/recall_detail.html", _recall_context(request, recall, **forms), status=400)
 

@@ -25,9 +25,10 @@ from datetime import date
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 from release.gate import may_ship
-from release.models import Batch, BatchHold, ProductHold
+from release.models import Batch, BatchHold, BatchRejection, ProductHold
 from release.services.holds import (
     active_holds_of,
     cannot_place_hold,
@@ -53,6 +54,7 @@ __all__ = [
     "rejections_from",
     "shippable_batches",
     "source_holds_lift",
+    "with_source_flags",
 ]
 
 
@@ -65,4 +67,15 @@ def holds_from(source: models.Model):
     source_type = ContentType.objects.get_for_model(source, for_concrete_model=True)
     return BatchHold.objects.filter(source_type=source_type, source_id=source.pk).select_related(
         "batch", "placed_by", "lifted_by"
+    )
+
+
+def with_source_flags(sources: models.QuerySet) -> models.QuerySet:
+    """``sources`` (records that hold and reject batches: recalls), each saying (EXISTS) whether
+    it placed any batch hold (``has_holds``) and rejected any batch (``has_rejections``): a page
+    reads ``holds_from`` / ``rejections_from`` only for one that did (issue 12)."""
+    source_type = ContentType.objects.get_for_model(sources.model, for_concrete_model=True)
+    return sources.annotate(
+        has_holds=Exists(BatchHold.objects.filter(source_type=source_type, source_id=OuterRef("pk"))),
+        has_rejections=Exists(BatchRejection.objects.filter(source_type=source_type, source_id=OuterRef("pk"))),
     )

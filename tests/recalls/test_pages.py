@@ -228,8 +228,13 @@ def test_the_notice_is_done_only_when_the_last_consignee_is_notified(started, co
     from recalls.models import ProgressEntry
 
     def notice():
+        """The notice task counted by the database, and as the recall page computes it from the
+        progress entries and consignee rows it has read (issue 12): the same."""
         recall = Recall.objects.get(pk=started.pk)
-        return next(t for t in recall_tasks(recall) if t.key == "notice")
+        counted = next(t for t in recall_tasks(recall) if t.key == "notice")
+        given = recall_tasks(recall, progress=list(recall.progress.all()), consignees=list(recall.consignees.all()))
+        assert next(t for t in given if t.key == "notice") == counted
+        return counted
 
     services.progress_add(
         recall=started, user=coordinator, kind=ProgressEntry.Kind.FILING, occurred_at=timezone.now(), text="已备案"
@@ -407,3 +412,52 @@ def test_the_information_page_shows_the_signature_that_narrowed_the_lock(started
     locks = text[text.index('data-testid="locks"') : text.index("</ul>", text.index('data-testid="locks"'))]
     assert "Whole product: Lifted" in locks
     assert "(quality_head)" in locks and "Hold lifted" in locks and "Signature valid" in locks
+
+
+def test_the_recall_page_reads_each_kind_of_row_once_and_only_the_kinds_it_has(
+    proposed, coordinator, users, django_assert_max_num_queries
+):
+    """Issue 12 / R-RCL-3, R-RCL-4: the page's deadlines come from the progress entries and
+    consignee rows it shows (no second count), and the recall's query says whether it has holds,
+    batch rejections and recovered goods: a proposed recall reads none of them; once started, its
+    holds are read and shown; the tasks are those the database count gives."""
+    from recalls import services
+    from recalls.deadlines import recall_tasks
+    from recalls.models import ProgressEntry
+
+    kinds = {
+        "holds": 'SELECT "release_batchhold".',
+        "rejections": 'SELECT "release_batchrejection".',
+        "recovered": 'SELECT "recalls_recoveredgoods".',
+        "progress": 'SELECT "recalls_progressentry".',
+        "consignees": 'SELECT "recalls_recallconsignee".',
+    }
+
+    def read(recall):
+        client = english_client(users["recall_coordinator"])
+        with django_assert_max_num_queries(30) as ctx:
+            response = client.get(recall.get_absolute_url())
+        assert response.status_code == 200
+        reads = {k: sum(q["sql"].startswith(v) for q in ctx.captured_queries) for k, v in kinds.items()}
+        return response, reads
+
+    response, reads = read(proposed)
+    assert reads == {"holds": 0, "rejections": 0, "recovered": 0, "progress": 1, "consignees": 1}
+    assert "No progress entries yet." in response.content.decode()
+
+    recall = services.recall_start(recall=proposed, user=users["quality_head"], password=PASSWORD, reason="启动召回")
+    services.progress_add(
+        recall=recall, user=coordinator, kind=ProgressEntry.Kind.FILING, occurred_at=timezone.now(), text="已向省局备案"
+    )
+    services.consignee_notify(
+        consignee=recall.consignees.order_by("pk").first(), user=coordinator, method="fax", notified_at=timezone.now()
+    )
+    response, reads = read(recall)
+    assert reads == {"holds": 1, "rejections": 0, "recovered": 0, "progress": 1, "consignees": 1}
+    page = response.content.decode()
+    assert "已向省局备案" in page
+    for row in recall.batches.select_related("batch"):
+        assert f"Hold {row.batch.batch_number}: Active" in page
+    assert response.context["tasks"] == recall_tasks(Recall.objects.get(pk=recall.pk))
+    notice = next(t for t in response.context["tasks"] if t.key == "notice")
+    assert notice.done_on is None  # two of three consignees not notified yet

@@ -146,8 +146,14 @@ def with_history_flags(records: QuerySet[TestRecord]) -> QuerySet[TestRecord]:
         **{
             _history_flag(model): Exists(model.history.model.objects.filter(**{field: OuterRef("pk")}))  # type: ignore[attr-defined]
             for model, field in PARTS
+            if model in OPTIONAL_PARTS
         }
     )
+
+
+# The parts most records have none of: asked about (results, instruments and reagents almost every
+# record has; an EXISTS for each would only add to the record query's planning, ~0.2 ms apiece).
+OPTIONAL_PARTS = (Attachment, OOSInvestigation, RefusedCorrection)
 
 
 # The people of a test record the record views read with it (qc_records.views.records).

@@ -113,6 +113,11 @@ class Spec:
     # with the same value there (a released review the steps of the demo's released review), moved
     # in time with it; ``count`` is then only the expected figure (see Generator.copy_like_parent).
     like_parent: str = ""
+    # Date columns that keep the template's distance to a date of its parent ({column: parent's
+    # column}): an instrument's calibration due date stays as far after its record's test date as in
+    # the demo, instead of moving in time apart from the record (which made every other generated
+    # record look tested with an instrument past calibration).
+    align: dict[str, str] = field(default_factory=dict)
 
 
 # Proportions of a large site over ten years (issue 12's table), parents before children.
@@ -136,8 +141,8 @@ PLAN: list[Spec] = [
     Spec("qc_records.Sample", 460_000, parent="batch", derive={"product": ("batch", "product_id")}, changes=2),
     Spec("qc_records.TestRecord", 460_000, parent="sample", changes=5),
     Spec("qc_records.TestResult", 4_700_000, parent="record", changes=1),
-    Spec("qc_records.InstrumentUse", 900_000, parent="record", changes=0),
-    Spec("qc_records.ReagentUse", 700_000, parent="record", changes=0),
+    Spec("qc_records.InstrumentUse", 900_000, parent="record", changes=0, align={"calibration_due": "test_date"}),
+    Spec("qc_records.ReagentUse", 700_000, parent="record", changes=0, align={"expiry_date": "test_date"}),
     Spec("qc_records.OOSInvestigation", 2_000, parent="record", changes=4),
     Spec("aftersales.Customer", 5_000, changes=3),
     Spec("aftersales.CustomerLicence", 8_000, parent="customer", changes=1),
@@ -338,6 +343,8 @@ class Generator:
                 expr = f"{src} - (({n} - g::bigint) * {spec.days} / {n})::int"
             else:
                 expr = src
+            if f.name in spec.align:
+                expr = self._aligned(spec, f, expr, src, parent_field, parent_lo, parent_n)
             cols.append(qn(col))
             exprs.append(expr)
         # Siblings of one parent take the templates in turn per parent (g // parents); a record
@@ -386,6 +393,23 @@ class Generator:
             raise VolumeError(f"{spec.label}: generated ids are not contiguous ({first}..{last} for {n} rows)")
         self.generated[spec.label] = (first, last)
         self.out(f"{spec.label}: {n:,} rows in {time.perf_counter() - started:.1f} s")
+
+    @staticmethod
+    def _aligned(
+        spec: Spec, f: models.Field, shifted: str, src: str, parent_field, parent_lo: int, parent_n: int
+    ) -> str:
+        """The SQL of date column ``f`` of a copy: its parent's date (``spec.align``) plus the
+        template's distance to its own parent's; ``shifted`` (moved in time alone) when either
+        parent has no such date."""
+        if parent_field is None or not isinstance(f, models.DateField) or isinstance(f, models.DateTimeField):
+            raise VolumeError(f"{spec.label}.{f.name}: only a date column of a model with a parent is aligned")
+        column = qn(parent_field.related_model._meta.get_field(spec.align[f.name]).column)
+        parent_table = qn(parent_field.related_model._meta.db_table)
+        return (
+            f"COALESCE((SELECT p.{column} FROM {parent_table} p WHERE p.id = {parent_lo} + (g % {parent_n}))"  # noqa: S608
+            f" + ({src} - (SELECT tp.{column} FROM {parent_table} tp WHERE tp.id = t.{qn(parent_field.column)})),"
+            f" {shifted})"
+        )
 
     def copy_like_parent(self, spec: Spec) -> None:
         """Each generated parent gets a copy of every child of the demo parent whose

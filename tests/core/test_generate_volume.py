@@ -71,6 +71,18 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
     grown += (Recall, RecallConsignee)
     before = {m: m._base_manager.count() for m in (Batch, TestResult, Shipment, Signature, *grown)}
     history_before = Batch.history.count()
+    from django.db.models import F
+
+    from qc_records.models import InstrumentUse, ReagentUse
+
+    def late_uses() -> tuple[int, int]:
+        return (
+            InstrumentUse._base_manager.filter(calibration_due__lt=F("record__test_date")).count(),
+            ReagentUse._base_manager.filter(expiry_date__lt=F("record__test_date")).count(),
+        )
+
+    demo_late = late_uses()
+    demo_uses = InstrumentUse._base_manager.count()
     demo_review_states = set(ReleaseReview._base_manager.values_list("status", flat=True))
     demo_reviews = list(ReleaseReview._base_manager.order_by("-pk").prefetch_related("steps"))
     out = StringIO()
@@ -84,6 +96,11 @@ def test_generated_rows_are_valid_with_history_and_signatures(settings, django_c
     assert Batch.history.count() == history_before + 400
     assert Signature._base_manager.count() > before[Signature]
     assert [m for m in grown if m._base_manager.count() <= before[m]] == []
+    # An instrument's calibration due date and a reagent's expiry keep the demo's distance to their
+    # record's test date (Spec.align): no generated record is tested with an instrument past
+    # calibration or a reagent past expiry that its demo template was not (before, about 45 % were).
+    assert InstrumentUse._base_manager.count() > demo_uses
+    assert late_uses() == demo_late
     # A batch's one review: the older copies are decided (released or rejected, both), only the
     # newest 1% may be in any state (core.volume.SETTLED), not every copy the first template.
     copies = list(ReleaseReview._base_manager.order_by("pk").values_list("status", flat=True))[-100:]

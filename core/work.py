@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from html import escape
 from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.safestring import SafeString, mark_safe
 
 
 @dataclass
@@ -56,6 +58,19 @@ class WorkQueue:
     more_than_total: bool = False  # the total is COUNT_CAP and there are more
     more_url: str = ""
     empty_text: str | Promise = ""
+
+    def rows_html(self) -> SafeString:
+        """The queue's table rows, every value escaped (``html.escape``, as Django's ``escape``).
+        Built here, not by a template loop or ``format_html``: a QA reviewer's page has ~80 rows
+        of five values, which took the template engine ~4 ms and ``format_html`` ~3 ms to render
+        against ~0.5 ms here (issue 12)."""
+        return mark_safe(  # noqa: S308  every value below is escaped
+            "\n".join(
+                f'<tr><td><a href="{escape(i.url)}">{escape(str(i.title))}</a></td><td>{escape(i.since_text)}</td>'
+                f'<td>{escape(i.due_text or "—")}</td><td class="text-muted small">{escape(str(i.note))}</td></tr>'
+                for i in self.items
+            )
+        )
 
 
 # A queue shows its oldest ten (the badge says how many wait, "Show all" opens the list): work is

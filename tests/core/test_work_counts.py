@@ -110,3 +110,32 @@ def test_a_work_item_prints_its_dates_in_the_site_zone():
     due_at = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # 01:00 the next day in Shanghai
     assert work.WorkItem(title="t", url="/", due=due_at).due_text == "2026-12-02"
     assert work.WorkItem(title="t", url="/").since_text == work.WorkItem(title="t", url="/").due_text == ""
+
+
+def test_queue_rows_escape_every_value_and_show_a_dash_for_no_due_date():
+    """Issue 12: My work's rows are built in Python (not a template loop); every value a person or
+    import typed is escaped exactly as a template would, and an item without a due date reads "—"."""
+    from datetime import UTC, date, datetime
+
+    queue = work.WorkQueue(
+        key="k",
+        title="t",
+        items=[
+            work.WorkItem(
+                title='<script>alert("x")</script> & Co',
+                url='/x/?a=1&b="2"',
+                since=datetime(2026, 11, 30, 2, 5, tzinfo=UTC),
+                due=date(2026, 12, 9),
+                note="<b>急</b>",
+            ),
+            work.WorkItem(title="无期限", url="/y/"),
+        ],
+    )
+    html = str(queue.rows_html())
+    assert (
+        '<a href="/x/?a=1&amp;b=&quot;2&quot;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co</a>' in html
+    )
+    assert "<td>2026-11-30 10:05</td><td>2026-12-09</td>" in html  # Asia/Shanghai
+    assert '<td class="text-muted small">&lt;b&gt;急&lt;/b&gt;</td>' in html
+    assert '<tr><td><a href="/y/">无期限</a></td><td></td><td>—</td><td class="text-muted small"></td></tr>' in html
+    assert "<script>" not in html and "<b>" not in html

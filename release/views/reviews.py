@@ -6,6 +6,7 @@ django-guardian object permission on the product (403), then the form and one se
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -124,6 +126,7 @@ def _context(request: HttpRequest, batch: Batch, forms: dict[str, Any] | None = 
     for step in steps:
         step.signature_rows = signed[step.pk]
         step.items = _answered_items(step)
+        step.items_html = answers_html(step.items)
     ctx.update(steps=steps, blockers=system.blockers(ev, review, active))
     if review.decision:
         from release.pdf import ensure_documents
@@ -203,6 +206,27 @@ def _correction_context(
             )
         elif user.has_perm("release.decide_release"):
             ctx["correction_refusal"] = refusal
+
+
+def answers_html(items: list[dict[str, Any]]) -> SafeString:
+    """The rows of a signed step's checklist answers, every value escaped (``html.escape``, as
+    Django's ``escape``). Built here, not by a template loop: a released review shows ~50 answers,
+    which took the template engine ~3 ms of every view of the page (issue 12)."""
+    rows = []
+    for a in items:
+        item = a["item"]
+        system = a.get("system")
+        shown = f"{escape(str(a['system_label']))} · {escape(str(system.get('message', '')))}" if system else "—"
+        note = escape(str(a.get("comment") or ""))
+        if a.get("justification"):
+            note += f"<br><em>{escape(str(a['justification']))}</em>"
+        if a.get("deviation"):
+            note += f"<br>{escape(str(a['deviation']))}"
+        rows.append(
+            f"<tr><td><strong>{escape(str(a['key']))}</strong> {escape(item.text) if item is not None else ''}</td>"
+            f"<td>{escape(str(a['answer_label']))}</td><td>{shown}</td><td>{note}</td></tr>"
+        )
+    return mark_safe("".join(rows))  # noqa: S308  every value above is escaped
 
 
 def _answered_items(step) -> list[dict[str, Any]]:

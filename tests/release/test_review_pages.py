@@ -491,3 +491,41 @@ def test_a_decided_review_reads_its_corrections_only_when_it_has_some(
     assert "correction_form" not in response.context  # one at a time: the pending one was seen
     assert [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "release_reviewcorrection".')]
     assert "原审核单备注笔误" in after and "批生产记录第12页复核人签名日期应为2026-11-03" in after
+
+
+def test_signed_answers_are_escaped_and_show_every_part():
+    """Issue 12: a signed step's answers are built in Python (not a template loop): the item's text,
+    the answer, the system finding, the comment, the justification and the deviation, each escaped
+    as a template would; an answer without a finding reads "—"."""
+    from types import SimpleNamespace
+
+    from release.views.reviews import answers_html
+
+    html = str(
+        answers_html(
+            [
+                {
+                    "key": "P-4.2.14",
+                    "item": SimpleNamespace(text="偏差 <处理>"),
+                    "answer_label": "Conforms",
+                    "system": {"status": "ok", "message": "No open deviation; 1 closed & <b>x</b>."},
+                    "system_label": "ok",
+                    "comment": '"见附件"',
+                    "justification": "<script>1</script>",
+                    "deviation": "DEV-2026-0001",
+                },
+                {
+                    "key": "P-4.2.1",
+                    "item": None,
+                    "answer_label": "N/A",
+                    "system": None,
+                    "system_label": "",
+                    "comment": "",
+                },
+            ]
+        )
+    )
+    assert "<td><strong>P-4.2.14</strong> 偏差 &lt;处理&gt;</td><td>Conforms</td>" in html
+    assert "<td>ok · No open deviation; 1 closed &amp; &lt;b&gt;x&lt;/b&gt;.</td>" in html
+    assert "<td>&quot;见附件&quot;<br><em>&lt;script&gt;1&lt;/script&gt;</em><br>DEV-2026-0001</td>" in html
+    assert "<tr><td><strong>P-4.2.1</strong> </td><td>N/A</td><td>—</td><td></td></tr>" in html

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -251,6 +253,34 @@ class AuditSearchForm(Form):
         )
 
 
+def audit_rows_html(entries: list[audit_trail.AuditEntry]) -> SafeString:
+    """The audit search's table rows, every value escaped (``html.escape``, as Django's ``escape``):
+    time, who, record type, the record (linked to its history), action, the first six changes
+    (old → new) and the reason. Built here, not by a template loop: fifty entries of up to six
+    changes took the template engine ~8 ms of every page (issue 12)."""
+    from core.templatetags.core_tags import local_dt
+
+    rows = []
+    for e in entries:
+        who = escape(e.printed_name or "—") + (f" ({escape(e.username)})" if e.username else "")
+        changes = "".join(
+            f"<div>{escape(str(c.label))}: "
+            + (f'<span class="audit-old">{escape(str(c.old))}</span> → ' if c.old else "")
+            + f'<span class="audit-new">{escape(str(c.new))}</span></div>'
+            for c in e.changes[:6]
+        )
+        if len(e.changes) > 6:
+            changes += '<div class="text-muted">…</div>'
+        rows.append(
+            f'<tr><td class="text-nowrap">{escape(local_dt(e.when))}</td><td>{who}</td>'
+            f"<td>{escape(e.record_type)}</td>"
+            f'<td><a href="{escape(e.history_url)}">{escape(str(e.record_label))}</a></td>'
+            f'<td>{escape(e.action_label)}</td><td class="small">{changes}</td>'
+            f"<td>{escape(str(e.reason_display or '—'))}</td></tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308  every value above is escaped
+
+
 def audit_search(request: HttpRequest) -> HttpResponse:
     """Every change to every GMP record, filterable by user, record type and date (R-AT-5).
 
@@ -287,6 +317,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "entries": entries,
+            "rows_html": audit_rows_html(entries),
             "not_first": cursor is not None,
             "next_cursor": next_cursor.encode() if next_cursor else "",
             "query": query.urlencode(),

@@ -436,3 +436,55 @@ def test_search_dates_at_the_calendars_edge_are_refused_beside_the_field(view, p
     form = response.context["form"]
     assert set(form.errors) == set(params)
     assert "Enter a date between 1900-01-01 and 2999-12-31." in response.content.decode()
+
+
+def test_audit_rows_escape_every_value_and_cut_after_six_changes():
+    """Issue 12: the search's rows are built in Python (not a template loop); every value a person
+    typed (names, labels, old and new values, reasons) is escaped as a template would, a change
+    without an old value shows only the new one, an entry with more than six changes shows six and
+    "…", and an entry without a person or reason reads "—"."""
+    from datetime import UTC, datetime
+
+    from core.audit_trail import AuditEntry, FieldChange
+    from core.views import audit_rows_html
+    from release.models import Batch
+
+    changes = [
+        FieldChange(name=f"f{i}", label=f"字段{i}", old="" if i == 0 else f"<旧{i}>", new=f'"新{i}"') for i in range(7)
+    ]
+    entry = AuditEntry(
+        when=datetime(2026, 12, 1, 16, 0, 5, tzinfo=UTC),
+        user_id=1,
+        model=Batch,
+        object_id=7,
+        record_label="<B2611001>",
+        action="~",
+        reason="<img src=x> 更正",
+        changes=changes,
+        username="qa&1",
+        printed_name="张三 <QA>",
+        history_url="/audit/release.batch/7/",
+    )
+    bare = AuditEntry(
+        when=datetime(2026, 12, 1, 16, 0, 5, tzinfo=UTC),
+        user_id=None,
+        model=Batch,
+        object_id=8,
+        record_label="B8",
+        action="+",
+        reason="",
+    )
+    html = str(audit_rows_html([entry, bare]))
+    assert '<td class="text-nowrap">2026-12-02 00:00:05 UTC+08:00</td><td>张三 &lt;QA&gt; (qa&amp;1)</td>' in html
+    assert '<a href="/audit/release.batch/7/">&lt;B2611001&gt;</a>' in html
+    assert '<div>字段0: <span class="audit-new">&quot;新0&quot;</span></div>' in html
+    assert (
+        '<div>字段1: <span class="audit-old">&lt;旧1&gt;</span> → <span class="audit-new">&quot;新1&quot;</span></div>'
+        in html
+    )
+    assert "字段5" in html and "字段6" not in html and '<div class="text-muted">…</div>' in html
+    assert "<td>&lt;img src=x&gt; 更正</td></tr>" in html
+    second = html.split("\n")[1]  # no person, no reason
+    assert second.startswith('<tr><td class="text-nowrap">2026-12-02 00:00:05 UTC+08:00</td><td>—</td>')
+    assert second.endswith("<td>—</td></tr>")
+    assert "<img" not in html and "<QA>" not in html

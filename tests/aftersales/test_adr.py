@@ -134,6 +134,8 @@ def test_overdue_cases_are_flagged_in_the_list_and_on_my_work(users, batch):
     assert 'data-testid="overdue"' in client.get(reverse("aftersales:adr_list")).content.decode()
     page = client.get(reverse("core:my_work")).content.decode()
     assert case.number in page and "Overdue" in page
+    # The row names the product as str(product) does ("name strength", read by a subquery).
+    assert f"{case.number} · {case.product.name} {case.product.strength}</a>" in page
 
 
 def test_report_is_recorded_with_a_signature(adr_case, users):

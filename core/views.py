@@ -45,7 +45,8 @@ from core.web import csv_line_writer
 
 def my_work(request: HttpRequest) -> HttpResponse:
     """Each role's landing page: what waits for them, oldest first (R-UX-3)."""
-    roles = [str(ROLE_LABELS.get(g.name, g.name)) for g in request.user.groups.order_by("name")]
+    names = request.user.groups.order_by("name").values_list("name", flat=True)
+    roles = [str(ROLE_LABELS.get(name, name)) for name in names]
     return render(request, "core/my_work.html", {"queues": work.queues_for(request.user), "roles": roles})
 
 

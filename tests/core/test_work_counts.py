@@ -139,3 +139,12 @@ def test_queue_rows_escape_every_value_and_show_a_dash_for_no_due_date():
     assert '<td class="text-muted small">&lt;b&gt;急&lt;/b&gt;</td>' in html
     assert '<tr><td><a href="/y/">无期限</a></td><td></td><td>—</td><td class="text-muted small"></td></tr>' in html
     assert "<script>" not in html and "<b>" not in html
+
+
+def test_my_work_names_the_persons_roles_in_order(make_user, client_for):
+    """R-UX-3: My work says which roles the person holds (their groups, by name)."""
+    person = make_user("qc_reviewer", "qa_reviewer", username="two_roles")
+    client = client_for(person)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("core:my_work")).content.decode()
+    assert "Roles: QA reviewer, QC reviewer</p>" in page

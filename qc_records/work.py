@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.work import WorkItem, WorkQueue, first_items
+from core.work import WorkItem, WorkQueue
 from qc_records.models import Instrument, OOSInvestigation, Reagent, Sample, Specification, TestRecord
 
 SAMPLE_TITLE = ("sample__number", "sample__material_name", "sample__lot_number", "sample__product__name")
@@ -21,15 +21,9 @@ def _record_title(r: TestRecord) -> str:
     return f"{s.number} · {s.subject_name} {s.lot_number} · {r.specification}"
 
 
-def _queue(key, title, qs, item, more_url="", empty=""):
-    rows, total = first_items(qs)
+def _queue(key, title, qs, item, more_url="", empty="", hide_empty=False):
     return WorkQueue(
-        key=key,
-        title=title,
-        items=[item(o) for o in rows],
-        total=total,
-        more_url=more_url,
-        empty_text=empty,
+        key=key, title=title, rows=qs, item=item, more_url=more_url, empty_text=empty, hide_empty=hide_empty
     )
 
 
@@ -154,15 +148,16 @@ def queues(user) -> list[WorkQueue]:
             .only("code", "version", "title", "updated_at")
             .order_by("updated_at", "pk")
         )
-        queue = _queue(
-            "qc_specs_to_approve",
-            _("Specifications waiting for approval"),
-            specs,
-            lambda s: WorkItem(title=f"{s} · {s.title}", url=s.get_absolute_url(), since=s.updated_at),
-            reverse("qc_records:spec_list") + "?status=draft",
+        out.append(
+            _queue(
+                "qc_specs_to_approve",
+                _("Specifications waiting for approval"),
+                specs,
+                lambda s: WorkItem(title=f"{s} · {s.title}", url=s.get_absolute_url(), since=s.updated_at),
+                reverse("qc_records:spec_list") + "?status=draft",
+                hide_empty=True,  # shown only while there is one
+            )
         )
-        if queue.items:  # shown only while there is one
-            out.append(queue)
     days = settings.QC_DUE_SOON_DAYS
     today = timezone.localdate()
     if user.has_perm("qc_records.change_instrument"):

@@ -1,8 +1,9 @@
 """Recall queues on the "My work" page (R-UX-3, R-RCL-4): information awaiting analysis or a
 decision, recalls awaiting a start, closure or the QP, and recall tasks overdue.
 
-A queue costs one query (core.work.first_items: full queues are counted together); the overdue
-tasks of every recall in progress cost four queries whatever their number (recalls.deadlines)."""
+A queue is counted with every other queue of the page and read only when it has rows
+(core.work.queues_for); the overdue tasks of every recall in progress cost four queries whatever
+their number (recalls.deadlines)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.work import QUEUE_LENGTH, WorkItem, WorkQueue, first_items
+from core.work import QUEUE_LENGTH, WorkItem, WorkQueue
 from recalls.deadlines import tasks_of_recalls
 from recalls.models import Recall, RecallInformation
 
@@ -28,23 +29,19 @@ def queues(user) -> list[WorkQueue]:
         waiting = (
             RecallInformation.objects.filter(status=status).select_related("product").order_by("received_at", "pk")
         )
-        first, total = first_items(waiting)
         out.append(
             WorkQueue(
                 key="recall_information",
                 title=_("Recall information to analyse")
                 if status == RecallInformation.Status.RECEIVED
                 else _("Recall information awaiting your decision"),
-                items=[
-                    WorkItem(
-                        title=f"{i.number} · {i.product.generic_name}",
-                        url=i.get_absolute_url(),
-                        since=i.received_at,
-                        note=str(_("Product locked")),
-                    )
-                    for i in first
-                ],
-                total=total,
+                rows=waiting,
+                item=lambda i: WorkItem(
+                    title=f"{i.number} · {i.product.generic_name}",
+                    url=i.get_absolute_url(),
+                    since=i.received_at,
+                    note=str(_("Product locked")),
+                ),
                 more_url=reverse("recalls:recall_list"),
                 empty_text=_("No recall information is waiting."),
             )
@@ -53,18 +50,14 @@ def queues(user) -> list[WorkQueue]:
         proposed = (
             Recall.objects.filter(status=Recall.Status.PROPOSED).select_related("product").order_by("proposed_at")
         )
-        first, total = first_items(proposed)
         out.append(
             WorkQueue(
                 key="recalls_to_start",
                 title=_("Recalls proposed by QA"),
-                items=[
-                    WorkItem(
-                        title=f"{r.number} · {r.product.generic_name}", url=r.get_absolute_url(), since=r.proposed_at
-                    )
-                    for r in first
-                ],
-                total=total,
+                rows=proposed,
+                item=lambda r: WorkItem(
+                    title=f"{r.number} · {r.product.generic_name}", url=r.get_absolute_url(), since=r.proposed_at
+                ),
                 more_url=reverse("recalls:recall_list"),
                 empty_text=_("No recall is waiting to be started."),
             )
@@ -104,18 +97,14 @@ def queues(user) -> list[WorkQueue]:
         )
     if user.has_perm("recalls.approve_recall"):
         closing = Recall.objects.filter(status=Recall.Status.CLOSING).select_related("product").order_by("closed_at")
-        first, total = first_items(closing)
         out.append(
             WorkQueue(
                 key="recalls_to_approve",
                 title=_("Recall final reports to approve"),
-                items=[
-                    WorkItem(
-                        title=f"{r.number} · {r.product.generic_name}", url=r.get_absolute_url(), since=r.closed_at
-                    )
-                    for r in first
-                ],
-                total=total,
+                rows=closing,
+                item=lambda r: WorkItem(
+                    title=f"{r.number} · {r.product.generic_name}", url=r.get_absolute_url(), since=r.closed_at
+                ),
                 more_url=reverse("recalls:recall_list"),
                 empty_text=_("No final report is waiting."),
             )

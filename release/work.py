@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.work import WorkItem, WorkQueue, first_items
+from core.work import WorkItem, WorkQueue
 from release.models import Product
 
 
@@ -14,65 +14,52 @@ def queues(user) -> list[WorkQueue]:
     out: list[WorkQueue] = []
     if user.has_perm("release.approve_product"):
         # Only what this person may approve: nothing they created or changed (R-SEQ-2).
-        waiting, total = first_items(
-            Product.objects.awaiting_approval()
-            .not_authored_by(user)
-            .only("name", "strength", "updated_at", "approval_number")
-            .order_by("updated_at", "pk")
-        )
         out.append(
             WorkQueue(
                 key="product_approval",
                 title=_("Products awaiting QA approval"),
-                items=[
-                    WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at, note=p.approval_number)
-                    for p in waiting
-                ],
-                total=total,
+                rows=Product.objects.awaiting_approval()
+                .not_authored_by(user)
+                .only("name", "strength", "updated_at", "approval_number")
+                .order_by("updated_at", "pk"),
+                item=lambda p: WorkItem(
+                    title=str(p), url=p.get_absolute_url(), since=p.updated_at, note=p.approval_number
+                ),
                 more_url=reverse("release:product_list") + "?status=draft",
                 empty_text=_("No product is waiting for your approval."),
             )
         )
     if user.has_perm("release.change_product"):
-        mine, total = first_items(
-            Product.objects.awaiting_approval()
-            .filter(last_changed_by=user)
-            .only("name", "strength", "updated_at")
-            .order_by("updated_at", "pk")
-        )
-        if mine:  # shown only while there is one
-            out.append(
-                WorkQueue(
-                    key="my_product_drafts",
-                    title=_("Your product drafts (waiting for another person's approval)"),
-                    items=[WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at) for p in mine],
-                    total=total,
-                )
+        out.append(
+            WorkQueue(
+                key="my_product_drafts",
+                title=_("Your product drafts (waiting for another person's approval)"),
+                rows=Product.objects.awaiting_approval()
+                .filter(last_changed_by=user)
+                .only("name", "strength", "updated_at")
+                .order_by("updated_at", "pk"),
+                item=lambda p: WorkItem(title=str(p), url=p.get_absolute_url(), since=p.updated_at),
+                hide_empty=True,  # shown only while there is one
             )
+        )
     if user.has_perm("release.release_materiallot"):
         # R-MAT-1: lots in quarantine, minus those this person registered (R-SEQ-2).
         from release.models import MaterialLot
 
-        lots, total = first_items(
-            MaterialLot.objects.awaiting_release()
-            .not_registered_by(user)
-            .only("lot_number", "material_name", "created_at", "supplier")
-            .order_by("received_date", "pk")
-        )
         out.append(
             WorkQueue(
                 key="material_lot_release",
                 title=_("Material lots awaiting QA release"),
-                items=[
-                    WorkItem(
-                        title=f"{lot.lot_number} · {lot.material_name}",
-                        url=lot.get_absolute_url(),
-                        since=lot.created_at,
-                        note=lot.supplier,
-                    )
-                    for lot in lots
-                ],
-                total=total,
+                rows=MaterialLot.objects.awaiting_release()
+                .not_registered_by(user)
+                .only("lot_number", "material_name", "created_at", "supplier")
+                .order_by("received_date", "pk"),
+                item=lambda lot: WorkItem(
+                    title=f"{lot.lot_number} · {lot.material_name}",
+                    url=lot.get_absolute_url(),
+                    since=lot.created_at,
+                    note=lot.supplier,
+                ),
                 more_url=reverse("release:materiallot_list") + "?status=quarantine",
                 empty_text=_("No material lot is waiting for release."),
             )
@@ -91,25 +78,19 @@ def _review_queues(user) -> list[WorkQueue]:
 
     out: list[WorkQueue] = []
     if user.has_perm("release.review_production"):
-        waiting, total = first_items(
-            Batch.objects.in_quarantine()
-            .select_related("product")
-            .only("batch_number", "created_at", "product__name", "product__strength")
-            .order_by("created_at", "pk")
-        )
         out.append(
             WorkQueue(
                 key="release_to_start",
                 title=_("Batches in quarantine: start the release review"),
-                items=[
-                    WorkItem(
-                        title=f"{b.batch_number} · {b.product}",
-                        url=reverse("release:batch_review", args=[b.pk]),
-                        since=b.created_at,
-                    )
-                    for b in waiting
-                ],
-                total=total,
+                rows=Batch.objects.in_quarantine()
+                .select_related("product")
+                .only("batch_number", "created_at", "product__name", "product__strength")
+                .order_by("created_at", "pk"),
+                item=lambda b: WorkItem(
+                    title=f"{b.batch_number} · {b.product}",
+                    url=reverse("release:batch_review", args=[b.pk]),
+                    since=b.created_at,
+                ),
                 empty_text=_("No batch is waiting."),
             )
         )
@@ -150,20 +131,14 @@ def _review_queues(user) -> list[WorkQueue]:
                     if market:
                         designated[Stage.MARKET].append(product_id)
             reviews = reviews.filter(batch__product_id__in=designated[stage])
-        items, total = first_items(reviews)
         out.append(
             WorkQueue(
                 key=f"release_{stage}",
                 title=title,
-                items=[
-                    WorkItem(
-                        title=f"{r.batch.batch_number} · {r.batch.product}",
-                        url=r.get_absolute_url(),
-                        since=r.updated_at,
-                    )
-                    for r in items
-                ],
-                total=total,
+                rows=reviews,
+                item=lambda r: WorkItem(
+                    title=f"{r.batch.batch_number} · {r.batch.product}", url=r.get_absolute_url(), since=r.updated_at
+                ),
                 empty_text=_("Nothing is waiting for you at this stage."),
             )
         )

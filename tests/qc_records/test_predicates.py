@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from core.work import queues_for as queues
 from core.workflow import WorkflowError
 from qc_records import services
-from qc_records.work import queues
 from tests.factories import PASSWORD
 from tests.qc_records.helpers import ALL_CONFIRMED, fill, make_spec
 

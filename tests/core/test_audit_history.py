@@ -162,3 +162,14 @@ def test_edit_page_without_reason_shows_the_error_and_writes_nothing(draft_produ
     draft_product.refresh_from_db()
     assert draft_product.pack_size == "48粒/盒"
     assert draft_product.history.first().history_change_reason == "新规格"
+
+
+def test_history_manager_class_is_made_once_and_still_reads_one_records_rows(qa_reviewer):
+    """R-AT-1, issue 12: ``Model.history`` reuses one manager class (simple-history made a new one
+    on every access), and a record's ``history`` still reads that record's rows only, newest first."""
+    one, other = ProductFactory(), ProductFactory()
+    assert Product.history.__class__ is Product.history.__class__
+    assert one.history.__class__ is Product.history.__class__
+    assert [h.id for h in one.history.all()] == [one.pk]
+    assert set(Product.history.values_list("id", flat=True)) >= {one.pk, other.pk}
+    assert one.history.instance == one and Product.history.instance is None

@@ -135,6 +135,25 @@ def test_a_qp_not_designated_for_the_product_gets_403_and_no_decide_button(revie
     assert en(p.qp).post(url("release", review_batch), {"release-password": PASSWORD}).status_code == 403
 
 
+def test_the_page_asks_for_the_designation_before_guardians_permission(review_batch, p, en, designation, make_user):
+    """R-REL-5, issue 12: a QP without a designation for the product is answered by the designation
+    query alone (guardian's permission tables are read only for a QP who has one), and the
+    designated QP's page still checks both."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    to_stage(review_batch, p, Stage.QP)
+    other = make_user("qualified_person", username="qp_other_product")
+    for user, designated in ((other, False), (p.qp, True)):
+        with CaptureQueriesContext(connection) as ctx:
+            page = en(user).get(reverse("release:batch_review", args=[review_batch.pk]))
+        sql = [q["sql"] for q in ctx.captured_queries]
+        assert sum('FROM "release_qpdesignation"' in q for q in sql) == 1, user.username
+        assert any("guardian_userobjectpermission" in q for q in sql) is designated, user.username
+        assert ("release_form" in page.context) is designated
+        assert ("not designated" in page.content.decode()) is not designated
+
+
 def test_the_designated_qp_releases_on_the_page(review_batch, p, en, designation):
     to_stage(review_batch, p, Stage.QP)
     page = en(p.qp).get(reverse("release:batch_review", args=[review_batch.pk]))

@@ -130,16 +130,20 @@ def explain_hidden_form(request: HttpRequest, form: forms.Form | None, shown: bo
             messages.error(request, error)
 
 
-def attach_rows(obj: Any, model: Any, fields: tuple[str, ...] | list[str]) -> None:
+def attach_rows(obj: Any, model: Any, fields: tuple[str, ...] | list[str], known: Any = ()) -> None:
     """Set the rows of ``model`` named by ``fields`` (foreign keys to it) on ``obj`` from one query
-    by primary key, as ``select_related`` would have.
+    by primary key, as ``select_related`` would have; ``known``: rows of ``model`` already read in
+    this request (no query when they are all of them).
 
     Joining many small tables with a record (its accounts, its checklist templates) made
     PostgreSQL plan a join of up to 13 tables on every view of the record: 3–13 ms of planning for
     under 1 ms of execution at scale 1.0 (issue 12). One more query by primary key costs a
     fraction of that."""
     ids = {getattr(obj, f"{name}_id") for name in fields} - {None}
-    rows = model._base_manager.in_bulk(ids) if ids else {}
+    rows = {row.pk: row for row in known if row is not None and row.pk in ids}
+    missing = ids - set(rows)
+    if missing:
+        rows.update(model._base_manager.in_bulk(missing))
     for name in fields:
         row = rows.get(getattr(obj, f"{name}_id"))
         if row is not None:

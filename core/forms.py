@@ -7,14 +7,21 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, Se
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
+from core import form_html
 from core.models import Signature
 
 
 class BootstrapFormRenderer(TemplatesSetting):
-    """Bootstrap 5 markup for every form: errors beside each field (R-UX-2)."""
+    """Bootstrap 5 markup for every form: errors beside each field (R-UX-2). The form, field and
+    common widget templates are produced by core.form_html (the same markup, without the template
+    engine: issue 12); any other template is rendered by the engine as usual."""
 
     form_template_name = "includes/form.html"
     field_template_name = "includes/field.html"
+
+    def render(self, template_name, context, request=None):
+        html = form_html.render(template_name, context)
+        return html if html is not None else super().render(template_name, context, request)
 
 
 def _bootstrap(widget: forms.Widget) -> None:

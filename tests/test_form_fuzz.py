@@ -19,6 +19,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.crawl import client_as, crawl, seed_with_drafts
+from tests.form_markup import compare_with_templates
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -88,10 +89,14 @@ def _fuzz(client: Client, action: str, form: dict) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_no_generated_input_gives_a_server_error(role, demo_seeded_module):
+def test_no_generated_input_gives_a_server_error(role, demo_seeded_module, monkeypatch):
+    """Also: every form, field and widget these pages render, unbound and bound to the generated
+    input with its errors, is the same HTML from core.form_html as from the templates (issue 12)."""
+    compared = compare_with_templates(monkeypatch)
     client = client_as(role)
     forms = crawl(client)
     print(f"{role}: fuzzing {len(forms)} forms: {', '.join(sorted(forms))}")
     assert forms, "the crawl found no form to fuzz"
     for action, (_page, form) in sorted(forms.items()):
         _fuzz(client, action, form)
+    assert {"includes/form.html", "includes/field.html", "django/forms/widgets/textarea.html"} <= compared

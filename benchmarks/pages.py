@@ -21,7 +21,8 @@ with ten years of data shows it, one that costs as much on ten batches as on 100
 
 It exits 1 when a page is over its budget (``budgets.toml`` beside this file: p95, queries,
 first byte), answers anything but 200, or an export does not stream, so a person can run it
-before a release. It is not part of the test suite, which keeps its query-count tests.
+before a release; 2 instead of 1 when the CPU check read slower than a quiet machine of the class
+(``[host]`` there): such a run shows the host, not the code, and is to be repeated. It is not part of the test suite, which keeps its query-count tests.
 
 Only reads. Needs PostgreSQL for meaningful figures (SQLite works, for a smoke run).
 """
@@ -400,7 +401,7 @@ def main() -> int:
     for label in ("release.Batch", "qc_records.TestResult", "aftersales.Shipment", "core.Signature"):
         print(f"  {label}: {apps.get_model(label)._base_manager.count():,} rows")
     clients: dict[str, Client] = {}
-    failures = 0
+    failures = timing_only = 0  # pages over budget; of those, over only in time
     chosen = []  # (page, url, client), in the order printed
     for page in PAGES:
         if args.only and args.only not in page.name:
@@ -432,14 +433,15 @@ def main() -> int:
         budget = {**default, **per_page.get(page.name, {})}
         if page.export:
             r = measure_export(client, url, args.export_limit)
-            ok = (
+            sound = (
                 r["status"] == 200
                 and r["streaming"]
-                and r["first_ms"] <= exports["first_byte_ms"]
                 # Per 1,000 lines once there are that many (a 3-line export's fixed queries are fine).
                 and (r["lines"] < 1000 or r["per_1000"] <= exports["queries_per_1000_lines"])
             )
+            ok = sound and r["first_ms"] <= exports["first_byte_ms"]
             failures += not ok
+            timing_only += sound and not ok
             note = (
                 f"{r['bytes'] / 1e6:.1f} MB, {r['lines']:,} lines{' (cut)' if r['cut'] else ''} in {r['total_s']:.1f} s"
             )
@@ -451,8 +453,10 @@ def main() -> int:
             )
             continue
         r = measured[page.name]
-        ok = r["status"] == 200 and r["p95"] <= budget["p95_ms"] and r["queries"] <= budget["queries"]
+        sound = r["status"] == 200 and r["queries"] <= budget["queries"]
+        ok = sound and r["p95"] <= budget["p95_ms"]
         failures += not ok
+        timing_only += sound and not ok
         if r["status"] == 200:  # a refused or failed page is no baseline
             saved[page.name] = {"p50": r["p50"], "p95": r["p95"], "queries": r["queries"]}
         print(
@@ -470,7 +474,24 @@ def main() -> int:
         was = base["_cpu_check_ms"]
         print(f"CPU check of the compared run: {was['before']:.0f} → {was['after']:.0f} ms (compare only when close)")
     print(f"\n{failures} page(s) over budget" if failures else "\nevery page within budget")
-    return 1 if failures else 0
+    return verdict(failures, timing_only, before, after, budgets.get("host", {}).get("cpu_check_ms"))
+
+
+def verdict(failures: int, timing_only: int, before: float, after: float, reference: float | None) -> int:
+    """The exit status: 0 every page within budget, 1 some over, 2 when every page over is over
+    only in time while the CPU check read slower than the machine class's (``budgets.toml
+    [host]``): the host, not the code, may have made them slow — the run says so and is not a
+    judgement. Query counts, answers and streaming do not depend on the host: over in those is 1
+    on any machine. Within budget on a slow host passes: a quiet one is faster."""
+    if not failures:
+        return 0
+    if failures == timing_only and reference and max(before, after) > reference:
+        print(
+            f"not judged: the CPU check read {before:.0f} / {after:.0f} ms, slower than a quiet machine of the "
+            f"class (≤ {reference:.0f} ms): run again when it reads ≤ {reference:.0f} ms"
+        )
+        return 2
+    return 1
 
 
 if __name__ == "__main__":
